@@ -1,0 +1,282 @@
+//! The repository config, `.github/dslp.yml`.
+//!
+//! Unknown keys are errors, and every error names its line and column so it
+//! can be shown where the user will see it. Later sections (`datasets:`,
+//! `models:`) join [`RepoConfig`] as optional fields.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::branch::{CollaborationBranches, PathConventions, PathSet};
+use crate::lifecycle::policy::{
+    BaseTarget, BranchKind, Evidence, MergePolicy, Policies, PolicyOverride,
+};
+use crate::lifecycle::{Conventions, RuleId, RuleLevel, RuleSettings, Rulebook};
+
+/// Where the config lives in a repository.
+pub const CONFIG_PATH: &str = ".github/dslp.yml";
+
+/// The commented example `dslp init` writes; it parses to the defaults.
+pub const EXAMPLE: &str = include_str!("dslp.example.yml");
+
+/// The config format this dslp-bot reads.
+pub const VERSION: u32 = 1;
+
+/// `.github/dslp.yml`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepoConfig {
+    /// The config format version. This dslp-bot reads version 1.
+    pub version: ConfigVersion,
+    /// The collaboration branches.
+    #[serde(default)]
+    pub branches: BranchesConfig,
+    /// Severity per rule id: error, warning or off.
+    #[serde(default)]
+    pub rules: BTreeMap<RuleId, RuleLevel>,
+    /// Changes to the default branch policies.
+    #[serde(default)]
+    pub policies: PoliciesConfig,
+    /// Where the branch rules look for tests and dataset documentation.
+    #[serde(default)]
+    pub paths: PathsConfig,
+}
+
+/// The `version:` value, refused unless this build can read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[schemars(transparent)]
+pub struct ConfigVersion(#[schemars(range(min = 1, max = 1))] pub u32);
+
+impl<'de> Deserialize<'de> for ConfigVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let version = u32::deserialize(deserializer)?;
+        if version != VERSION {
+            return Err(serde::de::Error::custom(format!(
+                "config version {version} is not supported; this dslp-bot reads version {VERSION}"
+            )));
+        }
+        Ok(ConfigVersion(version))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchesConfig {
+    /// The primary collaboration branch names.
+    #[serde(default = "default_main")]
+    pub main: Vec<String>,
+    /// The development branch feature work targets, if the team uses one.
+    #[serde(default)]
+    pub development: Option<String>,
+}
+
+fn default_main() -> Vec<String> {
+    CollaborationBranches::default().main
+}
+
+impl Default for BranchesConfig {
+    fn default() -> Self {
+        BranchesConfig {
+            main: default_main(),
+            development: None,
+        }
+    }
+}
+
+/// Collaboration branches are named under `branches:`, so their policy has
+/// no pattern.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollaborationOverride {
+    #[serde(default)]
+    pub bases: Option<Vec<BaseTarget>>,
+    #[serde(default)]
+    pub merge: Option<MergePolicy>,
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
+    #[serde(default)]
+    pub blocking: Option<Vec<RuleId>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesConfig {
+    #[serde(default)]
+    pub collaboration: Option<CollaborationOverride>,
+    #[serde(default)]
+    pub feature: Option<PolicyOverride>,
+    #[serde(default)]
+    pub data: Option<PolicyOverride>,
+    #[serde(default)]
+    pub explore: Option<PolicyOverride>,
+    #[serde(default)]
+    pub experiment: Option<PolicyOverride>,
+    #[serde(default)]
+    pub model: Option<PolicyOverride>,
+}
+
+impl PoliciesConfig {
+    fn overrides(&self) -> BTreeMap<BranchKind, PolicyOverride> {
+        let mut map = BTreeMap::new();
+        if let Some(c) = &self.collaboration {
+            map.insert(
+                BranchKind::Collaboration,
+                PolicyOverride {
+                    pattern: None,
+                    bases: c.bases.clone(),
+                    merge: c.merge,
+                    evidence: c.evidence,
+                    blocking: c.blocking.clone(),
+                },
+            );
+        }
+        let typed = [
+            (BranchKind::Feature, &self.feature),
+            (BranchKind::Data, &self.data),
+            (BranchKind::Explore, &self.explore),
+            (BranchKind::Experiment, &self.experiment),
+            (BranchKind::Model, &self.model),
+        ];
+        for (kind, change) in typed {
+            if let Some(change) = change {
+                map.insert(kind, change.clone());
+            }
+        }
+        map
+    }
+}
+
+/// A path glob such as `tests/data_validation/**`, checked when read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PathGlob(pub String);
+
+impl<'de> Deserialize<'de> for PathGlob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        globset::Glob::new(&text)
+            .map_err(|e| serde::de::Error::custom(format!("invalid path glob `{text}`: {e}")))?;
+        Ok(PathGlob(text))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Where data validation tests live (R47).
+    #[serde(default)]
+    pub data_tests: Option<Vec<PathGlob>>,
+    /// Dataset documentation and schemas a data PR should touch (R47).
+    #[serde(default)]
+    pub dataset_docs: Option<Vec<PathGlob>>,
+    /// Tests for features, models and datasets a model PR needs (R48).
+    #[serde(default)]
+    pub model_tests: Option<Vec<PathGlob>>,
+}
+
+/// A config that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl RepoConfig {
+    /// Reads a config; `file` names it in messages.
+    pub fn parse(text: &str, file: &str) -> Result<RepoConfig, ConfigError> {
+        if text.trim().is_empty() {
+            return Err(ConfigError {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the config is empty; it needs at least `version: {VERSION}` (`dslp init` writes a commented example)"
+                ),
+            });
+        }
+        serde_saphyr::from_str::<RepoConfig>(text).map_err(|error| {
+            let (line, column) = error
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            ConfigError {
+                file: file.to_string(),
+                line: line.max(1),
+                column: column.max(1),
+                message: without_position(&first_line(&error.without_snippet().to_string())),
+            }
+        })
+    }
+
+    /// The rules as this repository configured them.
+    pub fn rulebook(&self, file: &str) -> Result<Rulebook, ConfigError> {
+        let invalid = |message: String| ConfigError {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            message,
+        };
+        let policies = Policies::defaults()
+            .with_overrides(&self.policies.overrides())
+            .map_err(invalid)?;
+        let defaults = PathConventions::default();
+        let paths_or = |given: &Option<Vec<PathGlob>>, default: PathSet| match given {
+            Some(globs) => PathSet::new(globs.iter().map(|g| g.0.clone()).collect()),
+            None => Ok(default),
+        };
+        let paths = PathConventions {
+            data_tests: paths_or(&self.paths.data_tests, defaults.data_tests).map_err(invalid)?,
+            dataset_docs: paths_or(&self.paths.dataset_docs, defaults.dataset_docs)
+                .map_err(invalid)?,
+            model_tests: paths_or(&self.paths.model_tests, defaults.model_tests)
+                .map_err(invalid)?,
+        };
+        Ok(Rulebook {
+            conventions: Conventions {
+                branches: CollaborationBranches {
+                    main: self.branches.main.clone(),
+                    development: self.branches.development.clone(),
+                },
+                policies,
+                paths,
+            },
+            settings: RuleSettings {
+                levels: self.rules.clone(),
+            },
+        })
+    }
+}
+
+/// The message without serde's own " at line N, column M": we print the
+/// position in front, where editors and CI annotations look for it.
+fn without_position(message: &str) -> String {
+    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\s*,?\s*at line \d+,? column \d+\s*$").expect("valid regex")
+    });
+    POSITION.replace(message, "").into_owned()
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).trim().to_string()
+}
+
+/// The JSON Schema of `.github/dslp.yml`, for editors.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(RepoConfig))
+        .unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "title".into(),
+            "dslp-bot repository config (.github/dslp.yml)".into(),
+        );
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,4 @@
+pub mod cli;
+pub mod config;
+pub mod lifecycle;
+pub mod scaffold;

@@ -1,0 +1,182 @@
+//! What `dslp init` installs into a repository: the issue forms, the
+//! chooser config, a commented `.github/dslp.yml` and the workflow.
+//!
+//! Installing is idempotent and never overwrites a file the user changed
+//! unless forced.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config;
+use crate::lifecycle::kinds::TEMPLATES;
+
+/// The issue forms and the chooser config, embedded from `issue-templates/`.
+pub const ISSUE_TEMPLATE_FILES: [(&str, &str); 7] = [
+    ("ask.yml", include_str!("../../issue-templates/ask.yml")),
+    (
+        "data-acquisition.yml",
+        include_str!("../../issue-templates/data-acquisition.yml"),
+    ),
+    (
+        "dataset-creation.yml",
+        include_str!("../../issue-templates/dataset-creation.yml"),
+    ),
+    (
+        "explore.yml",
+        include_str!("../../issue-templates/explore.yml"),
+    ),
+    (
+        "experiment.yml",
+        include_str!("../../issue-templates/experiment.yml"),
+    ),
+    ("model.yml", include_str!("../../issue-templates/model.yml")),
+    (
+        "config.yml",
+        include_str!("../../issue-templates/config.yml"),
+    ),
+];
+
+pub const WORKFLOW: &str = include_str!("workflow.yml");
+pub const WORKFLOW_PATH: &str = ".github/workflows/dslp.yml";
+pub const ISSUE_TEMPLATE_DIR: &str = ".github/ISSUE_TEMPLATE";
+
+/// One file `dslp init` writes, relative to the repository root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaffoldFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// The files for a repository whose collaboration branch is `main_branch`
+/// (when known, the config names it instead of the `main`/`master` default).
+pub fn files(main_branch: Option<&str>) -> Vec<ScaffoldFile> {
+    let mut files: Vec<ScaffoldFile> = ISSUE_TEMPLATE_FILES
+        .iter()
+        .map(|(name, contents)| ScaffoldFile {
+            path: Path::new(ISSUE_TEMPLATE_DIR).join(name),
+            contents: contents.to_string(),
+        })
+        .collect();
+    files.push(ScaffoldFile {
+        path: PathBuf::from(config::CONFIG_PATH),
+        contents: config_text(main_branch),
+    });
+    files.push(ScaffoldFile {
+        path: PathBuf::from(WORKFLOW_PATH),
+        contents: WORKFLOW.to_string(),
+    });
+    files
+}
+
+const DEFAULT_MAIN_LINE: &str = "  main: [main, master]";
+
+fn config_text(main_branch: Option<&str>) -> String {
+    match main_branch {
+        Some(branch) if branch != "main" && branch != "master" && is_plain_branch_name(branch) => {
+            config::EXAMPLE.replace(DEFAULT_MAIN_LINE, &format!("  main: [{branch}]"))
+        }
+        _ => config::EXAMPLE.to_string(),
+    }
+}
+
+/// A name that needs no YAML quoting.
+fn is_plain_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    /// Already there with the same contents.
+    Unchanged,
+    /// There with other contents, and left alone.
+    Kept,
+    /// There with other contents, and replaced because of `--force`.
+    Overwritten,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// Writes the scaffold under `root`.
+pub fn install(root: &Path, files: &[ScaffoldFile], force: bool) -> io::Result<Vec<Installed>> {
+    let mut done = Vec::with_capacity(files.len());
+    for file in files {
+        let target = root.join(&file.path);
+        let outcome = match fs::read(&target) {
+            Ok(existing) if existing == file.contents.as_bytes() => Outcome::Unchanged,
+            Ok(_) if !force => Outcome::Kept,
+            Ok(_) => {
+                write(&target, &file.contents)?;
+                Outcome::Overwritten
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                write(&target, &file.contents)?;
+                Outcome::Created
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("reading {}: {e}", target.display()),
+                ));
+            }
+        };
+        done.push(Installed {
+            path: file.path.clone(),
+            outcome,
+        });
+    }
+    Ok(done)
+}
+
+fn write(target: &Path, contents: &str) -> io::Result<()> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", parent.display())))?;
+    }
+    fs::write(target, contents)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", target.display())))
+}
+
+/// The issue-form file name of each template, for cross-checks.
+pub fn form_file_names() -> Vec<String> {
+    TEMPLATES
+        .iter()
+        .map(|t| format!("{}.yml", t.form_file))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_an_embedded_form() {
+        for name in form_file_names() {
+            assert!(
+                ISSUE_TEMPLATE_FILES.iter().any(|(file, _)| *file == name),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_names_a_custom_main_branch() {
+        assert!(config_text(Some("trunk")).contains("  main: [trunk]"));
+        assert_eq!(config_text(Some("main")), config::EXAMPLE);
+        assert_eq!(config_text(Some("weird: name")), config::EXAMPLE);
+        let parsed = config::RepoConfig::parse(&config_text(Some("trunk")), "x").unwrap();
+        assert_eq!(parsed.branches.main, vec!["trunk".to_string()]);
+    }
+}
