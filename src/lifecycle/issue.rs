@@ -51,15 +51,32 @@ pub struct Classification {
 /// The label decides; without one, the heading signature does.
 pub fn classify(issue: &Issue, body: &IssueBody) -> Option<Classification> {
     let labelled = IssueKind::all_from_labels(&issue.labels);
-    if let Some(kind) = labelled.first().copied() {
+    if let Some(first) = labelled.first().copied() {
+        // With several type labels (an R10 error), judge the body by the one it follows.
+        let kind = best_by_signature(body, |t| labelled.contains(&t.kind))
+            .map(|t| t.kind)
+            .unwrap_or(first);
         return Some(Classification {
             kind,
             template: best_template(kind, body),
             from_label: true,
         });
     }
+    best_by_signature(body, |_| true).map(|template| Classification {
+        kind: template.kind,
+        template,
+        from_label: false,
+    })
+}
+
+/// The template whose signature headings the body carries best: at least
+/// two of them and half of the signature.
+fn best_by_signature(
+    body: &IssueBody,
+    allowed: impl Fn(&Template) -> bool,
+) -> Option<&'static Template> {
     let mut best: Option<(f64, &'static Template)> = None;
-    for template in TEMPLATES {
+    for template in TEMPLATES.into_iter().filter(|t| allowed(t)) {
         let present = template
             .signature
             .iter()
@@ -70,11 +87,7 @@ pub fn classify(issue: &Issue, body: &IssueBody) -> Option<Classification> {
             best = Some((score, template));
         }
     }
-    best.map(|(_, template)| Classification {
-        kind: template.kind,
-        template,
-        from_label: false,
-    })
+    best.map(|(_, template)| template)
 }
 
 fn best_template(kind: IssueKind, body: &IssueBody) -> &'static Template {

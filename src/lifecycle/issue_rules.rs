@@ -184,10 +184,11 @@ fn check_sections(ctx: &Ctx<'_>, template: &Template, out: &mut Vec<Finding>) {
         out.push(Finding::warning(
             RuleId::R11,
             format!(
-                "{} section{} of the {} template missing: {}",
+                "{} section{} of the {} template {} missing: {}",
                 missing.len(),
-                if missing.len() == 1 { " is" } else { "s are" },
+                if missing.len() == 1 { "" } else { "s" },
                 template.name,
+                if missing.len() == 1 { "is" } else { "are" },
                 missing.join(", ")
             ),
             format!(
@@ -214,7 +215,11 @@ fn check_sections(ctx: &Ctx<'_>, template: &Template, out: &mut Vec<Finding>) {
                 if empty.len() == 1 { " is" } else { "s are" },
                 empty.join(", ")
             ),
-            "fill them in: DSLP relies on them to judge the work",
+            if empty.len() == 1 {
+                "fill it in: DSLP relies on it to judge the work"
+            } else {
+                "fill them in: DSLP relies on them to judge the work"
+            },
         ));
     }
 }

@@ -1,0 +1,95 @@
+//! Helpers that read like the story: run `dslp`, read what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    repo_root().join("fixtures").join(path)
+}
+
+/// The result of one `dslp` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().expect("dslp exited normally"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `dslp` in `dir` with `args`.
+pub fn dslp_in(dir: &Path, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("dslp runs")
+        .into()
+}
+
+/// Runs `dslp` from the repository root.
+pub fn dslp(args: &[&str]) -> Run {
+    dslp_in(&repo_root(), args)
+}
+
+/// Runs `dslp` with `input` on standard input.
+pub fn dslp_with_stdin(args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .args(args)
+        .current_dir(repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dslp starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("dslp runs").into()
+}
+
+/// Validates files against one of check-jsonschema's built-in schemas
+/// (GitHub's issue forms, chooser config, workflows, actions).
+pub fn check_jsonschema(builtin: &str, files: &[PathBuf]) {
+    let output = Command::new("check-jsonschema")
+        .arg("--builtin-schema")
+        .arg(builtin)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("check-jsonschema is needed for this test ({e}); install it with `pip install check-jsonschema`")
+        });
+    assert!(
+        output.status.success(),
+        "{builtin} rejected {files:?}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
