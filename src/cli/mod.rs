@@ -1,5 +1,6 @@
 //! The `dslp` command line.
 
+mod data;
 mod init;
 mod issues_file;
 mod lint;
@@ -45,6 +46,9 @@ enum Command {
     /// Check an issue, an issue export, a branch or the config against DSLP.
     #[command(subcommand)]
     Lint(lint::LintCommand),
+    /// Data evidence: data tests, profile, drift and leakage of the declared datasets.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -112,6 +116,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Init(args) => init::run(args),
         Command::Lint(command) => lint::run(command),
+        Command::Data(command) => data::run(command),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)

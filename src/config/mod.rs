@@ -42,6 +42,9 @@ pub struct RepoConfig {
     /// Where the branch rules look for tests and dataset documentation.
     #[serde(default)]
     pub paths: PathsConfig,
+    /// The datasets whose data tests, profile, drift and leakage run on pull requests.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, crate::data::spec::DatasetSpec>,
 }
 
 /// The `version:` value, refused unless this build can read it.

@@ -1,6 +1,7 @@
 //! Integration tests: the `dslp` binary driven through its real inputs.
 
 mod cli_lint;
+mod data_evidence;
 mod forms;
 mod init;
 mod parsers_never_panic;

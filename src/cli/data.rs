@@ -1,0 +1,232 @@
+//! `dslp data test`: the data tests of the datasets in .github/dslp.yml.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Subcommand, ValueEnum};
+
+use super::{exit, output};
+use crate::config::{self, RepoConfig};
+use crate::data::load::{DataError, resolve_in_repo};
+use crate::data::spec::{DatasetSpec, SplitSpec};
+use crate::data::{self, DatasetFiles, DatasetReport};
+use crate::lifecycle::Severity;
+use crate::revision::{RevisionError, Revisions};
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Run the data tests, profile, leakage and (with --base) drift of every declared dataset.
+    Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// The repository config; by default .github/dslp.yml of the repository.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// The repository root dataset paths are relative to; by default the git
+    /// repository around the current directory.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Compare each dataset with the same file at this revision (drift).
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Only these datasets (repeatable).
+    #[arg(long = "dataset", value_name = "NAME")]
+    datasets: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: DataFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum DataFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn run(command: DataCommand) -> Result<i32> {
+    let DataCommand::Test(args) = command;
+    let root = repository_root(args.root.as_deref())?;
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
+    let text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}; `dslp init` writes one", config_path.display()))?;
+    let shown = config_path.display().to_string();
+    let config = RepoConfig::parse(&text, &shown)?;
+    if config.datasets.is_empty() {
+        bail!("{shown} declares no datasets; add them under `datasets:` (see README, Data tests)");
+    }
+    for wanted in &args.datasets {
+        if !config.datasets.contains_key(wanted) {
+            let known: Vec<&str> = config.datasets.keys().map(String::as_str).collect();
+            bail!(
+                "no dataset `{wanted}` in {shown}; the datasets are {}",
+                known.join(", ")
+            );
+        }
+    }
+    let revisions = args.base.as_ref().map(|_| Revisions::discover(&root));
+    let reports: Vec<DatasetReport> = config
+        .datasets
+        .iter()
+        .filter(|(name, _)| args.datasets.is_empty() || args.datasets.contains(name))
+        .map(|(name, spec)| {
+            let files = read_files(&root, spec, args.base.as_deref(), revisions.as_ref());
+            data::evaluate(name, spec, files)
+        })
+        .collect();
+    match args.format {
+        DataFormat::Json => println!("{}", output::json(&reports)),
+        DataFormat::Markdown => println!("{}", crate::report::data_tests_markdown(&reports)),
+        DataFormat::Text => print!("{}", text_report(&reports, args.base.as_deref())),
+    }
+    Ok(if reports.iter().all(DatasetReport::passed) {
+        exit::CLEAN
+    } else {
+        exit::FINDINGS
+    })
+}
+
+/// The repository root: as given, else the git work tree around the current
+/// directory, else the current directory.
+fn repository_root(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(root) = given {
+        if !root.is_dir() {
+            bail!("{} is not a directory", root.display());
+        }
+        return Ok(root.to_path_buf());
+    }
+    let here = std::env::current_dir().context("reading the current directory")?;
+    Ok(git2::Repository::discover(&here)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or(here))
+}
+
+fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
+    let path = resolve_in_repo(root, relative)?;
+    std::fs::read(&path).map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))
+}
+
+fn read_files(
+    root: &Path,
+    spec: &DatasetSpec,
+    base: Option<&str>,
+    revisions: Option<&Result<Revisions, RevisionError>>,
+) -> DatasetFiles {
+    let path = &spec.path.0;
+    let base = match (base, revisions) {
+        (Some(rev), Some(Ok(revisions))) => Some(revisions.read(rev, path).map_err(|e| match e {
+            RevisionError::NoSuchFile { .. } => {
+                DataError::new(path, format!("the dataset is new: {e}"))
+            }
+            other => DataError::new(path, other.to_string()),
+        })),
+        (Some(_), Some(Err(error))) => Some(Err(DataError::new(path, error.to_string()))),
+        _ => None,
+    };
+    let split = match &spec.split {
+        Some(SplitSpec::Files {
+            train_path,
+            test_path,
+        }) => Some((
+            read_working(root, &train_path.0),
+            read_working(root, &test_path.0),
+        )),
+        _ => None,
+    };
+    DatasetFiles {
+        head: read_working(root, path),
+        base,
+        split,
+    }
+}
+
+fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+        let errors = failed
+            .iter()
+            .filter(|c| c.severity == Severity::Error)
+            .count();
+        let warnings = failed.len() - errors;
+        let rows = report
+            .rows
+            .map(|r| format!(", {r} rows"))
+            .unwrap_or_default();
+        let verdict = if report.passed() { "passed" } else { "FAILED" };
+        out.push_str(&format!(
+            "dataset {} ({}{rows}): {verdict}, {} checks, {errors} failed, {warnings} warning{}\n",
+            report.name,
+            report.path,
+            report.checks.len(),
+            if warnings == 1 { "" } else { "s" }
+        ));
+        for check in &report.checks {
+            let mark = match (check.passed, check.severity) {
+                (true, _) => "ok     ",
+                (false, Severity::Error) => "FAILED ",
+                (false, Severity::Warning) => "warning",
+            };
+            let column = check
+                .column
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {mark} {column}{} — expected {}; {}\n",
+                check.check, check.expected, check.observed
+            ));
+            if !check.examples.is_empty() {
+                let examples: Vec<String> = check
+                    .examples
+                    .iter()
+                    .map(|e| format!("row {}: {}", e.row, e.value))
+                    .collect();
+                out.push_str(&format!("          {}\n", examples.join("; ")));
+            }
+        }
+        match (&report.drift, &report.drift_note, base) {
+            (Some(drifts), _, Some(base)) if !drifts.is_empty() => {
+                out.push_str(&format!("  drift versus {base}:\n"));
+                for drift in drifts {
+                    let ks = drift.ks.map(|k| format!("  KS {k:.4}")).unwrap_or_default();
+                    let psi = drift.psi.map(|p| format!("PSI {p:.4}")).unwrap_or_default();
+                    let new = if drift.new_categories.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  new: {}", drift.new_categories.join(", "))
+                    };
+                    out.push_str(&format!("    {:<24} {psi}{ks}{new}\n", drift.column));
+                }
+            }
+            (_, Some(note), _) => out.push_str(&format!("  drift not computed: {note}\n")),
+            _ => {}
+        }
+        out.push_str("  profile:\n");
+        for p in &report.profile {
+            let stats = match (p.min, p.max, p.mean) {
+                (Some(min), Some(max), Some(mean)) => format!("min {min} max {max} mean {mean:.4}"),
+                _ => {
+                    let top: Vec<String> = p
+                        .top
+                        .iter()
+                        .take(3)
+                        .map(|(v, n)| format!("{v} ({n})"))
+                        .collect();
+                    format!("top {}", top.join(", "))
+                }
+            };
+            out.push_str(&format!(
+                "    {:<24} {:<8} nulls {:<6} distinct {:<8} {stats}\n",
+                p.column, p.dtype, p.nulls, p.distinct
+            ));
+        }
+    }
+    out
+}

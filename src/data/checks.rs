@@ -1,0 +1,396 @@
+//! Expectations from `datasets:` checked against a loaded table.
+
+use polars::prelude::*;
+use regex::Regex;
+
+use super::column::{
+    ColumnView, HashGroups, combine_row_hashes, format_number, verified_duplicates,
+};
+use super::load::Loaded;
+use super::spec::{ColumnSpec, ColumnType, DatasetSpec, DuplicatePolicy, DuplicateRule};
+use super::{CheckResult, Example};
+use crate::lifecycle::Severity;
+
+const MAX_EXAMPLES: usize = 5;
+
+/// Every check the spec declares, in a stable order: table checks first,
+/// then columns by name.
+pub fn run(
+    spec: &DatasetSpec,
+    loaded: &Loaded,
+    views: &[(String, ColumnView)],
+) -> Vec<CheckResult> {
+    let rows = loaded.frame.height() as u64;
+    let mut results = Vec::new();
+    if let Some(bounds) = spec.rows {
+        let low = bounds.min.is_none_or(|min| rows >= min);
+        let high = bounds.max.is_none_or(|max| rows <= max);
+        let expected = match (bounds.min, bounds.max) {
+            (Some(min), Some(max)) => format!("between {min} and {max} rows"),
+            (Some(min), None) => format!("at least {min} rows"),
+            (None, Some(max)) => format!("at most {max} rows"),
+            (None, None) => "any number of rows".into(),
+        };
+        results.push(CheckResult::table(
+            "rows",
+            &expected,
+            low && high,
+            rows.to_string(),
+        ));
+    }
+    if let Some(policy) = &spec.duplicates {
+        results.push(duplicate_rows(policy, views, rows as usize));
+    }
+    for (name, column_spec) in &spec.columns {
+        let view = views.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let Some(view) = view else {
+            results.push(CheckResult {
+                check: "present".into(),
+                column: Some(name.clone()),
+                expected: "the column exists".into(),
+                passed: false,
+                severity: Severity::Error,
+                observed: format!("missing; the file has {}", column_list(&loaded.frame)),
+                offending_rows: 0,
+                examples: Vec::new(),
+            });
+            continue;
+        };
+        column_checks(name, column_spec, view, loaded, &mut results);
+    }
+    results
+}
+
+fn column_list(frame: &DataFrame) -> String {
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if names.is_empty() {
+        "no columns".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn column_checks(
+    name: &str,
+    spec: &ColumnSpec,
+    view: &ColumnView,
+    loaded: &Loaded,
+    out: &mut Vec<CheckResult>,
+) {
+    let rows = view.len();
+    let check = |check: &str, expected: String| CheckResult {
+        check: check.into(),
+        column: Some(name.to_string()),
+        expected,
+        passed: true,
+        severity: Severity::Error,
+        observed: String::new(),
+        offending_rows: 0,
+        examples: Vec::new(),
+    };
+    if let Some(column_type) = spec.column_type {
+        let mut result = check("type", type_name(column_type).into());
+        let violations = loaded.type_violations.get(name);
+        let dtype = loaded
+            .frame
+            .column(name)
+            .map(|c| c.dtype().clone())
+            .unwrap_or(DataType::Null);
+        let fits = type_fits(column_type, &dtype, view);
+        match violations {
+            Some(found) => {
+                result.passed = false;
+                result.observed = format!(
+                    "{} value{} of another type",
+                    found.count,
+                    plural(found.count)
+                );
+                result.offending_rows = found.count;
+                result.examples = found
+                    .examples
+                    .iter()
+                    .map(|(row, value)| Example {
+                        row: *row,
+                        value: value.clone(),
+                    })
+                    .collect();
+            }
+            None if !fits => {
+                result.passed = false;
+                result.observed = format!("the column holds {dtype}");
+            }
+            None => result.observed = type_name(column_type).into(),
+        }
+        out.push(result);
+    }
+    let nulls = view.null_count();
+    if spec.nullable == Some(false) {
+        let mut result = check("not null", "no nulls".into());
+        result.passed = nulls == 0;
+        result.observed = format!("{nulls} null{}", plural(nulls));
+        result.offending_rows = nulls;
+        result.examples = null_flags(view)
+            .enumerate()
+            .filter(|(_, null)| *null)
+            .take(MAX_EXAMPLES)
+            .map(|(row, _)| Example {
+                row: row as u64 + 1,
+                value: "null".into(),
+            })
+            .collect();
+        out.push(result);
+    }
+    if let Some(limit) = spec.max_null_fraction.as_ref().map(|f| f.0) {
+        let fraction = if rows == 0 {
+            0.0
+        } else {
+            nulls as f64 / rows as f64
+        };
+        let mut result = check("null fraction", format!("at most {}", percent(limit)));
+        result.passed = fraction <= limit;
+        result.observed = percent(fraction);
+        result.offending_rows = nulls;
+        out.push(result);
+    }
+    if spec.min.is_some() || spec.max.is_some() {
+        out.push(range_check(name, spec, view));
+    }
+    if let Some(allowed) = &spec.values {
+        let set: ahash::HashSet<&str> = allowed.iter().map(String::as_str).collect();
+        let mut result = check("allowed values", format!("one of {}", allowed.join(", ")));
+        match view {
+            ColumnView::Text(values) => {
+                let flags = values.iter().map(|v| v.is_some_and(|v| !set.contains(v)));
+                fill_offending(&mut result, view, flags, "outside the allowed values");
+            }
+            ColumnView::Numeric(values) => {
+                let flags = values.iter().map(|v| {
+                    v.is_some_and(|v| !v.is_nan() && !set.contains(format_number(v).as_str()))
+                });
+                fill_offending(&mut result, view, flags, "outside the allowed values");
+            }
+        }
+        out.push(result);
+    }
+    if let Some(pattern) = spec.regex.as_ref().map(|p| &p.0) {
+        let mut result = check("regex", format!("matches `{pattern}`"));
+        match Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(regex) => match view {
+                ColumnView::Text(values) => {
+                    let flags = values.iter().map(|v| v.is_some_and(|v| !regex.is_match(v)));
+                    fill_offending(&mut result, view, flags, "not matching");
+                }
+                ColumnView::Numeric(values) => {
+                    let flags = values.iter().map(|v| {
+                        v.is_some_and(|v| !v.is_nan() && !regex.is_match(&format_number(v)))
+                    });
+                    fill_offending(&mut result, view, flags, "not matching");
+                }
+            },
+            Err(e) => {
+                result.passed = false;
+                result.observed = format!("the regex is invalid: {e}");
+            }
+        }
+        out.push(result);
+    }
+    if spec.unique == Some(true) {
+        let mut result = check("unique", "no value twice".into());
+        let hashes = view.row_hashes();
+        let groups = HashGroups::of(&hashes, None);
+        let (count, pairs) = verified_duplicates(
+            &hashes,
+            &groups.repeated(),
+            |a, b| !view.is_null(a) && view.same(a, b),
+            MAX_EXAMPLES,
+        );
+        result.passed = count == 0;
+        result.observed = format!("{count} repeated value{}", plural(count));
+        result.offending_rows = count;
+        result.examples = pairs
+            .into_iter()
+            .map(|(row, first)| Example {
+                row: row as u64 + 1,
+                value: format!("{} (as row {})", view.display(row), first + 1),
+            })
+            .collect();
+        out.push(result);
+    }
+}
+
+fn range_check(name: &str, spec: &ColumnSpec, view: &ColumnView) -> CheckResult {
+    let expected = match (spec.min, spec.max) {
+        (Some(min), Some(max)) => {
+            format!("between {} and {}", format_number(min), format_number(max))
+        }
+        (Some(min), None) => format!("at least {}", format_number(min)),
+        (None, Some(max)) => format!("at most {}", format_number(max)),
+        (None, None) => String::new(),
+    };
+    let mut result = CheckResult {
+        check: "range".into(),
+        column: Some(name.to_string()),
+        expected,
+        passed: true,
+        severity: Severity::Error,
+        observed: String::new(),
+        offending_rows: 0,
+        examples: Vec::new(),
+    };
+    let ColumnView::Numeric(values) = view else {
+        result.passed = false;
+        result.observed = "the column is not numeric".into();
+        return result;
+    };
+    let outside =
+        |v: f64| spec.min.is_some_and(|min| v < min) || spec.max.is_some_and(|max| v > max);
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.iter().flatten().filter(|v| !v.is_nan()) {
+        low = low.min(v);
+        high = high.max(v);
+    }
+    let flags = values
+        .iter()
+        .map(|v| v.is_some_and(|v| !v.is_nan() && outside(v)));
+    fill_offending(&mut result, view, flags, "out of range");
+    if low <= high {
+        result.observed = format!(
+            "{}; min {}, max {}",
+            result.observed,
+            format_number(low),
+            format_number(high)
+        );
+    }
+    result
+}
+
+/// Counts the rows flagged as offending and keeps the first five as examples.
+fn fill_offending(
+    result: &mut CheckResult,
+    view: &ColumnView,
+    flags: impl Iterator<Item = bool>,
+    what: &str,
+) {
+    let mut count = 0u64;
+    for (row, offending) in flags.enumerate() {
+        if offending {
+            count += 1;
+            if result.examples.len() < MAX_EXAMPLES {
+                result.examples.push(Example {
+                    row: row as u64 + 1,
+                    value: view.display(row),
+                });
+            }
+        }
+    }
+    result.passed = count == 0;
+    result.offending_rows = count;
+    result.observed = format!("{count} value{} {what}", plural(count));
+}
+
+/// Per row, whether it is null (NaN counts as null).
+fn null_flags(view: &ColumnView) -> Box<dyn Iterator<Item = bool> + '_> {
+    match view {
+        ColumnView::Numeric(values) => Box::new(values.iter().map(|v| v.is_none_or(f64::is_nan))),
+        ColumnView::Text(values) => Box::new(values.iter().map(|v| v.is_none())),
+    }
+}
+
+fn duplicate_rows(
+    policy: &DuplicatePolicy,
+    views: &[(String, ColumnView)],
+    rows: usize,
+) -> CheckResult {
+    let hashes: Vec<Vec<u64>> = views.iter().map(|(_, v)| v.row_hashes()).collect();
+    let row_hashes = combine_row_hashes(&hashes, rows);
+    drop(hashes);
+    let groups = HashGroups::of(&row_hashes, None);
+    let same_row = |a: usize, b: usize| views.iter().all(|(_, v)| v.same(a, b));
+    let (count, pairs) =
+        verified_duplicates(&row_hashes, &groups.repeated(), same_row, MAX_EXAMPLES);
+    let fraction = if rows == 0 {
+        0.0
+    } else {
+        count as f64 / rows as f64
+    };
+    let (passed, expected) = match policy {
+        DuplicatePolicy::Rule(DuplicateRule::Forbid) => {
+            (count == 0, "no duplicate rows".to_string())
+        }
+        DuplicatePolicy::Rule(DuplicateRule::Allow) => (true, "duplicate rows allowed".to_string()),
+        DuplicatePolicy::Limit { max_fraction } => (
+            fraction <= max_fraction.0,
+            format!("at most {} duplicate rows", percent(max_fraction.0)),
+        ),
+    };
+    CheckResult {
+        check: "duplicate rows".into(),
+        column: None,
+        expected,
+        passed,
+        severity: Severity::Error,
+        observed: format!(
+            "{count} duplicate row{} ({})",
+            plural(count),
+            percent(fraction)
+        ),
+        offending_rows: count,
+        examples: pairs
+            .into_iter()
+            .map(|(row, first)| Example {
+                row: row as u64 + 1,
+                value: format!("same as row {}", first + 1),
+            })
+            .collect(),
+    }
+}
+
+fn type_fits(column_type: ColumnType, dtype: &DataType, view: &ColumnView) -> bool {
+    match column_type {
+        ColumnType::Int => {
+            dtype.is_integer()
+                || (dtype.is_float()
+                    && matches!(view, ColumnView::Numeric(v) if v.iter().flatten().all(|x| x.is_nan() || x.fract() == 0.0)))
+        }
+        ColumnType::Float => dtype.is_primitive_numeric(),
+        ColumnType::Bool => dtype == &DataType::Boolean,
+        ColumnType::String | ColumnType::Category => {
+            dtype == &DataType::String
+                || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..))
+        }
+        ColumnType::Date => matches!(dtype, DataType::Date | DataType::String),
+        ColumnType::Datetime => matches!(
+            dtype,
+            DataType::Datetime(..) | DataType::Date | DataType::String
+        ),
+    }
+}
+
+pub fn type_name(column_type: ColumnType) -> &'static str {
+    match column_type {
+        ColumnType::Int => "int",
+        ColumnType::Float => "float",
+        ColumnType::String => "string",
+        ColumnType::Bool => "bool",
+        ColumnType::Date => "date",
+        ColumnType::Datetime => "datetime",
+        ColumnType::Category => "category",
+    }
+}
+
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub fn percent(fraction: f64) -> String {
+    let value = fraction * 100.0;
+    if value == 0.0 || value >= 10.0 {
+        format!("{value:.1}%")
+    } else {
+        format!("{value:.2}%")
+    }
+}

@@ -1,0 +1,229 @@
+//! Leakage: rows shared by the train and test parts, and a feature that on
+//! its own predicts the target almost perfectly.
+//!
+//! The single-feature criterion, per feature (the split column and the
+//! target excluded):
+//! - binary target, numeric feature: ROC-AUC of the feature as a score is
+//!   ≥ 0.99 or ≤ 0.01;
+//! - categorical target (at most 20 levels), text feature with fewer
+//!   distinct values than half the rows: predicting each level's most common
+//!   target is right for ≥ 99 % of rows *and* removes ≥ 95 % of the errors of
+//!   always guessing the most common target;
+//! - numeric target with more than 20 distinct values, numeric feature:
+//!   |Pearson r| ≥ 0.99.
+
+use super::column::{ColumnView, combine_row_hashes};
+use super::stats::radix_sort_by_key;
+use super::{CheckResult, Example};
+use crate::lifecycle::Severity;
+
+const MAX_EXAMPLES: usize = 5;
+
+/// Test rows whose every feature equals some training row's.
+pub fn shared_rows(
+    features: &[(String, ColumnView)],
+    is_train: &[bool],
+    is_test: &[bool],
+) -> CheckResult {
+    let rows = is_train.len();
+    let hashes: Vec<Vec<u64>> = features.iter().map(|(_, v)| v.row_hashes()).collect();
+    let row_hashes = combine_row_hashes(&hashes, rows);
+    let mut train: ahash::HashMap<u64, Vec<usize>> = ahash::HashMap::default();
+    for row in (0..rows).filter(|r| is_train[*r]) {
+        train.entry(row_hashes[row]).or_default().push(row);
+    }
+    let same = |a: usize, b: usize| features.iter().all(|(_, v)| v.same(a, b));
+    let mut count = 0u64;
+    let mut examples = Vec::new();
+    for row in (0..rows).filter(|r| is_test[*r]) {
+        let Some(candidates) = train.get(&row_hashes[row]) else {
+            continue;
+        };
+        if let Some(first) = candidates.iter().find(|c| same(**c, row)) {
+            count += 1;
+            if examples.len() < MAX_EXAMPLES {
+                examples.push(Example {
+                    row: row as u64 + 1,
+                    value: format!("test row equals training row {}", first + 1),
+                });
+            }
+        }
+    }
+    CheckResult {
+        check: "train/test overlap".into(),
+        column: None,
+        expected: "no test row also in training".into(),
+        passed: count == 0,
+        severity: Severity::Error,
+        observed: format!(
+            "{count} test row{} also in training",
+            if count == 1 { "" } else { "s" }
+        ),
+        offending_rows: count,
+        examples,
+    }
+}
+
+/// Features that alone predict `target` almost perfectly (warnings).
+pub fn leaky_features(
+    features: &[(String, ColumnView)],
+    target_name: &str,
+    target: &ColumnView,
+) -> Vec<CheckResult> {
+    let rows = target.len();
+    let labels: Vec<Option<String>> = (0..rows)
+        .map(|r| (!target.is_null(r)).then(|| target.display(r)))
+        .collect();
+    let mut levels: Vec<&String> = labels.iter().flatten().collect();
+    levels.sort();
+    levels.dedup();
+    let numeric_target = matches!(target, ColumnView::Numeric(_)) && levels.len() > 20;
+    let mut results = Vec::new();
+    for (name, view) in features {
+        let finding = match view {
+            ColumnView::Numeric(values) if levels.len() == 2 => {
+                let positive = levels[1].clone();
+                let pairs: Vec<(f64, bool)> = values
+                    .iter()
+                    .zip(&labels)
+                    .filter_map(|(v, l)| match (v, l) {
+                        (Some(v), Some(l)) if !v.is_nan() => Some((v, *l == positive)),
+                        _ => None,
+                    })
+                    .collect();
+                roc_auc(&pairs)
+                    .filter(|auc| *auc >= 0.99 || *auc <= 0.01)
+                    .map(|auc| format!("ROC-AUC {auc:.4} for `{target_name}` = {positive}"))
+            }
+            ColumnView::Numeric(values) if numeric_target => {
+                let ColumnView::Numeric(target_values) = target else {
+                    continue;
+                };
+                let pairs: Vec<(f64, f64)> = values
+                    .iter()
+                    .zip(target_values.iter())
+                    .filter_map(|(x, y)| match (x, y) {
+                        (Some(x), Some(y)) if !x.is_nan() && !y.is_nan() => Some((x, y)),
+                        _ => None,
+                    })
+                    .collect();
+                pearson(&pairs)
+                    .filter(|r| r.abs() >= 0.99)
+                    .map(|r| format!("Pearson r {r:.4} with `{target_name}`"))
+            }
+            ColumnView::Text(values) if levels.len() <= 20 && levels.len() >= 2 => level_purity(
+                values
+                    .iter()
+                    .zip(labels.iter())
+                    .filter_map(|(v, l)| Some((v?, l.as_deref()?))),
+            ),
+            _ => None,
+        };
+        if let Some(observed) = finding {
+            results.push(CheckResult {
+                check: "single-feature leakage".into(),
+                column: Some(name.clone()),
+                expected: format!("does not alone predict `{target_name}`"),
+                passed: false,
+                severity: Severity::Warning,
+                observed,
+                offending_rows: 0,
+                examples: Vec::new(),
+            });
+        }
+    }
+    results
+}
+
+/// ROC-AUC of `score` for the `true` class, with ties at half credit.
+pub fn roc_auc(pairs: &[(f64, bool)]) -> Option<f64> {
+    let positives = pairs.iter().filter(|(_, p)| *p).count() as f64;
+    let negatives = pairs.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    let mut sorted = pairs.to_vec();
+    radix_sort_by_key(&mut sorted, |(score, _)| {
+        let bits = if *score == 0.0 { 0 } else { score.to_bits() };
+        if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | (1 << 63)
+        }
+    });
+    // Mann–Whitney U with average ranks for ties.
+    let mut rank_sum = 0.0;
+    let mut start = 0;
+    while start < sorted.len() {
+        let mut end = start;
+        while end < sorted.len() && sorted[end].0 == sorted[start].0 {
+            end += 1;
+        }
+        let average_rank = (start + end + 1) as f64 / 2.0;
+        rank_sum += average_rank * sorted[start..end].iter().filter(|(_, p)| *p).count() as f64;
+        start = end;
+    }
+    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+}
+
+fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+fn level_purity<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let mut by_level: ahash::HashMap<&str, ahash::HashMap<&str, u64>> = ahash::HashMap::default();
+    let mut by_target: ahash::HashMap<&str, u64> = ahash::HashMap::default();
+    let mut rows = 0u64;
+    for (level, label) in pairs {
+        *by_level.entry(level).or_default().entry(label).or_default() += 1;
+        *by_target.entry(label).or_default() += 1;
+        rows += 1;
+    }
+    if rows == 0 || by_level.len() as u64 * 2 > rows {
+        return None; // an identifier, not a feature
+    }
+    let right: u64 = by_level
+        .values()
+        .map(|counts| counts.values().max().copied().unwrap_or(0))
+        .sum();
+    let purity = right as f64 / rows as f64;
+    let baseline = by_target.values().max().copied().unwrap_or(0) as f64 / rows as f64;
+    let removes_errors = (1.0 - purity) <= 0.05 * (1.0 - baseline);
+    (purity >= 0.99 && removes_errors).then(|| {
+        format!(
+            "its levels predict the target for {:.1}% of rows (most-common guess: {:.1}%)",
+            purity * 100.0,
+            baseline * 100.0
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_counts_ties_at_half() {
+        assert_eq!(roc_auc(&[(0.1, false), (0.9, true)]), Some(1.0));
+        assert_eq!(roc_auc(&[(0.5, false), (0.5, true)]), Some(0.5));
+        assert_eq!(
+            roc_auc(&[(1.0, true), (0.0, false), (0.5, true), (0.5, false)]),
+            Some(0.875)
+        );
+        assert_eq!(roc_auc(&[(1.0, true)]), None);
+    }
+}

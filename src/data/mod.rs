@@ -1,0 +1,391 @@
+//! Data evidence: the data tests, profile, drift and leakage of the
+//! datasets a repository declares under `datasets:`.
+//!
+//! Pure over bytes: the caller reads the files (from the working tree, or a
+//! revision's object database) and this module decides.
+
+pub mod checks;
+pub mod column;
+pub mod drift;
+pub mod leakage;
+pub mod load;
+pub mod profile;
+pub mod spec;
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::lifecycle::Severity;
+use column::ColumnView;
+use drift::ColumnDrift;
+use load::{DataError, Loaded, read_table};
+use profile::ColumnProfile;
+use spec::{ColumnType, DatasetSpec, FileFormat, SplitSpec};
+
+/// One row that broke a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Example {
+    /// 1-based data row (the header is not counted).
+    pub row: u64,
+    pub value: String,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// What was checked: `type`, `range`, `rows`, `drift PSI`, ….
+    pub check: String,
+    /// The column, or `None` for a table-level check.
+    pub column: Option<String>,
+    pub expected: String,
+    pub passed: bool,
+    /// How much a failure matters.
+    pub severity: Severity,
+    pub observed: String,
+    pub offending_rows: u64,
+    /// Up to five offending rows.
+    pub examples: Vec<Example>,
+}
+
+impl CheckResult {
+    fn table(check: &str, expected: &str, passed: bool, observed: String) -> CheckResult {
+        CheckResult {
+            check: check.into(),
+            column: None,
+            expected: expected.into(),
+            passed,
+            severity: Severity::Error,
+            observed,
+            offending_rows: 0,
+            examples: Vec::new(),
+        }
+    }
+
+    fn unreadable(error: &DataError, what: &str) -> CheckResult {
+        CheckResult {
+            check: "readable".into(),
+            column: None,
+            expected: format!("the {what} can be read"),
+            passed: false,
+            severity: Severity::Error,
+            observed: error.to_string(),
+            offending_rows: 0,
+            examples: Vec::new(),
+        }
+    }
+
+    /// A failed check at error level.
+    pub fn blocks(&self) -> bool {
+        !self.passed && self.severity == Severity::Error
+    }
+}
+
+/// Everything learnt about one dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetReport {
+    pub name: String,
+    pub path: String,
+    pub rows: Option<u64>,
+    pub checks: Vec<CheckResult>,
+    pub profile: Vec<ColumnProfile>,
+    /// `None` when no base revision was compared.
+    pub drift: Option<Vec<ColumnDrift>>,
+    /// Why drift could not be computed, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_note: Option<String>,
+}
+
+impl DatasetReport {
+    /// True when no check failed at error level.
+    pub fn passed(&self) -> bool {
+        !self.checks.iter().any(CheckResult::blocks)
+    }
+}
+
+/// The files of one dataset, read by the caller.
+pub struct DatasetFiles {
+    pub head: Result<Vec<u8>, DataError>,
+    /// The same path at the base revision, when comparing.
+    pub base: Option<Result<Vec<u8>, DataError>>,
+    /// The train and test files of a `split: { train_path, test_path }`.
+    pub split: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
+}
+
+/// The format of a dataset: declared, or by extension.
+pub fn format_of(spec: &DatasetSpec) -> Result<FileFormat, DataError> {
+    spec.format
+        .or_else(|| FileFormat::from_path(&spec.path.0))
+        .ok_or_else(|| {
+            DataError::new(
+                &spec.path.0,
+                "cannot tell the format from the extension; add `format: csv | parquet | ndjson`",
+            )
+        })
+}
+
+/// Runs every check, the profile, drift and leakage for one dataset.
+pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles) -> DatasetReport {
+    let mut report = DatasetReport {
+        name: name.to_string(),
+        path: spec.path.0.clone(),
+        rows: None,
+        checks: Vec::new(),
+        profile: Vec::new(),
+        drift: None,
+        drift_note: None,
+    };
+    let declared: BTreeMap<String, ColumnType> = spec
+        .columns
+        .iter()
+        .filter_map(|(name, c)| c.column_type.map(|t| (name.clone(), t)))
+        .collect();
+    let loaded = format_of(spec).and_then(|format| {
+        let bytes = files.head.as_ref().map_err(Clone::clone)?;
+        read_table(bytes, format, &spec.path.0, &declared)
+    });
+    drop(files.head);
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            report
+                .checks
+                .push(CheckResult::unreadable(&error, "dataset"));
+            return report;
+        }
+    };
+    report.rows = Some(loaded.frame.height() as u64);
+    let views = match views_of(&loaded.frame) {
+        Ok(views) => views,
+        Err(error) => {
+            report.checks.push(CheckResult::unreadable(
+                &DataError::new(&spec.path.0, error.to_string()),
+                "dataset",
+            ));
+            return report;
+        }
+    };
+    report.checks = checks::run(spec, &loaded, &views);
+
+    let base_views = match files.base {
+        None => None,
+        Some(Err(error)) => {
+            report.drift_note = Some(error.to_string());
+            None
+        }
+        Some(Ok(bytes)) => {
+            let base = format_of(spec)
+                .and_then(|format| read_table(&bytes, format, &spec.path.0, &declared))
+                .and_then(|loaded| {
+                    views_of(&loaded.frame).map_err(|e| DataError::new(&spec.path.0, e.to_string()))
+                });
+            match base {
+                Ok(views) => Some(views),
+                Err(error) => {
+                    report.drift_note =
+                        Some(format!("the base revision's file cannot be read: {error}"));
+                    None
+                }
+            }
+        }
+    };
+    let (profile, drifts) = profile_and_drift(&loaded, &views, base_views.as_deref(), spec);
+    report.profile = profile;
+    if base_views.is_some() {
+        if let Some(limits) = &spec.drift {
+            report.checks.extend(drift::checks(&drifts, limits));
+        }
+        report.drift = Some(drifts);
+    }
+    report.checks.extend(leakage_checks(
+        spec,
+        &loaded,
+        &views,
+        files.split,
+        &declared,
+    ));
+    report
+}
+
+/// Every column of a frame as a view, in the frame's order.
+fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
+    frame
+        .columns()
+        .iter()
+        .map(|c| Ok((c.name().to_string(), ColumnView::of(c)?)))
+        .collect()
+}
+
+/// The profile of every column and, with a base, each column's drift; each
+/// numeric column is sorted once for both.
+fn profile_and_drift(
+    loaded: &Loaded,
+    views: &[(String, ColumnView)],
+    base: Option<&[(String, ColumnView)]>,
+    spec: &DatasetSpec,
+) -> (Vec<ColumnProfile>, Vec<ColumnDrift>) {
+    let mut profiles = Vec::with_capacity(views.len());
+    let mut drifts = Vec::new();
+    let split_column = match &spec.split {
+        Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
+        _ => None,
+    };
+    for (name, view) in views {
+        let dtype = loaded
+            .frame
+            .column(name)
+            .map(|c| c.dtype().to_string())
+            .unwrap_or_default();
+        let base_view = base
+            .and_then(|b| b.iter().find(|(n, _)| n == name))
+            .map(|(_, v)| v);
+        let drift_wanted = Some(name.as_str()) != split_column;
+        match view {
+            ColumnView::Numeric(_) => {
+                let mut sorted = view.numbers();
+                stats::sort_f64(&mut sorted);
+                profiles.push(profile::numeric(name, dtype, view.len() as u64, &sorted));
+                if let (Some(ColumnView::Numeric(_)), true) = (base_view, drift_wanted) {
+                    let mut base_sorted = base_view.map(ColumnView::numbers).unwrap_or_default();
+                    stats::sort_f64(&mut base_sorted);
+                    drifts.push(drift::numeric(name, &base_sorted, &sorted));
+                }
+            }
+            ColumnView::Text(_) => {
+                let (column_profile, levels) = profile::text(name, dtype, view);
+                profiles.push(column_profile);
+                if let (Some(base_view @ ColumnView::Text(_)), Some(levels), true) =
+                    (base_view, levels, drift_wanted)
+                {
+                    if let (_, Some(base_levels)) = profile::text(name, String::new(), base_view) {
+                        drifts.push(drift::categorical(name, &base_levels, &levels));
+                    }
+                }
+            }
+        }
+    }
+    (profiles, drifts)
+}
+
+fn leakage_checks(
+    spec: &DatasetSpec,
+    loaded: &Loaded,
+    views: &[(String, ColumnView)],
+    split_files: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
+    declared: &BTreeMap<String, ColumnType>,
+) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let target = spec.target.as_deref();
+    match &spec.split {
+        Some(SplitSpec::Column {
+            column,
+            train,
+            test,
+        }) => match views.iter().find(|(n, _)| n == column) {
+            Some((_, split)) => {
+                let parts: Vec<Option<String>> = (0..split.len())
+                    .map(|r| (!split.is_null(r)).then(|| split.display(r)))
+                    .collect();
+                let is_train: Vec<bool> = parts
+                    .iter()
+                    .map(|p| p.as_deref() == Some(train.as_str()))
+                    .collect();
+                let is_test: Vec<bool> = parts
+                    .iter()
+                    .map(|p| p.as_deref() == Some(test.as_str()))
+                    .collect();
+                let features: Vec<(String, ColumnView)> =
+                    views.iter().filter(|(n, _)| n != column).cloned().collect();
+                results.push(leakage::shared_rows(&features, &is_train, &is_test));
+            }
+            None => results.push(CheckResult::table(
+                "split column",
+                &format!("the split column `{column}` exists"),
+                false,
+                "missing".into(),
+            )),
+        },
+        Some(SplitSpec::Files { .. }) => {
+            if let Some((train, test)) = split_files {
+                match split_frames(spec, train, test, declared) {
+                    Ok((frame, train_rows)) => match views_of(&frame) {
+                        Ok(features) => {
+                            let is_train: Vec<bool> =
+                                (0..frame.height()).map(|r| r < train_rows).collect();
+                            let is_test: Vec<bool> = is_train.iter().map(|t| !t).collect();
+                            results.push(leakage::shared_rows(&features, &is_train, &is_test));
+                        }
+                        Err(e) => results.push(CheckResult::unreadable(
+                            &DataError::new(&spec.path.0, e.to_string()),
+                            "split",
+                        )),
+                    },
+                    Err(error) => results.push(CheckResult::unreadable(&error, "train/test split")),
+                }
+            }
+        }
+        None => {}
+    }
+    if let Some(target) = target {
+        match views.iter().find(|(n, _)| n == target) {
+            Some((_, target_view)) => {
+                let split_column = match &spec.split {
+                    Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
+                    _ => None,
+                };
+                let features: Vec<(String, ColumnView)> = views
+                    .iter()
+                    .filter(|(n, _)| n != target && Some(n.as_str()) != split_column)
+                    .cloned()
+                    .collect();
+                results.extend(leakage::leaky_features(&features, target, target_view));
+            }
+            None => results.push(CheckResult::table(
+                "target column",
+                &format!("the target `{target}` exists"),
+                false,
+                format!("missing; the file has {} columns", loaded.frame.width()),
+            )),
+        }
+    }
+    results
+}
+
+/// The train and test files stacked into one frame, and the training rows' count.
+fn split_frames(
+    spec: &DatasetSpec,
+    train: Result<Vec<u8>, DataError>,
+    test: Result<Vec<u8>, DataError>,
+    declared: &BTreeMap<String, ColumnType>,
+) -> Result<(DataFrame, usize), DataError> {
+    let Some(SplitSpec::Files {
+        train_path,
+        test_path,
+    }) = &spec.split
+    else {
+        return Err(DataError::new(&spec.path.0, "no split files declared"));
+    };
+    let read = |bytes: Result<Vec<u8>, DataError>, path: &str| -> Result<DataFrame, DataError> {
+        let bytes = bytes?;
+        let format = FileFormat::from_path(path)
+            .or(spec.format)
+            .unwrap_or(FileFormat::Csv);
+        Ok(read_table(&bytes, format, path, declared)?.frame)
+    };
+    let (train_path, test_path) = (&train_path.0, &test_path.0);
+    let train = read(train, train_path)?;
+    let test = read(test, test_path)?;
+    let rows = train.height();
+    let stacked = train.vstack(&test).map_err(|e| {
+        DataError::new(
+            test_path,
+            format!(
+                "the test file's columns differ from the training file's: {}",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        )
+    })?;
+    Ok((stacked, rows))
+}

@@ -1,0 +1,147 @@
+//! The EDA summary of a column (DSLP's Explore stage): counts, moments,
+//! quantiles and top values.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::column::{ColumnView, HashGroups};
+use super::stats::{mean_std, quantile_sorted};
+
+/// The quantiles reported, as numpy's default (linear) computes them.
+pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+const TOP: usize = 10;
+/// Text columns with at most this many distinct values get per-level counts
+/// (for categorical drift); beyond it they are identifiers or free text.
+pub const MAX_LEVELS: u64 = 1000;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnProfile {
+    pub column: String,
+    pub dtype: String,
+    pub count: u64,
+    pub nulls: u64,
+    pub distinct: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    /// Sample standard deviation (ddof = 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    /// (q, value) for q in [`QUANTILES`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quantiles: Vec<(f64, f64)>,
+    /// The most frequent values with their counts, most frequent first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<(String, u64)>,
+}
+
+/// A numeric column's profile from its sorted non-null values.
+pub fn numeric(column: &str, dtype: String, rows: u64, sorted: &[f64]) -> ColumnProfile {
+    let (mean, std) = mean_std(sorted);
+    let mut distinct = 0u64;
+    let mut previous: Option<f64> = None;
+    for value in sorted {
+        if previous != Some(*value) {
+            distinct += 1;
+            previous = Some(*value);
+        }
+    }
+    ColumnProfile {
+        column: column.to_string(),
+        dtype,
+        count: rows,
+        nulls: rows - sorted.len() as u64,
+        distinct,
+        min: sorted.first().copied(),
+        max: sorted.last().copied(),
+        mean,
+        std,
+        quantiles: QUANTILES
+            .iter()
+            .filter_map(|q| quantile_sorted(sorted, *q).map(|v| (*q, v)))
+            .collect(),
+        top: Vec::new(),
+    }
+}
+
+/// A text column's profile, and its per-level counts when it has few levels.
+pub fn text(
+    column: &str,
+    dtype: String,
+    view: &ColumnView,
+) -> (ColumnProfile, Option<BTreeMap<String, u64>>) {
+    let rows = view.len() as u64;
+    let nulls = view.null_count();
+    let ColumnView::Text(values) = view else {
+        unreachable!("text profile of a numeric column")
+    };
+    let hashes = view.row_hashes();
+    let groups = HashGroups::of(&hashes, Some(null_hash(view, &hashes)));
+    let distinct = groups.distinct();
+    let levels = (distinct <= MAX_LEVELS).then(|| {
+        let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
+        for value in values.iter().flatten() {
+            *counts.entry(value).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<BTreeMap<String, u64>>()
+    });
+    let top = match &levels {
+        Some(levels) => top_of(levels.iter().map(|(k, v)| (k.clone(), *v)).collect()),
+        None => {
+            // Many levels: find the most frequent hashes, then their text.
+            let mut runs = groups.runs.clone();
+            runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            runs.truncate(TOP);
+            let wanted: ahash::HashMap<u64, u64> = runs.iter().copied().collect();
+            let mut named: ahash::HashMap<u64, String> = ahash::HashMap::default();
+            for (value, hash) in values.iter().zip(&hashes) {
+                if let (Some(value), true) = (value, wanted.contains_key(hash)) {
+                    named.entry(*hash).or_insert_with(|| value.to_string());
+                    if named.len() == wanted.len() {
+                        break;
+                    }
+                }
+            }
+            top_of(
+                runs.into_iter()
+                    .filter_map(|(h, n)| named.remove(&h).map(|v| (v, n)))
+                    .collect(),
+            )
+        }
+    };
+    let profile = ColumnProfile {
+        column: column.to_string(),
+        dtype,
+        count: rows,
+        nulls,
+        distinct,
+        min: None,
+        max: None,
+        mean: None,
+        std: None,
+        quantiles: Vec::new(),
+        top,
+    };
+    (profile, levels)
+}
+
+/// The hash nulls get, so they can be left out of the levels.
+fn null_hash(view: &ColumnView, hashes: &[u64]) -> u64 {
+    (0..view.len())
+        .find(|row| view.is_null(*row))
+        .map(|row| hashes[row])
+        .unwrap_or(0)
+}
+
+fn top_of(mut counts: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts.truncate(TOP);
+    counts
+}

@@ -1,0 +1,109 @@
+//! Reading files as they were at a git revision, straight from the object
+//! database: no checkout, the working tree untouched.
+
+use std::path::{Component, Path};
+
+use git2::{ErrorCode, ObjectType, Repository};
+
+/// Why a file could not be read at a revision; the message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevisionError {
+    #[error("{0} is not inside a git repository; comparing with a base revision needs one")]
+    NoRepository(String),
+    #[error(
+        "the base revision `{rev}` is not in this clone, which is shallow; fetch it with `git fetch --unshallow` (or `git fetch origin {rev}`), or check out with `fetch-depth: 0` in actions/checkout"
+    )]
+    ShallowClone { rev: String },
+    #[error("no revision `{rev}` in this repository; fetch it first (`git fetch origin {rev}`)")]
+    UnknownRevision { rev: String },
+    #[error("`{path}` does not exist at `{rev}`")]
+    NoSuchFile { rev: String, path: String },
+    #[error("`{path}` at `{rev}` is not a regular file")]
+    NotAFile { rev: String, path: String },
+    #[error("`{path}` is not a path inside the repository")]
+    OutsideRepository { path: String },
+    #[error("reading `{path}` at `{rev}`: {message}")]
+    Git {
+        rev: String,
+        path: String,
+        message: String,
+    },
+}
+
+/// A repository opened for reading revisions.
+pub struct Revisions {
+    repo: Repository,
+}
+
+impl Revisions {
+    /// Opens the repository that contains `dir`.
+    pub fn discover(dir: &Path) -> Result<Revisions, RevisionError> {
+        Repository::discover(dir)
+            .map(|repo| Revisions { repo })
+            .map_err(|_| RevisionError::NoRepository(dir.display().to_string()))
+    }
+
+    /// The full commit id `rev` names.
+    pub fn commit_id(&self, rev: &str) -> Result<String, RevisionError> {
+        Ok(self.commit(rev)?.id().to_string())
+    }
+
+    fn commit(&self, rev: &str) -> Result<git2::Commit<'_>, RevisionError> {
+        let object = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| self.missing(rev, e))?;
+        object.peel_to_commit().map_err(|e| self.missing(rev, e))
+    }
+
+    fn missing(&self, rev: &str, _: git2::Error) -> RevisionError {
+        if self.repo.is_shallow() {
+            RevisionError::ShallowClone {
+                rev: rev.to_string(),
+            }
+        } else {
+            RevisionError::UnknownRevision {
+                rev: rev.to_string(),
+            }
+        }
+    }
+
+    /// The bytes of `path` (relative to the repository root) at `rev`.
+    pub fn read(&self, rev: &str, path: &str) -> Result<Vec<u8>, RevisionError> {
+        let relative = Path::new(path);
+        let inside = relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !inside {
+            return Err(RevisionError::OutsideRepository {
+                path: path.to_string(),
+            });
+        }
+        let commit = self.commit(rev)?;
+        let git_error = |e: git2::Error| RevisionError::Git {
+            rev: rev.to_string(),
+            path: path.to_string(),
+            message: e.message().to_string(),
+        };
+        let tree = commit.tree().map_err(git_error)?;
+        let entry = match tree.get_path(relative) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                return Err(RevisionError::NoSuchFile {
+                    rev: rev.to_string(),
+                    path: path.to_string(),
+                });
+            }
+            Err(e) => return Err(git_error(e)),
+        };
+        // 0o120000 is a symlink: its blob is a path, not the data.
+        if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == 0o120000 {
+            return Err(RevisionError::NotAFile {
+                rev: rev.to_string(),
+                path: path.to_string(),
+            });
+        }
+        let blob = self.repo.find_blob(entry.id()).map_err(git_error)?;
+        Ok(blob.content().to_vec())
+    }
+}
