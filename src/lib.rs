@@ -1,7 +1,9 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod evidence;
 pub mod lifecycle;
+pub mod model;
 pub mod report;
 pub mod revision;
 pub mod scaffold;

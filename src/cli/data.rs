@@ -93,7 +93,7 @@ pub fn run(command: DataCommand) -> Result<i32> {
 
 /// The repository root: as given, else the git work tree around the current
 /// directory, else the current directory.
-fn repository_root(given: Option<&Path>) -> Result<PathBuf> {
+pub(super) fn repository_root(given: Option<&Path>) -> Result<PathBuf> {
     if let Some(root) = given {
         if !root.is_dir() {
             bail!("{} is not a directory", root.display());
@@ -146,7 +146,7 @@ fn read_files(
     }
 }
 
-fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {
+pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {
     let mut out = String::new();
     for report in reports {
         let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();

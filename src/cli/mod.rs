@@ -4,6 +4,7 @@ mod data;
 mod init;
 mod issues_file;
 mod lint;
+mod model;
 mod output;
 
 use std::io::Read as _;
@@ -49,6 +50,10 @@ enum Command {
     /// Data evidence: data tests, profile, drift and leakage of the declared datasets.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train and evaluate the declared models, and judge them by their gates.
+    Train(model::TrainArgs),
+    /// Data tests, training and gates for the current branch versus its base: GO, NO-GO or NEUTRAL.
+    Check(model::CheckArgs),
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -117,6 +122,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Init(args) => init::run(args),
         Command::Lint(command) => lint::run(command),
         Command::Data(command) => data::run(command),
+        Command::Train(args) => model::train(args),
+        Command::Check(args) => model::check(args),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)

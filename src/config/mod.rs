@@ -45,6 +45,9 @@ pub struct RepoConfig {
     /// The datasets whose data tests, profile, drift and leakage run on pull requests.
     #[serde(default)]
     pub datasets: BTreeMap<String, crate::data::spec::DatasetSpec>,
+    /// The models trained and judged on pull requests.
+    #[serde(default)]
+    pub models: BTreeMap<String, crate::model::spec::ModelSpec>,
 }
 
 /// The `version:` value, refused unless this build can read it.

@@ -1,48 +1,81 @@
-//! Rendering reports as markdown, one minijinja template per kind, each
-//! from a typed context.
+//! Rendering reports as markdown: one minijinja template per kind, each
+//! rendered from a typed context built here.
 
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use crate::data::DatasetReport;
+use crate::evidence::{Evidence, ModelOutcome};
 
-const DATA_TESTS: &str = include_str!("templates/data_tests.md");
+const TEMPLATES: [(&str, &str); 4] = [
+    ("data_tests.md", include_str!("templates/data_tests.md")),
+    ("models.md", include_str!("templates/models.md")),
+    ("evidence.md", include_str!("templates/evidence.md")),
+    ("model_card.md", include_str!("templates/model_card.md")),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .build()
-    {
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).build() {
         env.set_syntax(syntax);
     }
     env.add_filter("cell", cell);
     env.add_filter("num", num);
-    env.add_template("data_tests.md", DATA_TESTS)
-        .expect("the embedded template parses");
+    env.add_filter("signed", signed);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).expect("the embedded templates parse");
+    }
     env
+}
+
+fn to_value<T: Serialize>(value: T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
+fn render(name: &str, context: Value) -> String {
+    environment()
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .unwrap_or_else(|e| format!("(the {name} report could not be rendered: {e})"))
 }
 
 /// A value safe inside a markdown table cell: pipes escaped, one line.
 fn cell(value: Value) -> String {
-    let text = if value.is_none() || value.is_undefined() {
-        String::new()
-    } else {
-        value.to_string()
-    };
+    let text = if value.is_none() || value.is_undefined() { String::new() } else { value.to_string() };
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// A number with at most four decimals; blank when absent.
 fn num(value: Value) -> String {
-    match f64::try_from(value.clone()) {
-        Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
-        Ok(v) => {
-            let text = format!("{v:.4}");
-            text.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
+    match f64::try_from(value) {
+        Ok(v) => format_number(v),
         Err(_) => String::new(),
     }
+}
+
+/// A change with its sign; blank when absent.
+fn signed(value: Value) -> String {
+    match f64::try_from(value) {
+        Ok(v) if v > 0.0 => format!("+{}", format_number(v)),
+        Ok(v) => format_number(v),
+        Err(_) => String::new(),
+    }
+}
+
+pub fn format_number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" || text == "0" { format!("{v:.2e}") } else { text.to_string() }
+}
+
+fn verdict_icons() -> Value {
+    to_value(std::collections::BTreeMap::from([("GO", "✅"), ("NO-GO", "❌"), ("NEUTRAL", "➖")]))
 }
 
 #[derive(Serialize)]
@@ -83,17 +116,101 @@ pub fn data_tests_markdown(reports: &[DatasetReport]) -> String {
             profile: d
                 .profile
                 .iter()
-                .map(|p| ProfileView {
-                    profile: p,
-                    median: p.quantiles.iter().find(|(q, _)| *q == 0.5).map(|(_, v)| *v),
-                })
+                .map(|p| ProfileView { profile: p, median: p.quantiles.iter().find(|(q, _)| *q == 0.5).map(|(_, v)| *v) })
                 .collect(),
         })
         .collect();
-    environment()
-        .get_template("data_tests.md")
-        .and_then(|t| {
-            t.render(minijinja::context! { datasets => minijinja::value::Serde(&datasets) })
-        })
-        .unwrap_or_else(|e| format!("(the data-test report could not be rendered: {e})"))
+    render("data_tests.md", minijinja::context! { datasets => to_value(&datasets) })
+}
+
+#[derive(Serialize)]
+struct MetricRow {
+    metric: String,
+    value: f64,
+    base: Option<f64>,
+    delta_base: Option<f64>,
+    baseline: Option<f64>,
+    delta_baseline: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct ModelView<'a> {
+    #[serde(flatten)]
+    outcome: &'a ModelOutcome,
+    rows: Vec<MetricRow>,
+    slice_metrics: Vec<String>,
+    confusion: Vec<String>,
+}
+
+fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
+    let mut rows = Vec::new();
+    let mut confusion = Vec::new();
+    let mut slice_metrics = Vec::new();
+    if let Some(report) = &outcome.report {
+        let metrics = &report.evaluation.metrics;
+        let mut names: Vec<&String> = outcome.shown_metrics.iter().filter(|m| metrics.contains_key(*m)).collect();
+        if names.is_empty() {
+            names = metrics.keys().collect();
+        }
+        for name in names {
+            let value = metrics[name];
+            let base = outcome.base_metrics.as_ref().and_then(|b| b.get(name)).copied();
+            let baseline = report.baseline.metrics.get(name).copied();
+            rows.push(MetricRow {
+                metric: name.clone(),
+                value,
+                base,
+                delta_base: base.map(|b| value - b),
+                baseline,
+                delta_baseline: baseline.map(|b| value - b),
+            });
+        }
+        confusion = report.evaluation.confusion_matrix.iter().map(|r| format!("{r:?}")).collect();
+        slice_metrics = outcome.shown_metrics.iter().filter(|m| report.slices.iter().any(|s| s.metrics.contains_key(*m))).take(4).cloned().collect();
+    }
+    ModelView { outcome, rows, slice_metrics, confusion }
+}
+
+/// The model section of a report, as markdown.
+pub fn models_markdown(models: &[ModelOutcome]) -> String {
+    let views: Vec<ModelView> = models.iter().map(model_view).collect();
+    render("models.md", minijinja::context! { models => to_value(&views), verdict_icon => verdict_icons() })
+}
+
+/// The whole evidence: verdict and reasons, data tests, models, stamp.
+pub fn evidence_markdown(evidence: &Evidence) -> String {
+    #[derive(Serialize)]
+    struct StampView<'a> {
+        name: &'a str,
+        stamp: &'a crate::model::stamp::Stamp,
+    }
+    let stamps: Vec<StampView> = evidence.models.iter().map(|m| StampView { name: &m.name, stamp: &m.stamp }).collect();
+    render(
+        "evidence.md",
+        minijinja::context! {
+            verdict => evidence.verdict.to_string(),
+            reasons => &evidence.reasons,
+            verdict_icon => verdict_icons(),
+            datasets => !evidence.datasets.is_empty(),
+            data_section => data_tests_markdown(&evidence.datasets),
+            models => !evidence.models.is_empty(),
+            models_section => models_markdown(&evidence.models),
+            head_commit => &evidence.head_commit,
+            base_commit => &evidence.base_commit,
+            stamps => to_value(&stamps),
+            versions => to_value(crate::model::stamp::versions()),
+        },
+    )
+}
+
+/// A model card: data, metrics, gates, stamp.
+pub fn model_card(outcome: &ModelOutcome) -> String {
+    render(
+        "model_card.md",
+        minijinja::context! {
+            m => to_value(outcome),
+            body => models_markdown(std::slice::from_ref(outcome)),
+            stamp_json => serde_json::to_string_pretty(&outcome.stamp).unwrap_or_default(),
+        },
+    )
 }

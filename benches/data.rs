@@ -1,0 +1,163 @@
+//! Data-evidence benchmark: checks + profile + drift + leakage on synthetic
+//! data at 10⁵, 10⁶ and 10⁷ rows, each size in its own process so wall time
+//! and peak memory are the whole process's.
+//!
+//!     cargo bench --bench data                 # all sizes
+//!     cargo bench --bench data -- 100000       # chosen sizes
+//!
+//! Data goes to target/bench-data (reused when present).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use dslp_bot::data::spec::DatasetSpec;
+use dslp_bot::data::{DatasetFiles, evaluate};
+
+/// A small deterministic generator (xorshift64*), so every run sees the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unit().max(1e-300), self.unit());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+const PLANS: [&str; 3] = ["monthly", "yearly", "two-year"];
+
+/// Writes `rows` rows; `drift` shifts the head's distributions.
+fn generate(path: &Path, rows: u64, seed: u64, drift: bool) -> std::io::Result<()> {
+    let mut rng = Rng(seed);
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(out, "id,income,spend,age,plan,city,active,score,churned")?;
+    let mut recent: Vec<String> = Vec::with_capacity(64);
+    for i in 0..rows {
+        // About 1 % of rows repeat a recent row exactly.
+        if i > 100 && rng.unit() < 0.01 {
+            let line = recent[(rng.next() % recent.len() as u64) as usize].clone();
+            out.write_all(line.as_bytes())?;
+            continue;
+        }
+        let shift = if drift { 0.3 } else { 0.0 };
+        let income = if rng.unit() < 0.02 { String::new() } else { format!("{:.3}", 50.0 + 15.0 * (rng.normal() + shift)) };
+        let spend = if rng.unit() < 0.01 { String::new() } else { format!("{:.2}", (rng.normal() * 0.8 + 3.0 + shift).exp()) };
+        let age = if rng.unit() < 0.0005 { 150 } else { 18 + rng.next() % 70 };
+        let plan = if rng.unit() < 0.0002 { "weekly" } else { PLANS[(rng.next() % if drift && rng.unit() < 0.2 { 1 } else { 3 }) as usize] };
+        let city = if rng.unit() < 0.0002 { "town_x".to_string() } else { format!("city_{:04}", rng.next() % 2000) };
+        let active = if rng.unit() < 0.7 { "true" } else { "false" };
+        let score = rng.next() % 1000;
+        let churned = (rng.unit() < 0.15 + 0.1 * (score as f64 / 1000.0)) as u8;
+        let line = format!("ID{i:09},{income},{spend},{age},{plan},{city},{active},{score},{churned}\n");
+        out.write_all(line.as_bytes())?;
+        if recent.len() < 64 {
+            recent.push(line);
+        } else {
+            recent[(i % 64) as usize] = line;
+        }
+    }
+    out.flush()
+}
+
+const SPEC: &str = r#"
+path: head.csv
+target: churned
+columns:
+  id: { type: string, unique: true, nullable: false }
+  income: { type: float, max_null_fraction: 0.05 }
+  spend: { type: float, min: 0 }
+  age: { type: int, min: 18, max: 120 }
+  plan: { type: category, values: [monthly, yearly, two-year] }
+  city: { type: category, regex: 'city_[0-9]{4}' }
+  active: { type: bool }
+  score: { type: int, min: 0, max: 999 }
+  churned: { type: int, values: ["0", "1"] }
+rows: { min: 1000 }
+duplicates: { max_fraction: 0.02 }
+drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }
+"#;
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// The measured work: read both files, run everything, as `dslp data test --base` does.
+fn run_once(dir: &Path) {
+    let spec: DatasetSpec = serde_saphyr::from_str(SPEC).expect("bench spec");
+    let head = std::fs::read(dir.join("head.csv")).expect("head");
+    let base = std::fs::read(dir.join("base.csv")).expect("base");
+    let started = Instant::now();
+    let report = evaluate("bench", &spec, DatasetFiles { head: Ok(head), base: Some(Ok(base)), split: None });
+    let failed = report.checks.iter().filter(|c| !c.passed).count();
+    println!(
+        "RESULT rows={} checks={} failed={} drift_columns={} evaluate_s={:.2} peak_rss_mib={:.0}",
+        report.rows.unwrap_or(0),
+        report.checks.len(),
+        failed,
+        report.drift.as_ref().map_or(0, Vec::len),
+        started.elapsed().as_secs_f64(),
+        peak_rss_mib()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if let [flag, dir] = args.as_slice() {
+        if flag == "--run" {
+            run_once(Path::new(dir));
+            return;
+        }
+    }
+    let sizes: Vec<u64> = {
+        let given: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+        if given.is_empty() { vec![100_000, 1_000_000, 10_000_000] } else { given }
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    println!("data evidence: checks + profile + drift + leakage, 9 columns, whole process per size");
+    println!("{:>10} {:>10} {:>10} {:>12} {:>14}", "rows", "file MB", "wall s", "peak MiB", "failed checks");
+    for rows in sizes {
+        let dir = root.join(rows.to_string());
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        for (name, seed, drift) in [("base.csv", 7u64, false), ("head.csv", 11u64, true)] {
+            let path = dir.join(name);
+            if !path.exists() {
+                generate(&path, rows, seed, drift).expect("generate");
+            }
+        }
+        let size_mb = std::fs::metadata(dir.join("head.csv")).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+        let started = Instant::now();
+        let output = Command::new(std::env::current_exe().expect("exe"))
+            .arg("--run")
+            .arg(&dir)
+            .output()
+            .expect("bench child");
+        let wall = started.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let field = |key: &str| {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
+                .unwrap_or_else(|| "?".into())
+        };
+        println!("{rows:>10} {size_mb:>10.0} {wall:>10.2} {:>12} {:>14}", field("peak_rss_mib"), field("failed"));
+        if !output.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+}

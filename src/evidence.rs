@@ -1,0 +1,391 @@
+//! The evidence for a revision: data tests, training and evaluation, the
+//! base revision's metrics, gates and the verdict. This is the shell around
+//! the pure `data` and `model` modules: it reads the working tree and git.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CONFIG_PATH, RepoConfig};
+use crate::data::load::{DataError, resolve_in_repo};
+use crate::data::spec::{DatasetSpec, SplitSpec};
+use crate::data::{self, DatasetFiles, DatasetReport};
+use crate::model::gates::{self, GateInputs, GateResult, Verdict};
+use crate::model::spec::ModelSpec;
+use crate::model::stamp::{self, Stamp};
+use crate::model::training::{self, ModelReport, Trained, TrainingData};
+use crate::model::{ModelError, evaluation::Evaluation};
+use crate::revision::Revisions;
+
+/// What to gather evidence for.
+pub struct Request<'a> {
+    pub root: &'a Path,
+    pub config: &'a RepoConfig,
+    pub base: Option<&'a str>,
+    /// Only these models (all when empty).
+    pub models: &'a [String],
+    pub run_data_tests: bool,
+    pub run_training: bool,
+    /// Where to write model artifacts and cards, if anywhere.
+    pub output: Option<&'a Path>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelOutcome {
+    pub name: String,
+    /// The metrics to show, in order (the config's `metrics:`, or all).
+    pub shown_metrics: Vec<String>,
+    pub report: Option<ModelReport>,
+    pub error: Option<String>,
+    /// The same model on the base revision.
+    pub base_metrics: Option<BTreeMap<String, f64>>,
+    pub base_note: Option<String>,
+    pub gates: Vec<GateResult>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub stamp: Stamp,
+}
+
+impl ModelOutcome {
+    pub fn metrics(&self) -> Option<&BTreeMap<String, f64>> {
+        self.report.as_ref().map(|r| &r.evaluation.metrics)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub datasets: Vec<DatasetReport>,
+    pub models: Vec<ModelOutcome>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub head_commit: Option<String>,
+    pub base_commit: Option<String>,
+}
+
+pub fn gather(request: &Request<'_>) -> Evidence {
+    let revisions = Revisions::discover(request.root).ok();
+    let head_commit = revisions.as_ref().and_then(|r| r.commit_id("HEAD").ok());
+    let base_commit = match (request.base, &revisions) {
+        (Some(rev), Some(r)) => r.commit_id(rev).ok(),
+        _ => None,
+    };
+    let config = request.config;
+    let wanted = |name: &String| request.models.is_empty() || request.models.contains(name);
+    let model_datasets: Vec<&String> = config.models.iter().filter(|(n, _)| wanted(n)).map(|(_, m)| &m.dataset).collect();
+    let datasets: Vec<DatasetReport> = if request.run_data_tests || request.run_training {
+        config
+            .datasets
+            .iter()
+            .filter(|(name, _)| request.run_data_tests || model_datasets.contains(name))
+            .map(|(name, spec)| data::evaluate(name, spec, dataset_files(request.root, spec, request.base, revisions.as_ref())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut models = Vec::new();
+    if request.run_training {
+        for (name, spec) in config.models.iter().filter(|(n, _)| wanted(n)) {
+            let dataset_report = datasets.iter().find(|d| &d.name == &spec.dataset);
+            models.push(model_outcome(request, name, spec, dataset_report, revisions.as_ref(), &head_commit, &base_commit));
+        }
+    }
+    let (verdict, reasons) = overall(request, &datasets, &models);
+    Evidence { datasets, models, verdict, reasons, head_commit, base_commit }
+}
+
+fn overall(request: &Request<'_>, datasets: &[DatasetReport], models: &[ModelOutcome]) -> (Verdict, Vec<String>) {
+    let mut reasons = Vec::new();
+    if request.run_data_tests {
+        for d in datasets.iter().filter(|d| !d.passed()) {
+            let failed = d.checks.iter().filter(|c| c.blocks()).count();
+            reasons.push(format!("dataset `{}`: {failed} data check{} failed", d.name, if failed == 1 { "" } else { "s" }));
+        }
+    }
+    for m in models.iter().filter(|m| m.verdict == Verdict::NoGo) {
+        reasons.extend(m.reasons.iter().map(|r| format!("model `{}`: {r}", m.name)));
+    }
+    if !reasons.is_empty() {
+        return (Verdict::NoGo, reasons);
+    }
+    let gated = models.iter().any(|m| m.verdict == Verdict::Go) || (request.run_data_tests && !datasets.is_empty());
+    if gated {
+        let mut why: Vec<String> = datasets.iter().filter(|_| request.run_data_tests).map(|d| format!("dataset `{}`: all data checks passed", d.name)).collect();
+        why.extend(models.iter().filter(|m| m.verdict == Verdict::Go).map(|m| format!("model `{}`: every gate holds", m.name)));
+        (Verdict::Go, why)
+    } else {
+        (Verdict::Neutral, vec!["nothing on this branch is gated".into()])
+    }
+}
+
+fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
+    let path = resolve_in_repo(root, relative)?;
+    std::fs::read(&path).map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))
+}
+
+/// The files of a dataset in the working tree, and at the base revision.
+pub fn dataset_files(root: &Path, spec: &DatasetSpec, base: Option<&str>, revisions: Option<&Revisions>) -> DatasetFiles {
+    let path = &spec.path.0;
+    let base = base.map(|rev| match revisions {
+        Some(r) => r.read(rev, path).map_err(|e| DataError::new(path, e.to_string())),
+        None => Err(DataError::new(path, format!("{} is not inside a git repository", root.display()))),
+    });
+    let split = match &spec.split {
+        Some(SplitSpec::Files { train_path, test_path }) => Some((read_working(root, &train_path.0), read_working(root, &test_path.0))),
+        _ => None,
+    };
+    DatasetFiles { head: read_working(root, path), base, split }
+}
+
+fn training_data(read: impl Fn(&str) -> Result<Vec<u8>, String>, dataset: &DatasetSpec) -> Result<TrainingData, ModelError> {
+    let bytes = read(&dataset.path.0).map_err(ModelError::new)?;
+    let split_files = match &dataset.split {
+        Some(SplitSpec::Files { train_path, test_path }) => Some((
+            read(&train_path.0).map_err(ModelError::new)?,
+            read(&test_path.0).map_err(ModelError::new)?,
+        )),
+        _ => None,
+    };
+    Ok(TrainingData { bytes, split_files })
+}
+
+/// Trains (or reads the metrics file of) one model at one revision's files.
+fn run_model(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, read: impl Fn(&str) -> Result<Vec<u8>, String>) -> Result<Option<Trained>, (ModelError, Option<BTreeMap<String, f64>>)> {
+    if let Some(path) = &spec.metrics_file {
+        let bytes = read(&path.0).map_err(|e| (ModelError::new(e), None))?;
+        let metrics = external_metrics(&bytes, &path.0).map_err(|e| (e, None))?;
+        return Err((ModelError::new(String::new()), Some(metrics)));
+    }
+    let data = training_data(&read, dataset).map_err(|e| (e, None))?;
+    training::train(name, spec, dataset, data).map(Some).map_err(|e| (e, None))
+}
+
+/// Metrics a team's own pipeline wrote: a JSON object, nested keys joined
+/// with dots, numeric leaves kept.
+pub fn external_metrics(bytes: &[u8], path: &str) -> Result<BTreeMap<String, f64>, ModelError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ModelError::new(format!("{path} is not valid JSON: {e}")))?;
+    let mut out = BTreeMap::new();
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, f64>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    walk(&name, child, out);
+                }
+            }
+            serde_json::Value::Number(n) => {
+                if let Some(v) = n.as_f64() {
+                    out.insert(prefix.to_string(), v);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !value.is_object() {
+        return Err(ModelError::new(format!("{path} must hold a JSON object of metrics")));
+    }
+    walk("", &value, &mut out);
+    if out.is_empty() {
+        return Err(ModelError::new(format!("{path} holds no numeric metrics")));
+    }
+    Ok(out)
+}
+
+fn model_outcome(
+    request: &Request<'_>,
+    name: &str,
+    spec: &ModelSpec,
+    dataset_report: Option<&DatasetReport>,
+    revisions: Option<&Revisions>,
+    head_commit: &Option<String>,
+    base_commit: &Option<String>,
+) -> ModelOutcome {
+    let config = request.config;
+    let mut stamp = Stamp {
+        head_commit: head_commit.clone(),
+        base_commit: base_commit.clone(),
+        datasets: BTreeMap::new(),
+        config_hash: String::new(),
+        params: spec.params.clone(),
+        seed: match &spec.split {
+            crate::model::spec::SplitChoice::Holdout { seed, .. } => Some(*seed),
+            _ => None,
+        },
+        versions: stamp::versions(),
+    };
+    let mut outcome = ModelOutcome {
+        name: name.to_string(),
+        shown_metrics: if spec.metrics.is_empty() {
+            crate::model::evaluation::metric_names(spec.task).iter().map(|m| m.to_string()).collect()
+        } else {
+            spec.metrics.clone()
+        },
+        report: None,
+        error: None,
+        base_metrics: None,
+        base_note: None,
+        gates: Vec::new(),
+        verdict: Verdict::NoGo,
+        reasons: Vec::new(),
+        stamp: stamp.clone(),
+    };
+    let Some(dataset) = config.datasets.get(&spec.dataset) else {
+        outcome.error = Some(format!("model `{name}` names dataset `{}`, which is not declared under `datasets:`", spec.dataset));
+        outcome.reasons = outcome.error.clone().into_iter().collect();
+        return outcome;
+    };
+    stamp.config_hash = stamp::hash_of(&(spec, dataset));
+    let read_head = |path: &str| read_working(request.root, path).map_err(|e| e.to_string());
+    for path in dataset_paths(dataset) {
+        if let Ok(bytes) = read_head(&path) {
+            stamp.datasets.insert(path, stamp::sha256_hex(&bytes));
+        }
+    }
+    let mut metrics: Option<BTreeMap<String, f64>> = None;
+    let mut baseline: Option<BTreeMap<String, f64>> = None;
+    let mut artifact: Option<Trained> = None;
+    match run_model(name, spec, dataset, read_head) {
+        Ok(Some(trained)) => {
+            stamp.params = trained.report.params.clone();
+            metrics = Some(trained.report.evaluation.metrics.clone());
+            baseline = Some(trained.report.baseline.metrics.clone());
+            outcome.report = Some(trained.report.clone());
+            artifact = Some(trained);
+        }
+        Ok(None) => {}
+        Err((_, Some(external))) => {
+            metrics = Some(external.clone());
+            outcome.report = Some(external_report(name, spec, external));
+        }
+        Err((error, None)) => outcome.error = Some(error.message),
+    }
+    if let (Some(rev), Some(revisions)) = (request.base, revisions) {
+        match base_metrics(request.root, revisions, rev, name) {
+            Ok(m) => outcome.base_metrics = Some(m),
+            Err(note) => outcome.base_note = Some(note),
+        }
+    }
+    outcome.stamp = stamp;
+    let Some(metrics) = metrics else {
+        outcome.reasons = outcome.error.clone().into_iter().collect();
+        return outcome;
+    };
+    outcome.gates = gates::evaluate(
+        &spec.gates,
+        &GateInputs {
+            metrics: &metrics,
+            base: outcome.base_metrics.as_ref(),
+            baseline: baseline.as_ref(),
+            data_tests_passed: dataset_report.map(DatasetReport::passed),
+        },
+    );
+    let (verdict, reasons) = gates::verdict(&outcome.gates, &[]);
+    outcome.verdict = verdict;
+    outcome.reasons = reasons;
+    if let (Some(dir), Some(trained)) = (request.output, &artifact) {
+        if let Err(e) = write_artifacts(dir, trained, &outcome) {
+            if let Some(report) = outcome.report.as_mut() {
+                report.notes.push(format!("the artifacts could not be written to {}: {e}", dir.display()));
+            }
+        }
+    }
+    outcome
+}
+
+fn dataset_paths(dataset: &DatasetSpec) -> Vec<String> {
+    let mut paths = vec![dataset.path.0.clone()];
+    if let Some(SplitSpec::Files { train_path, test_path }) = &dataset.split {
+        paths.push(train_path.0.clone());
+        paths.push(test_path.0.clone());
+    }
+    paths
+}
+
+fn external_report(name: &str, spec: &ModelSpec, metrics: BTreeMap<String, f64>) -> ModelReport {
+    ModelReport {
+        name: name.to_string(),
+        task: spec.task,
+        algorithm: None,
+        params: BTreeMap::new(),
+        features: Vec::new(),
+        classes: Vec::new(),
+        positive: None,
+        train_rows: 0,
+        test_rows: 0,
+        evaluation: Evaluation { metrics, ..Evaluation::default() },
+        baseline: Evaluation::default(),
+        cross_validation: None,
+        tuning: None,
+        slices: Vec::new(),
+        training_seconds: 0.0,
+        latency_p50_us: 0.0,
+        latency_p95_us: 0.0,
+        model_bytes: 0,
+        notes: vec!["metrics read from the team's own pipeline".into()],
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedMetrics {
+    key: String,
+    metrics: BTreeMap<String, f64>,
+}
+
+/// The model's metrics at the base revision, from its own config and data;
+/// cached by (config hash, data hash) so an unchanged base is not retrained.
+fn base_metrics(root: &Path, revisions: &Revisions, rev: &str, name: &str) -> Result<BTreeMap<String, f64>, String> {
+    let text = revisions.read(rev, CONFIG_PATH).map_err(|e| format!("no base config: {e}"))?;
+    let text = String::from_utf8(text).map_err(|_| "the base config is not UTF-8".to_string())?;
+    let config = RepoConfig::parse(&text, &format!("{CONFIG_PATH} at {rev}")).map_err(|e| format!("the base config is invalid: {e}"))?;
+    let spec = config.models.get(name).ok_or_else(|| format!("model `{name}` is new on this branch"))?;
+    let dataset = config.datasets.get(&spec.dataset).ok_or_else(|| format!("the base config lacks dataset `{}`", spec.dataset))?;
+    let read_base = |path: &str| revisions.read(rev, path).map_err(|e| e.to_string());
+    if let Some(path) = &spec.metrics_file {
+        let bytes = read_base(&path.0)?;
+        return external_metrics(&bytes, &path.0).map_err(|e| e.message);
+    }
+    let mut hasher_input = vec![stamp::hash_of(&(spec, dataset))];
+    for path in dataset_paths(dataset) {
+        hasher_input.push(stamp::sha256_hex(&read_base(&path)?));
+    }
+    hasher_input.push(stamp::versions().values().cloned().collect::<Vec<_>>().join(","));
+    let key = stamp::hash_of(&hasher_input);
+    let cache = cache_path(root, &key);
+    if let Some(cached) = cache
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<CachedMetrics>(&b).ok())
+        .filter(|c| c.key == key)
+    {
+        return Ok(cached.metrics);
+    }
+    let trained = run_model(name, spec, dataset, read_base).map_err(|(e, _)| format!("the base model could not be trained: {e}"))?;
+    let metrics = trained.map(|t| t.report.evaluation.metrics).unwrap_or_default();
+    if let Some(path) = cache {
+        let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
+        let _ = std::fs::write(&path, serde_json::to_vec(&CachedMetrics { key, metrics: metrics.clone() }).unwrap_or_default());
+    }
+    Ok(metrics)
+}
+
+/// Inside `.git/`, so the cache is never committed.
+fn cache_path(root: &Path, key: &str) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(root).ok()?;
+    Some(repo.path().join("dslp-cache").join(format!("base-{key}.json")))
+}
+
+fn write_artifacts(dir: &Path, trained: &Trained, outcome: &ModelOutcome) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let name = &outcome.name;
+    let artifact = serde_json::json!({
+        "name": name,
+        "features": trained.plan,
+        "model": trained.fitted,
+        "classes": trained.report.classes,
+        "stamp": outcome.stamp,
+    });
+    std::fs::write(dir.join(format!("{name}.model.json")), serde_json::to_vec_pretty(&artifact)?)?;
+    std::fs::write(dir.join(format!("{name}.card.md")), crate::report::model_card(outcome))?;
+    Ok(())
+}

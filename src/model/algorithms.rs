@@ -1,0 +1,271 @@
+//! The learning algorithms, through linfa, behind one fitted-model type.
+
+use std::collections::BTreeMap;
+
+use linfa::prelude::*;
+use linfa_bayes::{GaussianNb, NaiveBayes};
+use linfa_elasticnet::ElasticNet;
+use linfa_linear::LinearRegression;
+use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
+use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
+
+use super::tree::{Tree, TreeParams};
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+use super::spec::Algorithm;
+
+/// What training produced; every variant can say how sure it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Fitted {
+    /// Binary logistic regression: weights, intercept, and which class is positive.
+    Logistic { weights: Vec<f64>, intercept: f64, positive: usize, negative: usize },
+    /// Multinomial logistic regression: one weight row and intercept per class.
+    Multinomial { weights: Vec<Vec<f64>>, intercepts: Vec<f64>, classes: Vec<usize> },
+    Tree(Tree),
+    /// Gaussian naive Bayes, kept as linfa's model.
+    GaussianNb(GaussianNb<f64, usize>),
+    /// A linear model for regression (OLS, ridge, elastic net).
+    Linear { weights: Vec<f64>, intercept: f64 },
+    /// The dummy baseline: class priors, or the training mean.
+    Prior { probabilities: Vec<f64> },
+    Mean { value: f64 },
+}
+
+/// A warning from training that the report should show.
+pub type TrainingNote = Option<String>;
+
+fn param(params: &BTreeMap<String, f64>, name: &str, default: f64) -> f64 {
+    params.get(name).copied().unwrap_or(default)
+}
+
+/// Fits a classifier on `x` and class indices `y` (0..classes).
+pub fn fit_classifier(
+    algorithm: Algorithm,
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    y: &Array1<usize>,
+    classes: usize,
+) -> Result<(Fitted, TrainingNote), ModelError> {
+    let failed = |e: &dyn std::fmt::Display| ModelError::new(format!("{} failed to train: {e}", algorithm.name()));
+    match algorithm {
+        Algorithm::LogisticRegression => {
+            let c = param(params, "c", 1.0);
+            if c <= 0.0 {
+                return Err(ModelError::new("logistic regression needs `c` > 0"));
+            }
+            let iterations = param(params, "max_iterations", 100.0).max(1.0) as u64;
+            let tolerance = param(params, "tolerance", 1e-4);
+            let dataset = DatasetView::new(x.view(), y.view());
+            if classes == 2 {
+                let model = LogisticRegression::default()
+                    .alpha(1.0 / c)
+                    .max_iterations(iterations)
+                    .gradient_tolerance(tolerance)
+                    .fit(&dataset)
+                    .map_err(|e| failed(&e))?;
+                let labels = model.labels();
+                let fitted = Fitted::Logistic {
+                    weights: model.params().to_vec(),
+                    intercept: model.intercept(),
+                    positive: labels.pos.class,
+                    negative: labels.neg.class,
+                };
+                let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
+                Ok((fitted, note))
+            } else {
+                let model = MultiLogisticRegression::default()
+                    .alpha(1.0 / c)
+                    .max_iterations(iterations)
+                    .gradient_tolerance(tolerance)
+                    .fit(&dataset)
+                    .map_err(|e| failed(&e))?;
+                let weights = model.params().t().rows().into_iter().map(|r| r.to_vec()).collect();
+                let fitted = Fitted::Multinomial {
+                    weights,
+                    intercepts: model.intercept().to_vec(),
+                    classes: model.classes().to_vec(),
+                };
+                let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
+                Ok((fitted, note))
+            }
+        }
+        Algorithm::DecisionTree => {
+            let depth = param(params, "max_depth", 0.0);
+            let tree = Tree::fit(
+                x,
+                y,
+                classes,
+                TreeParams {
+                    max_depth: (depth >= 1.0).then_some(depth as usize),
+                    min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
+                    min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
+                },
+            );
+            Ok((Fitted::Tree(tree), None))
+        }
+        Algorithm::GaussianNb => {
+            let model = GaussianNb::params()
+                .var_smoothing(param(params, "var_smoothing", 1e-9))
+                .fit(&DatasetView::new(x.view(), y.view()))
+                .map_err(|e| failed(&e))?;
+            Ok((Fitted::GaussianNb(model), None))
+        }
+        other => Err(ModelError::new(format!("{} is a regression algorithm; use it with `task: regression`", other.name()))),
+    }
+}
+
+/// Fits a regressor on `x` and values `y`.
+pub fn fit_regressor(algorithm: Algorithm, params: &BTreeMap<String, f64>, x: &Array2<f64>, y: &Array1<f64>) -> Result<(Fitted, TrainingNote), ModelError> {
+    let failed = |e: &dyn std::fmt::Display| ModelError::new(format!("{} failed to train: {e}", algorithm.name()));
+    match algorithm {
+        Algorithm::LinearRegression => {
+            let model = LinearRegression::new().fit(&Dataset::new(x.clone(), y.clone())).map_err(|e| failed(&e))?;
+            Ok((Fitted::Linear { weights: model.params().to_vec(), intercept: model.intercept() }, None))
+        }
+        Algorithm::Ridge => {
+            // scikit-learn's Ridge: ‖y − Xw‖² + α‖w‖², the intercept unpenalised.
+            // Centre X and y, append √α·I rows with zero targets, and solve by OLS.
+            let alpha = param(params, "alpha", 1.0);
+            if alpha < 0.0 {
+                return Err(ModelError::new("ridge needs `alpha` ≥ 0"));
+            }
+            let x_mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+            let y_mean = y.mean().unwrap_or(0.0);
+            let centred = x - &x_mean;
+            let penalty = Array2::<f64>::eye(x.ncols()) * alpha.sqrt();
+            let augmented = concatenate(Axis(0), &[centred.view(), penalty.view()]).map_err(|e| failed(&e))?;
+            let targets = concatenate(Axis(0), &[(y - y_mean).view(), Array1::zeros(x.ncols()).view()]).map_err(|e| failed(&e))?;
+            let model = LinearRegression::new()
+                .with_intercept(false)
+                .fit(&Dataset::new(augmented, targets))
+                .map_err(|e| failed(&e))?;
+            let weights = model.params().to_owned();
+            let intercept = y_mean - x_mean.dot(&weights);
+            Ok((Fitted::Linear { weights: weights.to_vec(), intercept }, None))
+        }
+        Algorithm::ElasticNet => {
+            let model = ElasticNet::params()
+                .penalty(param(params, "alpha", 1.0))
+                .l1_ratio(param(params, "l1_ratio", 0.5))
+                .max_iterations(param(params, "max_iterations", 1000.0) as u32)
+                .tolerance(param(params, "tolerance", 1e-4))
+                .fit(&Dataset::new(x.clone(), y.clone()))
+                .map_err(|e| failed(&e))?;
+            Ok((Fitted::Linear { weights: model.hyperplane().to_vec(), intercept: model.intercept() }, None))
+        }
+        other => Err(ModelError::new(format!("{} is a classification algorithm; use it with `task: binary` or `multiclass`", other.name()))),
+    }
+}
+
+/// The gradient norm of the logistic objective at the fitted weights: above
+/// the tolerance means the solver stopped at its iteration limit.
+fn convergence_note(fitted: &Fitted, x: &Array2<f64>, y: &Array1<usize>, alpha: f64, tolerance: f64, iterations: u64) -> TrainingNote {
+    let classes = match fitted {
+        Fitted::Multinomial { classes, .. } => classes.len(),
+        _ => 2,
+    };
+    let probabilities = fitted.probabilities(x.view(), classes);
+    let mut gradient_sq = 0.0;
+    let columns: Vec<usize> = match fitted {
+        Fitted::Logistic { positive, .. } => vec![*positive],
+        _ => (0..classes).collect(),
+    };
+    for class in columns {
+        let residual: Array1<f64> = (0..x.nrows()).map(|i| probabilities[i][class] - if y[i] == class { 1.0 } else { 0.0 }).collect();
+        let weights: Array1<f64> = match fitted {
+            Fitted::Logistic { weights, .. } => Array1::from(weights.clone()),
+            Fitted::Multinomial { weights, .. } => Array1::from(weights[class].clone()),
+            _ => return None,
+        };
+        let grad = x.t().dot(&residual) + &(weights * alpha);
+        gradient_sq += grad.iter().map(|g| g * g).sum::<f64>() + residual.sum().powi(2);
+    }
+    let norm = gradient_sq.sqrt();
+    (norm > tolerance.max(1e-3) * (x.nrows() as f64).max(1.0)).then(|| {
+        format!("logistic regression did not converge in {iterations} iterations (gradient norm {norm:.3e}); raise `max_iterations` or standardise the features")
+    })
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { let e = z.exp(); e / (1.0 + e) }
+}
+
+impl Fitted {
+    /// Class probabilities per row, columns in class-index order.
+    pub fn probabilities(&self, x: ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
+        match self {
+            Fitted::Logistic { weights, intercept, positive, negative } => {
+                let w = Array1::from(weights.clone());
+                x.dot(&w)
+                    .iter()
+                    .map(|z| {
+                        let mut row = vec![0.0; classes];
+                        let p = sigmoid(z + intercept);
+                        row[*positive] = p;
+                        row[*negative] = 1.0 - p;
+                        row
+                    })
+                    .collect()
+            }
+            Fitted::Multinomial { weights, intercepts, classes: order } => x
+                .rows()
+                .into_iter()
+                .map(|row| {
+                    let scores: Vec<f64> = weights.iter().zip(intercepts).map(|(w, b)| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b).collect();
+                    let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
+                    let total: f64 = exp.iter().sum();
+                    let mut out = vec![0.0; classes];
+                    for (class, e) in order.iter().zip(exp) {
+                        out[*class] = e / total;
+                    }
+                    out
+                })
+                .collect(),
+            Fitted::Tree(tree) => x.rows().into_iter().map(|row| tree.probabilities(&row.to_vec()).to_vec()).collect(),
+            Fitted::GaussianNb(model) => {
+                let (log_probabilities, order) = model.predict_log_proba(x);
+                log_probabilities
+                    .rows()
+                    .into_iter()
+                    .map(|row| {
+                        let mut out = vec![0.0; classes];
+                        for (class, lp) in order.iter().zip(row) {
+                            out[**class] = lp.exp();
+                        }
+                        out
+                    })
+                    .collect()
+            }
+            Fitted::Prior { probabilities } => vec![probabilities.clone(); x.nrows()],
+            Fitted::Linear { .. } | Fitted::Mean { .. } => vec![vec![0.0; classes]; x.nrows()],
+        }
+    }
+
+    /// The predicted class of each row: the most probable one (ties to the lower index).
+    pub fn classes(&self, x: ArrayView2<f64>, classes: usize) -> Vec<usize> {
+        self.probabilities(x, classes)
+            .iter()
+            .map(|row| row.iter().enumerate().fold(0, |best, (k, p)| if *p > row[best] { k } else { best }))
+            .collect()
+    }
+
+    /// Regression predictions.
+    pub fn values(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        match self {
+            Fitted::Linear { weights, intercept } => x.dot(&Array1::from(weights.clone())).iter().map(|v| v + intercept).collect(),
+            Fitted::Mean { value } => vec![*value; x.nrows()],
+            _ => vec![f64::NAN; x.nrows()],
+        }
+    }
+}
+
+/// The given rows of a matrix, in order.
+pub fn select_rows(x: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
+    let mut out = Array2::zeros((rows.len(), x.ncols()));
+    for (i, r) in rows.iter().enumerate() {
+        out.slice_mut(s![i, ..]).assign(&x.row(*r));
+    }
+    out
+}

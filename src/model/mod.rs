@@ -1,0 +1,70 @@
+//! Model evidence: declarative training and evaluation with linfa, metrics
+//! with scikit-learn's conventions, gates and the verdict.
+//!
+//! Training is declarative: the config names an algorithm and its
+//! parameters; no code from the repository is ever run.
+
+pub mod algorithms;
+pub mod evaluation;
+pub mod features;
+pub mod gates;
+pub mod metrics;
+pub mod spec;
+pub mod stamp;
+pub mod training;
+pub mod tree;
+pub mod tune;
+
+use std::fmt;
+
+/// Why a model could not be trained or evaluated: one clear sentence that
+/// goes into the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelError {
+    pub message: String,
+}
+
+impl ModelError {
+    pub fn new(message: impl Into<String>) -> ModelError {
+        ModelError { message: message.into() }
+    }
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// A deterministic generator for splits, folds and random search
+/// (SplitMix64): the same seed gives the same rows on every machine.
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> SeededRng {
+        SeededRng(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
