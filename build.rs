@@ -4,7 +4,10 @@
 fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
-    for (krate, variable) in [("linfa", "DSLP_LINFA_VERSION"), ("polars", "DSLP_POLARS_VERSION")] {
+    for (krate, variable) in [
+        ("linfa", "DSLP_LINFA_VERSION"),
+        ("polars", "DSLP_POLARS_VERSION"),
+    ] {
         let marker = format!("name = \"{krate}\"\nversion = \"");
         let version = lock
             .find(&marker)

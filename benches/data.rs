@@ -50,15 +50,36 @@ fn generate(path: &Path, rows: u64, seed: u64, drift: bool) -> std::io::Result<(
             continue;
         }
         let shift = if drift { 0.3 } else { 0.0 };
-        let income = if rng.unit() < 0.02 { String::new() } else { format!("{:.3}", 50.0 + 15.0 * (rng.normal() + shift)) };
-        let spend = if rng.unit() < 0.01 { String::new() } else { format!("{:.2}", (rng.normal() * 0.8 + 3.0 + shift).exp()) };
-        let age = if rng.unit() < 0.0005 { 150 } else { 18 + rng.next() % 70 };
-        let plan = if rng.unit() < 0.0002 { "weekly" } else { PLANS[(rng.next() % if drift && rng.unit() < 0.2 { 1 } else { 3 }) as usize] };
-        let city = if rng.unit() < 0.0002 { "town_x".to_string() } else { format!("city_{:04}", rng.next() % 2000) };
+        let income = if rng.unit() < 0.02 {
+            String::new()
+        } else {
+            format!("{:.3}", 50.0 + 15.0 * (rng.normal() + shift))
+        };
+        let spend = if rng.unit() < 0.01 {
+            String::new()
+        } else {
+            format!("{:.2}", (rng.normal() * 0.8 + 3.0 + shift).exp())
+        };
+        let age = if rng.unit() < 0.0005 {
+            150
+        } else {
+            18 + rng.next() % 70
+        };
+        let plan = if rng.unit() < 0.0002 {
+            "weekly"
+        } else {
+            PLANS[(rng.next() % if drift && rng.unit() < 0.2 { 1 } else { 3 }) as usize]
+        };
+        let city = if rng.unit() < 0.0002 {
+            "town_x".to_string()
+        } else {
+            format!("city_{:04}", rng.next() % 2000)
+        };
         let active = if rng.unit() < 0.7 { "true" } else { "false" };
         let score = rng.next() % 1000;
         let churned = (rng.unit() < 0.15 + 0.1 * (score as f64 / 1000.0)) as u8;
-        let line = format!("ID{i:09},{income},{spend},{age},{plan},{city},{active},{score},{churned}\n");
+        let line =
+            format!("ID{i:09},{income},{spend},{age},{plan},{city},{active},{score},{churned}\n");
         out.write_all(line.as_bytes())?;
         if recent.len() < 64 {
             recent.push(line);
@@ -104,7 +125,15 @@ fn run_once(dir: &Path) {
     let head = std::fs::read(dir.join("head.csv")).expect("head");
     let base = std::fs::read(dir.join("base.csv")).expect("base");
     let started = Instant::now();
-    let report = evaluate("bench", &spec, DatasetFiles { head: Ok(head), base: Some(Ok(base)), split: None });
+    let report = evaluate(
+        "bench",
+        &spec,
+        DatasetFiles {
+            head: Ok(head),
+            base: Some(Ok(base)),
+            split: None,
+        },
+    );
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     println!(
         "RESULT rows={} checks={} failed={} drift_columns={} evaluate_s={:.2} peak_rss_mib={:.0}",
@@ -118,7 +147,10 @@ fn run_once(dir: &Path) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if let [flag, dir] = args.as_slice() {
         if flag == "--run" {
             run_once(Path::new(dir));
@@ -127,11 +159,20 @@ fn main() {
     }
     let sizes: Vec<u64> = {
         let given: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
-        if given.is_empty() { vec![100_000, 1_000_000, 10_000_000] } else { given }
+        if given.is_empty() {
+            vec![100_000, 1_000_000, 10_000_000]
+        } else {
+            given
+        }
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    println!("data evidence: checks + profile + drift + leakage, 9 columns, whole process per size");
-    println!("{:>10} {:>10} {:>10} {:>12} {:>14}", "rows", "file MB", "wall s", "peak MiB", "failed checks");
+    println!(
+        "data evidence: checks + profile + drift + leakage, 9 columns, whole process per size"
+    );
+    println!(
+        "{:>10} {:>10} {:>10} {:>12} {:>14}",
+        "rows", "file MB", "wall s", "peak MiB", "failed checks"
+    );
     for rows in sizes {
         let dir = root.join(rows.to_string());
         std::fs::create_dir_all(&dir).expect("bench dir");
@@ -141,7 +182,9 @@ fn main() {
                 generate(&path, rows, seed, drift).expect("generate");
             }
         }
-        let size_mb = std::fs::metadata(dir.join("head.csv")).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+        let size_mb = std::fs::metadata(dir.join("head.csv"))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0);
         let started = Instant::now();
         let output = Command::new(std::env::current_exe().expect("exe"))
             .arg("--run")
@@ -155,7 +198,11 @@ fn main() {
                 .find_map(|w| w.strip_prefix(&format!("{key}=")).map(str::to_string))
                 .unwrap_or_else(|| "?".into())
         };
-        println!("{rows:>10} {size_mb:>10.0} {wall:>10.2} {:>12} {:>14}", field("peak_rss_mib"), field("failed"));
+        println!(
+            "{rows:>10} {size_mb:>10.0} {wall:>10.2} {:>12} {:>14}",
+            field("peak_rss_mib"),
+            field("failed")
+        );
         if !output.status.success() {
             eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         }

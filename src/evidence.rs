@@ -72,13 +72,24 @@ pub fn gather(request: &Request<'_>) -> Evidence {
     };
     let config = request.config;
     let wanted = |name: &String| request.models.is_empty() || request.models.contains(name);
-    let model_datasets: Vec<&String> = config.models.iter().filter(|(n, _)| wanted(n)).map(|(_, m)| &m.dataset).collect();
+    let model_datasets: Vec<&String> = config
+        .models
+        .iter()
+        .filter(|(n, _)| wanted(n))
+        .map(|(_, m)| &m.dataset)
+        .collect();
     let datasets: Vec<DatasetReport> = if request.run_data_tests || request.run_training {
         config
             .datasets
             .iter()
             .filter(|(name, _)| request.run_data_tests || model_datasets.contains(name))
-            .map(|(name, spec)| data::evaluate(name, spec, dataset_files(request.root, spec, request.base, revisions.as_ref())))
+            .map(|(name, spec)| {
+                data::evaluate(
+                    name,
+                    spec,
+                    dataset_files(request.root, spec, request.base, revisions.as_ref()),
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -87,19 +98,42 @@ pub fn gather(request: &Request<'_>) -> Evidence {
     if request.run_training {
         for (name, spec) in config.models.iter().filter(|(n, _)| wanted(n)) {
             let dataset_report = datasets.iter().find(|d| &d.name == &spec.dataset);
-            models.push(model_outcome(request, name, spec, dataset_report, revisions.as_ref(), &head_commit, &base_commit));
+            models.push(model_outcome(
+                request,
+                name,
+                spec,
+                dataset_report,
+                revisions.as_ref(),
+                &head_commit,
+                &base_commit,
+            ));
         }
     }
     let (verdict, reasons) = overall(request, &datasets, &models);
-    Evidence { datasets, models, verdict, reasons, head_commit, base_commit }
+    Evidence {
+        datasets,
+        models,
+        verdict,
+        reasons,
+        head_commit,
+        base_commit,
+    }
 }
 
-fn overall(request: &Request<'_>, datasets: &[DatasetReport], models: &[ModelOutcome]) -> (Verdict, Vec<String>) {
+fn overall(
+    request: &Request<'_>,
+    datasets: &[DatasetReport],
+    models: &[ModelOutcome],
+) -> (Verdict, Vec<String>) {
     let mut reasons = Vec::new();
     if request.run_data_tests {
         for d in datasets.iter().filter(|d| !d.passed()) {
             let failed = d.checks.iter().filter(|c| c.blocks()).count();
-            reasons.push(format!("dataset `{}`: {failed} data check{} failed", d.name, if failed == 1 { "" } else { "s" }));
+            reasons.push(format!(
+                "dataset `{}`: {failed} data check{} failed",
+                d.name,
+                if failed == 1 { "" } else { "s" }
+            ));
         }
     }
     for m in models.iter().filter(|m| m.verdict == Verdict::NoGo) {
@@ -108,13 +142,26 @@ fn overall(request: &Request<'_>, datasets: &[DatasetReport], models: &[ModelOut
     if !reasons.is_empty() {
         return (Verdict::NoGo, reasons);
     }
-    let gated = models.iter().any(|m| m.verdict == Verdict::Go) || (request.run_data_tests && !datasets.is_empty());
+    let gated = models.iter().any(|m| m.verdict == Verdict::Go)
+        || (request.run_data_tests && !datasets.is_empty());
     if gated {
-        let mut why: Vec<String> = datasets.iter().filter(|_| request.run_data_tests).map(|d| format!("dataset `{}`: all data checks passed", d.name)).collect();
-        why.extend(models.iter().filter(|m| m.verdict == Verdict::Go).map(|m| format!("model `{}`: every gate holds", m.name)));
+        let mut why: Vec<String> = datasets
+            .iter()
+            .filter(|_| request.run_data_tests)
+            .map(|d| format!("dataset `{}`: all data checks passed", d.name))
+            .collect();
+        why.extend(
+            models
+                .iter()
+                .filter(|m| m.verdict == Verdict::Go)
+                .map(|m| format!("model `{}`: every gate holds", m.name)),
+        );
         (Verdict::Go, why)
     } else {
-        (Verdict::Neutral, vec!["nothing on this branch is gated".into()])
+        (
+            Verdict::Neutral,
+            vec!["nothing on this branch is gated".into()],
+        )
     }
 }
 
@@ -124,23 +171,49 @@ fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
 }
 
 /// The files of a dataset in the working tree, and at the base revision.
-pub fn dataset_files(root: &Path, spec: &DatasetSpec, base: Option<&str>, revisions: Option<&Revisions>) -> DatasetFiles {
+pub fn dataset_files(
+    root: &Path,
+    spec: &DatasetSpec,
+    base: Option<&str>,
+    revisions: Option<&Revisions>,
+) -> DatasetFiles {
     let path = &spec.path.0;
     let base = base.map(|rev| match revisions {
-        Some(r) => r.read(rev, path).map_err(|e| DataError::new(path, e.to_string())),
-        None => Err(DataError::new(path, format!("{} is not inside a git repository", root.display()))),
+        Some(r) => r
+            .read(rev, path)
+            .map_err(|e| DataError::new(path, e.to_string())),
+        None => Err(DataError::new(
+            path,
+            format!("{} is not inside a git repository", root.display()),
+        )),
     });
     let split = match &spec.split {
-        Some(SplitSpec::Files { train_path, test_path }) => Some((read_working(root, &train_path.0), read_working(root, &test_path.0))),
+        Some(SplitSpec::Files {
+            train_path,
+            test_path,
+        }) => Some((
+            read_working(root, &train_path.0),
+            read_working(root, &test_path.0),
+        )),
         _ => None,
     };
-    DatasetFiles { head: read_working(root, path), base, split }
+    DatasetFiles {
+        head: read_working(root, path),
+        base,
+        split,
+    }
 }
 
-fn training_data(read: impl Fn(&str) -> Result<Vec<u8>, String>, dataset: &DatasetSpec) -> Result<TrainingData, ModelError> {
+fn training_data(
+    read: impl Fn(&str) -> Result<Vec<u8>, String>,
+    dataset: &DatasetSpec,
+) -> Result<TrainingData, ModelError> {
     let bytes = read(&dataset.path.0).map_err(ModelError::new)?;
     let split_files = match &dataset.split {
-        Some(SplitSpec::Files { train_path, test_path }) => Some((
+        Some(SplitSpec::Files {
+            train_path,
+            test_path,
+        }) => Some((
             read(&train_path.0).map_err(ModelError::new)?,
             read(&test_path.0).map_err(ModelError::new)?,
         )),
@@ -150,14 +223,21 @@ fn training_data(read: impl Fn(&str) -> Result<Vec<u8>, String>, dataset: &Datas
 }
 
 /// Trains (or reads the metrics file of) one model at one revision's files.
-fn run_model(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, read: impl Fn(&str) -> Result<Vec<u8>, String>) -> Result<Option<Trained>, (ModelError, Option<BTreeMap<String, f64>>)> {
+fn run_model(
+    name: &str,
+    spec: &ModelSpec,
+    dataset: &DatasetSpec,
+    read: impl Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Option<Trained>, (ModelError, Option<BTreeMap<String, f64>>)> {
     if let Some(path) = &spec.metrics_file {
         let bytes = read(&path.0).map_err(|e| (ModelError::new(e), None))?;
         let metrics = external_metrics(&bytes, &path.0).map_err(|e| (e, None))?;
         return Err((ModelError::new(String::new()), Some(metrics)));
     }
     let data = training_data(&read, dataset).map_err(|e| (e, None))?;
-    training::train(name, spec, dataset, data).map(Some).map_err(|e| (e, None))
+    training::train(name, spec, dataset, data)
+        .map(Some)
+        .map_err(|e| (e, None))
 }
 
 /// Metrics a team's own pipeline wrote: a JSON object, nested keys joined
@@ -170,7 +250,11 @@ pub fn external_metrics(bytes: &[u8], path: &str) -> Result<BTreeMap<String, f64
         match value {
             serde_json::Value::Object(map) => {
                 for (key, child) in map {
-                    let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    let name = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
                     walk(&name, child, out);
                 }
             }
@@ -183,7 +267,9 @@ pub fn external_metrics(bytes: &[u8], path: &str) -> Result<BTreeMap<String, f64
         }
     }
     if !value.is_object() {
-        return Err(ModelError::new(format!("{path} must hold a JSON object of metrics")));
+        return Err(ModelError::new(format!(
+            "{path} must hold a JSON object of metrics"
+        )));
     }
     walk("", &value, &mut out);
     if out.is_empty() {
@@ -217,7 +303,10 @@ fn model_outcome(
     let mut outcome = ModelOutcome {
         name: name.to_string(),
         shown_metrics: if spec.metrics.is_empty() {
-            crate::model::evaluation::metric_names(spec.task).iter().map(|m| m.to_string()).collect()
+            crate::model::evaluation::metric_names(spec.task)
+                .iter()
+                .map(|m| m.to_string())
+                .collect()
         } else {
             spec.metrics.clone()
         },
@@ -231,7 +320,10 @@ fn model_outcome(
         stamp: stamp.clone(),
     };
     let Some(dataset) = config.datasets.get(&spec.dataset) else {
-        outcome.error = Some(format!("model `{name}` names dataset `{}`, which is not declared under `datasets:`", spec.dataset));
+        outcome.error = Some(format!(
+            "model `{name}` names dataset `{}`, which is not declared under `datasets:`",
+            spec.dataset
+        ));
         outcome.reasons = outcome.error.clone().into_iter().collect();
         return outcome;
     };
@@ -286,7 +378,10 @@ fn model_outcome(
     if let (Some(dir), Some(trained)) = (request.output, &artifact) {
         if let Err(e) = write_artifacts(dir, trained, &outcome) {
             if let Some(report) = outcome.report.as_mut() {
-                report.notes.push(format!("the artifacts could not be written to {}: {e}", dir.display()));
+                report.notes.push(format!(
+                    "the artifacts could not be written to {}: {e}",
+                    dir.display()
+                ));
             }
         }
     }
@@ -295,7 +390,11 @@ fn model_outcome(
 
 fn dataset_paths(dataset: &DatasetSpec) -> Vec<String> {
     let mut paths = vec![dataset.path.0.clone()];
-    if let Some(SplitSpec::Files { train_path, test_path }) = &dataset.split {
+    if let Some(SplitSpec::Files {
+        train_path,
+        test_path,
+    }) = &dataset.split
+    {
         paths.push(train_path.0.clone());
         paths.push(test_path.0.clone());
     }
@@ -313,7 +412,10 @@ fn external_report(name: &str, spec: &ModelSpec, metrics: BTreeMap<String, f64>)
         positive: None,
         train_rows: 0,
         test_rows: 0,
-        evaluation: Evaluation { metrics, ..Evaluation::default() },
+        evaluation: Evaluation {
+            metrics,
+            ..Evaluation::default()
+        },
         baseline: Evaluation::default(),
         cross_validation: None,
         tuning: None,
@@ -334,12 +436,26 @@ struct CachedMetrics {
 
 /// The model's metrics at the base revision, from its own config and data;
 /// cached by (config hash, data hash) so an unchanged base is not retrained.
-fn base_metrics(root: &Path, revisions: &Revisions, rev: &str, name: &str) -> Result<BTreeMap<String, f64>, String> {
-    let text = revisions.read(rev, CONFIG_PATH).map_err(|e| format!("no base config: {e}"))?;
+fn base_metrics(
+    root: &Path,
+    revisions: &Revisions,
+    rev: &str,
+    name: &str,
+) -> Result<BTreeMap<String, f64>, String> {
+    let text = revisions
+        .read(rev, CONFIG_PATH)
+        .map_err(|e| format!("no base config: {e}"))?;
     let text = String::from_utf8(text).map_err(|_| "the base config is not UTF-8".to_string())?;
-    let config = RepoConfig::parse(&text, &format!("{CONFIG_PATH} at {rev}")).map_err(|e| format!("the base config is invalid: {e}"))?;
-    let spec = config.models.get(name).ok_or_else(|| format!("model `{name}` is new on this branch"))?;
-    let dataset = config.datasets.get(&spec.dataset).ok_or_else(|| format!("the base config lacks dataset `{}`", spec.dataset))?;
+    let config = RepoConfig::parse(&text, &format!("{CONFIG_PATH} at {rev}"))
+        .map_err(|e| format!("the base config is invalid: {e}"))?;
+    let spec = config
+        .models
+        .get(name)
+        .ok_or_else(|| format!("model `{name}` is new on this branch"))?;
+    let dataset = config
+        .datasets
+        .get(&spec.dataset)
+        .ok_or_else(|| format!("the base config lacks dataset `{}`", spec.dataset))?;
     let read_base = |path: &str| revisions.read(rev, path).map_err(|e| e.to_string());
     if let Some(path) = &spec.metrics_file {
         let bytes = read_base(&path.0)?;
@@ -349,7 +465,13 @@ fn base_metrics(root: &Path, revisions: &Revisions, rev: &str, name: &str) -> Re
     for path in dataset_paths(dataset) {
         hasher_input.push(stamp::sha256_hex(&read_base(&path)?));
     }
-    hasher_input.push(stamp::versions().values().cloned().collect::<Vec<_>>().join(","));
+    hasher_input.push(
+        stamp::versions()
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     let key = stamp::hash_of(&hasher_input);
     let cache = cache_path(root, &key);
     if let Some(cached) = cache
@@ -360,11 +482,21 @@ fn base_metrics(root: &Path, revisions: &Revisions, rev: &str, name: &str) -> Re
     {
         return Ok(cached.metrics);
     }
-    let trained = run_model(name, spec, dataset, read_base).map_err(|(e, _)| format!("the base model could not be trained: {e}"))?;
-    let metrics = trained.map(|t| t.report.evaluation.metrics).unwrap_or_default();
+    let trained = run_model(name, spec, dataset, read_base)
+        .map_err(|(e, _)| format!("the base model could not be trained: {e}"))?;
+    let metrics = trained
+        .map(|t| t.report.evaluation.metrics)
+        .unwrap_or_default();
     if let Some(path) = cache {
         let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
-        let _ = std::fs::write(&path, serde_json::to_vec(&CachedMetrics { key, metrics: metrics.clone() }).unwrap_or_default());
+        let _ = std::fs::write(
+            &path,
+            serde_json::to_vec(&CachedMetrics {
+                key,
+                metrics: metrics.clone(),
+            })
+            .unwrap_or_default(),
+        );
     }
     Ok(metrics)
 }
@@ -372,7 +504,11 @@ fn base_metrics(root: &Path, revisions: &Revisions, rev: &str, name: &str) -> Re
 /// Inside `.git/`, so the cache is never committed.
 fn cache_path(root: &Path, key: &str) -> Option<PathBuf> {
     let repo = git2::Repository::discover(root).ok()?;
-    Some(repo.path().join("dslp-cache").join(format!("base-{key}.json")))
+    Some(
+        repo.path()
+            .join("dslp-cache")
+            .join(format!("base-{key}.json")),
+    )
 }
 
 fn write_artifacts(dir: &Path, trained: &Trained, outcome: &ModelOutcome) -> std::io::Result<()> {
@@ -385,7 +521,13 @@ fn write_artifacts(dir: &Path, trained: &Trained, outcome: &ModelOutcome) -> std
         "classes": trained.report.classes,
         "stamp": outcome.stamp,
     });
-    std::fs::write(dir.join(format!("{name}.model.json")), serde_json::to_vec_pretty(&artifact)?)?;
-    std::fs::write(dir.join(format!("{name}.card.md")), crate::report::model_card(outcome))?;
+    std::fs::write(
+        dir.join(format!("{name}.model.json")),
+        serde_json::to_vec_pretty(&artifact)?,
+    )?;
+    std::fs::write(
+        dir.join(format!("{name}.card.md")),
+        crate::report::model_card(outcome),
+    )?;
     Ok(())
 }

@@ -52,8 +52,12 @@ struct CommonArgs {
 
 fn load(common: &CommonArgs) -> Result<(PathBuf, RepoConfig)> {
     let root = repository_root(common.root.as_deref())?;
-    let path = common.config.clone().unwrap_or_else(|| root.join(config::CONFIG_PATH));
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}; `dslp init` writes one", path.display()))?;
+    let path = common
+        .config
+        .clone()
+        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}; `dslp init` writes one", path.display()))?;
     let config = RepoConfig::parse(&text, &path.display().to_string())?;
     config.rulebook(&path.display().to_string())?;
     Ok((root, config))
@@ -62,12 +66,17 @@ fn load(common: &CommonArgs) -> Result<(PathBuf, RepoConfig)> {
 pub fn train(args: TrainArgs) -> Result<i32> {
     let (root, config) = load(&args.common)?;
     if config.models.is_empty() {
-        bail!("the config declares no models; add them under `models:` (see README, Model evidence)");
+        bail!(
+            "the config declares no models; add them under `models:` (see README, Model evidence)"
+        );
     }
     for wanted in &args.models {
         if !config.models.contains_key(wanted) {
             let known: Vec<&str> = config.models.keys().map(String::as_str).collect();
-            bail!("no model `{wanted}` in the config; the models are {}", known.join(", "));
+            bail!(
+                "no model `{wanted}` in the config; the models are {}",
+                known.join(", ")
+            );
         }
     }
     let evidence = evidence::gather(&Request {
@@ -88,11 +97,18 @@ pub fn check(args: CheckArgs) -> Result<i32> {
     let rulebook = config.rulebook(config::CONFIG_PATH)?;
     let branch = match args.branch {
         Some(branch) => branch,
-        None => current_branch(&root).context("cannot tell the checked-out branch; pass --branch")?,
+        None => {
+            current_branch(&root).context("cannot tell the checked-out branch; pass --branch")?
+        }
     };
-    let base = args.base.or_else(|| default_base(&root, &rulebook, &branch));
+    let base = args
+        .base
+        .or_else(|| default_base(&root, &rulebook, &branch));
     let head = rulebook.conventions.classify(&branch);
-    let evidence_kind = head.kind.map(|k| rulebook.conventions.policies.get(k).policy.evidence).unwrap_or_default();
+    let evidence_kind = head
+        .kind
+        .map(|k| rulebook.conventions.policies.get(k).policy.evidence)
+        .unwrap_or_default();
     let evidence = evidence::gather(&Request {
         root: &root,
         config: &config,
@@ -103,8 +119,14 @@ pub fn check(args: CheckArgs) -> Result<i32> {
         output: args.common.output.as_deref(),
     });
     if !matches!(args.common.format, DataFormat::Json) {
-        let kind = head.kind.map(|k| format!("{k} branch")).unwrap_or_else(|| "branch of no DSLP kind".into());
-        let against = base.as_deref().map(|b| format!(" versus `{b}`")).unwrap_or_default();
+        let kind = head
+            .kind
+            .map(|k| format!("{k} branch"))
+            .unwrap_or_else(|| "branch of no DSLP kind".into());
+        let against = base
+            .as_deref()
+            .map(|b| format!(" versus `{b}`"))
+            .unwrap_or_default();
         if matches!(args.common.format, DataFormat::Text) {
             println!("checking `{branch}` ({kind}){against}");
         }
@@ -165,16 +187,35 @@ fn text(evidence: &Evidence, base: Option<&str>) -> String {
         }
         if let Some(report) = &model.report {
             if let Some(algorithm) = report.algorithm {
-                out.push_str(&format!("  {} on {} training / {} test rows, {} features\n", algorithm.name(), report.train_rows, report.test_rows, report.features.len()));
+                out.push_str(&format!(
+                    "  {} on {} training / {} test rows, {} features\n",
+                    algorithm.name(),
+                    report.train_rows,
+                    report.test_rows,
+                    report.features.len()
+                ));
             }
-            out.push_str(&format!("  {:<20} {:>10} {:>10} {:>10}\n", "metric", "value", "base", "baseline"));
-            for name in model.shown_metrics.iter().filter(|m| report.evaluation.metrics.contains_key(*m)) {
+            out.push_str(&format!(
+                "  {:<20} {:>10} {:>10} {:>10}\n",
+                "metric", "value", "base", "baseline"
+            ));
+            for name in model
+                .shown_metrics
+                .iter()
+                .filter(|m| report.evaluation.metrics.contains_key(*m))
+            {
                 let show = |v: Option<f64>| v.map(format_number).unwrap_or_else(|| "-".into());
                 out.push_str(&format!(
                     "  {:<20} {:>10} {:>10} {:>10}\n",
                     name,
                     show(report.evaluation.metrics.get(name).copied()),
-                    show(model.base_metrics.as_ref().and_then(|b| b.get(name)).copied()),
+                    show(
+                        model
+                            .base_metrics
+                            .as_ref()
+                            .and_then(|b| b.get(name))
+                            .copied()
+                    ),
                     show(report.baseline.metrics.get(name).copied()),
                 ));
             }
@@ -186,10 +227,19 @@ fn text(evidence: &Evidence, base: Option<&str>) -> String {
             out.push_str(&format!("  base: {note}\n"));
         }
         for gate in &model.gates {
-            out.push_str(&format!("  {} {}: {} — {}\n", if gate.passed { "pass" } else { "FAIL" }, gate.gate, gate.condition, gate.observed));
+            out.push_str(&format!(
+                "  {} {}: {} — {}\n",
+                if gate.passed { "pass" } else { "FAIL" },
+                gate.gate,
+                gate.condition,
+                gate.observed
+            ));
         }
     }
     let stamp_head = evidence.head_commit.as_deref().unwrap_or("unknown");
-    out.push_str(&format!("\nstamp: head {stamp_head}, base {}\n", evidence.base_commit.as_deref().unwrap_or("none")));
+    out.push_str(&format!(
+        "\nstamp: head {stamp_head}, base {}\n",
+        evidence.base_commit.as_deref().unwrap_or("none")
+    ));
     out
 }

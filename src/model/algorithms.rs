@@ -19,17 +19,33 @@ use super::spec::Algorithm;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Fitted {
     /// Binary logistic regression: weights, intercept, and which class is positive.
-    Logistic { weights: Vec<f64>, intercept: f64, positive: usize, negative: usize },
+    Logistic {
+        weights: Vec<f64>,
+        intercept: f64,
+        positive: usize,
+        negative: usize,
+    },
     /// Multinomial logistic regression: one weight row and intercept per class.
-    Multinomial { weights: Vec<Vec<f64>>, intercepts: Vec<f64>, classes: Vec<usize> },
+    Multinomial {
+        weights: Vec<Vec<f64>>,
+        intercepts: Vec<f64>,
+        classes: Vec<usize>,
+    },
     Tree(Tree),
     /// Gaussian naive Bayes, kept as linfa's model.
     GaussianNb(GaussianNb<f64, usize>),
     /// A linear model for regression (OLS, ridge, elastic net).
-    Linear { weights: Vec<f64>, intercept: f64 },
+    Linear {
+        weights: Vec<f64>,
+        intercept: f64,
+    },
     /// The dummy baseline: class priors, or the training mean.
-    Prior { probabilities: Vec<f64> },
-    Mean { value: f64 },
+    Prior {
+        probabilities: Vec<f64>,
+    },
+    Mean {
+        value: f64,
+    },
 }
 
 /// A warning from training that the report should show.
@@ -47,7 +63,9 @@ pub fn fit_classifier(
     y: &Array1<usize>,
     classes: usize,
 ) -> Result<(Fitted, TrainingNote), ModelError> {
-    let failed = |e: &dyn std::fmt::Display| ModelError::new(format!("{} failed to train: {e}", algorithm.name()));
+    let failed = |e: &dyn std::fmt::Display| {
+        ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
+    };
     match algorithm {
         Algorithm::LogisticRegression => {
             let c = param(params, "c", 1.0);
@@ -80,7 +98,13 @@ pub fn fit_classifier(
                     .gradient_tolerance(tolerance)
                     .fit(&dataset)
                     .map_err(|e| failed(&e))?;
-                let weights = model.params().t().rows().into_iter().map(|r| r.to_vec()).collect();
+                let weights = model
+                    .params()
+                    .t()
+                    .rows()
+                    .into_iter()
+                    .map(|r| r.to_vec())
+                    .collect();
                 let fitted = Fitted::Multinomial {
                     weights,
                     intercepts: model.intercept().to_vec(),
@@ -111,17 +135,35 @@ pub fn fit_classifier(
                 .map_err(|e| failed(&e))?;
             Ok((Fitted::GaussianNb(model), None))
         }
-        other => Err(ModelError::new(format!("{} is a regression algorithm; use it with `task: regression`", other.name()))),
+        other => Err(ModelError::new(format!(
+            "{} is a regression algorithm; use it with `task: regression`",
+            other.name()
+        ))),
     }
 }
 
 /// Fits a regressor on `x` and values `y`.
-pub fn fit_regressor(algorithm: Algorithm, params: &BTreeMap<String, f64>, x: &Array2<f64>, y: &Array1<f64>) -> Result<(Fitted, TrainingNote), ModelError> {
-    let failed = |e: &dyn std::fmt::Display| ModelError::new(format!("{} failed to train: {e}", algorithm.name()));
+pub fn fit_regressor(
+    algorithm: Algorithm,
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+) -> Result<(Fitted, TrainingNote), ModelError> {
+    let failed = |e: &dyn std::fmt::Display| {
+        ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
+    };
     match algorithm {
         Algorithm::LinearRegression => {
-            let model = LinearRegression::new().fit(&Dataset::new(x.clone(), y.clone())).map_err(|e| failed(&e))?;
-            Ok((Fitted::Linear { weights: model.params().to_vec(), intercept: model.intercept() }, None))
+            let model = LinearRegression::new()
+                .fit(&Dataset::new(x.clone(), y.clone()))
+                .map_err(|e| failed(&e))?;
+            Ok((
+                Fitted::Linear {
+                    weights: model.params().to_vec(),
+                    intercept: model.intercept(),
+                },
+                None,
+            ))
         }
         Algorithm::Ridge => {
             // scikit-learn's Ridge: ‖y − Xw‖² + α‖w‖², the intercept unpenalised.
@@ -130,19 +172,32 @@ pub fn fit_regressor(algorithm: Algorithm, params: &BTreeMap<String, f64>, x: &A
             if alpha < 0.0 {
                 return Err(ModelError::new("ridge needs `alpha` ≥ 0"));
             }
-            let x_mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+            let x_mean = x
+                .mean_axis(Axis(0))
+                .unwrap_or_else(|| Array1::zeros(x.ncols()));
             let y_mean = y.mean().unwrap_or(0.0);
             let centred = x - &x_mean;
             let penalty = Array2::<f64>::eye(x.ncols()) * alpha.sqrt();
-            let augmented = concatenate(Axis(0), &[centred.view(), penalty.view()]).map_err(|e| failed(&e))?;
-            let targets = concatenate(Axis(0), &[(y - y_mean).view(), Array1::zeros(x.ncols()).view()]).map_err(|e| failed(&e))?;
+            let augmented =
+                concatenate(Axis(0), &[centred.view(), penalty.view()]).map_err(|e| failed(&e))?;
+            let targets = concatenate(
+                Axis(0),
+                &[(y - y_mean).view(), Array1::zeros(x.ncols()).view()],
+            )
+            .map_err(|e| failed(&e))?;
             let model = LinearRegression::new()
                 .with_intercept(false)
                 .fit(&Dataset::new(augmented, targets))
                 .map_err(|e| failed(&e))?;
             let weights = model.params().to_owned();
             let intercept = y_mean - x_mean.dot(&weights);
-            Ok((Fitted::Linear { weights: weights.to_vec(), intercept }, None))
+            Ok((
+                Fitted::Linear {
+                    weights: weights.to_vec(),
+                    intercept,
+                },
+                None,
+            ))
         }
         Algorithm::ElasticNet => {
             let model = ElasticNet::params()
@@ -152,15 +207,31 @@ pub fn fit_regressor(algorithm: Algorithm, params: &BTreeMap<String, f64>, x: &A
                 .tolerance(param(params, "tolerance", 1e-4))
                 .fit(&Dataset::new(x.clone(), y.clone()))
                 .map_err(|e| failed(&e))?;
-            Ok((Fitted::Linear { weights: model.hyperplane().to_vec(), intercept: model.intercept() }, None))
+            Ok((
+                Fitted::Linear {
+                    weights: model.hyperplane().to_vec(),
+                    intercept: model.intercept(),
+                },
+                None,
+            ))
         }
-        other => Err(ModelError::new(format!("{} is a classification algorithm; use it with `task: binary` or `multiclass`", other.name()))),
+        other => Err(ModelError::new(format!(
+            "{} is a classification algorithm; use it with `task: binary` or `multiclass`",
+            other.name()
+        ))),
     }
 }
 
 /// The gradient norm of the logistic objective at the fitted weights: above
 /// the tolerance means the solver stopped at its iteration limit.
-fn convergence_note(fitted: &Fitted, x: &Array2<f64>, y: &Array1<usize>, alpha: f64, tolerance: f64, iterations: u64) -> TrainingNote {
+fn convergence_note(
+    fitted: &Fitted,
+    x: &Array2<f64>,
+    y: &Array1<usize>,
+    alpha: f64,
+    tolerance: f64,
+    iterations: u64,
+) -> TrainingNote {
     let classes = match fitted {
         Fitted::Multinomial { classes, .. } => classes.len(),
         _ => 2,
@@ -172,7 +243,9 @@ fn convergence_note(fitted: &Fitted, x: &Array2<f64>, y: &Array1<usize>, alpha: 
         _ => (0..classes).collect(),
     };
     for class in columns {
-        let residual: Array1<f64> = (0..x.nrows()).map(|i| probabilities[i][class] - if y[i] == class { 1.0 } else { 0.0 }).collect();
+        let residual: Array1<f64> = (0..x.nrows())
+            .map(|i| probabilities[i][class] - if y[i] == class { 1.0 } else { 0.0 })
+            .collect();
         let weights: Array1<f64> = match fitted {
             Fitted::Logistic { weights, .. } => Array1::from(weights.clone()),
             Fitted::Multinomial { weights, .. } => Array1::from(weights[class].clone()),
@@ -188,14 +261,24 @@ fn convergence_note(fitted: &Fitted, x: &Array2<f64>, y: &Array1<usize>, alpha: 
 }
 
 fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { let e = z.exp(); e / (1.0 + e) }
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
 }
 
 impl Fitted {
     /// Class probabilities per row, columns in class-index order.
     pub fn probabilities(&self, x: ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
         match self {
-            Fitted::Logistic { weights, intercept, positive, negative } => {
+            Fitted::Logistic {
+                weights,
+                intercept,
+                positive,
+                negative,
+            } => {
                 let w = Array1::from(weights.clone());
                 x.dot(&w)
                     .iter()
@@ -208,11 +291,19 @@ impl Fitted {
                     })
                     .collect()
             }
-            Fitted::Multinomial { weights, intercepts, classes: order } => x
+            Fitted::Multinomial {
+                weights,
+                intercepts,
+                classes: order,
+            } => x
                 .rows()
                 .into_iter()
                 .map(|row| {
-                    let scores: Vec<f64> = weights.iter().zip(intercepts).map(|(w, b)| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b).collect();
+                    let scores: Vec<f64> = weights
+                        .iter()
+                        .zip(intercepts)
+                        .map(|(w, b)| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b)
+                        .collect();
                     let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
                     let total: f64 = exp.iter().sum();
@@ -223,7 +314,11 @@ impl Fitted {
                     out
                 })
                 .collect(),
-            Fitted::Tree(tree) => x.rows().into_iter().map(|row| tree.probabilities(&row.to_vec()).to_vec()).collect(),
+            Fitted::Tree(tree) => x
+                .rows()
+                .into_iter()
+                .map(|row| tree.probabilities(&row.to_vec()).to_vec())
+                .collect(),
             Fitted::GaussianNb(model) => {
                 let (log_probabilities, order) = model.predict_log_proba(x);
                 log_probabilities
@@ -247,14 +342,22 @@ impl Fitted {
     pub fn classes(&self, x: ArrayView2<f64>, classes: usize) -> Vec<usize> {
         self.probabilities(x, classes)
             .iter()
-            .map(|row| row.iter().enumerate().fold(0, |best, (k, p)| if *p > row[best] { k } else { best }))
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .fold(0, |best, (k, p)| if *p > row[best] { k } else { best })
+            })
             .collect()
     }
 
     /// Regression predictions.
     pub fn values(&self, x: ArrayView2<f64>) -> Vec<f64> {
         match self {
-            Fitted::Linear { weights, intercept } => x.dot(&Array1::from(weights.clone())).iter().map(|v| v + intercept).collect(),
+            Fitted::Linear { weights, intercept } => x
+                .dot(&Array1::from(weights.clone()))
+                .iter()
+                .map(|v| v + intercept)
+                .collect(),
             Fitted::Mean { value } => vec![*value; x.nrows()],
             _ => vec![f64::NAN; x.nrows()],
         }

@@ -7,23 +7,56 @@ use serde::Serialize;
 use super::metrics::{self, Average, CalibrationBin};
 use super::spec::Task;
 
-/// Metrics where a lower value is better.
-const LOWER_IS_BETTER: [&str; 6] = ["log_loss", "brier", "rmse", "mae", "mape", "mse"];
+/// Names of metrics where a lower value is better: losses and errors.
+const LOWER_IS_BETTER: [&str; 8] = [
+    "loss", "error", "brier", "rmse", "mae", "mape", "mse", "latency",
+];
 
+/// Whether a higher value of `metric` is better. The last part of a dotted
+/// name decides (`test.log_loss` is a loss); a gate's `greater_is_better`
+/// overrides this guess.
 pub fn greater_is_better(metric: &str) -> bool {
-    !LOWER_IS_BETTER.iter().any(|m| metric == *m || metric.ends_with(&format!(".{m}")) || metric.ends_with(&format!("_{m}")))
+    let last = metric
+        .rsplit('.')
+        .next()
+        .unwrap_or(metric)
+        .to_ascii_lowercase();
+    !LOWER_IS_BETTER.iter().any(|m| {
+        last == *m || last.ends_with(&format!("_{m}")) || last.starts_with(&format!("{m}_"))
+    })
 }
 
 /// Every metric a task reports.
 pub fn metric_names(task: Task) -> &'static [&'static str] {
     match task {
         Task::Binary => &[
-            "accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro",
-            "precision_weighted", "recall_weighted", "f1_weighted", "roc_auc", "average_precision", "log_loss", "brier",
+            "accuracy",
+            "balanced_accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "precision_macro",
+            "recall_macro",
+            "f1_macro",
+            "precision_weighted",
+            "recall_weighted",
+            "f1_weighted",
+            "roc_auc",
+            "average_precision",
+            "log_loss",
+            "brier",
         ],
         Task::Multiclass => &[
-            "accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
-            "recall_weighted", "f1_weighted", "roc_auc_ovr", "log_loss",
+            "accuracy",
+            "balanced_accuracy",
+            "precision_macro",
+            "recall_macro",
+            "f1_macro",
+            "precision_weighted",
+            "recall_weighted",
+            "f1_weighted",
+            "roc_auc_ovr",
+            "log_loss",
         ],
         Task::Regression => &["rmse", "mae", "r2", "mape"],
     }
@@ -41,10 +74,19 @@ pub struct Evaluation {
 
 /// Classification metrics from class indices and probabilities; `positive`
 /// is the class scored by the binary metrics.
-pub fn classification(truth: &[usize], probabilities: &[Vec<f64>], predicted: &[usize], classes: usize, positive: usize) -> Evaluation {
+pub fn classification(
+    truth: &[usize],
+    probabilities: &[Vec<f64>],
+    predicted: &[usize],
+    classes: usize,
+    positive: usize,
+) -> Evaluation {
     let mut m = BTreeMap::new();
     m.insert("accuracy".to_string(), metrics::accuracy(truth, predicted));
-    m.insert("balanced_accuracy".into(), metrics::balanced_accuracy(truth, predicted, classes));
+    m.insert(
+        "balanced_accuracy".into(),
+        metrics::balanced_accuracy(truth, predicted, classes),
+    );
     for (name, average) in [("macro", Average::Macro), ("weighted", Average::Weighted)] {
         let (p, r, f) = metrics::averaged_scores(truth, predicted, classes, average);
         m.insert(format!("precision_{name}"), p);
@@ -71,7 +113,11 @@ pub fn classification(truth: &[usize], probabilities: &[Vec<f64>], predicted: &[
     } else if let Some(auc) = metrics::roc_auc_ovr_macro(truth, probabilities, classes) {
         m.insert("roc_auc_ovr".into(), auc);
     }
-    Evaluation { metrics: m, confusion_matrix: metrics::confusion_matrix(truth, predicted, classes), calibration }
+    Evaluation {
+        metrics: m,
+        confusion_matrix: metrics::confusion_matrix(truth, predicted, classes),
+        calibration,
+    }
 }
 
 pub fn regression(truth: &[f64], predicted: &[f64]) -> Evaluation {
@@ -80,5 +126,8 @@ pub fn regression(truth: &[f64], predicted: &[f64]) -> Evaluation {
     m.insert("mae".into(), metrics::mae(truth, predicted));
     m.insert("r2".into(), metrics::r2(truth, predicted));
     m.insert("mape".into(), metrics::mape(truth, predicted));
-    Evaluation { metrics: m, ..Evaluation::default() }
+    Evaluation {
+        metrics: m,
+        ..Evaluation::default()
+    }
 }

@@ -15,7 +15,12 @@ pub const MISSING_LEVEL: &str = "(missing)";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EncodedColumn {
     /// `((value or fill) − center) / scale`.
-    Numeric { name: String, fill: f64, center: f64, scale: f64 },
+    Numeric {
+        name: String,
+        fill: f64,
+        center: f64,
+        scale: f64,
+    },
     /// One indicator per training level.
     OneHot { name: String, levels: Vec<String> },
 }
@@ -51,7 +56,11 @@ impl FeaturePlan {
                             join(&infinite)
                         )));
                     }
-                    let present: Vec<f64> = train.iter().filter_map(|r| values.get(*r)).filter(|v| !v.is_nan()).collect();
+                    let present: Vec<f64> = train
+                        .iter()
+                        .filter_map(|r| values.get(*r))
+                        .filter(|v| !v.is_nan())
+                        .collect();
                     if present.is_empty() {
                         return Err(ModelError::new(format!(
                             "feature `{name}` has no values in the training split (all null); exclude it"
@@ -60,12 +69,27 @@ impl FeaturePlan {
                     let mean = present.iter().sum::<f64>() / present.len() as f64;
                     // Imputed values count towards the scaler, as in a scikit-learn pipeline.
                     let filled = train.len() as f64;
-                    let variance = (present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()) / filled;
+                    let variance =
+                        (present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()) / filled;
                     let std = variance.sqrt();
-                    let (center, scale) = if standardize { (mean, if std > 0.0 { std } else { 1.0 }) } else { (0.0, 1.0) };
-                    columns.push(EncodedColumn::Numeric { name: name.to_string(), fill: mean, center, scale });
+                    let (center, scale) = if standardize {
+                        (mean, if std > 0.0 { std } else { 1.0 })
+                    } else {
+                        (0.0, 1.0)
+                    };
+                    columns.push(EncodedColumn::Numeric {
+                        name: name.to_string(),
+                        fill: mean,
+                        center,
+                        scale,
+                    });
                 }
                 ColumnView::Text(values) => {
+                    if train.iter().all(|r| values.get(*r).is_none()) {
+                        return Err(ModelError::new(format!(
+                            "feature `{name}` has no values in the training split (all null); exclude it"
+                        )));
+                    }
                     let mut levels: Vec<String> = train
                         .iter()
                         .map(|r| values.get(*r).unwrap_or(MISSING_LEVEL).to_string())
@@ -78,7 +102,10 @@ impl FeaturePlan {
                             levels.len()
                         )));
                     }
-                    columns.push(EncodedColumn::OneHot { name: name.to_string(), levels });
+                    columns.push(EncodedColumn::OneHot {
+                        name: name.to_string(),
+                        levels,
+                    });
                 }
             }
         }
@@ -91,7 +118,9 @@ impl FeaturePlan {
             .iter()
             .flat_map(|c| match c {
                 EncodedColumn::Numeric { name, .. } => vec![name.clone()],
-                EncodedColumn::OneHot { name, levels } => levels.iter().map(|l| format!("{name}={l}")).collect(),
+                EncodedColumn::OneHot { name, levels } => {
+                    levels.iter().map(|l| format!("{name}={l}")).collect()
+                }
             })
             .collect()
     }
@@ -107,7 +136,11 @@ impl FeaturePlan {
     }
 
     /// The feature matrix of `rows`, with the columns in the plan's order.
-    pub fn transform(&self, features: &[(&str, &ColumnView)], rows: &[usize]) -> Result<Array2<f64>, ModelError> {
+    pub fn transform(
+        &self,
+        features: &[(&str, &ColumnView)],
+        rows: &[usize],
+    ) -> Result<Array2<f64>, ModelError> {
         let mut matrix = Array2::<f64>::zeros((rows.len(), self.width()));
         let mut offset = 0;
         for encoded in &self.columns {
@@ -120,7 +153,15 @@ impl FeaturePlan {
                 .map(|(_, v)| *v)
                 .ok_or_else(|| ModelError::new(format!("feature `{name}` is missing")))?;
             match (encoded, view) {
-                (EncodedColumn::Numeric { fill, center, scale, .. }, ColumnView::Numeric(values)) => {
+                (
+                    EncodedColumn::Numeric {
+                        fill,
+                        center,
+                        scale,
+                        ..
+                    },
+                    ColumnView::Numeric(values),
+                ) => {
                     for (i, row) in rows.iter().enumerate() {
                         let value = values.get(*row).filter(|v| !v.is_nan()).unwrap_or(*fill);
                         matrix[[i, offset]] = (value - center) / scale;
@@ -136,7 +177,11 @@ impl FeaturePlan {
                     }
                     offset += levels.len();
                 }
-                _ => return Err(ModelError::new(format!("feature `{name}` changed type between training and prediction"))),
+                _ => {
+                    return Err(ModelError::new(format!(
+                        "feature `{name}` changed type between training and prediction"
+                    )));
+                }
             }
         }
         Ok(matrix)
@@ -144,5 +189,8 @@ impl FeaturePlan {
 }
 
 fn join(rows: &[usize]) -> String {
-    rows.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    rows.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

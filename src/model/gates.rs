@@ -66,8 +66,15 @@ pub fn evaluate(gates: &BTreeMap<String, Gate>, inputs: &GateInputs<'_>) -> Vec<
     results
 }
 
-fn metric_gate(metric: &str, gate: &MetricGate, inputs: &GateInputs<'_>, out: &mut Vec<GateResult>) {
-    let higher = gate.greater_is_better.unwrap_or_else(|| greater_is_better(metric));
+fn metric_gate(
+    metric: &str,
+    gate: &MetricGate,
+    inputs: &GateInputs<'_>,
+    out: &mut Vec<GateResult>,
+) {
+    let higher = gate
+        .greater_is_better
+        .unwrap_or_else(|| greater_is_better(metric));
     let better = |a: f64, b: f64| if higher { a >= b } else { a <= b };
     let word = if higher { "at least" } else { "at most" };
     let Some(value) = inputs.metrics.get(metric).copied() else {
@@ -102,11 +109,20 @@ fn metric_gate(metric: &str, gate: &MetricGate, inputs: &GateInputs<'_>, out: &m
                         gate: metric.into(),
                         condition: format!("improves on base by at least {}", fmt(least)),
                         passed: change >= least,
-                        observed: format!("{} vs base {} ({:+})", fmt(value), fmt(base), round(value - base)),
+                        observed: format!(
+                            "{} vs base {} ({:+})",
+                            fmt(value),
+                            fmt(base),
+                            round(value - base)
+                        ),
                     });
                 }
                 if let Some(least) = gate.min_relative_change {
-                    let relative = if base == 0.0 { if change > 0.0 { f64::INFINITY } else { 0.0 } } else { change / base.abs() };
+                    let relative = if base == 0.0 {
+                        if change > 0.0 { f64::INFINITY } else { 0.0 }
+                    } else {
+                        change / base.abs()
+                    };
                     out.push(GateResult {
                         gate: metric.into(),
                         condition: format!("improves on base by at least {:.1}%", least * 100.0),
@@ -155,7 +171,13 @@ pub fn verdict(results: &[GateResult], errors: &[String]) -> (Verdict, Vec<Strin
         .map(|r| format!("{}: {} — observed {}", r.gate, r.condition, r.observed))
         .collect();
     if failed.is_empty() {
-        (Verdict::Go, results.iter().map(|r| format!("{}: {} — {}", r.gate, r.condition, r.observed)).collect())
+        (
+            Verdict::Go,
+            results
+                .iter()
+                .map(|r| format!("{}: {} — {}", r.gate, r.condition, r.observed))
+                .collect(),
+        )
     } else {
         (Verdict::NoGo, failed)
     }
@@ -172,9 +194,20 @@ mod tests {
     #[test]
     fn thresholds_know_which_way_is_better() {
         let metrics = BTreeMap::from([("roc_auc".to_string(), 0.8), ("log_loss".to_string(), 0.4)]);
-        let inputs = GateInputs { metrics: &metrics, base: None, baseline: None, data_tests_passed: None };
-        let results = evaluate(&gate("roc_auc: { threshold: 0.75 }\nlog_loss: { threshold: 0.3 }\n"), &inputs);
-        assert_eq!(results.iter().map(|r| r.passed).collect::<Vec<_>>(), vec![false, true]);
+        let inputs = GateInputs {
+            metrics: &metrics,
+            base: None,
+            baseline: None,
+            data_tests_passed: None,
+        };
+        let results = evaluate(
+            &gate("roc_auc: { threshold: 0.75 }\nlog_loss: { threshold: 0.3 }\n"),
+            &inputs,
+        );
+        assert_eq!(
+            results.iter().map(|r| r.passed).collect::<Vec<_>>(),
+            vec![false, true]
+        );
         assert_eq!(results[0].condition, "at most 0.3");
         let (verdict, reasons) = verdict(&results, &[]);
         assert_eq!(verdict, Verdict::NoGo);
@@ -186,12 +219,22 @@ mod tests {
         let metrics = BTreeMap::from([("roc_auc".to_string(), 0.80)]);
         let base = BTreeMap::from([("roc_auc".to_string(), 0.78)]);
         let baseline = BTreeMap::from([("roc_auc".to_string(), 0.5)]);
-        let inputs = GateInputs { metrics: &metrics, base: Some(&base), baseline: Some(&baseline), data_tests_passed: Some(false) };
+        let inputs = GateInputs {
+            metrics: &metrics,
+            base: Some(&base),
+            baseline: Some(&baseline),
+            data_tests_passed: Some(false),
+        };
         let results = evaluate(
-            &gate("roc_auc: { min_absolute_change: 0.01, min_relative_change: 0.05, beats_baseline: true }\ndata_tests: pass\n"),
+            &gate(
+                "roc_auc: { min_absolute_change: 0.01, min_relative_change: 0.05, beats_baseline: true }\ndata_tests: pass\n",
+            ),
             &inputs,
         );
-        let passed: Vec<(String, bool)> = results.iter().map(|r| (r.condition.clone(), r.passed)).collect();
+        let passed: Vec<(String, bool)> = results
+            .iter()
+            .map(|r| (r.condition.clone(), r.passed))
+            .collect();
         assert_eq!(
             passed,
             vec![

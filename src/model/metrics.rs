@@ -46,7 +46,11 @@ pub fn balanced_accuracy(truth: &[usize], predicted: &[usize], classes: usize) -
             (support > 0).then(|| matrix[c][c] as f64 / support as f64)
         })
         .collect();
-    if recalls.is_empty() { 0.0 } else { recalls.iter().sum::<f64>() / recalls.len() as f64 }
+    if recalls.is_empty() {
+        0.0
+    } else {
+        recalls.iter().sum::<f64>() / recalls.len() as f64
+    }
 }
 
 /// Precision, recall and F1 of one class.
@@ -86,12 +90,20 @@ pub enum Average {
 }
 
 /// (precision, recall, F1) averaged as scikit-learn's `average=`.
-pub fn averaged_scores(truth: &[usize], predicted: &[usize], classes: usize, average: Average) -> (f64, f64, f64) {
+pub fn averaged_scores(
+    truth: &[usize],
+    predicted: &[usize],
+    classes: usize,
+    average: Average,
+) -> (f64, f64, f64) {
     let labels = present(truth, predicted, classes);
     if labels.is_empty() {
         return (0.0, 0.0, 0.0);
     }
-    let scores: Vec<ClassScores> = labels.iter().map(|c| class_scores(truth, predicted, *c)).collect();
+    let scores: Vec<ClassScores> = labels
+        .iter()
+        .map(|c| class_scores(truth, predicted, *c))
+        .collect();
     let weights: Vec<f64> = match average {
         Average::Macro => vec![1.0; scores.len()],
         Average::Weighted => scores.iter().map(|s| s.support as f64).collect(),
@@ -100,7 +112,14 @@ pub fn averaged_scores(truth: &[usize], predicted: &[usize], classes: usize, ave
     if total == 0.0 {
         return (0.0, 0.0, 0.0);
     }
-    let mean = |f: fn(&ClassScores) -> f64| scores.iter().zip(&weights).map(|(s, w)| f(s) * w).sum::<f64>() / total;
+    let mean = |f: fn(&ClassScores) -> f64| {
+        scores
+            .iter()
+            .zip(&weights)
+            .map(|(s, w)| f(s) * w)
+            .sum::<f64>()
+            / total
+    };
     (mean(|s| s.precision), mean(|s| s.recall), mean(|s| s.f1))
 }
 
@@ -122,14 +141,22 @@ pub fn roc_auc(is_positive: &[bool], scores: &[f64]) -> Option<f64> {
             end += 1;
         }
         let average_rank = (start + end + 1) as f64 / 2.0;
-        rank_sum += average_rank * order[start..end].iter().filter(|i| is_positive[**i]).count() as f64;
+        rank_sum += average_rank
+            * order[start..end]
+                .iter()
+                .filter(|i| is_positive[**i])
+                .count() as f64;
         start = end;
     }
     Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
 }
 
 /// `roc_auc_score(..., multi_class="ovr", average="macro")`.
-pub fn roc_auc_ovr_macro(truth: &[usize], probabilities: &[Vec<f64>], classes: usize) -> Option<f64> {
+pub fn roc_auc_ovr_macro(
+    truth: &[usize],
+    probabilities: &[Vec<f64>],
+    classes: usize,
+) -> Option<f64> {
     let mut total = 0.0;
     for class in 0..classes {
         let positive: Vec<bool> = truth.iter().map(|t| *t == class).collect();
@@ -154,7 +181,11 @@ pub fn average_precision(is_positive: &[bool], scores: &[f64]) -> Option<f64> {
     while i < order.len() {
         let threshold = scores[order[i]];
         while i < order.len() && scores[order[i]] == threshold {
-            if is_positive[order[i]] { tp += 1.0 } else { fp += 1.0 }
+            if is_positive[order[i]] {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
             i += 1;
         }
         let recall = tp / positives;
@@ -232,19 +263,30 @@ pub fn calibration(is_positive: &[bool], probability: &[f64], bins: usize) -> Ve
 
 /// `sklearn.metrics.root_mean_squared_error`.
 pub fn rmse(truth: &[f64], predicted: &[f64]) -> f64 {
-    mean(truth.iter().zip(predicted).map(|(t, p)| (t - p) * (t - p)), truth.len()).sqrt()
+    mean(
+        truth.iter().zip(predicted).map(|(t, p)| (t - p) * (t - p)),
+        truth.len(),
+    )
+    .sqrt()
 }
 
 /// `sklearn.metrics.mean_absolute_error`.
 pub fn mae(truth: &[f64], predicted: &[f64]) -> f64 {
-    mean(truth.iter().zip(predicted).map(|(t, p)| (t - p).abs()), truth.len())
+    mean(
+        truth.iter().zip(predicted).map(|(t, p)| (t - p).abs()),
+        truth.len(),
+    )
 }
 
 /// `sklearn.metrics.r2_score` (with `force_finite`: a constant truth scores 1
 /// when predicted exactly, else 0).
 pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
     let average = mean(truth.iter().copied(), truth.len());
-    let residual: f64 = truth.iter().zip(predicted).map(|(t, p)| (t - p) * (t - p)).sum();
+    let residual: f64 = truth
+        .iter()
+        .zip(predicted)
+        .map(|(t, p)| (t - p) * (t - p))
+        .sum();
     let total: f64 = truth.iter().map(|t| (t - average) * (t - average)).sum();
     if total == 0.0 {
         return if residual == 0.0 { 1.0 } else { 0.0 };
@@ -255,13 +297,20 @@ pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
 /// `sklearn.metrics.mean_absolute_percentage_error`: |t − p| / max(|t|, ε).
 pub fn mape(truth: &[f64], predicted: &[f64]) -> f64 {
     mean(
-        truth.iter().zip(predicted).map(|(t, p)| (t - p).abs() / t.abs().max(f64::EPSILON)),
+        truth
+            .iter()
+            .zip(predicted)
+            .map(|(t, p)| (t - p).abs() / t.abs().max(f64::EPSILON)),
         truth.len(),
     )
 }
 
 fn mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
-    if n == 0 { 0.0 } else { values.sum::<f64>() / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        values.sum::<f64>() / n as f64
+    }
 }
 
 #[cfg(test)]
@@ -275,7 +324,10 @@ mod tests {
         assert_eq!(accuracy(&truth, &predicted), 0.6);
         let s = class_scores(&truth, &predicted, 1);
         assert_eq!((s.precision, s.recall), (2.0 / 3.0, 2.0 / 3.0));
-        assert_eq!(confusion_matrix(&truth, &predicted, 2), vec![vec![1, 1], vec![1, 2]]);
+        assert_eq!(
+            confusion_matrix(&truth, &predicted, 2),
+            vec![vec![1, 1], vec![1, 2]]
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub struct ModelError {
 
 impl ModelError {
     pub fn new(message: impl Into<String>) -> ModelError {
-        ModelError { message: message.into() }
+        ModelError {
+            message: message.into(),
+        }
     }
 }
 

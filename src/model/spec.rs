@@ -103,12 +103,23 @@ impl Algorithm {
     /// The parameters it takes, with their defaults.
     pub fn defaults(self) -> &'static [(&'static str, f64)] {
         match self {
-            Algorithm::LogisticRegression => &[("c", 1.0), ("max_iterations", 100.0), ("tolerance", 1e-4)],
-            Algorithm::DecisionTree => &[("max_depth", 0.0), ("min_samples_split", 2.0), ("min_samples_leaf", 1.0)],
+            Algorithm::LogisticRegression => {
+                &[("c", 1.0), ("max_iterations", 100.0), ("tolerance", 1e-4)]
+            }
+            Algorithm::DecisionTree => &[
+                ("max_depth", 0.0),
+                ("min_samples_split", 2.0),
+                ("min_samples_leaf", 1.0),
+            ],
             Algorithm::GaussianNb => &[("var_smoothing", 1e-9)],
             Algorithm::LinearRegression => &[],
             Algorithm::Ridge => &[("alpha", 1.0)],
-            Algorithm::ElasticNet => &[("alpha", 1.0), ("l1_ratio", 0.5), ("max_iterations", 1000.0), ("tolerance", 1e-4)],
+            Algorithm::ElasticNet => &[
+                ("alpha", 1.0),
+                ("l1_ratio", 0.5),
+                ("max_iterations", 1000.0),
+                ("tolerance", 1e-4),
+            ],
         }
     }
 
@@ -125,8 +136,12 @@ impl Algorithm {
 
     pub fn supports(self, task: Task) -> bool {
         match self {
-            Algorithm::LogisticRegression | Algorithm::DecisionTree | Algorithm::GaussianNb => task != Task::Regression,
-            Algorithm::LinearRegression | Algorithm::Ridge | Algorithm::ElasticNet => task == Task::Regression,
+            Algorithm::LogisticRegression | Algorithm::DecisionTree | Algorithm::GaussianNb => {
+                task != Task::Regression
+            }
+            Algorithm::LinearRegression | Algorithm::Ridge | Algorithm::ElasticNet => {
+                task == Task::Regression
+            }
         }
     }
 }

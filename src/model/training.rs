@@ -76,31 +76,66 @@ pub struct Trained {
 
 /// The target, encoded.
 enum Target {
-    Classes { index: Vec<Option<usize>>, labels: Vec<String>, positive: usize },
+    Classes {
+        index: Vec<Option<usize>>,
+        labels: Vec<String>,
+        positive: usize,
+    },
     Values(Vec<Option<f64>>),
 }
 
-pub fn train(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, data: TrainingData) -> Result<Trained, ModelError> {
-    let algorithm = spec
-        .algorithm
-        .ok_or_else(|| ModelError::new(format!("model `{name}` names neither an `algorithm` nor a `metrics_file`")))?;
+pub fn train(
+    name: &str,
+    spec: &ModelSpec,
+    dataset: &DatasetSpec,
+    data: TrainingData,
+) -> Result<Trained, ModelError> {
+    let algorithm = spec.algorithm.ok_or_else(|| {
+        ModelError::new(format!(
+            "model `{name}` names neither an `algorithm` nor a `metrics_file`"
+        ))
+    })?;
     if !algorithm.supports(spec.task) {
-        return Err(ModelError::new(format!("{} does not fit `task: {:?}`", algorithm.name(), spec.task).to_lowercase()));
+        return Err(ModelError::new(
+            format!("{} does not fit `task: {:?}`", algorithm.name(), spec.task).to_lowercase(),
+        ));
     }
     check_params(algorithm, &spec.params)?;
-    let declared: BTreeMap<String, ColumnType> = dataset.columns.iter().filter_map(|(n, c)| c.column_type.map(|t| (n.clone(), t))).collect();
+    let declared: BTreeMap<String, ColumnType> = dataset
+        .columns
+        .iter()
+        .filter_map(|(n, c)| c.column_type.map(|t| (n.clone(), t)))
+        .collect();
     let format = format_of(dataset).map_err(|e| ModelError::new(e.to_string()))?;
     let (frame, declared_test_from) = match (&spec.split, &dataset.split, data.split_files) {
-        (SplitChoice::Declared(DeclaredSplit::Dataset), Some(SplitSpec::Files { train_path, test_path }), Some((train, test))) => {
-            let read = |bytes: &[u8], path: &str| read_table(bytes, format, path, &declared).map(|l| l.frame).map_err(|e| ModelError::new(e.to_string()));
+        (
+            SplitChoice::Declared(DeclaredSplit::Dataset),
+            Some(SplitSpec::Files {
+                train_path,
+                test_path,
+            }),
+            Some((train, test)),
+        ) => {
+            let read = |bytes: &[u8], path: &str| {
+                read_table(bytes, format, path, &declared)
+                    .map(|l| l.frame)
+                    .map_err(|e| ModelError::new(e.to_string()))
+            };
             let train = read(&train, &train_path.0)?;
             let rows = train.height();
-            let stacked = train
-                .vstack(&read(&test, &test_path.0)?)
-                .map_err(|e| ModelError::new(format!("the test file's columns differ from the training file's: {e}")))?;
+            let stacked = train.vstack(&read(&test, &test_path.0)?).map_err(|e| {
+                ModelError::new(format!(
+                    "the test file's columns differ from the training file's: {e}"
+                ))
+            })?;
             (stacked, Some(rows))
         }
-        _ => (read_table(&data.bytes, format, &dataset.path.0, &declared).map_err(|e| ModelError::new(e.to_string()))?.frame, None),
+        _ => (
+            read_table(&data.bytes, format, &dataset.path.0, &declared)
+                .map_err(|e| ModelError::new(e.to_string()))?
+                .frame,
+            None,
+        ),
     };
     let views: Vec<(String, ColumnView)> = frame
         .columns()
@@ -110,7 +145,10 @@ pub fn train(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, data: Training
         .map_err(|e| ModelError::new(format!("cannot read the dataset's columns: {e}")))?;
     let view = |column: &str| views.iter().find(|(n, _)| n == column).map(|(_, v)| v);
     let target_view = view(&spec.target).ok_or_else(|| {
-        ModelError::new(format!("the target column `{}` is not in {}", spec.target, dataset.path.0))
+        ModelError::new(format!(
+            "the target column `{}` is not in {}",
+            spec.target, dataset.path.0
+        ))
     })?;
     let mut notes = Vec::new();
     let target = encode_target(spec, target_view)?;
@@ -121,35 +159,64 @@ pub fn train(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, data: Training
         })
         .collect();
     if labelled.len() < frame.height() {
-        notes.push(format!("{} rows without a target value were left out", frame.height() - labelled.len()));
+        notes.push(format!(
+            "{} rows without a target value were left out",
+            frame.height() - labelled.len()
+        ));
     }
     let split_column = match &dataset.split {
         Some(SplitSpec::Column { column, .. }) => Some(column.clone()),
         _ => None,
     };
-    let (train_rows, test_rows) = split_rows(spec, dataset, &labelled, &target, &views, declared_test_from)?;
+    let (train_rows, test_rows) = split_rows(
+        spec,
+        dataset,
+        &labelled,
+        &target,
+        &views,
+        declared_test_from,
+    )?;
 
     let feature_names: Vec<String> = match &spec.features {
         Some(list) => list.clone(),
         None => views
             .iter()
             .map(|(n, _)| n.clone())
-            .filter(|n| *n != spec.target && Some(n) != split_column.as_ref() && !spec.exclude.contains(n))
+            .filter(|n| {
+                *n != spec.target && Some(n) != split_column.as_ref() && !spec.exclude.contains(n)
+            })
             .collect(),
     };
     if feature_names.is_empty() {
-        return Err(ModelError::new("no feature columns are left; list them under `features:`"));
+        return Err(ModelError::new(
+            "no feature columns are left; list them under `features:`",
+        ));
     }
     let mut feature_views: Vec<(&str, &ColumnView)> = Vec::with_capacity(feature_names.len());
     for feature in &feature_names {
-        let v = view(feature).ok_or_else(|| ModelError::new(format!("feature `{feature}` is not a column of {}", dataset.path.0)))?;
+        let v = view(feature).ok_or_else(|| {
+            ModelError::new(format!(
+                "feature `{feature}` is not a column of {}",
+                dataset.path.0
+            ))
+        })?;
         feature_views.push((feature.as_str(), v));
     }
-    let plan = FeaturePlan::fit(&feature_views, &train_rows, &labelled, spec.standardize, spec.max_levels)?;
+    let plan = FeaturePlan::fit(
+        &feature_views,
+        &train_rows,
+        &labelled,
+        spec.standardize,
+        spec.max_levels,
+    )?;
     let x_train = plan.transform(&feature_views, &train_rows)?;
     let x_test = plan.transform(&feature_views, &test_rows)?;
 
-    let mut params: BTreeMap<String, f64> = algorithm.defaults().iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let mut params: BTreeMap<String, f64> = algorithm
+        .defaults()
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     params.extend(spec.params.clone());
     let problem = Problem::new(&target, &train_rows);
     let tuning = match &spec.tune {
@@ -169,27 +236,52 @@ pub fn train(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, data: Training
     let evaluation = test_problem.evaluate(&fitted, &x_test);
     let baseline = test_problem.evaluate(&problem.baseline(), &x_test);
     let cross_validation = match spec.cv {
-        Some(folds) if folds >= 2 => Some(tune::cross_validate(algorithm, &params, folds, 0, &x_train, &problem, spec.task)?.summary()),
+        Some(folds) if folds >= 2 => Some(
+            tune::cross_validate(algorithm, &params, folds, 0, &x_train, &problem, spec.task)?
+                .summary(),
+        ),
         Some(_) => return Err(ModelError::new("`cv:` needs at least 2 folds")),
         None => None,
     };
     let mut slices = Vec::new();
     for column in &spec.slices {
-        let v = view(column).ok_or_else(|| ModelError::new(format!("slice column `{column}` is not in the dataset")))?;
+        let v = view(column).ok_or_else(|| {
+            ModelError::new(format!("slice column `{column}` is not in the dataset"))
+        })?;
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, row) in test_rows.iter().enumerate() {
             groups.entry(v.display(*row)).or_default().push(i);
         }
         for (value, members) in groups.into_iter().take(50) {
             let rows: Vec<usize> = members.iter().map(|i| test_rows[*i]).collect();
-            let metrics = Problem::new(&target, &rows).evaluate(&fitted, &select_rows(&x_test, &members)).metrics;
-            slices.push(SliceMetrics { column: column.clone(), value, rows: members.len(), metrics });
+            let metrics = Problem::new(&target, &rows)
+                .evaluate(&fitted, &select_rows(&x_test, &members))
+                .metrics;
+            slices.push(SliceMetrics {
+                column: column.clone(),
+                value,
+                rows: members.len(),
+                metrics,
+            });
         }
     }
-    let (latency_p50_us, latency_p95_us) = latency(&fitted, &plan, &feature_views, &test_rows, problem.classes());
-    let model_bytes = serde_json::to_vec(&(&plan, &fitted)).map(|b| b.len()).unwrap_or(0);
+    let (latency_p50_us, latency_p95_us) = latency(
+        &fitted,
+        &plan,
+        &feature_views,
+        &test_rows,
+        problem.classes(),
+    );
+    let model_bytes = serde_json::to_vec(&(&plan, &fitted))
+        .map(|b| b.len())
+        .unwrap_or(0);
     let (classes, positive) = match &target {
-        Target::Classes { labels, positive, .. } => (labels.clone(), (spec.task == Task::Binary).then(|| labels[*positive].clone())),
+        Target::Classes {
+            labels, positive, ..
+        } => (
+            labels.clone(),
+            (spec.task == Task::Binary).then(|| labels[*positive].clone()),
+        ),
         Target::Values(_) => (Vec::new(), None),
     };
     let report = ModelReport {
@@ -213,7 +305,11 @@ pub fn train(name: &str, spec: &ModelSpec, dataset: &DatasetSpec, data: Training
         model_bytes,
         notes,
     };
-    Ok(Trained { report, plan, fitted })
+    Ok(Trained {
+        report,
+        plan,
+        fitted,
+    })
 }
 
 fn check_params(algorithm: Algorithm, params: &BTreeMap<String, f64>) -> Result<(), ModelError> {
@@ -223,11 +319,17 @@ fn check_params(algorithm: Algorithm, params: &BTreeMap<String, f64>) -> Result<
             return Err(ModelError::new(format!(
                 "{} has no parameter `{name}`; its parameters are {}",
                 algorithm.name(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
         if !value.is_finite() {
-            return Err(ModelError::new(format!("parameter `{name}` must be a finite number")));
+            return Err(ModelError::new(format!(
+                "parameter `{name}` must be a finite number"
+            )));
         }
     }
     Ok(())
@@ -237,20 +339,32 @@ fn encode_target(spec: &ModelSpec, view: &ColumnView) -> Result<Target, ModelErr
     let rows = view.len();
     if spec.task == Task::Regression {
         let ColumnView::Numeric(values) = view else {
-            return Err(ModelError::new(format!("the target `{}` is not numeric, so it cannot be regressed", spec.target)));
+            return Err(ModelError::new(format!(
+                "the target `{}` is not numeric, so it cannot be regressed",
+                spec.target
+            )));
         };
         let values: Vec<Option<f64>> = values.iter().map(|v| v.filter(|v| !v.is_nan())).collect();
         if let Some(row) = values.iter().position(|v| v.is_some_and(f64::is_infinite)) {
-            return Err(ModelError::new(format!("the target `{}` is infinite in row {}", spec.target, row + 1)));
+            return Err(ModelError::new(format!(
+                "the target `{}` is infinite in row {}",
+                spec.target,
+                row + 1
+            )));
         }
         let mut present = values.iter().flatten();
         let first = present.next().copied();
         if first.is_none() || present.all(|v| Some(*v) == first) {
-            return Err(ModelError::new(format!("the target `{}` is constant or empty: there is nothing to learn", spec.target)));
+            return Err(ModelError::new(format!(
+                "the target `{}` is constant or empty: there is nothing to learn",
+                spec.target
+            )));
         }
         return Ok(Target::Values(values));
     }
-    let raw: Vec<Option<String>> = (0..rows).map(|r| (!view.is_null(r)).then(|| view.display(r))).collect();
+    let raw: Vec<Option<String>> = (0..rows)
+        .map(|r| (!view.is_null(r)).then(|| view.display(r)))
+        .collect();
     let mut labels: Vec<String> = raw.iter().flatten().cloned().collect();
     labels.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.total_cmp(&y),
@@ -258,22 +372,44 @@ fn encode_target(spec: &ModelSpec, view: &ColumnView) -> Result<Target, ModelErr
     });
     labels.dedup();
     match (spec.task, labels.len()) {
-        (_, 0) => return Err(ModelError::new(format!("the target `{}` has no values", spec.target))),
-        (_, 1) => return Err(ModelError::new(format!("the target `{}` has a single class ({}): there is nothing to learn", spec.target, labels[0]))),
+        (_, 0) => {
+            return Err(ModelError::new(format!(
+                "the target `{}` has no values",
+                spec.target
+            )));
+        }
+        (_, 1) => {
+            return Err(ModelError::new(format!(
+                "the target `{}` has a single class ({}): there is nothing to learn",
+                spec.target, labels[0]
+            )));
+        }
         (Task::Binary, n) if n > 2 => {
-            return Err(ModelError::new(format!("`task: binary` but the target `{}` has {n} classes; use `task: multiclass`", spec.target)));
+            return Err(ModelError::new(format!(
+                "`task: binary` but the target `{}` has {n} classes; use `task: multiclass`",
+                spec.target
+            )));
         }
         _ => {}
     }
     let positive = match &spec.positive {
-        Some(p) => labels
-            .iter()
-            .position(|l| l == p)
-            .ok_or_else(|| ModelError::new(format!("`positive: {p}` is not a value of the target (its values are {})", labels.join(", "))))?,
+        Some(p) => labels.iter().position(|l| l == p).ok_or_else(|| {
+            ModelError::new(format!(
+                "`positive: {p}` is not a value of the target (its values are {})",
+                labels.join(", ")
+            ))
+        })?,
         None => labels.len() - 1,
     };
-    let index = raw.iter().map(|v| v.as_ref().and_then(|v| labels.iter().position(|l| l == v))).collect();
-    Ok(Target::Classes { index, labels, positive })
+    let index = raw
+        .iter()
+        .map(|v| v.as_ref().and_then(|v| labels.iter().position(|l| l == v)))
+        .collect();
+    Ok(Target::Classes {
+        index,
+        labels,
+        positive,
+    })
 }
 
 fn split_rows(
@@ -285,27 +421,60 @@ fn split_rows(
     test_from: Option<usize>,
 ) -> Result<(Vec<usize>, Vec<usize>), ModelError> {
     let (train, test): (Vec<usize>, Vec<usize>) = match (&spec.split, &dataset.split) {
-        (SplitChoice::Declared(_), Some(SplitSpec::Column { column, train, test })) => {
+        (
+            SplitChoice::Declared(_),
+            Some(SplitSpec::Column {
+                column,
+                train,
+                test,
+            }),
+        ) => {
             let split = views
                 .iter()
                 .find(|(n, _)| n == column)
                 .map(|(_, v)| v)
-                .ok_or_else(|| ModelError::new(format!("the split column `{column}` is not in the dataset")))?;
+                .ok_or_else(|| {
+                    ModelError::new(format!("the split column `{column}` is not in the dataset"))
+                })?;
             let part = |r: &usize, name: &str| !split.is_null(*r) && split.display(*r) == name;
-            (labelled.iter().copied().filter(|r| part(r, train)).collect(), labelled.iter().copied().filter(|r| part(r, test)).collect())
+            (
+                labelled
+                    .iter()
+                    .copied()
+                    .filter(|r| part(r, train))
+                    .collect(),
+                labelled.iter().copied().filter(|r| part(r, test)).collect(),
+            )
         }
         (SplitChoice::Declared(_), Some(SplitSpec::Files { .. })) => {
-            let from = test_from.ok_or_else(|| ModelError::new("the split files could not be read"))?;
+            let from =
+                test_from.ok_or_else(|| ModelError::new("the split files could not be read"))?;
             labelled.iter().partition(|r| **r < from)
         }
         (SplitChoice::Declared(_), None) => {
-            return Err(ModelError::new(format!("`split: dataset` but dataset `{}` declares no split", spec.dataset)));
+            return Err(ModelError::new(format!(
+                "`split: dataset` but dataset `{}` declares no split",
+                spec.dataset
+            )));
         }
-        (SplitChoice::Holdout { holdout, seed, stratify }, _) => {
+        (
+            SplitChoice::Holdout {
+                holdout,
+                seed,
+                stratify,
+            },
+            _,
+        ) => {
             let mut rng = SeededRng::new(*seed);
             let groups: Vec<Vec<usize>> = match target {
                 Target::Classes { index, labels, .. } if *stratify => (0..labels.len())
-                    .map(|c| labelled.iter().copied().filter(|r| index[*r] == Some(c)).collect())
+                    .map(|c| {
+                        labelled
+                            .iter()
+                            .copied()
+                            .filter(|r| index[*r] == Some(c))
+                            .collect()
+                    })
                     .collect(),
                 _ => vec![labelled.to_vec()],
             };
@@ -322,13 +491,24 @@ fn split_rows(
         }
     };
     if train.is_empty() || test.is_empty() {
-        return Err(ModelError::new(format!("the split leaves {} training and {} test rows; both need rows", train.len(), test.len())));
+        return Err(ModelError::new(format!(
+            "the split leaves {} training and {} test rows; both need rows",
+            train.len(),
+            test.len()
+        )));
     }
     if let Target::Classes { index, labels, .. } = target {
-        let seen: std::collections::BTreeSet<usize> = train.iter().filter_map(|r| index[*r]).collect();
+        let seen: std::collections::BTreeSet<usize> =
+            train.iter().filter_map(|r| index[*r]).collect();
         if seen.len() < 2 {
-            let only = seen.iter().next().map(|c| labels[*c].as_str()).unwrap_or("none");
-            return Err(ModelError::new(format!("the training split holds a single class ({only}); the model cannot learn to tell classes apart")));
+            let only = seen
+                .iter()
+                .next()
+                .map(|c| labels[*c].as_str())
+                .unwrap_or("none");
+            return Err(ModelError::new(format!(
+                "the training split holds a single class ({only}); the model cannot learn to tell classes apart"
+            )));
         }
     }
     Ok((train, test))
@@ -345,7 +525,11 @@ pub struct Problem {
 impl Problem {
     fn new(target: &Target, rows: &[usize]) -> Problem {
         match target {
-            Target::Classes { index, labels, positive } => Problem {
+            Target::Classes {
+                index,
+                labels,
+                positive,
+            } => Problem {
                 classes: labels.len(),
                 positive: *positive,
                 labels: Some(rows.iter().map(|r| index[*r].unwrap_or(0)).collect()),
@@ -355,7 +539,11 @@ impl Problem {
                 classes: 0,
                 positive: 0,
                 labels: None,
-                values: Some(rows.iter().map(|r| values[*r].unwrap_or(f64::NAN)).collect()),
+                values: Some(
+                    rows.iter()
+                        .map(|r| values[*r].unwrap_or(f64::NAN))
+                        .collect(),
+                ),
             },
         }
     }
@@ -369,8 +557,14 @@ impl Problem {
         Problem {
             classes: self.classes,
             positive: self.positive,
-            labels: self.labels.as_ref().map(|l| positions.iter().map(|p| l[*p]).collect()),
-            values: self.values.as_ref().map(|v| positions.iter().map(|p| v[*p]).collect()),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| positions.iter().map(|p| l[*p]).collect()),
+            values: self
+                .values
+                .as_ref()
+                .map(|v| positions.iter().map(|p| v[*p]).collect()),
         }
     }
 
@@ -379,9 +573,16 @@ impl Problem {
         self.labels.as_ref()
     }
 
-    pub fn fit(&self, algorithm: Algorithm, params: &BTreeMap<String, f64>, x: &Array2<f64>) -> Result<(Fitted, algorithms::TrainingNote), ModelError> {
+    pub fn fit(
+        &self,
+        algorithm: Algorithm,
+        params: &BTreeMap<String, f64>,
+        x: &Array2<f64>,
+    ) -> Result<(Fitted, algorithms::TrainingNote), ModelError> {
         match (&self.labels, &self.values) {
-            (Some(labels), _) => algorithms::fit_classifier(algorithm, params, x, labels, self.classes),
+            (Some(labels), _) => {
+                algorithms::fit_classifier(algorithm, params, x, labels, self.classes)
+            }
             (_, Some(values)) => algorithms::fit_regressor(algorithm, params, x, values),
             _ => Err(ModelError::new("no target")),
         }
@@ -396,9 +597,13 @@ impl Problem {
                     counts[*l] += 1.0;
                 }
                 let total: f64 = counts.iter().sum::<f64>().max(1.0);
-                Fitted::Prior { probabilities: counts.iter().map(|c| c / total).collect() }
+                Fitted::Prior {
+                    probabilities: counts.iter().map(|c| c / total).collect(),
+                }
             }
-            (_, Some(values)) => Fitted::Mean { value: values.mean().unwrap_or(0.0) },
+            (_, Some(values)) => Fitted::Mean {
+                value: values.mean().unwrap_or(0.0),
+            },
             _ => Fitted::Mean { value: 0.0 },
         }
     }
@@ -409,9 +614,19 @@ impl Problem {
                 let probabilities = fitted.probabilities(x.view(), self.classes);
                 let predicted: Vec<usize> = probabilities
                     .iter()
-                    .map(|row| row.iter().enumerate().fold(0, |best, (k, p)| if *p > row[best] { k } else { best }))
+                    .map(|row| {
+                        row.iter()
+                            .enumerate()
+                            .fold(0, |best, (k, p)| if *p > row[best] { k } else { best })
+                    })
                     .collect();
-                evaluation::classification(labels.as_slice().unwrap_or(&labels.to_vec()), &probabilities, &predicted, self.classes, self.positive)
+                evaluation::classification(
+                    labels.as_slice().unwrap_or(&labels.to_vec()),
+                    &probabilities,
+                    &predicted,
+                    self.classes,
+                    self.positive,
+                )
             }
             (_, Some(values)) => evaluation::regression(&values.to_vec(), &fitted.values(x.view())),
             _ => Evaluation::default(),
@@ -420,7 +635,13 @@ impl Problem {
 }
 
 /// Median and 95th-percentile time to encode and predict one row.
-fn latency(fitted: &Fitted, plan: &FeaturePlan, features: &[(&str, &ColumnView)], rows: &[usize], classes: usize) -> (f64, f64) {
+fn latency(
+    fitted: &Fitted,
+    plan: &FeaturePlan,
+    features: &[(&str, &ColumnView)],
+    rows: &[usize],
+    classes: usize,
+) -> (f64, f64) {
     let mut times: Vec<f64> = Vec::new();
     for row in rows.iter().take(500) {
         let started = Instant::now();

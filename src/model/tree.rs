@@ -25,8 +25,15 @@ pub struct Tree {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Node {
     /// Rows with `x[feature] <= threshold` go left.
-    Split { feature: usize, threshold: f64, left: usize, right: usize },
-    Leaf { probabilities: Vec<f64> },
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    Leaf {
+        probabilities: Vec<f64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,23 +51,43 @@ impl Tree {
         tree
     }
 
-    fn grow(&mut self, x: &Array2<f64>, y: &Array1<usize>, classes: usize, params: TreeParams, rows: Vec<usize>, depth: usize) -> usize {
+    fn grow(
+        &mut self,
+        x: &Array2<f64>,
+        y: &Array1<usize>,
+        classes: usize,
+        params: TreeParams,
+        rows: Vec<usize>,
+        depth: usize,
+    ) -> usize {
         let counts = class_counts(y, &rows, classes);
         let index = self.nodes.len();
         let total = rows.len() as f64;
-        self.nodes.push(Node::Leaf { probabilities: counts.iter().map(|c| c / total.max(1.0)).collect() });
+        self.nodes.push(Node::Leaf {
+            probabilities: counts.iter().map(|c| c / total.max(1.0)).collect(),
+        });
         let pure = counts.iter().filter(|c| **c > 0.0).count() <= 1;
         let deep_enough = params.max_depth.is_some_and(|d| depth >= d);
-        if pure || deep_enough || rows.len() < params.min_samples_split.max(2) || rows.len() < 2 * params.min_samples_leaf.max(1) {
+        if pure
+            || deep_enough
+            || rows.len() < params.min_samples_split.max(2)
+            || rows.len() < 2 * params.min_samples_leaf.max(1)
+        {
             return index;
         }
         let Some((feature, threshold)) = best_split(x, y, classes, params, &rows, &counts) else {
             return index;
         };
-        let (left_rows, right_rows): (Vec<usize>, Vec<usize>) = rows.iter().partition(|r| x[[**r, feature]] <= threshold);
+        let (left_rows, right_rows): (Vec<usize>, Vec<usize>) =
+            rows.iter().partition(|r| x[[**r, feature]] <= threshold);
         let left = self.grow(x, y, classes, params, left_rows, depth + 1);
         let right = self.grow(x, y, classes, params, right_rows, depth + 1);
-        self.nodes[index] = Node::Split { feature, threshold, left, right };
+        self.nodes[index] = Node::Split {
+            feature,
+            threshold,
+            left,
+            right,
+        };
         index
     }
 
@@ -69,7 +96,18 @@ impl Tree {
         let mut index = 0;
         loop {
             match &self.nodes[index] {
-                Node::Split { feature, threshold, left, right } => index = if row[*feature] <= *threshold { *left } else { *right },
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    index = if row[*feature] <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    }
+                }
                 Node::Leaf { probabilities } => return probabilities,
             }
         }
@@ -82,7 +120,11 @@ impl Tree {
                 Node::Leaf { .. } => 0,
             }
         }
-        if self.nodes.is_empty() { 0 } else { depth(self, 0) }
+        if self.nodes.is_empty() {
+            0
+        } else {
+            depth(self, 0)
+        }
     }
 }
 
@@ -97,10 +139,21 @@ fn class_counts(y: &Array1<usize>, rows: &[usize], classes: usize) -> Vec<f64> {
 /// Σ counts² / n: maximising left + right of this is minimising the
 /// weighted Gini impurity (scikit-learn's proxy improvement).
 fn gini_proxy(counts: &[f64], n: f64) -> f64 {
-    if n == 0.0 { 0.0 } else { counts.iter().map(|c| c * c).sum::<f64>() / n }
+    if n == 0.0 {
+        0.0
+    } else {
+        counts.iter().map(|c| c * c).sum::<f64>() / n
+    }
 }
 
-fn best_split(x: &Array2<f64>, y: &Array1<usize>, classes: usize, params: TreeParams, rows: &[usize], counts: &[f64]) -> Option<(usize, f64)> {
+fn best_split(
+    x: &Array2<f64>,
+    y: &Array1<usize>,
+    classes: usize,
+    params: TreeParams,
+    rows: &[usize],
+    counts: &[f64],
+) -> Option<(usize, f64)> {
     let n = rows.len();
     let leaf = params.min_samples_leaf.max(1);
     let parent = gini_proxy(counts, n as f64);
@@ -118,7 +171,8 @@ fn best_split(x: &Array2<f64>, y: &Array1<usize>, classes: usize, params: TreePa
             if next <= previous + FEATURE_THRESHOLD || position < leaf || n - position < leaf {
                 continue;
             }
-            let proxy = gini_proxy(&left, position as f64) + gini_proxy(&right, (n - position) as f64);
+            let proxy =
+                gini_proxy(&left, position as f64) + gini_proxy(&right, (n - position) as f64);
             if proxy > parent + 1e-12 && best.is_none_or(|(b, _, _)| proxy > b) {
                 let mut threshold = previous / 2.0 + next / 2.0;
                 if threshold >= next || !threshold.is_finite() {
@@ -139,12 +193,24 @@ mod tests {
     fn splits_at_midpoints_and_stops_at_depth() {
         let x = Array2::from_shape_vec((6, 1), vec![1.0, 2.0, 3.0, 10.0, 11.0, 12.0]).unwrap();
         let y = Array1::from(vec![0, 0, 0, 1, 1, 1]);
-        let params = TreeParams { max_depth: Some(3), min_samples_split: 2, min_samples_leaf: 1 };
+        let params = TreeParams {
+            max_depth: Some(3),
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+        };
         let tree = Tree::fit(&x, &y, 2, params);
         assert!(matches!(tree.nodes[0], Node::Split { threshold, .. } if threshold == 6.5));
         assert_eq!(tree.probabilities(&[6.5]), &[1.0, 0.0]);
         assert_eq!(tree.probabilities(&[6.6]), &[0.0, 1.0]);
-        let stump = Tree::fit(&x, &y, 2, TreeParams { max_depth: Some(0), ..params });
+        let stump = Tree::fit(
+            &x,
+            &y,
+            2,
+            TreeParams {
+                max_depth: Some(0),
+                ..params
+            },
+        );
         assert_eq!(stump.probabilities(&[1.0]), &[0.5, 0.5]);
         assert_eq!(stump.depth(), 0);
     }

@@ -21,12 +21,22 @@ impl FoldScores {
     /// Mean and sample standard deviation per metric.
     pub fn summary(&self) -> BTreeMap<String, (f64, f64)> {
         let mut out = BTreeMap::new();
-        let Some(first) = self.folds.first() else { return out };
+        let Some(first) = self.folds.first() else {
+            return out;
+        };
         for metric in first.keys() {
-            let values: Vec<f64> = self.folds.iter().filter_map(|f| f.get(metric).copied()).collect();
+            let values: Vec<f64> = self
+                .folds
+                .iter()
+                .filter_map(|f| f.get(metric).copied())
+                .collect();
             let n = values.len() as f64;
             let mean = values.iter().sum::<f64>() / n;
-            let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+            let std = if values.len() > 1 {
+                (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
             out.insert(metric.clone(), (mean, std));
         }
         out
@@ -35,13 +45,20 @@ impl FoldScores {
 
 /// Positions 0..n dealt into k folds; classes are dealt separately so each
 /// fold keeps their shares.
-fn folds(n: usize, k: usize, seed: u64, strata: Option<&ndarray::Array1<usize>>) -> Vec<Vec<usize>> {
+fn folds(
+    n: usize,
+    k: usize,
+    seed: u64,
+    strata: Option<&ndarray::Array1<usize>>,
+) -> Vec<Vec<usize>> {
     let mut rng = SeededRng::new(seed);
     let mut out = vec![Vec::new(); k];
     let groups: Vec<Vec<usize>> = match strata {
         Some(labels) => {
             let classes = labels.iter().max().map_or(0, |m| m + 1);
-            (0..classes).map(|c| (0..n).filter(|i| labels[*i] == c).collect()).collect()
+            (0..classes)
+                .map(|c| (0..n).filter(|i| labels[*i] == c).collect())
+                .collect()
         }
         None => vec![(0..n).collect()],
     };
@@ -67,16 +84,25 @@ pub fn cross_validate(
 ) -> Result<FoldScores, ModelError> {
     let k = k as usize;
     if x.nrows() < k {
-        return Err(ModelError::new(format!("{k}-fold cross-validation needs at least {k} training rows")));
+        return Err(ModelError::new(format!(
+            "{k}-fold cross-validation needs at least {k} training rows"
+        )));
     }
     let parts = folds(x.nrows(), k, seed, problem.strata());
     let mut scores = Vec::with_capacity(k);
     for held_out in &parts {
-        let mut train: Vec<usize> = parts.iter().filter(|p| !std::ptr::eq(*p, held_out)).flatten().copied().collect();
+        let mut train: Vec<usize> = parts
+            .iter()
+            .filter(|p| !std::ptr::eq(*p, held_out))
+            .flatten()
+            .copied()
+            .collect();
         train.sort_unstable();
         let fold_problem = problem.subset(&train);
         let (fitted, _) = fold_problem.fit(algorithm, params, &select_rows(x, &train))?;
-        let evaluation = problem.subset(held_out).evaluate(&fitted, &select_rows(x, held_out));
+        let evaluation = problem
+            .subset(held_out)
+            .evaluate(&fitted, &select_rows(x, held_out));
         scores.push(evaluation.metrics);
     }
     Ok(FoldScores { folds: scores })
@@ -108,12 +134,24 @@ pub fn search(
     task: Task,
 ) -> Result<TuningReport, ModelError> {
     if !metric_names(task).contains(&spec.scoring.as_str()) {
-        return Err(ModelError::new(format!("`tune.scoring: {}` is not a {:?} metric; use one of {}", spec.scoring, task, metric_names(task).join(", ")).to_lowercase()));
+        return Err(ModelError::new(
+            format!(
+                "`tune.scoring: {}` is not a {:?} metric; use one of {}",
+                spec.scoring,
+                task,
+                metric_names(task).join(", ")
+            )
+            .to_lowercase(),
+        ));
     }
     let known: Vec<&str> = algorithm.defaults().iter().map(|(k, _)| *k).collect();
     for name in spec.grid.keys().chain(spec.random.keys()) {
         if !known.contains(&name.as_str()) {
-            return Err(ModelError::new(format!("cannot tune `{name}`: {} takes {}", algorithm.name(), known.join(", "))));
+            return Err(ModelError::new(format!(
+                "cannot tune `{name}`: {} takes {}",
+                algorithm.name(),
+                known.join(", ")
+            )));
         }
     }
     let mut space = BTreeMap::new();
@@ -122,11 +160,13 @@ pub fn search(
         space.insert(name.clone(), format!("grid {values:?}"));
         candidates = candidates
             .into_iter()
-            .flat_map(|c| values.iter().map(move |v| {
-                let mut next = c.clone();
-                next.insert(name.clone(), *v);
-                next
-            }))
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut next = c.clone();
+                    next.insert(name.clone(), *v);
+                    next
+                })
+            })
             .collect();
     }
     if !spec.random.is_empty() {
@@ -134,7 +174,16 @@ pub fn search(
         let mut rng = SeededRng::new(spec.seed);
         let grid = std::mem::take(&mut candidates);
         for (name, range) in &spec.random {
-            space.insert(name.clone(), format!("{} from {} to {}{}", if range.log { "log-uniform" } else { "uniform" }, range.min, range.max, if range.integer { ", whole numbers" } else { "" }));
+            space.insert(
+                name.clone(),
+                format!(
+                    "{} from {} to {}{}",
+                    if range.log { "log-uniform" } else { "uniform" },
+                    range.min,
+                    range.max,
+                    if range.integer { ", whole numbers" } else { "" }
+                ),
+            );
         }
         for i in 0..budget {
             let mut candidate = grid[i % grid.len()].clone();
@@ -158,17 +207,44 @@ pub fn search(
     for candidate in candidates {
         let mut params = base.clone();
         params.extend(candidate.clone());
-        let summary = cross_validate(algorithm, &params, spec.folds.max(2), spec.seed, x, problem, task)?.summary();
-        let (mean, std) = summary.get(&spec.scoring).copied().unwrap_or((f64::NAN, 0.0));
-        scored.push(Candidate { params: candidate, score_mean: mean, score_std: std });
+        let summary = cross_validate(
+            algorithm,
+            &params,
+            spec.folds.max(2),
+            spec.seed,
+            x,
+            problem,
+            task,
+        )?
+        .summary();
+        let (mean, std) = summary
+            .get(&spec.scoring)
+            .copied()
+            .unwrap_or((f64::NAN, 0.0));
+        scored.push(Candidate {
+            params: candidate,
+            score_mean: mean,
+            score_std: std,
+        });
     }
     let best = scored
         .iter()
         .filter(|c| c.score_mean.is_finite())
         .fold(None::<&Candidate>, |best, c| match best {
-            Some(b) if (higher && c.score_mean <= b.score_mean) || (!higher && c.score_mean >= b.score_mean) => Some(b),
+            Some(b)
+                if (higher && c.score_mean <= b.score_mean)
+                    || (!higher && c.score_mean >= b.score_mean) =>
+            {
+                Some(b)
+            }
             _ => Some(c),
         })
         .ok_or_else(|| ModelError::new("no tuning candidate could be scored"))?;
-    Ok(TuningReport { scoring: spec.scoring.clone(), folds: spec.folds.max(2), space, chosen: best.params.clone(), candidates: scored })
+    Ok(TuningReport {
+        scoring: spec.scoring.clone(),
+        folds: spec.folds.max(2),
+        space,
+        chosen: best.params.clone(),
+        candidates: scored,
+    })
 }

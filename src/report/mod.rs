@@ -16,14 +16,18 @@ const TEMPLATES: [(&str, &str); 4] = [
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).build() {
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .build()
+    {
         env.set_syntax(syntax);
     }
     env.add_filter("cell", cell);
     env.add_filter("num", num);
     env.add_filter("signed", signed);
     for (name, source) in TEMPLATES {
-        env.add_template(name, source).expect("the embedded templates parse");
+        env.add_template(name, source)
+            .expect("the embedded templates parse");
     }
     env
 }
@@ -41,7 +45,11 @@ fn render(name: &str, context: Value) -> String {
 
 /// A value safe inside a markdown table cell: pipes escaped, one line.
 fn cell(value: Value) -> String {
-    let text = if value.is_none() || value.is_undefined() { String::new() } else { value.to_string() };
+    let text = if value.is_none() || value.is_undefined() {
+        String::new()
+    } else {
+        value.to_string()
+    };
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
@@ -71,11 +79,19 @@ pub fn format_number(v: f64) -> String {
     }
     let text = format!("{v:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" || text == "0" { format!("{v:.2e}") } else { text.to_string() }
+    if text == "-0" || text == "0" {
+        format!("{v:.2e}")
+    } else {
+        text.to_string()
+    }
 }
 
 fn verdict_icons() -> Value {
-    to_value(std::collections::BTreeMap::from([("GO", "✅"), ("NO-GO", "❌"), ("NEUTRAL", "➖")]))
+    to_value(std::collections::BTreeMap::from([
+        ("GO", "✅"),
+        ("NO-GO", "❌"),
+        ("NEUTRAL", "➖"),
+    ]))
 }
 
 #[derive(Serialize)]
@@ -116,11 +132,17 @@ pub fn data_tests_markdown(reports: &[DatasetReport]) -> String {
             profile: d
                 .profile
                 .iter()
-                .map(|p| ProfileView { profile: p, median: p.quantiles.iter().find(|(q, _)| *q == 0.5).map(|(_, v)| *v) })
+                .map(|p| ProfileView {
+                    profile: p,
+                    median: p.quantiles.iter().find(|(q, _)| *q == 0.5).map(|(_, v)| *v),
+                })
                 .collect(),
         })
         .collect();
-    render("data_tests.md", minijinja::context! { datasets => to_value(&datasets) })
+    render(
+        "data_tests.md",
+        minijinja::context! { datasets => to_value(&datasets) },
+    )
 }
 
 #[derive(Serialize)]
@@ -148,13 +170,21 @@ fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
     let mut slice_metrics = Vec::new();
     if let Some(report) = &outcome.report {
         let metrics = &report.evaluation.metrics;
-        let mut names: Vec<&String> = outcome.shown_metrics.iter().filter(|m| metrics.contains_key(*m)).collect();
+        let mut names: Vec<&String> = outcome
+            .shown_metrics
+            .iter()
+            .filter(|m| metrics.contains_key(*m))
+            .collect();
         if names.is_empty() {
             names = metrics.keys().collect();
         }
         for name in names {
             let value = metrics[name];
-            let base = outcome.base_metrics.as_ref().and_then(|b| b.get(name)).copied();
+            let base = outcome
+                .base_metrics
+                .as_ref()
+                .and_then(|b| b.get(name))
+                .copied();
             let baseline = report.baseline.metrics.get(name).copied();
             rows.push(MetricRow {
                 metric: name.clone(),
@@ -165,16 +195,35 @@ fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
                 delta_baseline: baseline.map(|b| value - b),
             });
         }
-        confusion = report.evaluation.confusion_matrix.iter().map(|r| format!("{r:?}")).collect();
-        slice_metrics = outcome.shown_metrics.iter().filter(|m| report.slices.iter().any(|s| s.metrics.contains_key(*m))).take(4).cloned().collect();
+        confusion = report
+            .evaluation
+            .confusion_matrix
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        slice_metrics = outcome
+            .shown_metrics
+            .iter()
+            .filter(|m| report.slices.iter().any(|s| s.metrics.contains_key(*m)))
+            .take(4)
+            .cloned()
+            .collect();
     }
-    ModelView { outcome, rows, slice_metrics, confusion }
+    ModelView {
+        outcome,
+        rows,
+        slice_metrics,
+        confusion,
+    }
 }
 
 /// The model section of a report, as markdown.
 pub fn models_markdown(models: &[ModelOutcome]) -> String {
     let views: Vec<ModelView> = models.iter().map(model_view).collect();
-    render("models.md", minijinja::context! { models => to_value(&views), verdict_icon => verdict_icons() })
+    render(
+        "models.md",
+        minijinja::context! { models => to_value(&views), verdict_icon => verdict_icons() },
+    )
 }
 
 /// The whole evidence: verdict and reasons, data tests, models, stamp.
@@ -184,7 +233,14 @@ pub fn evidence_markdown(evidence: &Evidence) -> String {
         name: &'a str,
         stamp: &'a crate::model::stamp::Stamp,
     }
-    let stamps: Vec<StampView> = evidence.models.iter().map(|m| StampView { name: &m.name, stamp: &m.stamp }).collect();
+    let stamps: Vec<StampView> = evidence
+        .models
+        .iter()
+        .map(|m| StampView {
+            name: &m.name,
+            stamp: &m.stamp,
+        })
+        .collect();
     render(
         "evidence.md",
         minijinja::context! {

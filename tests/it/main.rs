@@ -4,5 +4,6 @@ mod cli_lint;
 mod data_evidence;
 mod forms;
 mod init;
+mod model_evidence;
 mod parsers_never_panic;
 mod support;

@@ -1,0 +1,582 @@
+//! Model evidence: metrics against scikit-learn, trained-model quality,
+//! bad input, tuning, gates versus a base branch, artifacts.
+
+use std::path::Path;
+use std::process::Command;
+
+use dslp_bot::model::evaluation;
+use dslp_bot::model::metrics;
+
+use crate::support::{dslp_in, fixture};
+
+fn reference() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("model/reference.json")).unwrap())
+        .unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn metric_functions_equal_scikit_learn_on_its_predictions() {
+    let reference = reference();
+    let mut compared = 0;
+    for (dataset, entry) in reference["datasets"].as_object().unwrap() {
+        for (model, run) in entry["models"].as_object().unwrap() {
+            let expected = &run["metrics"];
+            let ours = if entry["task"] == "regression" {
+                evaluation::regression(&floats(&run["truth"]), &floats(&run["predicted"]))
+            } else {
+                let classes: Vec<i64> = run["classes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_i64().unwrap())
+                    .collect();
+                let index = |v: &serde_json::Value| {
+                    classes
+                        .iter()
+                        .position(|c| *c == v.as_i64().unwrap())
+                        .unwrap()
+                };
+                let truth: Vec<usize> =
+                    run["truth"].as_array().unwrap().iter().map(index).collect();
+                let predicted: Vec<usize> = run["predicted"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(index)
+                    .collect();
+                let probabilities: Vec<Vec<f64>> = run["probabilities"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(floats)
+                    .collect();
+                let ours = evaluation::classification(
+                    &truth,
+                    &probabilities,
+                    &predicted,
+                    classes.len(),
+                    classes.len() - 1,
+                );
+                let matrix: Vec<Vec<u64>> =
+                    serde_json::from_value(expected["confusion_matrix"].clone()).unwrap();
+                assert_eq!(
+                    ours.confusion_matrix, matrix,
+                    "{dataset}/{model} confusion matrix"
+                );
+                if let Some(calibration) = expected.get("calibration") {
+                    let fractions = floats(&calibration["fraction_positive"]);
+                    let means = floats(&calibration["mean_predicted"]);
+                    assert_eq!(
+                        ours.calibration.len(),
+                        fractions.len(),
+                        "{dataset}/{model} calibration bins"
+                    );
+                    for ((bin, f), m) in ours.calibration.iter().zip(&fractions).zip(&means) {
+                        assert!(
+                            (bin.fraction_positive - f).abs() < 1e-9
+                                && (bin.mean_predicted - m).abs() < 1e-9,
+                            "{dataset}/{model} calibration"
+                        );
+                    }
+                }
+                ours
+            };
+            for (name, value) in expected.as_object().unwrap() {
+                let Some(value) = value.as_f64() else {
+                    continue;
+                };
+                let name = if name == "roc_auc_ovr" {
+                    "roc_auc_ovr"
+                } else {
+                    name.as_str()
+                };
+                let got = ours
+                    .metrics
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{dataset}/{model}: we do not report {name}"));
+                assert!(
+                    (got - value).abs() <= 1e-9,
+                    "{dataset}/{model} {name}: ours {got}, scikit-learn {value}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} metric values compared");
+}
+
+#[test]
+fn log_loss_clips_at_f64_epsilon_and_auc_handles_ties() {
+    // A confident wrong answer: clipped at f64's epsilon, not f32's.
+    let loss = metrics::log_loss(&[0], &[vec![0.0, 1.0]]);
+    assert!((loss - (-f64::EPSILON.ln())).abs() < 1e-12, "{loss}");
+    assert_eq!(
+        metrics::roc_auc(&[true, false, true, false], &[0.5, 0.5, 0.9, 0.1]),
+        Some(0.875)
+    );
+}
+
+/// A repository with the four reference datasets (with their split as a
+/// column) and the given models, committed on `main`.
+fn reference_repository(models: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    for name in ["breast_cancer", "iris", "winequality_red", "diabetes"] {
+        let data = std::fs::read_to_string(fixture(&format!("model/{name}.csv"))).unwrap();
+        let split = std::fs::read_to_string(fixture(&format!("model/{name}_split.csv"))).unwrap();
+        let mut parts = vec!["split".to_string(); 1];
+        let mut rows: Vec<(usize, String)> = split
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (row, part) = l.split_once(',').unwrap();
+                (row.parse().unwrap(), part.to_string())
+            })
+            .collect();
+        rows.sort();
+        parts.extend(rows.into_iter().map(|(_, p)| p));
+        let joined: String = data
+            .lines()
+            .zip(&parts)
+            .map(|(line, part)| format!("{line},{part}\n"))
+            .collect();
+        std::fs::write(dir.path().join(format!("data/{name}.csv")), joined).unwrap();
+    }
+    let config = format!(
+        "version: 1\ndatasets:\n  cancer: {{ path: data/breast_cancer.csv, split: {{ column: split }} }}\n  iris: {{ path: data/iris.csv, split: {{ column: split }} }}\n  wine: {{ path: data/winequality_red.csv, split: {{ column: split }} }}\n  diabetes: {{ path: data/diabetes.csv, split: {{ column: split }} }}\nmodels:\n{models}"
+    );
+    std::fs::write(dir.path().join(".github/dslp.yml"), config).unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "reference data"]);
+    dir
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn trained_models_are_within_two_points_of_scikit_learn() {
+    let mut models = String::new();
+    for (short, dataset, task) in [
+        ("cancer", "breast_cancer", "binary"),
+        ("iris", "iris", "multiclass"),
+        ("wine", "winequality_red", "multiclass"),
+    ] {
+        let _ = dataset;
+        models.push_str(&format!("  {short}_lr: {{ dataset: {short}, task: {task}, target: target, algorithm: logistic_regression, params: {{ c: 1.0, max_iterations: 1000 }}, split: dataset }}\n"));
+        models.push_str(&format!("  {short}_tree: {{ dataset: {short}, task: {task}, target: target, algorithm: decision_tree, params: {{ max_depth: 5 }}, split: dataset, standardize: false }}\n"));
+        models.push_str(&format!("  {short}_nb: {{ dataset: {short}, task: {task}, target: target, algorithm: gaussian_nb, split: dataset, standardize: false }}\n"));
+    }
+    models.push_str("  diabetes_ols: { dataset: diabetes, task: regression, target: target, algorithm: linear_regression, split: dataset, standardize: false }\n");
+    let repo = reference_repository(&models);
+    let run = dslp_in(repo.path(), &["train", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let evidence = run.json();
+    let reference = reference();
+    let datasets = [
+        ("cancer", "breast_cancer"),
+        ("iris", "iris"),
+        ("wine", "winequality_red"),
+        ("diabetes", "diabetes"),
+    ];
+    let algorithms = [
+        ("lr", "logistic_regression"),
+        ("tree", "decision_tree"),
+        ("nb", "gaussian_nb"),
+        ("ols", "linear_regression"),
+    ];
+    let mut checked = 0;
+    for model in evidence["models"].as_array().unwrap() {
+        let name = model["name"].as_str().unwrap();
+        let (short, algorithm) = name.split_once('_').unwrap();
+        let dataset = datasets.iter().find(|(s, _)| *s == short).unwrap().1;
+        let algorithm = algorithms.iter().find(|(s, _)| *s == algorithm).unwrap().1;
+        let sklearn = &reference["datasets"][dataset]["models"][algorithm];
+        let key = if algorithm == "linear_regression" {
+            "r2"
+        } else {
+            "accuracy"
+        };
+        let ours = model["report"]["evaluation"]["metrics"][key]
+            .as_f64()
+            .unwrap();
+        // scikit-learn's own tree moves with how it breaks ties between equal
+        // splits; compare with the range that choice spans.
+        let (low, high) = match sklearn["accuracy_range_over_random_state"].as_array() {
+            Some(range) => (range[0].as_f64().unwrap(), range[1].as_f64().unwrap()),
+            None => {
+                let v = sklearn["metrics"][key].as_f64().unwrap();
+                (v, v)
+            }
+        };
+        assert!(
+            ours >= low - 0.02 && ours <= high + 0.02,
+            "{name}: {key} {ours} against scikit-learn [{low}, {high}]"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+}
+
+fn outcome<'a>(evidence: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    evidence["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn bad_input_gives_a_specific_message_and_no_go() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let mut csv = String::from("id,x,empty,many,inf,label,const,cls\n");
+    for i in 0..200 {
+        let inf = if i == 7 {
+            "inf".to_string()
+        } else {
+            format!("{}", i % 10)
+        };
+        let cls = if i % 5 == 0 { "b" } else { "a" };
+        csv.push_str(&format!(
+            "{i},{},,level{i},{inf},{},7,{cls}\n",
+            (i * 37) % 101,
+            i % 2
+        ));
+    }
+    std::fs::write(dir.path().join("data/t.csv"), csv).unwrap();
+    let model = |extra: &str| {
+        format!(
+            "{{ dataset: t, task: binary, target: label, algorithm: logistic_regression, {extra} }}"
+        )
+    };
+    let config = format!(
+        "version: 1\ndatasets:\n  t: {{ path: data/t.csv }}\nmodels:\n  no_target: {}\n  constant: {}\n  all_null: {}\n  levels: {}\n  infinite: {}\n  one_class: {}\n  no_converge: {}\n  bad_param: {}\n  wrong_task: {}\n",
+        model("target: missing, features: [x]").replace("target: label, ", ""),
+        model("features: [x]").replace("target: label", "target: const"),
+        model("features: [x, empty]"),
+        model("features: [x, many], max_levels: 100"),
+        model("features: [x, inf]"),
+        model("features: [x], split: { holdout: 0.5, seed: 1, stratify: false }")
+            .replace("target: label", "target: cls")
+            .replace("task: binary", "task: binary"),
+        model("features: [x, id], standardize: false, params: { max_iterations: 1 }"),
+        model("features: [x], params: { depth: 3 }"),
+        "{ dataset: t, task: regression, target: label, algorithm: gaussian_nb }",
+    );
+    std::fs::write(dir.path().join(".github/dslp.yml"), config).unwrap();
+    let run = dslp_in(dir.path(), &["train", "--root", ".", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let evidence = run.json();
+    let error = |name: &str| {
+        outcome(&evidence, name)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        error("no_target").contains("target column `missing` is not in data/t.csv"),
+        "{}",
+        error("no_target")
+    );
+    assert!(
+        error("constant").contains("single class (7)"),
+        "{}",
+        error("constant")
+    );
+    assert!(
+        error("all_null").contains("feature `empty` has no values in the training split"),
+        "{}",
+        error("all_null")
+    );
+    assert!(
+        error("levels").contains("feature `many` has 16"),
+        "{}",
+        error("levels")
+    );
+    assert!(
+        error("infinite").contains("feature `inf` has infinite values (rows 8)"),
+        "{}",
+        error("infinite")
+    );
+    assert!(
+        error("bad_param")
+            .contains("has no parameter `depth`; its parameters are c, max_iterations, tolerance"),
+        "{}",
+        error("bad_param")
+    );
+    assert!(
+        error("wrong_task").contains("gaussian_nb does not fit"),
+        "{}",
+        error("wrong_task")
+    );
+    let notes = outcome(&evidence, "no_converge")["report"]["notes"].to_string();
+    assert!(
+        notes.contains("did not converge in 1 iterations"),
+        "{notes}"
+    );
+    for name in [
+        "no_target",
+        "constant",
+        "all_null",
+        "levels",
+        "infinite",
+        "bad_param",
+        "wrong_task",
+    ] {
+        assert_eq!(outcome(&evidence, name)["verdict"], "NO-GO", "{name}");
+    }
+    assert_eq!(evidence["verdict"], "NO-GO");
+}
+
+#[test]
+fn a_single_class_in_the_training_split_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    let mut csv = String::from("x,y,split\n");
+    for i in 0..40 {
+        let (y, split) = if i < 30 {
+            (0, "train")
+        } else {
+            (i % 2, "test")
+        };
+        csv.push_str(&format!("{i},{y},{split}\n"));
+    }
+    std::fs::write(dir.path().join("t.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  t: { path: t.csv, split: { column: split } }\nmodels:\n  m: { dataset: t, task: binary, target: y, algorithm: gaussian_nb, split: dataset }\n",
+    )
+    .unwrap();
+    let run = dslp_in(dir.path(), &["train", "--root", ".", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        outcome(&run.json(), "m")["error"]
+            .as_str()
+            .unwrap()
+            .contains("the training split holds a single class (0)")
+    );
+}
+
+#[test]
+fn tuning_scores_on_the_training_split_only() {
+    let models = "  cancer_lr: { dataset: cancer, task: binary, target: target, algorithm: logistic_regression, split: dataset, params: { max_iterations: 500 }, tune: { grid: { c: [0.01, 0.1, 1.0] }, scoring: roc_auc, folds: 3 } }\n";
+    let repo = reference_repository(models);
+    let first = dslp_in(repo.path(), &["train", "--format", "json"]).json();
+    let tuning = &outcome(&first, "cancer_lr")["report"]["tuning"];
+    assert_eq!(tuning["candidates"].as_array().unwrap().len(), 3);
+    let chosen = tuning["chosen"]["c"].as_f64().unwrap();
+    let best = tuning["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| {
+            a["score_mean"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["score_mean"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(best["params"]["c"].as_f64().unwrap(), chosen);
+    assert_eq!(
+        outcome(&first, "cancer_lr")["stamp"]["params"]["c"]
+            .as_f64()
+            .unwrap(),
+        chosen
+    );
+
+    // Scramble the test split's labels: the search must not notice.
+    let path = repo.path().join("data/breast_cancer.csv");
+    let scrambled: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i > 0 && line.ends_with(",test") {
+                let mut fields: Vec<&str> = line.split(',').collect();
+                let n = fields.len();
+                fields[n - 2] = if fields[n - 2] == "1" { "0" } else { "1" };
+                format!("{}\n", fields.join(","))
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, scrambled).unwrap();
+    let second = dslp_in(repo.path(), &["train", "--format", "json"]).json();
+    assert_eq!(outcome(&second, "cancer_lr")["report"]["tuning"], *tuning);
+    assert_ne!(
+        outcome(&second, "cancer_lr")["report"]["evaluation"],
+        outcome(&first, "cancer_lr")["report"]["evaluation"]
+    );
+}
+
+#[test]
+fn check_compares_with_the_base_branch_and_caches_it() {
+    let models = "  cancer: { dataset: cancer, task: binary, target: target, algorithm: logistic_regression, split: dataset, params: { c: 0.01, max_iterations: 500 }, gates: { roc_auc: { threshold: 0.9, min_absolute_change: 0.0, beats_baseline: true }, accuracy: { min_relative_change: 0.5 } } }\n";
+    let repo = reference_repository(models);
+    git(
+        repo.path(),
+        &["checkout", "-q", "-b", "experiment/7-stronger-c"],
+    );
+    let config = std::fs::read_to_string(repo.path().join(".github/dslp.yml"))
+        .unwrap()
+        .replace("c: 0.01", "c: 1.0");
+    std::fs::write(repo.path().join(".github/dslp.yml"), config).unwrap();
+    git(repo.path(), &["commit", "-q", "-am", "stronger model"]);
+
+    let run = dslp_in(repo.path(), &["check", "--format", "json"]);
+    let evidence = run.json();
+    let model = outcome(&evidence, "cancer");
+    let base = model["base_metrics"]["roc_auc"]
+        .as_f64()
+        .expect("base metrics");
+    let head = model["report"]["evaluation"]["metrics"]["roc_auc"]
+        .as_f64()
+        .unwrap();
+    assert!(head > base, "head {head} base {base}");
+    // A 50 % relative accuracy gain is impossible: NO-GO, with the reason.
+    assert_eq!(run.code, 1);
+    assert_eq!(evidence["verdict"], "NO-GO");
+    assert!(
+        evidence["reasons"]
+            .to_string()
+            .contains("improves on base by at least 50.0%"),
+        "{}",
+        evidence["reasons"]
+    );
+    assert_eq!(
+        model["stamp"]["datasets"]["data/breast_cancer.csv"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    assert_eq!(model["stamp"]["head_commit"].as_str().unwrap().len(), 40);
+    assert!(
+        model["stamp"]["versions"]["linfa"]
+            .as_str()
+            .unwrap()
+            .starts_with("0.8")
+    );
+    let cache = repo.path().join(".git/dslp-cache");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+
+    // The same inputs give bit-identical metrics, the cached base included.
+    let again = dslp_in(repo.path(), &["check", "--format", "json"]).json();
+    assert_eq!(
+        outcome(&again, "cancer")["report"]["evaluation"],
+        model["report"]["evaluation"]
+    );
+    assert_eq!(
+        outcome(&again, "cancer")["base_metrics"],
+        model["base_metrics"]
+    );
+
+    let markdown = dslp_in(repo.path(), &["check", "--format", "markdown"]);
+    assert!(
+        markdown.stdout.contains("## ❌ dslp: **NO-GO**"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown.stdout.contains("| roc_auc | **"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown.stdout.contains("Reproducibility stamp"),
+        "{}",
+        markdown.stdout
+    );
+}
+
+#[test]
+fn artifacts_and_model_card_are_written() {
+    let models = "  iris: { dataset: iris, task: multiclass, target: target, algorithm: decision_tree, params: { max_depth: 3 }, split: dataset, cv: 3, slices: [sepal_width], gates: { accuracy: { threshold: 0.8 } } }\n";
+    let repo = reference_repository(models);
+    let out = repo.path().join("out");
+    let run = dslp_in(repo.path(), &["train", "--output", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("model iris: GO"), "{}", run.stdout);
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("iris.model.json")).unwrap())
+            .unwrap();
+    assert!(artifact["model"]["Tree"]["nodes"].as_array().unwrap().len() > 3);
+    assert_eq!(artifact["classes"], serde_json::json!(["0", "1", "2"]));
+    let card = std::fs::read_to_string(out.join("iris.card.md")).unwrap();
+    assert!(card.starts_with("# Model card: `iris`"), "{card}");
+    assert!(card.contains("| accuracy | at least 0.8 |"), "{card}");
+    assert!(card.contains("\"config_hash\""), "{card}");
+}
+
+#[test]
+fn external_metrics_go_through_the_same_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::create_dir_all(dir.path().join("metrics")).unwrap();
+    std::fs::write(
+        dir.path().join("metrics/eval.json"),
+        r#"{"test": {"auc": 0.81, "loss": 0.42}, "name": "xgb"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("d.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(
+        dir.path().join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  d: { path: d.csv }\nmodels:\n  xgb: { dataset: d, task: binary, target: b, metrics_file: metrics/eval.json, gates: { test.auc: { threshold: 0.8 }, test.loss: { threshold: 0.4 } } }\n",
+    )
+    .unwrap();
+    let run = dslp_in(dir.path(), &["train", "--root", ".", "--format", "json"]);
+    let evidence = run.json();
+    let model = outcome(&evidence, "xgb");
+    assert_eq!(model["report"]["evaluation"]["metrics"]["test.auc"], 0.81);
+    let gates: Vec<(String, bool)> = model["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["condition"].as_str().unwrap().to_string(),
+                g["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gates,
+        vec![
+            ("at least 0.8".to_string(), true),
+            ("at most 0.4".to_string(), false)
+        ]
+    );
+    assert_eq!(run.code, 1);
+}
