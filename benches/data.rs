@@ -7,92 +7,21 @@
 //!
 //! Data goes to target/bench-data (reused when present).
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use dslp_bot::data::spec::DatasetSpec;
+
+#[path = "common/synthetic.rs"]
+mod synthetic;
 use dslp_bot::data::{DatasetFiles, evaluate};
-
-/// A small deterministic generator (xorshift64*), so every run sees the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-300), self.unit());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
-const PLANS: [&str; 3] = ["monthly", "yearly", "two-year"];
-
-/// Writes `rows` rows; `drift` shifts the head's distributions.
-fn generate(path: &Path, rows: u64, seed: u64, drift: bool) -> std::io::Result<()> {
-    let mut rng = Rng(seed);
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    writeln!(out, "id,income,spend,age,plan,city,active,score,churned")?;
-    let mut recent: Vec<String> = Vec::with_capacity(64);
-    for i in 0..rows {
-        // About 1 % of rows repeat a recent row exactly.
-        if i > 100 && rng.unit() < 0.01 {
-            let line = recent[(rng.next() % recent.len() as u64) as usize].clone();
-            out.write_all(line.as_bytes())?;
-            continue;
-        }
-        let shift = if drift { 0.3 } else { 0.0 };
-        let income = if rng.unit() < 0.02 {
-            String::new()
-        } else {
-            format!("{:.3}", 50.0 + 15.0 * (rng.normal() + shift))
-        };
-        let spend = if rng.unit() < 0.01 {
-            String::new()
-        } else {
-            format!("{:.2}", (rng.normal() * 0.8 + 3.0 + shift).exp())
-        };
-        let age = if rng.unit() < 0.0005 {
-            150
-        } else {
-            18 + rng.next() % 70
-        };
-        let plan = if rng.unit() < 0.0002 {
-            "weekly"
-        } else {
-            PLANS[(rng.next() % if drift && rng.unit() < 0.2 { 1 } else { 3 }) as usize]
-        };
-        let city = if rng.unit() < 0.0002 {
-            "town_x".to_string()
-        } else {
-            format!("city_{:04}", rng.next() % 2000)
-        };
-        let active = if rng.unit() < 0.7 { "true" } else { "false" };
-        let score = rng.next() % 1000;
-        let churned = (rng.unit() < 0.15 + 0.1 * (score as f64 / 1000.0)) as u8;
-        let line =
-            format!("ID{i:09},{income},{spend},{age},{plan},{city},{active},{score},{churned}\n");
-        out.write_all(line.as_bytes())?;
-        if recent.len() < 64 {
-            recent.push(line);
-        } else {
-            recent[(i % 64) as usize] = line;
-        }
-    }
-    out.flush()
-}
+use synthetic::generate;
 
 const SPEC: &str = r#"
 path: head.csv
 target: churned
+split: { column: split }
 columns:
   id: { type: string, unique: true, nullable: false }
   income: { type: float, max_null_fraction: 0.05 }
@@ -103,6 +32,7 @@ columns:
   active: { type: bool }
   score: { type: int, min: 0, max: 999 }
   churned: { type: int, values: ["0", "1"] }
+  split: { type: category, values: [train, test] }
 rows: { min: 1000 }
 duplicates: { max_fraction: 0.02 }
 drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }

@@ -168,9 +168,14 @@ fn column_checks(
                 fill_offending(&mut result, view, flags, "outside the allowed values");
             }
             ColumnView::Numeric(values) => {
-                let flags = values.iter().map(|v| {
-                    v.is_some_and(|v| !v.is_nan() && !set.contains(format_number(v).as_str()))
-                });
+                // Allowed values of a numeric column compare as numbers.
+                let numbers: Vec<f64> = allowed
+                    .iter()
+                    .filter_map(|a| a.trim().parse().ok())
+                    .collect();
+                let flags = values
+                    .iter()
+                    .map(|v| v.is_some_and(|v| !v.is_nan() && !numbers.contains(&v)));
                 fill_offending(&mut result, view, flags, "outside the allowed values");
             }
         }

@@ -106,6 +106,28 @@ impl ColumnView {
         }
     }
 
+    /// Count per value of a text column, or `None` past `limit` values.
+    pub fn level_counts(&self, limit: usize) -> Option<std::collections::BTreeMap<String, u64>> {
+        match self {
+            ColumnView::Text(values) => super::profile::level_counts(values, limit),
+            ColumnView::Numeric(_) => None,
+        }
+    }
+
+    /// Per row, whether the value is `a`, and whether it is `b`.
+    pub fn membership(&self, a: &str, b: &str) -> (Vec<bool>, Vec<bool>) {
+        match self {
+            ColumnView::Text(values) => values.iter().map(|v| (v == Some(a), v == Some(b))).unzip(),
+            ColumnView::Numeric(values) => values
+                .iter()
+                .map(|v| {
+                    let text = v.filter(|v| !v.is_nan()).map(format_number);
+                    (text.as_deref() == Some(a), text.as_deref() == Some(b))
+                })
+                .unzip(),
+        }
+    }
+
     pub fn is_null(&self, row: usize) -> bool {
         match self {
             ColumnView::Numeric(values) => values.get(row).is_none_or(f64::is_nan),
@@ -114,7 +136,8 @@ impl ColumnView {
     }
 }
 
-const NULL_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The hash every null gets in [`ColumnView::row_hashes`].
+pub const NULL_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn hasher() -> ahash::RandomState {
     ahash::RandomState::with_seeds(0x5151, 0xd51b, 0x2026, 0x0b07)

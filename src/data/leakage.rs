@@ -19,7 +19,9 @@ use crate::lifecycle::Severity;
 
 const MAX_EXAMPLES: usize = 5;
 
-/// Test rows whose every feature equals some training row's.
+/// Test rows whose every feature equals some training row's. Training rows
+/// are kept as (hash, row) pairs sorted by hash, so a test row finds its
+/// candidates by binary search without a map of vectors.
 pub fn shared_rows(
     features: &[(String, ColumnView)],
     is_train: &[bool],
@@ -28,18 +30,23 @@ pub fn shared_rows(
     let rows = is_train.len();
     let hashes: Vec<Vec<u64>> = features.iter().map(|(_, v)| v.row_hashes()).collect();
     let row_hashes = combine_row_hashes(&hashes, rows);
-    let mut train: ahash::HashMap<u64, Vec<usize>> = ahash::HashMap::default();
-    for row in (0..rows).filter(|r| is_train[*r]) {
-        train.entry(row_hashes[row]).or_default().push(row);
-    }
+    drop(hashes);
+    let mut train: Vec<(u64, u32)> = (0..rows)
+        .filter(|r| is_train[*r])
+        .map(|r| (row_hashes[r], r as u32))
+        .collect();
+    radix_sort_by_key(&mut train, |(hash, _)| *hash);
     let same = |a: usize, b: usize| features.iter().all(|(_, v)| v.same(a, b));
     let mut count = 0u64;
     let mut examples = Vec::new();
     for row in (0..rows).filter(|r| is_test[*r]) {
-        let Some(candidates) = train.get(&row_hashes[row]) else {
-            continue;
-        };
-        if let Some(first) = candidates.iter().find(|c| same(**c, row)) {
+        let hash = row_hashes[row];
+        let start = train.partition_point(|(h, _)| *h < hash);
+        let found = train[start..]
+            .iter()
+            .take_while(|(h, _)| *h == hash)
+            .find(|(_, t)| same(*t as usize, row));
+        if let Some((_, first)) = found {
             count += 1;
             if examples.len() < MAX_EXAMPLES {
                 examples.push(Example {
@@ -64,38 +71,97 @@ pub fn shared_rows(
     }
 }
 
+/// Most levels a target may have to be treated as classes.
+const MAX_CLASSES: usize = 20;
+/// Text features with more levels than this are identifiers or free text.
+const MAX_FEATURE_LEVELS: usize = 1000;
+
+/// A target as small integer codes (`None` for a numeric target with many
+/// values); `levels` are sorted so the last is the positive class.
+struct Codes {
+    per_row: Vec<Option<u8>>,
+    levels: Vec<String>,
+}
+
+fn encode_target(target: &ColumnView) -> Option<Codes> {
+    let mut levels: Vec<String> = Vec::new();
+    let mut raw: Vec<Option<u8>> = Vec::with_capacity(target.len());
+    let code = |text: &str, levels: &mut Vec<String>| -> Option<Option<u8>> {
+        match levels.iter().position(|l| l == text) {
+            Some(k) => Some(Some(k as u8)),
+            None if levels.len() < MAX_CLASSES => {
+                levels.push(text.to_string());
+                Some(Some((levels.len() - 1) as u8))
+            }
+            None => None,
+        }
+    };
+    match target {
+        ColumnView::Numeric(values) => {
+            for v in values.iter() {
+                match v.filter(|v| !v.is_nan()) {
+                    Some(v) => raw.push(code(&super::column::format_number(v), &mut levels)?),
+                    None => raw.push(None),
+                }
+            }
+        }
+        ColumnView::Text(values) => {
+            for v in values.iter() {
+                match v {
+                    Some(v) => raw.push(code(v, &mut levels)?),
+                    None => raw.push(None),
+                }
+            }
+        }
+    }
+    // Sort the levels (numerically when they are numbers) and remap the codes.
+    let mut order: Vec<usize> = (0..levels.len()).collect();
+    order.sort_by(
+        |a, b| match (levels[*a].parse::<f64>(), levels[*b].parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.total_cmp(&y),
+            _ => levels[*a].cmp(&levels[*b]),
+        },
+    );
+    let mut remap = vec![0u8; levels.len()];
+    for (new, old) in order.iter().enumerate() {
+        remap[*old] = new as u8;
+    }
+    let sorted: Vec<String> = order.iter().map(|k| levels[*k].clone()).collect();
+    Some(Codes {
+        per_row: raw
+            .into_iter()
+            .map(|c| c.map(|c| remap[c as usize]))
+            .collect(),
+        levels: sorted,
+    })
+}
+
 /// Features that alone predict `target` almost perfectly (warnings).
 pub fn leaky_features(
     features: &[(String, ColumnView)],
     target_name: &str,
     target: &ColumnView,
 ) -> Vec<CheckResult> {
-    let rows = target.len();
-    let labels: Vec<Option<String>> = (0..rows)
-        .map(|r| (!target.is_null(r)).then(|| target.display(r)))
-        .collect();
-    let mut levels: Vec<&String> = labels.iter().flatten().collect();
-    levels.sort();
-    levels.dedup();
-    let numeric_target = matches!(target, ColumnView::Numeric(_)) && levels.len() > 20;
+    let codes = encode_target(target);
     let mut results = Vec::new();
     for (name, view) in features {
-        let finding = match view {
-            ColumnView::Numeric(values) if levels.len() == 2 => {
-                let positive = levels[1].clone();
+        let finding = match (view, &codes) {
+            (ColumnView::Numeric(values), Some(codes)) if codes.levels.len() == 2 => {
                 let pairs: Vec<(f64, bool)> = values
                     .iter()
-                    .zip(&labels)
-                    .filter_map(|(v, l)| match (v, l) {
-                        (Some(v), Some(l)) if !v.is_nan() => Some((v, *l == positive)),
+                    .zip(&codes.per_row)
+                    .filter_map(|(v, c)| match (v, c) {
+                        (Some(v), Some(c)) if !v.is_nan() => Some((v, *c == 1)),
                         _ => None,
                     })
                     .collect();
                 roc_auc(&pairs)
                     .filter(|auc| *auc >= 0.99 || *auc <= 0.01)
-                    .map(|auc| format!("ROC-AUC {auc:.4} for `{target_name}` = {positive}"))
+                    .map(|auc| {
+                        format!("ROC-AUC {auc:.4} for `{target_name}` = {}", codes.levels[1])
+                    })
             }
-            ColumnView::Numeric(values) if numeric_target => {
+            (ColumnView::Numeric(values), None) => {
                 let ColumnView::Numeric(target_values) = target else {
                     continue;
                 };
@@ -111,12 +177,9 @@ pub fn leaky_features(
                     .filter(|r| r.abs() >= 0.99)
                     .map(|r| format!("Pearson r {r:.4} with `{target_name}`"))
             }
-            ColumnView::Text(values) if levels.len() <= 20 && levels.len() >= 2 => level_purity(
-                values
-                    .iter()
-                    .zip(labels.iter())
-                    .filter_map(|(v, l)| Some((v?, l.as_deref()?))),
-            ),
+            (ColumnView::Text(values), Some(codes)) if codes.levels.len() >= 2 => {
+                level_purity(values, codes)
+            }
             _ => None,
         };
         if let Some(observed) = finding {
@@ -184,24 +247,37 @@ fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
 }
 
-fn level_purity<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
-    let mut by_level: ahash::HashMap<&str, ahash::HashMap<&str, u64>> = ahash::HashMap::default();
-    let mut by_target: ahash::HashMap<&str, u64> = ahash::HashMap::default();
+fn level_purity(values: &polars::prelude::StringChunked, codes: &Codes) -> Option<String> {
+    let classes = codes.levels.len();
+    let mut level_of: ahash::HashMap<&str, usize> = ahash::HashMap::default();
+    let mut counts: Vec<Vec<u64>> = Vec::new();
+    let mut by_target = vec![0u64; classes];
     let mut rows = 0u64;
-    for (level, label) in pairs {
-        *by_level.entry(level).or_default().entry(label).or_default() += 1;
-        *by_target.entry(label).or_default() += 1;
+    for (value, code) in values.iter().zip(&codes.per_row) {
+        let (Some(value), Some(code)) = (value, code) else {
+            continue;
+        };
+        let next = level_of.len();
+        let level = *level_of.entry(value).or_insert(next);
+        if level == counts.len() {
+            if counts.len() >= MAX_FEATURE_LEVELS {
+                return None; // an identifier or free text, not a feature
+            }
+            counts.push(vec![0; classes]);
+        }
+        counts[level][*code as usize] += 1;
+        by_target[*code as usize] += 1;
         rows += 1;
     }
-    if rows == 0 || by_level.len() as u64 * 2 > rows {
-        return None; // an identifier, not a feature
+    if rows == 0 || counts.len() as u64 * 2 > rows {
+        return None;
     }
-    let right: u64 = by_level
-        .values()
-        .map(|counts| counts.values().max().copied().unwrap_or(0))
+    let right: u64 = counts
+        .iter()
+        .map(|c| c.iter().max().copied().unwrap_or(0))
         .sum();
     let purity = right as f64 / rows as f64;
-    let baseline = by_target.values().max().copied().unwrap_or(0) as f64 / rows as f64;
+    let baseline = by_target.iter().max().copied().unwrap_or(0) as f64 / rows as f64;
     let removes_errors = (1.0 - purity) <= 0.05 * (1.0 - baseline);
     (purity >= 0.99 && removes_errors).then(|| {
         format!(

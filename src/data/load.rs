@@ -209,7 +209,7 @@ pub fn scan_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, u64), DataErro
     let mut pos = 0usize;
     while pos < bytes.len() {
         let record_line = line;
-        let (fields, next, lines) = scan_record(bytes, pos).map_err(|quote_at| {
+        let record = scan_record(bytes, pos).map_err(|quote_at| {
             let (l, c) = line_and_column(bytes, quote_at);
             DataError::at(
                 file,
@@ -218,23 +218,22 @@ pub fn scan_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, u64), DataErro
                 "a quoted field is never closed; check the quotes on this line",
             )
         })?;
-        line += lines;
-        pos = next;
-        if fields.is_empty() {
+        line += record.lines;
+        let start = pos;
+        pos = record.next;
+        if record.fields == 0 {
             continue; // blank line
         }
         match &header {
-            None => {
-                header = Some(fields.iter().map(|f| unquote(f)).collect());
-            }
-            Some(names) if fields.len() != names.len() => {
+            None => header = Some(split_fields(&bytes[start..record.end])),
+            Some(names) if record.fields != names.len() => {
                 return Err(DataError::at(
                     file,
                     record_line,
                     None,
                     format!(
                         "the row has {} fields but the header has {}",
-                        fields.len(),
+                        record.fields,
                         names.len()
                     ),
                 ));
@@ -245,67 +244,106 @@ pub fn scan_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, u64), DataErro
     Ok((header.unwrap_or_default(), records))
 }
 
-/// One record from `start`: its raw fields, where the next record starts and
-/// how many line breaks it spans. Err holds the offset of an unclosed quote.
-fn scan_record(bytes: &[u8], start: usize) -> Result<(Vec<&[u8]>, usize, u64), usize> {
-    let mut fields = Vec::new();
-    let mut field_start = start;
+/// One record: how many fields, where its text ends, where the next starts,
+/// and how many line breaks it spans.
+struct Record {
+    fields: usize,
+    end: usize,
+    next: usize,
+    lines: u64,
+}
+
+/// Scans one record from `start` without allocating. Err holds the offset of
+/// an unclosed quote.
+fn scan_record(bytes: &[u8], start: usize) -> Result<Record, usize> {
+    let mut fields = 1usize;
     let mut pos = start;
     let mut lines = 0u64;
-    let mut in_quotes = false;
-    let mut quote_at = 0usize;
     while pos < bytes.len() {
-        let byte = bytes[pos];
-        if in_quotes {
-            if byte == b'"' {
-                if bytes.get(pos + 1) == Some(&b'"') {
-                    pos += 1;
+        // Fast path: jump to the next byte that matters outside quotes.
+        match memchr::memchr3(b'"', b',', b'\n', &bytes[pos..]) {
+            None => break,
+            Some(offset) => pos += offset,
+        }
+        match bytes[pos] {
+            b',' => fields += 1,
+            b'\n' => {
+                let end = if pos > start && bytes[pos - 1] == b'\r' {
+                    pos - 1
                 } else {
-                    in_quotes = false;
+                    pos
+                };
+                let blank = end == start;
+                return Ok(Record {
+                    fields: if blank { 0 } else { fields },
+                    end,
+                    next: pos + 1,
+                    lines: lines + 1,
+                });
+            }
+            _ => {
+                // A quoted field: find its closing quote, `""` being an escaped one.
+                let quote_at = pos;
+                pos += 1;
+                loop {
+                    match memchr::memchr(b'"', &bytes[pos..]) {
+                        None => return Err(quote_at),
+                        Some(offset) => {
+                            lines += memchr::memchr_iter(b'\n', &bytes[pos..pos + offset]).count()
+                                as u64;
+                            pos += offset + 1;
+                            if bytes.get(pos) == Some(&b'"') {
+                                pos += 1;
+                                continue;
+                            }
+                            break;
+                        }
+                    }
                 }
-            } else if byte == b'\n' {
-                lines += 1;
+                continue;
             }
-        } else if byte == b'"' {
-            in_quotes = true;
-            quote_at = pos;
-        } else if byte == b',' {
-            fields.push(&bytes[field_start..pos]);
-            field_start = pos + 1;
-        } else if byte == b'\n' {
-            let end = if pos > field_start && bytes[pos - 1] == b'\r' {
-                pos - 1
-            } else {
-                pos
-            };
-            if !(fields.is_empty() && end == field_start) {
-                fields.push(&bytes[field_start..end]);
-            }
-            return Ok((fields, pos + 1, lines + 1));
         }
         pos += 1;
     }
-    if in_quotes {
-        return Err(quote_at);
-    }
-    let end = if bytes.len() > field_start && bytes[bytes.len() - 1] == b'\r' {
+    let end = if bytes.len() > start && bytes[bytes.len() - 1] == b'\r' {
         bytes.len() - 1
     } else {
         bytes.len()
     };
-    if !(fields.is_empty() && end == field_start) {
-        fields.push(&bytes[field_start..end]);
-    }
-    Ok((fields, bytes.len(), lines))
+    let blank = end == start;
+    Ok(Record {
+        fields: if blank { 0 } else { fields },
+        end,
+        next: bytes.len(),
+        lines,
+    })
 }
 
-fn unquote(field: &[u8]) -> String {
-    let text = String::from_utf8_lossy(field);
-    let trimmed = text.trim();
-    match trimmed.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => trimmed.to_string(),
+/// The fields of one (header) record, unquoted.
+fn split_fields(record: &[u8]) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut current = Vec::new();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < record.len() {
+        let byte = record[i];
+        match (in_quotes, byte) {
+            (true, b'"') if record.get(i + 1) == Some(&b'"') => {
+                current.push(b'"');
+                i += 1;
+            }
+            (true, b'"') => in_quotes = false,
+            (false, b'"') => in_quotes = true,
+            (false, b',') => fields.push(std::mem::take(&mut current)),
+            _ => current.push(byte),
+        }
+        i += 1;
     }
+    fields.push(current);
+    fields
+        .into_iter()
+        .map(|f| String::from_utf8_lossy(&f).trim().to_string())
+        .collect()
 }
 
 fn polars_type(column_type: ColumnType) -> DataType {

@@ -259,7 +259,8 @@ fn profile_and_drift(
                 if let (Some(base_view @ ColumnView::Text(_)), Some(levels), true) =
                     (base_view, levels, drift_wanted)
                 {
-                    if let (_, Some(base_levels)) = profile::text(name, String::new(), base_view) {
+                    if let Some(base_levels) = base_view.level_counts(profile::MAX_LEVELS as usize)
+                    {
                         drifts.push(drift::categorical(name, &base_levels, &levels));
                     }
                 }
@@ -285,17 +286,7 @@ fn leakage_checks(
             test,
         }) => match views.iter().find(|(n, _)| n == column) {
             Some((_, split)) => {
-                let parts: Vec<Option<String>> = (0..split.len())
-                    .map(|r| (!split.is_null(r)).then(|| split.display(r)))
-                    .collect();
-                let is_train: Vec<bool> = parts
-                    .iter()
-                    .map(|p| p.as_deref() == Some(train.as_str()))
-                    .collect();
-                let is_test: Vec<bool> = parts
-                    .iter()
-                    .map(|p| p.as_deref() == Some(test.as_str()))
-                    .collect();
+                let (is_train, is_test) = split.membership(train, test);
                 let features: Vec<(String, ColumnView)> =
                     views.iter().filter(|(n, _)| n != column).cloned().collect();
                 results.push(leakage::shared_rows(&features, &is_train, &is_test));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::column::{ColumnView, HashGroups};
+use super::column::{ColumnView, HashGroups, NULL_HASH};
 use super::stats::{mean_std, quantile_sorted};
 
 /// The quantiles reported, as numpy's default (linear) computes them.
@@ -79,23 +79,17 @@ pub fn text(
     let ColumnView::Text(values) = view else {
         unreachable!("text profile of a numeric column")
     };
-    let hashes = view.row_hashes();
-    let groups = HashGroups::of(&hashes, Some(null_hash(view, &hashes)));
-    let distinct = groups.distinct();
-    let levels = (distinct <= MAX_LEVELS).then(|| {
-        let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
-        for value in values.iter().flatten() {
-            *counts.entry(value).or_default() += 1;
-        }
-        counts
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<BTreeMap<String, u64>>()
-    });
-    let top = match &levels {
-        Some(levels) => top_of(levels.iter().map(|(k, v)| (k.clone(), *v)).collect()),
+    // Few levels (the usual case for categories): count them directly.
+    // Many levels: fall back to sorting hashes, which needs no map of strings.
+    let levels = level_counts(values, MAX_LEVELS as usize);
+    let (distinct, top) = match &levels {
+        Some(levels) => (
+            levels.len() as u64,
+            top_of(levels.iter().map(|(k, v)| (k.clone(), *v)).collect()),
+        ),
         None => {
-            // Many levels: find the most frequent hashes, then their text.
+            let hashes = view.row_hashes();
+            let groups = HashGroups::of(&hashes, Some(NULL_HASH));
             let mut runs = groups.runs.clone();
             runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             runs.truncate(TOP);
@@ -109,10 +103,13 @@ pub fn text(
                     }
                 }
             }
-            top_of(
-                runs.into_iter()
-                    .filter_map(|(h, n)| named.remove(&h).map(|v| (v, n)))
-                    .collect(),
+            (
+                groups.distinct(),
+                top_of(
+                    runs.into_iter()
+                        .filter_map(|(h, n)| named.remove(&h).map(|v| (v, n)))
+                        .collect(),
+                ),
             )
         }
     };
@@ -132,12 +129,28 @@ pub fn text(
     (profile, levels)
 }
 
-/// The hash nulls get, so they can be left out of the levels.
-fn null_hash(view: &ColumnView, hashes: &[u64]) -> u64 {
-    (0..view.len())
-        .find(|row| view.is_null(*row))
-        .map(|row| hashes[row])
-        .unwrap_or(0)
+/// Count per value, or `None` as soon as there are more than `limit` values.
+pub fn level_counts(
+    values: &polars::prelude::StringChunked,
+    limit: usize,
+) -> Option<BTreeMap<String, u64>> {
+    let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
+    for value in values.iter().flatten() {
+        if let Some(count) = counts.get_mut(value) {
+            *count += 1;
+        } else {
+            if counts.len() == limit {
+                return None;
+            }
+            counts.insert(value, 1);
+        }
+    }
+    Some(
+        counts
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 fn top_of(mut counts: Vec<(String, u64)>) -> Vec<(String, u64)> {

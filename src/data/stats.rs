@@ -217,7 +217,7 @@ mod tests {
     fn ks_of_identical_and_disjoint_samples() {
         assert_eq!(ks_statistic(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]), Some(0.0));
         assert_eq!(ks_statistic(&[1.0, 2.0], &[3.0, 4.0]), Some(1.0));
-        assert_eq!(ks_statistic(&[1.0, 2.0, 3.0, 4.0], &[3.0]), Some(0.75));
+        assert_eq!(ks_statistic(&[1.0, 2.0, 3.0, 4.0], &[3.0]), Some(0.5));
     }
 
     #[test]

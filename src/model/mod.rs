@@ -9,6 +9,7 @@ pub mod evaluation;
 pub mod features;
 pub mod gates;
 pub mod metrics;
+pub mod problem;
 pub mod spec;
 pub mod stamp;
 pub mod training;

@@ -1,0 +1,132 @@
+//! A prediction problem: the encoded target restricted to some rows, ready
+//! to fit a model on or to score one against.
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array1, Array2};
+
+use super::ModelError;
+use super::algorithms::{self, Fitted};
+use super::evaluation::{self, Evaluation};
+use super::spec::Algorithm;
+use super::training::Target;
+
+/// The target restricted to some rows, ready to fit or score.
+pub struct Problem {
+    classes: usize,
+    positive: usize,
+    labels: Option<Array1<usize>>,
+    values: Option<Array1<f64>>,
+}
+
+impl Problem {
+    pub(super) fn new(target: &Target, rows: &[usize]) -> Problem {
+        match target {
+            Target::Classes {
+                index,
+                labels,
+                positive,
+            } => Problem {
+                classes: labels.len(),
+                positive: *positive,
+                labels: Some(rows.iter().map(|r| index[*r].unwrap_or(0)).collect()),
+                values: None,
+            },
+            Target::Values(values) => Problem {
+                classes: 0,
+                positive: 0,
+                labels: None,
+                values: Some(
+                    rows.iter()
+                        .map(|r| values[*r].unwrap_or(f64::NAN))
+                        .collect(),
+                ),
+            },
+        }
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The same problem on a subset of its rows (positions within it).
+    pub fn subset(&self, positions: &[usize]) -> Problem {
+        Problem {
+            classes: self.classes,
+            positive: self.positive,
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| positions.iter().map(|p| l[*p]).collect()),
+            values: self
+                .values
+                .as_ref()
+                .map(|v| positions.iter().map(|p| v[*p]).collect()),
+        }
+    }
+
+    /// Class index per row, for stratified folds.
+    pub fn strata(&self) -> Option<&Array1<usize>> {
+        self.labels.as_ref()
+    }
+
+    pub fn fit(
+        &self,
+        algorithm: Algorithm,
+        params: &BTreeMap<String, f64>,
+        x: &Array2<f64>,
+    ) -> Result<(Fitted, algorithms::TrainingNote), ModelError> {
+        match (&self.labels, &self.values) {
+            (Some(labels), _) => {
+                algorithms::fit_classifier(algorithm, params, x, labels, self.classes)
+            }
+            (_, Some(values)) => algorithms::fit_regressor(algorithm, params, x, values),
+            _ => Err(ModelError::new("no target")),
+        }
+    }
+
+    /// The dummy baseline fitted on these rows.
+    pub fn baseline(&self) -> Fitted {
+        match (&self.labels, &self.values) {
+            (Some(labels), _) => {
+                let mut counts = vec![0.0; self.classes];
+                for l in labels {
+                    counts[*l] += 1.0;
+                }
+                let total: f64 = counts.iter().sum::<f64>().max(1.0);
+                Fitted::Prior {
+                    probabilities: counts.iter().map(|c| c / total).collect(),
+                }
+            }
+            (_, Some(values)) => Fitted::Mean {
+                value: values.mean().unwrap_or(0.0),
+            },
+            _ => Fitted::Mean { value: 0.0 },
+        }
+    }
+
+    pub fn evaluate(&self, fitted: &Fitted, x: &Array2<f64>) -> Evaluation {
+        match (&self.labels, &self.values) {
+            (Some(labels), _) => {
+                let probabilities = fitted.probabilities(x.view(), self.classes);
+                let predicted: Vec<usize> = probabilities
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .enumerate()
+                            .fold(0, |best, (k, p)| if *p > row[best] { k } else { best })
+                    })
+                    .collect();
+                evaluation::classification(
+                    labels.as_slice().unwrap_or(&labels.to_vec()),
+                    &probabilities,
+                    &predicted,
+                    self.classes,
+                    self.positive,
+                )
+            }
+            (_, Some(values)) => evaluation::regression(&values.to_vec(), &fitted.values(x.view())),
+            _ => Evaluation::default(),
+        }
+    }
+}
