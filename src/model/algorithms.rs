@@ -74,12 +74,16 @@ pub fn fit_classifier(
             }
             let iterations = param(params, "max_iterations", 100.0).max(1.0) as u64;
             let tolerance = param(params, "tolerance", 1e-4);
+            // linfa's objective sums the loss over rows where scikit-learn's
+            // averages it, so its gradient is n times larger: scale the
+            // tolerance to stop where scikit-learn's `tol` stops.
+            let solver_tolerance = tolerance * x.nrows().max(1) as f64;
             let dataset = DatasetView::new(x.view(), y.view());
             if classes == 2 {
                 let model = LogisticRegression::default()
                     .alpha(1.0 / c)
                     .max_iterations(iterations)
-                    .gradient_tolerance(tolerance)
+                    .gradient_tolerance(solver_tolerance)
                     .fit(&dataset)
                     .map_err(|e| failed(&e))?;
                 let labels = model.labels();
@@ -95,7 +99,7 @@ pub fn fit_classifier(
                 let model = MultiLogisticRegression::default()
                     .alpha(1.0 / c)
                     .max_iterations(iterations)
-                    .gradient_tolerance(tolerance)
+                    .gradient_tolerance(solver_tolerance)
                     .fit(&dataset)
                     .map_err(|e| failed(&e))?;
                 let weights = model
@@ -255,7 +259,7 @@ fn convergence_note(
         gradient_sq += grad.iter().map(|g| g * g).sum::<f64>() + residual.sum().powi(2);
     }
     let norm = gradient_sq.sqrt();
-    (norm > tolerance.max(1e-3) * (x.nrows() as f64).max(1.0)).then(|| {
+    (norm > 10.0 * tolerance * (x.nrows() as f64).max(1.0)).then(|| {
         format!("logistic regression did not converge in {iterations} iterations (gradient norm {norm:.3e}); raise `max_iterations` or standardise the features")
     })
 }

@@ -336,7 +336,6 @@ fn check_params(algorithm: Algorithm, params: &BTreeMap<String, f64>) -> Result<
 }
 
 fn encode_target(spec: &ModelSpec, view: &ColumnView) -> Result<Target, ModelError> {
-    let rows = view.len();
     if spec.task == Task::Regression {
         let ColumnView::Numeric(values) = view else {
             return Err(ModelError::new(format!(
@@ -362,15 +361,62 @@ fn encode_target(spec: &ModelSpec, view: &ColumnView) -> Result<Target, ModelErr
         }
         return Ok(Target::Values(values));
     }
-    let raw: Vec<Option<String>> = (0..rows)
-        .map(|r| (!view.is_null(r)).then(|| view.display(r)))
-        .collect();
-    let mut labels: Vec<String> = raw.iter().flatten().cloned().collect();
+    // Each distinct value is formatted once, not once per row.
+    let (codes, mut labels): (Vec<Option<usize>>, Vec<String>) = match view {
+        ColumnView::Numeric(values) => {
+            let mut distinct: Vec<f64> = Vec::new();
+            let mut seen: ahash::HashMap<u64, usize> = ahash::HashMap::default();
+            let codes = values
+                .iter()
+                .map(|v| {
+                    let v = v.filter(|v| !v.is_nan())?;
+                    let key = if v == 0.0 { 0 } else { v.to_bits() };
+                    Some(*seen.entry(key).or_insert_with(|| {
+                        distinct.push(v);
+                        distinct.len() - 1
+                    }))
+                })
+                .collect();
+            (
+                codes,
+                distinct
+                    .into_iter()
+                    .map(crate::data::column::format_number)
+                    .collect(),
+            )
+        }
+        ColumnView::Text(values) => {
+            let mut distinct: Vec<&str> = Vec::new();
+            let mut seen: ahash::HashMap<&str, usize> = ahash::HashMap::default();
+            let codes = values
+                .iter()
+                .map(|v| {
+                    let v = v?;
+                    Some(*seen.entry(v).or_insert_with(|| {
+                        distinct.push(v);
+                        distinct.len() - 1
+                    }))
+                })
+                .collect();
+            (codes, distinct.into_iter().map(str::to_string).collect())
+        }
+    };
+    if labels.len() > 1000 {
+        return Err(ModelError::new(format!(
+            "the target `{}` has {} distinct values, too many classes; is this `task: regression`?",
+            spec.target,
+            labels.len()
+        )));
+    }
+    let first_seen = labels.clone();
     labels.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.total_cmp(&y),
         _ => a.cmp(b),
     });
-    labels.dedup();
+    let remap: Vec<usize> = first_seen
+        .iter()
+        .map(|l| labels.iter().position(|s| s == l).unwrap_or(0))
+        .collect();
     match (spec.task, labels.len()) {
         (_, 0) => {
             return Err(ModelError::new(format!(
@@ -401,10 +447,7 @@ fn encode_target(spec: &ModelSpec, view: &ColumnView) -> Result<Target, ModelErr
         })?,
         None => labels.len() - 1,
     };
-    let index = raw
-        .iter()
-        .map(|v| v.as_ref().and_then(|v| labels.iter().position(|l| l == v)))
-        .collect();
+    let index = codes.into_iter().map(|c| c.map(|c| remap[c])).collect();
     Ok(Target::Classes {
         index,
         labels,
@@ -436,14 +479,10 @@ fn split_rows(
                 .ok_or_else(|| {
                     ModelError::new(format!("the split column `{column}` is not in the dataset"))
                 })?;
-            let part = |r: &usize, name: &str| !split.is_null(*r) && split.display(*r) == name;
+            let (is_train, is_test) = split.membership(train, test);
             (
-                labelled
-                    .iter()
-                    .copied()
-                    .filter(|r| part(r, train))
-                    .collect(),
-                labelled.iter().copied().filter(|r| part(r, test)).collect(),
+                labelled.iter().copied().filter(|r| is_train[*r]).collect(),
+                labelled.iter().copied().filter(|r| is_test[*r]).collect(),
             )
         }
         (SplitChoice::Declared(_), Some(SplitSpec::Files { .. })) => {
