@@ -30,17 +30,29 @@ pub enum RevisionError {
     },
 }
 
-/// A repository opened for reading revisions.
+/// A repository opened for reading revisions. Paths are relative to the
+/// directory it was opened from, which may lie below the work tree's root.
 pub struct Revisions {
     repo: Repository,
+    prefix: std::path::PathBuf,
 }
 
 impl Revisions {
     /// Opens the repository that contains `dir`.
     pub fn discover(dir: &Path) -> Result<Revisions, RevisionError> {
-        Repository::discover(dir)
-            .map(|repo| Revisions { repo })
-            .map_err(|_| RevisionError::NoRepository(dir.display().to_string()))
+        let repo = Repository::discover(dir)
+            .map_err(|_| RevisionError::NoRepository(dir.display().to_string()))?;
+        let prefix = match (
+            repo.workdir().and_then(|w| w.canonicalize().ok()),
+            dir.canonicalize().ok(),
+        ) {
+            (Some(workdir), Some(dir)) => dir
+                .strip_prefix(&workdir)
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            _ => std::path::PathBuf::new(),
+        };
+        Ok(Revisions { repo, prefix })
     }
 
     /// The full commit id `rev` names.
@@ -80,13 +92,14 @@ impl Revisions {
             });
         }
         let commit = self.commit(rev)?;
+        let in_tree = self.prefix.join(relative);
         let git_error = |e: git2::Error| RevisionError::Git {
             rev: rev.to_string(),
             path: path.to_string(),
             message: e.message().to_string(),
         };
         let tree = commit.tree().map_err(git_error)?;
-        let entry = match tree.get_path(relative) {
+        let entry = match tree.get_path(&in_tree) {
             Ok(entry) => entry,
             Err(e) if e.code() == ErrorCode::NotFound => {
                 return Err(RevisionError::NoSuchFile {

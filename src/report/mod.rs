@@ -7,7 +7,14 @@ use serde::Serialize;
 use crate::data::DatasetReport;
 use crate::evidence::{Evidence, ModelOutcome};
 
-const TEMPLATES: [(&str, &str); 4] = [
+pub mod comment;
+
+const TEMPLATES: [(&str, &str); 6] = [
+    ("pr_comment.md", include_str!("templates/pr_comment.md")),
+    (
+        "issue_comment.md",
+        include_str!("templates/issue_comment.md"),
+    ),
     ("data_tests.md", include_str!("templates/data_tests.md")),
     ("models.md", include_str!("templates/models.md")),
     ("evidence.md", include_str!("templates/evidence.md")),
@@ -32,8 +39,13 @@ fn environment() -> Environment<'static> {
     env
 }
 
-fn to_value<T: Serialize>(value: T) -> Value {
+pub(crate) fn to_value<T: Serialize>(value: T) -> Value {
     Value::from(minijinja::value::Serde(value))
+}
+
+/// Renders one of the embedded templates.
+pub(crate) fn environment_render(name: &str, context: Value) -> String {
+    render(name, context)
 }
 
 fn render(name: &str, context: Value) -> String {
@@ -228,6 +240,12 @@ pub fn models_markdown(models: &[ModelOutcome]) -> String {
 
 /// The whole evidence: verdict and reasons, data tests, models, stamp.
 pub fn evidence_markdown(evidence: &Evidence) -> String {
+    evidence_sections(evidence, true)
+}
+
+/// The evidence's sections, with or without its own verdict heading (the
+/// pull-request report has a heading that also weighs the branch rules).
+pub fn evidence_sections(evidence: &Evidence, header: bool) -> String {
     #[derive(Serialize)]
     struct StampView<'a> {
         name: &'a str,
@@ -244,6 +262,7 @@ pub fn evidence_markdown(evidence: &Evidence) -> String {
     render(
         "evidence.md",
         minijinja::context! {
+            header => header,
             verdict => evidence.verdict.to_string(),
             reasons => &evidence.reasons,
             verdict_icon => verdict_icons(),

@@ -430,6 +430,61 @@ fn data_test_compares_with_the_base_revision_from_git() {
 }
 
 #[test]
+fn a_project_in_a_subdirectory_reads_its_base_from_that_subdirectory() {
+    let repo = tempfile::tempdir().unwrap();
+    let project = repo.path().join("projects/churn");
+    std::fs::create_dir_all(project.join(".github")).unwrap();
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    std::fs::write(
+        project.join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  churn: { path: data/churn.csv }\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("data/churn_base.csv"),
+        project.join("data/churn.csv"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::copy(
+        fixture("data/churn_head.csv"),
+        project.join("data/churn.csv"),
+    )
+    .unwrap();
+    let run = dslp_in(
+        &project,
+        &[
+            "data", "test", "--root", ".", "--base", "main", "--format", "json",
+        ],
+    );
+    let json = run.json();
+    assert!(json[0]["drift"].is_array(), "{}", run.stdout);
+    assert!(json[0]["drift_note"].is_null());
+}
+
+#[test]
 fn a_shallow_clone_says_how_to_fetch_the_base() {
     let origin = repository_with_two_versions();
     let clone = tempfile::tempdir().unwrap();

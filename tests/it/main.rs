@@ -6,4 +6,5 @@ mod forms;
 mod init;
 mod model_evidence;
 mod parsers_never_panic;
+mod report_snapshots;
 mod support;

@@ -1,0 +1,267 @@
+//! The comments dslp-bot keeps up to date: one per pull request, one per
+//! issue, each found again by a hidden marker and edited in place.
+
+use serde::Serialize;
+
+use super::{environment_render, to_value};
+use crate::evidence::Evidence;
+use crate::lifecycle::{BranchReport, Finding, IssueReport, Rulebook};
+
+/// Marks the sticky pull-request report.
+pub const PR_MARKER: &str = "<!-- dslp:pr-report -->";
+/// Marks the sticky issue-rule comment.
+pub const ISSUE_MARKER: &str = "<!-- dslp:issue-report -->";
+/// GitHub's limit on a comment body, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// A comment body within GitHub's limit, and the untrimmed text for places
+/// that take more (the check run's text, the Action's job summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub body: String,
+    pub full: String,
+    pub trimmed: bool,
+}
+
+#[derive(Serialize)]
+struct FindingView<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    blocking: bool,
+}
+
+/// The sticky pull-request report: branch rules, then the evidence.
+pub fn pr_comment(
+    branch: &BranchReport,
+    rulebook: &Rulebook,
+    evidence: Option<&Evidence>,
+) -> Rendered {
+    let render = |evidence_section: String, charts: &[String], trimmed: &str| {
+        let findings: Vec<FindingView> = branch
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                finding: f,
+                blocking: rulebook.is_blocking(f, &branch.head),
+            })
+            .collect();
+        let (verdict, reasons) = pr_verdict(branch, rulebook, evidence);
+        let icon = match verdict.as_str() {
+            "GO" => "✅",
+            "NO-GO" => "❌",
+            _ => "➖",
+        };
+        environment_render(
+            "pr_comment.md",
+            minijinja::context! {
+                marker => PR_MARKER,
+                evidence_section => evidence_section,
+                verdict => verdict,
+                reasons => reasons,
+                icon => icon,
+                head => &branch.head.name,
+                base => branch.base.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
+                branch_kind => describe_kind(branch),
+                findings => to_value(&findings),
+                charts => to_value(charts),
+                trimmed => trimmed,
+                version => env!("CARGO_PKG_VERSION"),
+            },
+        )
+    };
+    let evidence_section = evidence
+        .map(|e| super::evidence_sections(e, false))
+        .unwrap_or_default();
+    let charts = evidence.map(charts).unwrap_or_default();
+    let full = render(evidence_section.clone(), &charts, "");
+    if full.chars().count() <= COMMENT_LIMIT {
+        return Rendered {
+            body: full.clone(),
+            full,
+            trimmed: false,
+        };
+    }
+    // Too long: fold away the detail blocks first, then the charts, and as a
+    // last resort cut the evidence; say so, and point at the check run.
+    let note = "trimmed to fit GitHub's comment limit: the whole report is in the `dslp` check run";
+    let folded = fold_details(&evidence_section);
+    let body = render(folded.clone(), &charts, note);
+    if body.chars().count() <= COMMENT_LIMIT {
+        return Rendered {
+            body,
+            full,
+            trimmed: true,
+        };
+    }
+    let body = render(folded.clone(), &[], note);
+    if body.chars().count() <= COMMENT_LIMIT {
+        return Rendered {
+            body,
+            full,
+            trimmed: true,
+        };
+    }
+    let skeleton = render(String::new(), &[], note).chars().count();
+    let room = COMMENT_LIMIT.saturating_sub(skeleton + 200);
+    let cut: String = folded.chars().take(room).collect();
+    let body = render(format!("{cut}\n\n…\n"), &[], note);
+    Rendered {
+        body,
+        full,
+        trimmed: true,
+    }
+}
+
+/// The pull request's verdict: NO-GO when a branch rule blocks it, else the
+/// evidence's; NEUTRAL when neither has anything to judge.
+pub fn pr_verdict(
+    branch: &BranchReport,
+    rulebook: &Rulebook,
+    evidence: Option<&Evidence>,
+) -> (String, Vec<String>) {
+    let blocking: Vec<String> = branch
+        .findings
+        .iter()
+        .filter(|f| rulebook.is_blocking(f, &branch.head))
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect();
+    match evidence {
+        _ if !blocking.is_empty() => {
+            let mut reasons = blocking;
+            if let Some(e) = evidence.filter(|e| e.verdict == crate::model::gates::Verdict::NoGo) {
+                reasons.extend(e.reasons.iter().cloned());
+            }
+            ("NO-GO".into(), reasons)
+        }
+        Some(e) => (e.verdict.to_string(), e.reasons.clone()),
+        None => (
+            "NEUTRAL".into(),
+            vec!["no evidence runs for this branch kind".into()],
+        ),
+    }
+}
+
+/// Replaces the content of every `<details>` block with a pointer.
+fn fold_details(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut rest = markdown;
+    while let Some(start) = rest.find("<details>") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match (after.find("</summary>"), after.find("</details>")) {
+            (Some(summary_end), Some(end)) if summary_end < end => {
+                out.push_str(&after[..summary_end + "</summary>".len()]);
+                out.push_str(
+                    "\n\n_(left out here for length; see the `dslp` check run)_\n</details>",
+                );
+                rest = &after[end + "</details>".len()..];
+            }
+            _ => {
+                out.push_str(after);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn describe_kind(branch: &BranchReport) -> String {
+    match (branch.head.kind, branch.head.number) {
+        (Some(kind), Some(n)) => format!("{kind} branch of #{n}"),
+        (Some(kind), None) => format!("{kind} branch"),
+        (None, _) => "no DSLP branch kind".into(),
+    }
+}
+
+/// Mermaid charts GitHub renders itself: each model's gated metric against
+/// base and baseline, and PSI by column per dataset.
+pub fn charts(evidence: &Evidence) -> Vec<String> {
+    let mut charts = Vec::new();
+    for model in &evidence.models {
+        let Some(report) = &model.report else {
+            continue;
+        };
+        let metric = model
+            .gates
+            .first()
+            .map(|g| g.gate.clone())
+            .filter(|m| report.evaluation.metrics.contains_key(m))
+            .or_else(|| {
+                model
+                    .shown_metrics
+                    .iter()
+                    .find(|m| report.evaluation.metrics.contains_key(*m))
+                    .cloned()
+            });
+        let Some(metric) = metric else { continue };
+        let mut labels = vec!["\"this branch\"".to_string()];
+        let mut values = vec![report.evaluation.metrics[&metric]];
+        if let Some(base) = model.base_metrics.as_ref().and_then(|b| b.get(&metric)) {
+            labels.push("\"base\"".into());
+            values.push(*base);
+        }
+        if let Some(baseline) = report.baseline.metrics.get(&metric) {
+            labels.push("\"baseline\"".into());
+            values.push(*baseline);
+        }
+        charts.push(format!(
+            "xychart-beta\n    title \"{}: {}\"\n    x-axis [{}]\n    y-axis \"{}\"\n    bar [{}]",
+            model.name,
+            metric,
+            labels.join(", "),
+            metric,
+            values
+                .iter()
+                .map(|v| super::format_number(*v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for dataset in &evidence.datasets {
+        let Some(drift) = &dataset.drift else {
+            continue;
+        };
+        let with_psi: Vec<_> = drift
+            .iter()
+            .filter_map(|d| d.psi.map(|p| (d.column.as_str(), p)))
+            .take(20)
+            .collect();
+        if with_psi.is_empty() {
+            continue;
+        }
+        charts.push(format!(
+            "xychart-beta\n    title \"{}: drift (PSI) by column\"\n    x-axis [{}]\n    y-axis \"PSI\"\n    bar [{}]",
+            dataset.name,
+            with_psi.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
+            with_psi.iter().map(|(_, p)| super::format_number(*p)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    charts
+}
+
+/// The sticky issue comment for issue-rule findings; `None` when there is
+/// nothing to say (a clean issue gets no comment, or its old one is cleared).
+pub fn issue_comment(report: &IssueReport) -> Option<String> {
+    if report.findings.is_empty() {
+        return None;
+    }
+    let errors = report
+        .findings
+        .iter()
+        .any(|f| f.severity == crate::lifecycle::Severity::Error);
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.rule));
+    Some(environment_render(
+        "issue_comment.md",
+        minijinja::context! {
+            marker => ISSUE_MARKER,
+            errors => errors,
+            kind => report.classification.map(|c| c.kind.to_string()).unwrap_or_else(|| "DSLP".into()),
+            template => report.classification.map(|c| c.template.name).unwrap_or(""),
+            suggested_label => report.suggested_label(),
+            findings => to_value(&findings),
+            version => env!("CARGO_PKG_VERSION"),
+        },
+    ))
+}
