@@ -1,7 +1,11 @@
+pub mod action;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod engine;
+pub mod event;
 pub mod evidence;
+pub mod github;
 pub mod lifecycle;
 pub mod model;
 pub mod report;

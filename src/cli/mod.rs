@@ -54,6 +54,8 @@ enum Command {
     Train(model::TrainArgs),
     /// Data tests, training and gates for the current branch versus its base: GO, NO-GO or NEUTRAL.
     Check(model::CheckArgs),
+    /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
+    Action(crate::action::ActionArgs),
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -124,6 +126,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Data(command) => data::run(command),
         Command::Train(args) => model::train(args),
         Command::Check(args) => model::check(args),
+        Command::Action(args) => crate::action::run(args),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)

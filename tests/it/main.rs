@@ -1,7 +1,9 @@
 //! Integration tests: the `dslp` binary driven through its real inputs.
 
+mod action_e2e;
 mod cli_lint;
 mod data_evidence;
+mod fake_github;
 mod forms;
 mod init;
 mod model_evidence;

@@ -1,0 +1,305 @@
+//! The GitHub port: what the engine's plans need from GitHub, as one trait,
+//! with one octocrab implementation. Our own small types; GitHub's and
+//! octocrab's models never leave this module.
+
+pub mod octo;
+pub mod retry;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::labels::LabelSpec;
+use crate::lifecycle::links::RepoName;
+
+/// Why a call failed, in the terms the shell branches on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    /// 403 or 404 for lack of permission (a read-only token, a fork).
+    #[error("not allowed ({status}): {message}")]
+    NotAllowed { status: u16, message: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 429, or 403 with a rate-limit header, after the retries ran out.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    /// 5xx after the retries ran out.
+    #[error("GitHub answered {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("GitHub did not answer in time")]
+    Timeout,
+    /// 422 and other refusals of the request itself.
+    #[error("GitHub refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("{0}")]
+    Transport(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Conclusion {
+    Success,
+    Failure,
+    Neutral,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationLevel {
+    Notice,
+    Warning,
+    Failure,
+}
+
+/// A note on a line of a file, shown in the pull request's diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Annotation {
+    pub path: String,
+    pub start_line: u64,
+    pub end_line: u64,
+    pub annotation_level: AnnotationLevel,
+    pub message: String,
+    pub title: String,
+}
+
+/// The `dslp` check run of one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRun {
+    pub name: String,
+    pub head_sha: String,
+    pub conclusion: Conclusion,
+    pub title: String,
+    pub summary: String,
+    pub text: String,
+    pub annotations: Vec<Annotation>,
+}
+
+/// GitHub takes at most this many annotations per check-run request.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// GitHub's limit on a check run's summary and text.
+pub const CHECK_TEXT_LIMIT: usize = 65_535;
+
+/// The commit-status fallback when the Checks API is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub state: String,
+    pub context: String,
+    pub description: String,
+}
+
+/// What the port's callers need of an issue or pull request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct IssueData {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub labels: Vec<LabelData>,
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct LabelData {
+    pub name: String,
+}
+
+impl IssueData {
+    pub fn to_issue(&self) -> crate::lifecycle::Issue {
+        crate::lifecycle::Issue {
+            number: Some(self.number),
+            title: self.title.clone(),
+            body: self.body.clone().unwrap_or_default(),
+            labels: self.labels.iter().map(|l| l.name.clone()).collect(),
+            state: if self.state.eq_ignore_ascii_case("closed") {
+                crate::lifecycle::IssueState::Closed
+            } else {
+                crate::lifecycle::IssueState::Open
+            },
+            is_pull_request: self.pull_request.as_ref().is_some_and(|v| !v.is_null()),
+        }
+    }
+}
+
+/// Everything dslp-bot asks of GitHub.
+#[allow(async_fn_in_trait)] // used with generics, never as `dyn`
+pub trait GitHub {
+    async fn comments(&self, repo: &RepoName, issue: u64) -> Result<Vec<Comment>, GitHubError>;
+    async fn create_comment(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        body: &str,
+    ) -> Result<Comment, GitHubError>;
+    async fn update_comment(&self, repo: &RepoName, id: u64, body: &str)
+    -> Result<(), GitHubError>;
+    /// The id of the check run called `name` on `sha`, if there is one.
+    async fn find_check_run(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        name: &str,
+    ) -> Result<Option<u64>, GitHubError>;
+    async fn create_check_run(
+        &self,
+        repo: &RepoName,
+        run: &CheckRun,
+        annotations: &[Annotation],
+    ) -> Result<u64, GitHubError>;
+    async fn update_check_run(
+        &self,
+        repo: &RepoName,
+        id: u64,
+        run: &CheckRun,
+        annotations: &[Annotation],
+    ) -> Result<(), GitHubError>;
+    async fn create_status(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        status: &Status,
+    ) -> Result<(), GitHubError>;
+    async fn ensure_label(&self, repo: &RepoName, label: &LabelSpec) -> Result<(), GitHubError>;
+    async fn add_labels(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        labels: &[String],
+    ) -> Result<(), GitHubError>;
+    async fn remove_label(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        label: &str,
+    ) -> Result<(), GitHubError>;
+    async fn file_at(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<Vec<u8>>, GitHubError>;
+    async fn issue(&self, repo: &RepoName, number: u64) -> Result<IssueData, GitHubError>;
+    /// Every issue and pull request, open and closed.
+    async fn issues(&self, repo: &RepoName) -> Result<Vec<IssueData>, GitHubError>;
+    async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError>;
+}
+
+/// Creates the comment carrying `marker`, or edits it in place: never two.
+/// A create that failed in flight is retried only after checking that it
+/// did not land.
+pub async fn upsert_comment(
+    github: &impl GitHub,
+    repo: &RepoName,
+    issue: u64,
+    marker: &str,
+    body: &str,
+) -> Result<u64, GitHubError> {
+    let find = || async {
+        Ok::<_, GitHubError>(
+            github
+                .comments(repo, issue)
+                .await?
+                .into_iter()
+                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker))),
+        )
+    };
+    if let Some(existing) = find().await? {
+        if existing.body.as_deref() != Some(body) {
+            github.update_comment(repo, existing.id, body).await?;
+        }
+        return Ok(existing.id);
+    }
+    match github.create_comment(repo, issue, body).await {
+        Ok(created) => Ok(created.id),
+        Err(GitHubError::Server { .. } | GitHubError::Timeout) => match find().await? {
+            Some(landed) => Ok(landed.id),
+            None => Ok(github.create_comment(repo, issue, body).await?.id),
+        },
+        Err(other) => Err(other),
+    }
+}
+
+/// How a check reached GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    CheckRun(u64),
+    /// The token may not use the Checks API; a commit status was set instead.
+    Status,
+}
+
+/// Publishes the check run, annotations in batches of 50; falls back to a
+/// commit status when the Checks API is not allowed.
+pub async fn publish_check(
+    github: &impl GitHub,
+    repo: &RepoName,
+    run: &CheckRun,
+) -> Result<Published, GitHubError> {
+    let mut batches = run.annotations.chunks(ANNOTATIONS_PER_REQUEST);
+    let first = batches.next().unwrap_or(&[]);
+    let existing = match github.find_check_run(repo, &run.head_sha, &run.name).await {
+        Ok(id) => id,
+        Err(GitHubError::NotAllowed { .. }) => return fall_back_to_status(github, repo, run).await,
+        Err(e) => return Err(e),
+    };
+    let id = match existing {
+        Some(id) => {
+            github.update_check_run(repo, id, run, first).await?;
+            id
+        }
+        None => match github.create_check_run(repo, run, first).await {
+            Ok(id) => id,
+            Err(GitHubError::NotAllowed { .. }) => {
+                return fall_back_to_status(github, repo, run).await;
+            }
+            Err(GitHubError::Server { .. } | GitHubError::Timeout) => match github
+                .find_check_run(repo, &run.head_sha, &run.name)
+                .await?
+            {
+                Some(id) => {
+                    github.update_check_run(repo, id, run, first).await?;
+                    id
+                }
+                None => github.create_check_run(repo, run, first).await?,
+            },
+            Err(e) => return Err(e),
+        },
+    };
+    for batch in batches {
+        github.update_check_run(repo, id, run, batch).await?;
+    }
+    Ok(Published::CheckRun(id))
+}
+
+async fn fall_back_to_status(
+    github: &impl GitHub,
+    repo: &RepoName,
+    run: &CheckRun,
+) -> Result<Published, GitHubError> {
+    tracing::warn!(repo = %repo, "the token may not create check runs; setting a commit status instead");
+    let state = match run.conclusion {
+        Conclusion::Success | Conclusion::Neutral => "success",
+        Conclusion::Failure => "failure",
+    };
+    let description: String = run.title.chars().take(140).collect();
+    github
+        .create_status(
+            repo,
+            &run.head_sha,
+            &Status {
+                state: state.into(),
+                context: run.name.clone(),
+                description,
+            },
+        )
+        .await?;
+    Ok(Published::Status)
+}

@@ -1,0 +1,466 @@
+//! The GitHub port over octocrab: raw requests, so that the one retry layer
+//! sees status codes and headers.
+
+use base64::Engine as _;
+use http::Method;
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::retry::{self, Idempotence, Reply, RetryPolicy};
+use super::{
+    Annotation, CHECK_TEXT_LIMIT, CheckRun, Comment, GitHub, GitHubError, IssueData, Status,
+};
+use crate::lifecycle::labels::LabelSpec;
+use crate::lifecycle::links::RepoName;
+
+pub struct OctocrabGitHub {
+    client: Octocrab,
+    policy: RetryPolicy,
+}
+
+/// Installs the ring TLS provider once; reqwest-style clients panic without one.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl OctocrabGitHub {
+    /// A client for `api_url` (GitHub, GitHub Enterprise Server, or a test
+    /// server) with a token.
+    pub fn new(
+        api_url: &str,
+        token: &str,
+        policy: RetryPolicy,
+    ) -> Result<OctocrabGitHub, GitHubError> {
+        install_tls_provider();
+        let client = Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(|e| {
+                GitHubError::Transport(format!("invalid GitHub API URL `{api_url}`: {e}"))
+            })?
+            .personal_token(token.to_string())
+            .set_connect_timeout(Some(policy.call_timeout))
+            .set_read_timeout(Some(policy.call_timeout))
+            .build()
+            .map_err(|e| GitHubError::Transport(e.to_string()))?;
+        Ok(OctocrabGitHub { client, policy })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotence: Idempotence,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
+        let client = &self.client;
+        retry::call(&self.policy, idempotence, what, || async {
+            let response = match method {
+                Method::GET => client._get(path).await,
+                Method::POST => client._post(path, body).await,
+                Method::PATCH => client._patch(path, body).await,
+                Method::DELETE => client._delete(path, body).await,
+                _ => client._put(path, body).await,
+            }
+            .map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let text = client
+                .body_to_string(response)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply {
+                status,
+                headers,
+                body: text,
+            })
+        })
+        .await
+    }
+
+    /// Sends and parses a successful answer; any other is an error.
+    async fn json<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<T, GitHubError> {
+        let idempotence = if method == Method::POST {
+            Idempotence::Creates
+        } else {
+            Idempotence::Safe
+        };
+        let reply = self.send(method, path, body, idempotence, what).await?;
+        if !reply.ok() {
+            return Err(retry::error_of(&reply, what));
+        }
+        serde_json::from_str(&reply.body)
+            .map_err(|e| GitHubError::Transport(format!("{what}: unexpected answer: {e}")))
+    }
+
+    async fn no_content(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<(), GitHubError> {
+        let idempotence = if method == Method::POST {
+            Idempotence::Creates
+        } else {
+            Idempotence::Safe
+        };
+        let reply = self.send(method, path, body, idempotence, what).await?;
+        if reply.ok() {
+            Ok(())
+        } else {
+            Err(retry::error_of(&reply, what))
+        }
+    }
+}
+
+/// Percent-encodes one path segment (label names have spaces, paths slashes).
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn repo_path(repo: &RepoName) -> String {
+    format!("/repos/{}/{}", segment(&repo.owner), segment(&repo.name))
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let note = "\n\n… (cut at GitHub's limit)";
+    let keep: String = text.chars().take(limit - note.chars().count()).collect();
+    keep + note
+}
+
+fn check_output(run: &CheckRun, annotations: &[Annotation]) -> Value {
+    json!({
+        "title": truncate(&run.title, 1000),
+        "summary": truncate(&run.summary, CHECK_TEXT_LIMIT),
+        "text": truncate(&run.text, CHECK_TEXT_LIMIT),
+        "annotations": annotations,
+    })
+}
+
+impl GitHub for OctocrabGitHub {
+    async fn comments(&self, repo: &RepoName, issue: u64) -> Result<Vec<Comment>, GitHubError> {
+        let mut all = Vec::new();
+        for page in 1..=50 {
+            let path = format!(
+                "{}/issues/{issue}/comments?per_page=100&page={page}",
+                repo_path(repo)
+            );
+            let batch: Vec<Comment> = self.json(Method::GET, &path, None, "list comments").await?;
+            let done = batch.len() < 100;
+            all.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn create_comment(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        body: &str,
+    ) -> Result<Comment, GitHubError> {
+        let path = format!("{}/issues/{issue}/comments", repo_path(repo));
+        self.json(
+            Method::POST,
+            &path,
+            Some(&json!({ "body": body })),
+            "create comment",
+        )
+        .await
+    }
+
+    async fn update_comment(
+        &self,
+        repo: &RepoName,
+        id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!("{}/issues/comments/{id}", repo_path(repo));
+        self.no_content(
+            Method::PATCH,
+            &path,
+            Some(&json!({ "body": body })),
+            "update comment",
+        )
+        .await
+    }
+
+    async fn find_check_run(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        name: &str,
+    ) -> Result<Option<u64>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Runs {
+            #[serde(default)]
+            check_runs: Vec<Run>,
+        }
+        #[derive(Deserialize)]
+        struct Run {
+            id: u64,
+        }
+        let path = format!(
+            "{}/commits/{}/check-runs?check_name={}",
+            repo_path(repo),
+            segment(sha),
+            segment(name)
+        );
+        let runs: Runs = self
+            .json(Method::GET, &path, None, "list check runs")
+            .await?;
+        Ok(runs.check_runs.first().map(|r| r.id))
+    }
+
+    async fn create_check_run(
+        &self,
+        repo: &RepoName,
+        run: &CheckRun,
+        annotations: &[Annotation],
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let body = json!({
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "output": check_output(run, annotations),
+        });
+        let created: Created = self
+            .json(
+                Method::POST,
+                &format!("{}/check-runs", repo_path(repo)),
+                Some(&body),
+                "create check run",
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn update_check_run(
+        &self,
+        repo: &RepoName,
+        id: u64,
+        run: &CheckRun,
+        annotations: &[Annotation],
+    ) -> Result<(), GitHubError> {
+        let body = json!({
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "output": check_output(run, annotations),
+        });
+        self.no_content(
+            Method::PATCH,
+            &format!("{}/check-runs/{id}", repo_path(repo)),
+            Some(&body),
+            "update check run",
+        )
+        .await
+    }
+
+    async fn create_status(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        status: &Status,
+    ) -> Result<(), GitHubError> {
+        let body = serde_json::to_value(status).unwrap_or_default();
+        self.no_content(
+            Method::POST,
+            &format!("{}/statuses/{}", repo_path(repo), segment(sha)),
+            Some(&body),
+            "create status",
+        )
+        .await
+    }
+
+    async fn ensure_label(&self, repo: &RepoName, label: &LabelSpec) -> Result<(), GitHubError> {
+        #[derive(Deserialize)]
+        struct Existing {
+            #[serde(default)]
+            color: String,
+            #[serde(default)]
+            description: Option<String>,
+        }
+        let path = format!("{}/labels/{}", repo_path(repo), segment(label.name));
+        let body =
+            json!({ "name": label.name, "color": label.color, "description": label.description });
+        match self
+            .json::<Existing>(Method::GET, &path, None, "get label")
+            .await
+        {
+            Ok(existing)
+                if existing.color.eq_ignore_ascii_case(label.color)
+                    && existing.description.as_deref() == Some(label.description) =>
+            {
+                Ok(())
+            }
+            Ok(_) => {
+                self.no_content(Method::PATCH, &path, Some(&body), "update label")
+                    .await
+            }
+            Err(GitHubError::NotFound(_)) => {
+                self.no_content(
+                    Method::POST,
+                    &format!("{}/labels", repo_path(repo)),
+                    Some(&body),
+                    "create label",
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn add_labels(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        labels: &[String],
+    ) -> Result<(), GitHubError> {
+        let path = format!("{}/issues/{issue}/labels", repo_path(repo));
+        // Adding labels is idempotent on GitHub's side, so a resend is harmless.
+        let reply = self
+            .send(
+                Method::POST,
+                &path,
+                Some(&json!({ "labels": labels })),
+                Idempotence::Safe,
+                "add labels",
+            )
+            .await?;
+        if reply.ok() {
+            Ok(())
+        } else {
+            Err(retry::error_of(&reply, "add labels"))
+        }
+    }
+
+    async fn remove_label(
+        &self,
+        repo: &RepoName,
+        issue: u64,
+        label: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "{}/issues/{issue}/labels/{}",
+            repo_path(repo),
+            segment(label)
+        );
+        match self
+            .no_content(Method::DELETE, &path, None, "remove label")
+            .await
+        {
+            Err(GitHubError::NotFound(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn file_at(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        reference: &str,
+    ) -> Result<Option<Vec<u8>>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Content {
+            #[serde(default)]
+            content: String,
+        }
+        let encoded: Vec<String> = path.split('/').map(segment).collect();
+        let url = format!(
+            "{}/contents/{}?ref={}",
+            repo_path(repo),
+            encoded.join("/"),
+            segment(reference)
+        );
+        match self
+            .json::<Content>(Method::GET, &url, None, "get file")
+            .await
+        {
+            Ok(content) => {
+                let clean: String = content.content.split_whitespace().collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(clean)
+                    .map(Some)
+                    .map_err(|e| GitHubError::Transport(format!("get file: {e}")))
+            }
+            Err(GitHubError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn issue(&self, repo: &RepoName, number: u64) -> Result<IssueData, GitHubError> {
+        self.json(
+            Method::GET,
+            &format!("{}/issues/{number}", repo_path(repo)),
+            None,
+            "get issue",
+        )
+        .await
+    }
+
+    async fn issues(&self, repo: &RepoName) -> Result<Vec<IssueData>, GitHubError> {
+        let mut all = Vec::new();
+        for page in 1..=100 {
+            let path = format!(
+                "{}/issues?state=all&per_page=100&page={page}",
+                repo_path(repo)
+            );
+            let batch: Vec<IssueData> = self.json(Method::GET, &path, None, "list issues").await?;
+            let done = batch.len() < 100;
+            all.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError> {
+        #[derive(Deserialize)]
+        struct File {
+            filename: String,
+        }
+        let mut all = Vec::new();
+        for page in 1..=30 {
+            let path = format!(
+                "{}/pulls/{number}/files?per_page=100&page={page}",
+                repo_path(repo)
+            );
+            let batch: Vec<File> = self
+                .json(Method::GET, &path, None, "list pull request files")
+                .await?;
+            let done = batch.len() < 100;
+            all.extend(batch.into_iter().map(|f| f.filename));
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}

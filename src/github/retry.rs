@@ -1,0 +1,262 @@
+//! The one retry layer for GitHub calls: backoff honouring `Retry-After`
+//! and the rate-limit headers, a timeout on every call, and no blind retry
+//! of requests that create something.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+use super::GitHubError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    /// The longest we wait between attempts; a rate limit that asks for
+    /// more is reported instead of waited out.
+    pub max_delay: Duration,
+    /// Each attempt's time limit.
+    pub call_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Whether the request was processed at all: only then can a retried create
+/// make a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotence {
+    /// GET, PATCH, PUT, DELETE: safe to send again.
+    Safe,
+    /// POST that creates: sent again only when GitHub said it did not act.
+    Creates,
+}
+
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// How long GitHub asks us to wait, for a rate-limited answer.
+fn rate_limit_wait(reply: &Reply) -> Option<Duration> {
+    let limited = reply.status == 429
+        || (reply.status == 403
+            && (reply.headers.contains_key("retry-after")
+                || header_number(&reply.headers, "x-ratelimit-remaining") == Some(0)
+                || reply.body.to_ascii_lowercase().contains("rate limit")));
+    if !limited {
+        return None;
+    }
+    if let Some(seconds) = header_number(&reply.headers, "retry-after") {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Some(reset) = header_number(&reply.headers, "x-ratelimit-reset") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+    }
+    // A secondary limit without a header: GitHub asks for at least a minute.
+    Some(Duration::from_secs(60))
+}
+
+/// Sends with retries. `send` performs one attempt; its Err is a transport
+/// failure (no answer).
+pub async fn call<F, Fut>(
+    policy: &RetryPolicy,
+    idempotence: Idempotence,
+    what: &str,
+    mut send: F,
+) -> Result<Reply, GitHubError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Reply, String>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= policy.attempts;
+        let backoff = policy
+            .base_delay
+            .saturating_mul(1 << (attempt - 1).min(10))
+            .min(policy.max_delay);
+        let outcome = tokio::time::timeout(policy.call_timeout, send()).await;
+        let reply = match outcome {
+            Err(_) => {
+                tracing::warn!(call = what, attempt, "GitHub did not answer in time");
+                if last || idempotence == Idempotence::Creates {
+                    return Err(GitHubError::Timeout);
+                }
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            Ok(Err(transport)) => {
+                tracing::warn!(call = what, attempt, error = %transport, "GitHub call failed");
+                if last || idempotence == Idempotence::Creates {
+                    return Err(GitHubError::Transport(transport));
+                }
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            Ok(Ok(reply)) => reply,
+        };
+        if reply.ok() {
+            return Ok(reply);
+        }
+        // Rate limits: GitHub did not act, so even a create may be resent.
+        if let Some(wait) = rate_limit_wait(&reply) {
+            tracing::warn!(
+                call = what,
+                attempt,
+                wait_s = wait.as_secs(),
+                "rate limited by GitHub"
+            );
+            if last || wait > policy.max_delay {
+                return Err(GitHubError::RateLimited(format!(
+                    "{what}: retry after {} s",
+                    wait.as_secs()
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        if reply.status >= 500 {
+            tracing::warn!(
+                call = what,
+                attempt,
+                status = reply.status,
+                "GitHub server error"
+            );
+            // A create that met a 5xx may have landed: the caller checks before resending.
+            if last || idempotence == Idempotence::Creates {
+                return Err(GitHubError::Server {
+                    status: reply.status,
+                    message: first_line(&reply.body),
+                });
+            }
+            tokio::time::sleep(backoff).await;
+            continue;
+        }
+        return Ok(reply);
+    }
+}
+
+/// Maps a final non-success reply to the error callers branch on.
+pub fn error_of(reply: &Reply, what: &str) -> GitHubError {
+    let message = format!("{what}: {}", first_line(&reply.body));
+    match reply.status {
+        401 | 403 => GitHubError::NotAllowed {
+            status: reply.status,
+            message,
+        },
+        404 => GitHubError::NotFound(message),
+        status if status >= 500 => GitHubError::Server { status, message },
+        status => GitHubError::Rejected { status, message },
+    }
+}
+
+fn first_line(body: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.to_string());
+    message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, headers: &[(&'static str, &str)], body: &str) -> Reply {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        Reply {
+            status,
+            headers: map,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn rate_limits_are_recognised_and_their_wait_read() {
+        assert_eq!(
+            rate_limit_wait(&reply(429, &[("retry-after", "3")], "")),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_wait(&reply(403, &[("retry-after", "7")], "")),
+            Some(Duration::from_secs(7))
+        );
+        assert!(
+            rate_limit_wait(&reply(
+                403,
+                &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
+                ""
+            ))
+            .is_some()
+        );
+        assert_eq!(
+            rate_limit_wait(&reply(403, &[], "Resource not accessible by integration")),
+            None
+        );
+        assert_eq!(rate_limit_wait(&reply(502, &[], "")), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_errors_are_retried_for_safe_calls_only() {
+        let policy = RetryPolicy::default();
+        let mut answers = vec![reply(200, &[], "ok"), reply(502, &[], "bad gateway")];
+        let result = call(&policy, Idempotence::Safe, "get", || {
+            let next = answers.pop().unwrap();
+            async move { Ok(next) }
+        })
+        .await;
+        assert_eq!(result.unwrap().body, "ok");
+        let mut answers = vec![reply(200, &[], "ok"), reply(502, &[], "bad gateway")];
+        let result = call(&policy, Idempotence::Creates, "post", || {
+            let next = answers.pop().unwrap();
+            async move { Ok(next) }
+        })
+        .await;
+        assert!(matches!(
+            result,
+            Err(GitHubError::Server { status: 502, .. })
+        ));
+    }
+}

@@ -1,0 +1,288 @@
+//! The GitHub Action end to end: a real git repository, the real `dslp`
+//! binary in Action mode, and the fake GitHub it posts to.
+
+use std::path::Path;
+use std::process::Command;
+
+use axum::http::Method;
+use serde_json::Value;
+
+use crate::fake_github::{FakeGitHub, Fault};
+use crate::support::fixture;
+
+const TOKEN: &str = "ghs_test_token_never_printed";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The demo project on `main`, and `experiment/6-boosting` changing the model.
+fn repository() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    for file in [".github/dslp.yml", "data/churn.csv"] {
+        std::fs::copy(fixture(&format!("demo/{file}")), dir.path().join(file)).unwrap();
+    }
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "churn project"]);
+    let base = git(dir.path(), &["rev-parse", "HEAD"]);
+    git(
+        dir.path(),
+        &["checkout", "-q", "-b", "experiment/6-boosting"],
+    );
+    let config = std::fs::read_to_string(dir.path().join(".github/dslp.yml"))
+        .unwrap()
+        .replace("params: { c: 1.0 }", "params: { c: 0.5 }");
+    std::fs::write(dir.path().join(".github/dslp.yml"), config).unwrap();
+    git(
+        dir.path(),
+        &["commit", "-q", "-am", "weaker regularisation"],
+    );
+    let head = git(dir.path(), &["rev-parse", "HEAD"]);
+    (dir, base, head)
+}
+
+/// GitHub's example `pull_request.opened` payload, pointed at our repository.
+fn pull_request_event(
+    dir: &Path,
+    base_sha: &str,
+    head_sha: &str,
+    base_ref: &str,
+) -> std::path::PathBuf {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("github/webhooks/pull_request.opened.json")).unwrap(),
+    )
+    .unwrap();
+    event["repository"]["full_name"] = "acme/churn".into();
+    let pr = &mut event["pull_request"];
+    pr["number"] = 12.into();
+    pr["body"] = "Boosting for #6.".into();
+    pr["head"]["ref"] = "experiment/6-boosting".into();
+    pr["head"]["sha"] = head_sha.into();
+    pr["head"]["repo"]["full_name"] = "acme/churn".into();
+    pr["base"]["ref"] = base_ref.into();
+    pr["base"]["sha"] = base_sha.into();
+    let path = dir.join("event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    path
+}
+
+struct ActionRun {
+    code: i32,
+    stderr: String,
+    summary: String,
+    output: String,
+}
+
+async fn run_action(
+    github: &FakeGitHub,
+    workspace: &Path,
+    event: &Path,
+    event_name: &str,
+) -> ActionRun {
+    let scratch = tempfile::tempdir().unwrap();
+    let summary = scratch.path().join("summary.md");
+    let output_file = scratch.path().join("output");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
+    command
+        .arg("action")
+        .env("GITHUB_EVENT_NAME", event_name)
+        .env("GITHUB_EVENT_PATH", event)
+        .env("GITHUB_REPOSITORY", "acme/churn")
+        .env("GITHUB_WORKSPACE", workspace)
+        .env("GITHUB_API_URL", &github.url)
+        .env("INPUT_TOKEN", TOKEN)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("RUNNER_TEMP", scratch.path())
+        .env("DSLP_RETRY_BASE_MS", "10");
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "the token leaked into the log"
+    );
+    ActionRun {
+        code: out.status.code().unwrap(),
+        stderr,
+        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+        output: std::fs::read_to_string(&output_file).unwrap_or_default(),
+    }
+}
+
+async fn fake_with_issues() -> FakeGitHub {
+    let github = FakeGitHub::start().await;
+    let issues: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
+            .unwrap();
+    github.with_issues(&issues);
+    github.add_pull_request(12, "Boosting", &[".github/dslp.yml"]);
+    github
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_posts_one_comment_and_one_check_second_run_edits_them() {
+    let (repo, base, head) = repository();
+    let github = fake_with_issues().await;
+    let event = pull_request_event(repo.path(), &base, &head, "main");
+
+    let first = run_action(&github, repo.path(), &event, "pull_request").await;
+    // An experiment PR into main is blocked by R42: NO-GO, and fail-on no-go fails the step.
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let comments = github.comments_on(12);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.starts_with("<!-- dslp:pr-report -->"));
+    assert!(
+        comments[0].body.contains("## ❌ dslp: **NO-GO**"),
+        "{}",
+        comments[0].body
+    );
+    assert!(comments[0].body.contains("| ⛔ | R42 |"));
+    assert!(comments[0].body.contains("Model `churn_lr`"));
+    let runs = github.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (
+            runs[0].name.as_str(),
+            runs[0].head_sha.as_str(),
+            runs[0].conclusion.as_str()
+        ),
+        ("dslp", head.as_str(), "failure")
+    );
+    assert!(runs[0].title.starts_with("NO-GO: R42"), "{}", runs[0].title);
+    assert!(first.summary.contains("Model `churn_lr`"));
+    assert!(first.output.contains("verdict=NO-GO"));
+    assert!(first.output.contains("metrics-json="));
+
+    // The base branch's model was evaluated from git: deltas appear.
+    assert!(
+        comments[0].body.contains("| roc_auc | **"),
+        "{}",
+        comments[0].body
+    );
+
+    let second = run_action(&github, repo.path(), &event, "pull_request").await;
+    assert_eq!(second.code, 1);
+    let comments = github.comments_on(12);
+    assert_eq!(comments.len(), 1, "the report was posted twice");
+    assert_eq!(
+        github.check_runs().len(),
+        1,
+        "a second check run was created"
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_is_retried_and_the_report_lands_once() {
+    let (repo, base, head) = repository();
+    let github = fake_with_issues().await;
+    github.inject(Method::GET, "/issues", Fault::Status(502));
+    github.inject(Method::POST, "/issues/12/comments", Fault::Status(502));
+    github.inject(
+        Method::POST,
+        "/check-runs",
+        Fault::RateLimited { retry_after: 1 },
+    );
+    let event = pull_request_event(repo.path(), &base, &head, "main");
+    let run = run_action(&github, repo.path(), &event, "pull_request").await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(github.comments_on(12).len(), 1);
+    assert_eq!(github.check_runs().len(), 1);
+    assert!(
+        github.world.lock().unwrap().faults.is_empty(),
+        "every injected fault was met"
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_token_falls_back_to_a_status_and_the_job_summary() {
+    let (repo, base, head) = repository();
+    let github = fake_with_issues().await;
+    github.world.lock().unwrap().read_only = true;
+    let event = pull_request_event(repo.path(), &base, &head, "main");
+    let run = run_action(&github, repo.path(), &event, "pull_request").await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("may not"), "{}", run.stderr);
+    assert!(github.check_runs().is_empty());
+    let statuses = github.world.lock().unwrap().statuses.clone();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].1["context"], "dslp");
+    assert_eq!(statuses[0].1["state"], "failure");
+    assert!(
+        run.summary.contains("NO-GO"),
+        "the job summary must carry the report"
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_event_keeps_one_comment_with_the_findings() {
+    let (repo, _, _) = repository();
+    let github = fake_with_issues().await;
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("github/webhooks/issues.opened.json")).unwrap(),
+    )
+    .unwrap();
+    event["repository"]["full_name"] = "acme/churn".into();
+    event["issue"]["number"] = 30.into();
+    event["issue"]["title"] = "Try a random forest".into();
+    event["issue"]["labels"] = serde_json::json!([{"name": "Experiment"}]);
+    event["issue"]["body"] =
+        std::fs::read_to_string(fixture("issues/legacy/experiment-as-opened.md"))
+            .unwrap()
+            .into();
+    let path = repo.path().join("issue-event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    let run = run_action(&github, repo.path(), &path, "issues").await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let again = run_action(&github, repo.path(), &path, "issues").await;
+    assert_eq!(again.code, 1);
+    let comments = github.comments_on(30);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("| ❌ | R13 |"),
+        "{}",
+        comments[0].body
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_event_file_is_an_error_not_a_panic() {
+    let (repo, _, _) = repository();
+    let github = fake_with_issues().await;
+    let path = repo.path().join("broken.json");
+    std::fs::write(&path, "{\"action\": \"opened\", \"pull_request\": ").unwrap();
+    let run = run_action(&github, repo.path(), &path, "pull_request").await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read the `pull_request` event"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,595 @@
+//! A fake GitHub on loopback: an in-memory model of issues, comments,
+//! labels, check runs, statuses and pull-request files, which the real
+//! octocrab client talks to. Every request's method, path and JSON body is
+//! validated against GitHub's published OpenAPI description (the vendored
+//! subset); anything else is recorded as a violation and fails the test.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::support::fixture;
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+    pub edits: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: String,
+    pub conclusion: String,
+    pub title: String,
+    pub text: String,
+    pub annotations: usize,
+}
+
+/// An answer to give instead of the real one.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16),
+    RateLimited { retry_after: u64 },
+}
+
+#[derive(Default)]
+pub struct World {
+    pub issues: BTreeMap<u64, Value>,
+    pub comments: Vec<Comment>,
+    pub check_runs: Vec<CheckRun>,
+    pub statuses: Vec<(String, Value)>,
+    pub labels: BTreeMap<String, Value>,
+    pub pull_files: BTreeMap<u64, Vec<String>>,
+    /// (method, path fragment, fault): the next matching request gets the fault.
+    pub faults: VecDeque<(Method, String, Fault)>,
+    /// The token may not use the Checks API or comment (a fork's read-only token).
+    pub read_only: bool,
+    pub requests: Vec<String>,
+    pub violations: Vec<String>,
+    next_id: u64,
+}
+
+pub struct FakeGitHub {
+    pub url: String,
+    pub world: Arc<Mutex<World>>,
+}
+
+struct Operation {
+    method: String,
+    template: Vec<String>,
+    body_schema: Option<Value>,
+}
+
+fn operations() -> Vec<Operation> {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("github/openapi-subset.json")).unwrap(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let body_schema = op["requestBody"]["content"]["application/json"]["schema"]
+                .as_object()
+                .map(|schema| {
+                    let mut schema = Value::Object(schema.clone());
+                    openapi_to_json_schema(&mut schema);
+                    let mut components = spec["components"].clone();
+                    openapi_to_json_schema(&mut components);
+                    schema["components"] = components;
+                    schema
+                });
+            out.push(Operation {
+                method: method.to_uppercase(),
+                template: path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect(),
+                body_schema,
+            });
+        }
+    }
+    out
+}
+
+/// OpenAPI 3.0's `nullable: true` is `type: [T, "null"]` in JSON Schema.
+fn openapi_to_json_schema(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = map.get("type").cloned() {
+                    map.insert("type".into(), json!([t, "null"]));
+                }
+            }
+            for value in map.values_mut() {
+                openapi_to_json_schema(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(openapi_to_json_schema),
+        _ => {}
+    }
+}
+
+fn matches(template: &[String], path: &[&str]) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for (i, part) in template.iter().enumerate() {
+        if part == "{path}" {
+            params.insert("path".into(), path.get(i..)?.join("/"));
+            return Some(params);
+        }
+        let segment = path.get(i)?;
+        if part.starts_with('{') {
+            params.insert(
+                part.trim_matches(|c| c == '{' || c == '}').to_string(),
+                percent_decode(segment),
+            );
+        } else if part != segment {
+            return None;
+        }
+    }
+    (template.len() == path.len()).then_some(params)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl FakeGitHub {
+    pub async fn start() -> FakeGitHub {
+        let world = Arc::new(Mutex::new(World {
+            next_id: 1000,
+            ..World::default()
+        }));
+        let ops = Arc::new(operations());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = world.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                let ops = ops.clone();
+                async move { handle(&state, &ops, method, uri, headers, body) }
+            },
+        );
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeGitHub { url, world }
+    }
+
+    /// Seeds issues from a `gh issue list --json` export.
+    pub fn with_issues(&self, export: &Value) {
+        let mut world = self.world.lock().unwrap();
+        for issue in export.as_array().unwrap() {
+            let number = issue["number"].as_u64().unwrap();
+            world.issues.insert(
+                number,
+                json!({
+                    "number": number,
+                    "title": issue["title"],
+                    "body": issue["body"],
+                    "state": issue["state"].as_str().unwrap_or("open").to_lowercase(),
+                    "labels": issue["labels"],
+                }),
+            );
+        }
+    }
+
+    pub fn add_pull_request(&self, number: u64, title: &str, files: &[&str]) {
+        let mut world = self.world.lock().unwrap();
+        world.issues.insert(number, json!({"number": number, "title": title, "body": "", "state": "open", "labels": [], "pull_request": {"url": "x"}}));
+        world
+            .pull_files
+            .insert(number, files.iter().map(|f| f.to_string()).collect());
+    }
+
+    pub fn inject(&self, method: Method, path_fragment: &str, fault: Fault) {
+        self.world
+            .lock()
+            .unwrap()
+            .faults
+            .push_back((method, path_fragment.to_string(), fault));
+    }
+
+    pub fn comments_on(&self, issue: u64) -> Vec<Comment> {
+        self.world
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .filter(|c| c.issue == issue)
+            .cloned()
+            .collect()
+    }
+
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.world.lock().unwrap().check_runs.clone()
+    }
+
+    /// Fails the test if the bot sent anything GitHub's description rejects.
+    pub fn assert_no_violations(&self) {
+        let world = self.world.lock().unwrap();
+        assert!(
+            world.violations.is_empty(),
+            "requests GitHub would reject: {:#?}",
+            world.violations
+        );
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn handle(
+    world: &Mutex<World>,
+    ops: &[Operation],
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut world = world.lock().unwrap();
+    let path = uri.path().to_string();
+    world.requests.push(format!("{method} {path}"));
+    if !headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("token "))
+    {
+        world.violations.push(format!("{method} {path}: no token"));
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "Requires authentication"}),
+        );
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let Some((op, params)) = ops.iter().find_map(|op| {
+        (op.method == method.as_str())
+            .then(|| matches(&op.template, &parts))
+            .flatten()
+            .map(|p| (op, p))
+    }) else {
+        world.violations.push(format!(
+            "{method} {path}: not an operation of GitHub's REST API we know"
+        ));
+        return reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+    };
+    let json_body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    if let Some(schema) = &op.body_schema {
+        match jsonschema::validator_for(schema) {
+            Ok(validator) => {
+                let errors: Vec<String> = validator
+                    .iter_errors(&json_body)
+                    .map(|e| e.to_string())
+                    .collect();
+                if !errors.is_empty() {
+                    world.violations.push(format!(
+                        "{method} {path}: body {json_body} breaks the schema: {}",
+                        errors.join("; ")
+                    ));
+                    return reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"message": "Validation Failed"}),
+                    );
+                }
+            }
+            Err(e) => world.violations.push(format!(
+                "{method} {path}: the vendored schema does not compile: {e}"
+            )),
+        }
+    }
+    if let Some(index) = world
+        .faults
+        .iter()
+        .position(|(m, fragment, _)| *m == method && path.contains(fragment.as_str()))
+    {
+        let (_, _, fault) = world.faults.remove(index).unwrap();
+        return match fault {
+            Fault::Status(code) => reply(
+                StatusCode::from_u16(code).unwrap(),
+                json!({"message": "injected fault"}),
+            ),
+            Fault::RateLimited { retry_after } => (
+                StatusCode::FORBIDDEN,
+                [
+                    ("content-type", "application/json".to_string()),
+                    ("retry-after", retry_after.to_string()),
+                    ("x-ratelimit-remaining", "0".to_string()),
+                ],
+                json!({"message": "You have exceeded a secondary rate limit"}).to_string(),
+            )
+                .into_response(),
+        };
+    }
+    let read_only_refusal = || {
+        reply(
+            StatusCode::FORBIDDEN,
+            json!({"message": "Resource not accessible by integration"}),
+        )
+    };
+    let number = |key: &str| {
+        params
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let template = op.template.join("/");
+    match (method.as_str(), template.as_str()) {
+        ("GET", "repos/{owner}/{repo}/issues") => {
+            let page = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1);
+            let all: Vec<Value> = world.issues.values().cloned().collect();
+            reply(
+                StatusCode::OK,
+                Value::Array(all.into_iter().skip((page - 1) * 100).take(100).collect()),
+            )
+        }
+        ("GET", "repos/{owner}/{repo}/issues/{issue_number}") => {
+            match world.issues.get(&number("issue_number")) {
+                Some(issue) => reply(StatusCode::OK, issue.clone()),
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", "repos/{owner}/{repo}/issues/{issue_number}/comments") => {
+            let issue = number("issue_number");
+            let comments: Vec<Value> = world
+                .comments
+                .iter()
+                .filter(|c| c.issue == issue)
+                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": "dslp-bot[bot]"}}))
+                .collect();
+            reply(StatusCode::OK, Value::Array(comments))
+        }
+        ("POST", "repos/{owner}/{repo}/issues/{issue_number}/comments") => {
+            if world.read_only {
+                return read_only_refusal();
+            }
+            world.next_id += 1;
+            let comment = Comment {
+                id: world.next_id,
+                issue: number("issue_number"),
+                body: json_body["body"].as_str().unwrap_or("").to_string(),
+                edits: 0,
+            };
+            world.comments.push(comment.clone());
+            reply(
+                StatusCode::CREATED,
+                json!({"id": comment.id, "body": comment.body}),
+            )
+        }
+        ("PATCH", "repos/{owner}/{repo}/issues/comments/{comment_id}") => {
+            let id = number("comment_id");
+            match world.comments.iter_mut().find(|c| c.id == id) {
+                Some(comment) => {
+                    comment.body = json_body["body"].as_str().unwrap_or("").to_string();
+                    comment.edits += 1;
+                    reply(StatusCode::OK, json!({"id": id, "body": comment.body}))
+                }
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", "repos/{owner}/{repo}/commits/{ref}/check-runs") => {
+            if world.read_only {
+                return read_only_refusal();
+            }
+            let sha = params.get("ref").cloned().unwrap_or_default();
+            let runs: Vec<Value> = world
+                .check_runs
+                .iter()
+                .filter(|r| r.head_sha == sha)
+                .map(|r| json!({"id": r.id, "name": r.name}))
+                .collect();
+            reply(
+                StatusCode::OK,
+                json!({"total_count": runs.len(), "check_runs": runs}),
+            )
+        }
+        ("POST", "repos/{owner}/{repo}/check-runs") => {
+            if world.read_only {
+                return read_only_refusal();
+            }
+            world.next_id += 1;
+            let run = CheckRun {
+                id: world.next_id,
+                name: json_body["name"].as_str().unwrap_or("").into(),
+                head_sha: json_body["head_sha"].as_str().unwrap_or("").into(),
+                conclusion: json_body["conclusion"].as_str().unwrap_or("").into(),
+                title: json_body["output"]["title"].as_str().unwrap_or("").into(),
+                text: json_body["output"]["text"].as_str().unwrap_or("").into(),
+                annotations: json_body["output"]["annotations"]
+                    .as_array()
+                    .map_or(0, Vec::len),
+            };
+            world.check_runs.push(run.clone());
+            reply(StatusCode::CREATED, json!({"id": run.id}))
+        }
+        ("PATCH", "repos/{owner}/{repo}/check-runs/{check_run_id}") => {
+            let id = number("check_run_id");
+            match world.check_runs.iter_mut().find(|r| r.id == id) {
+                Some(run) => {
+                    run.conclusion = json_body["conclusion"]
+                        .as_str()
+                        .unwrap_or(&run.conclusion)
+                        .into();
+                    run.title = json_body["output"]["title"]
+                        .as_str()
+                        .unwrap_or(&run.title)
+                        .into();
+                    run.text = json_body["output"]["text"]
+                        .as_str()
+                        .unwrap_or(&run.text)
+                        .into();
+                    run.annotations += json_body["output"]["annotations"]
+                        .as_array()
+                        .map_or(0, Vec::len);
+                    reply(StatusCode::OK, json!({"id": id}))
+                }
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("POST", "repos/{owner}/{repo}/statuses/{sha}") => {
+            world.statuses.push((
+                params.get("sha").cloned().unwrap_or_default(),
+                json_body.clone(),
+            ));
+            reply(
+                StatusCode::CREATED,
+                json!({"id": 1, "state": json_body["state"]}),
+            )
+        }
+        ("GET", "repos/{owner}/{repo}/pulls/{pull_number}/files") => {
+            let page = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1);
+            let files: Vec<Value> = world
+                .pull_files
+                .get(&number("pull_number"))
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .skip((page - 1) * 100)
+                .take(100)
+                .map(|f| json!({"filename": f, "status": "modified"}))
+                .collect();
+            reply(StatusCode::OK, Value::Array(files))
+        }
+        ("GET", "repos/{owner}/{repo}/labels/{name}") => match world
+            .labels
+            .get(params.get("name").map(String::as_str).unwrap_or(""))
+        {
+            Some(label) => reply(StatusCode::OK, label.clone()),
+            None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+        },
+        ("POST", "repos/{owner}/{repo}/labels") => {
+            let name = json_body["name"].as_str().unwrap_or("").to_string();
+            world.labels.insert(name, json_body.clone());
+            reply(StatusCode::CREATED, json_body)
+        }
+        _ => {
+            world.violations.push(format!(
+                "{method} {path}: the fake does not model this operation yet"
+            ));
+            reply(
+                StatusCode::NOT_IMPLEMENTED,
+                json!({"message": "not modelled"}),
+            )
+        }
+    }
+}
+
+/// Time for the caller's retries: faults use short `retry-after` values.
+pub const SHORT: Duration = Duration::from_millis(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_rejects_what_github_would_reject() {
+    let github = FakeGitHub::start().await;
+    github.add_pull_request(1, "x", &[]);
+    let send = |method: &'static str, path: &'static str, body: &'static str| {
+        let url = format!("{}{path}", github.url);
+        std::thread::spawn(move || {
+            let mut command = Command::new("curl");
+            command.args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                method,
+                "-H",
+                "Authorization: Bearer t",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                body,
+                &url,
+            ]);
+            String::from_utf8(command.output().unwrap().stdout).unwrap()
+        })
+        .join()
+        .unwrap()
+    };
+    // A comment without `body`, a check run with an unknown conclusion, and a route GitHub does not have.
+    assert_eq!(
+        send(
+            "POST",
+            "/repos/acme/churn/issues/1/comments",
+            r#"{"text": "hi"}"#
+        ),
+        "422"
+    );
+    assert_eq!(
+        send(
+            "POST",
+            "/repos/acme/churn/check-runs",
+            r#"{"name": "dslp", "head_sha": "abc", "conclusion": "great"}"#
+        ),
+        "422"
+    );
+    assert_eq!(
+        send(
+            "POST",
+            "/repos/acme/churn/issues/1/comment",
+            r#"{"body": "hi"}"#
+        ),
+        "404"
+    );
+    assert_eq!(
+        send(
+            "POST",
+            "/repos/acme/churn/issues/1/comments",
+            r#"{"body": "hi"}"#
+        ),
+        "201"
+    );
+    let violations = github.world.lock().unwrap().violations.clone();
+    assert_eq!(violations.len(), 3, "{violations:#?}");
+    assert!(
+        violations[0].contains("\"body\" is a required property"),
+        "{}",
+        violations[0]
+    );
+}
+
+use std::process::Command;
