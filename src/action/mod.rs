@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::config::{CONFIG_PATH, RepoConfig};
+use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
 use crate::event::{self, Event, PullRequestEvent};
 use crate::evidence::{self, Evidence, Request};
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
-use crate::github::{self, GitHub, GitHubError, Status};
+use crate::github::{
+    self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, Status,
+};
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{IssueDirectory, PullRequest, Rulebook, Severity};
 use crate::report::comment::ISSUE_MARKER;
@@ -97,8 +99,19 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
         ..RetryPolicy::default()
     };
     let github = OctocrabGitHub::new(&args.api_url, &args.token, policy)?;
-    let config = load_config(&args.workspace)?;
-    let rulebook = config.rulebook(CONFIG_PATH)?;
+    let loaded = load_config(&args.workspace).and_then(|config| {
+        let rulebook = config.rulebook(CONFIG_PATH)?;
+        Ok((config, rulebook))
+    });
+    let (config, rulebook) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => match (error.downcast_ref::<ConfigError>(), &event) {
+            (Some(config_error), Event::PullRequest(pr)) => {
+                return bad_config(&github, &repo, pr, config_error).await;
+            }
+            _ => return Err(error),
+        },
+    };
     match event {
         Event::PullRequest(pr) => pull_request(args, &github, &repo, &config, &rulebook, &pr).await,
         Event::Issue { issue, .. } | Event::IssueComment { issue, .. }
@@ -255,6 +268,59 @@ async fn pull_request(
         verdict: plan.verdict,
         summary: plan.summary,
         evidence_path,
+    })
+}
+
+/// A config that cannot be read fails the check, with an annotation at the
+/// line and column, and says so in the pull request.
+async fn bad_config(
+    github: &impl GitHub,
+    repo: &RepoName,
+    pr: &PullRequestEvent,
+    error: &ConfigError,
+) -> Result<Outcome> {
+    let title = format!("{CONFIG_PATH} is invalid");
+    let message = format!(
+        "{}:{}:{}: {}",
+        CONFIG_PATH, error.line, error.column, error.message
+    );
+    let body = format!(
+        "{}\n## ❌ dslp: **NO-GO**\n\n`{CONFIG_PATH}` cannot be used, so nothing was checked:\n\n```\n{message}\n```\n\n`dslp lint config` checks it locally.\n",
+        crate::report::comment::PR_MARKER
+    );
+    let run = CheckRun {
+        name: engine::CHECK_NAME.into(),
+        head_sha: pr.head_sha.clone(),
+        conclusion: Conclusion::Failure,
+        title: title.clone(),
+        summary: message.clone(),
+        text: body.clone(),
+        annotations: vec![Annotation {
+            path: CONFIG_PATH.into(),
+            start_line: error.line,
+            end_line: error.line,
+            annotation_level: AnnotationLevel::Failure,
+            message: error.message.clone(),
+            title,
+        }],
+    };
+    let plan = Plan {
+        effects: vec![
+            Effect::UpsertComment {
+                issue: pr.number,
+                marker: crate::report::comment::PR_MARKER,
+                body: body.clone(),
+            },
+            Effect::Check(run),
+        ],
+        summary: body,
+        verdict: "NO-GO".into(),
+    };
+    execute(github, repo, &plan).await?;
+    Ok(Outcome {
+        verdict: plan.verdict,
+        summary: plan.summary,
+        evidence_path: None,
     })
 }
 

@@ -286,3 +286,28 @@ async fn a_broken_event_file_is_an_error_not_a_panic() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_typo_fails_the_check_with_an_annotation_at_its_line() {
+    let (repo, base, _) = repository();
+    let config = std::fs::read_to_string(repo.path().join(".github/dslp.yml"))
+        .unwrap()
+        .replace("  main: [main]", "  mian: [main]");
+    std::fs::write(repo.path().join(".github/dslp.yml"), config).unwrap();
+    git(repo.path(), &["commit", "-q", "-am", "typo"]);
+    let head = git(repo.path(), &["rev-parse", "HEAD"]);
+    let github = fake_with_issues().await;
+    let event = pull_request_event(repo.path(), &base, &head, "main");
+    let run = run_action(&github, repo.path(), &event, "pull_request").await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let runs = github.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion, "failure");
+    assert_eq!(runs[0].annotations, 1);
+    let comment = &github.comments_on(12)[0].body;
+    assert!(
+        comment.contains(".github/dslp.yml:4:3: unknown field `mian`"),
+        "{comment}"
+    );
+    github.assert_no_violations();
+}
