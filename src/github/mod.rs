@@ -130,6 +130,40 @@ impl IssueData {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IssueUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// What the port's callers need of a pull request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PullData {
+    pub number: u64,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub merged: Option<bool>,
+    #[serde(default)]
+    pub mergeable: Option<bool>,
+    pub head: PullRef,
+    pub base: PullRef,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PullRef {
+    #[serde(rename = "ref")]
+    pub name: String,
+    #[serde(default)]
+    pub sha: String,
+}
+
 /// Everything dslp-bot asks of GitHub.
 #[allow(async_fn_in_trait)] // used with generics, never as `dyn`
 pub trait GitHub {
@@ -188,6 +222,14 @@ pub trait GitHub {
         reference: &str,
     ) -> Result<Option<Vec<u8>>, GitHubError>;
     async fn issue(&self, repo: &RepoName, number: u64) -> Result<IssueData, GitHubError>;
+    /// Changes an issue's title, body or state (`None` leaves it as it is).
+    async fn update_issue(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        update: &IssueUpdate,
+    ) -> Result<(), GitHubError>;
+    async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError>;
     /// Every issue and pull request, open and closed.
     async fn issues(&self, repo: &RepoName) -> Result<Vec<IssueData>, GitHubError>;
     async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError>;

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::retry::{self, Idempotence, Reply, RetryPolicy};
 use super::{
-    Annotation, CHECK_TEXT_LIMIT, CheckRun, Comment, GitHub, GitHubError, IssueData, Status,
+    Annotation, CHECK_TEXT_LIMIT, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate,
+    PullData, Status,
 };
 use crate::lifecycle::labels::LabelSpec;
 use crate::lifecycle::links::RepoName;
@@ -420,6 +421,32 @@ impl GitHub for OctocrabGitHub {
             &format!("{}/issues/{number}", repo_path(repo)),
             None,
             "get issue",
+        )
+        .await
+    }
+
+    async fn update_issue(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        update: &IssueUpdate,
+    ) -> Result<(), GitHubError> {
+        let body = serde_json::to_value(update).unwrap_or_default();
+        self.no_content(
+            Method::PATCH,
+            &format!("{}/issues/{number}", repo_path(repo)),
+            Some(&body),
+            "update issue",
+        )
+        .await
+    }
+
+    async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError> {
+        self.json(
+            Method::GET,
+            &format!("{}/pulls/{number}", repo_path(repo)),
+            None,
+            "get pull request",
         )
         .await
     }

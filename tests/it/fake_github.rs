@@ -49,6 +49,8 @@ pub struct World {
     pub statuses: Vec<(String, Value)>,
     pub labels: BTreeMap<String, Value>,
     pub pull_files: BTreeMap<u64, Vec<String>>,
+    /// (path, ref) → contents.
+    pub files: BTreeMap<(String, String), Vec<u8>>,
     /// (method, path fragment, fault): the next matching request gets the fault.
     pub faults: VecDeque<(Method, String, Fault)>,
     /// The token may not use the Checks API or comment (a fork's read-only token).
@@ -369,6 +371,33 @@ fn handle(
                 None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
             }
         }
+        ("PATCH", "repos/{owner}/{repo}/issues/{issue_number}") => {
+            match world.issues.get_mut(&number("issue_number")) {
+                Some(issue) => {
+                    for key in ["title", "body", "state"] {
+                        if let Some(value) = json_body.get(key) {
+                            issue[key] = value.clone();
+                        }
+                    }
+                    reply(StatusCode::OK, issue.clone())
+                }
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", "repos/{owner}/{repo}/pulls/{pull_number}") => match world
+            .issues
+            .get(&number("pull_number"))
+            .filter(|i| i.get("pull_request").is_some())
+        {
+            Some(issue) => reply(
+                StatusCode::OK,
+                json!({
+                    "number": issue["number"], "body": issue["body"], "state": issue["state"], "merged": false, "mergeable": true,
+                    "head": {"ref": "head", "sha": "0000000000000000000000000000000000000000"}, "base": {"ref": "main", "sha": "0000000000000000000000000000000000000000"},
+                }),
+            ),
+            None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+        },
         ("GET", "repos/{owner}/{repo}/issues/{issue_number}/comments") => {
             let issue = number("issue_number");
             let comments: Vec<Value> = world
@@ -493,6 +522,62 @@ fn handle(
                 .map(|f| json!({"filename": f, "status": "modified"}))
                 .collect();
             reply(StatusCode::OK, Value::Array(files))
+        }
+        ("GET", "repos/{owner}/{repo}/contents/{path}") => {
+            use base64::Engine as _;
+            let reference = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("ref=")))
+                .map(percent_decode)
+                .unwrap_or_else(|| "main".into());
+            let path = params.get("path").cloned().unwrap_or_default();
+            match world.files.get(&(path.clone(), reference)) {
+                Some(bytes) => reply(
+                    StatusCode::OK,
+                    json!({"type": "file", "encoding": "base64", "path": path, "content": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+                ),
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("PATCH", "repos/{owner}/{repo}/labels/{name}") => {
+            let name = params.get("name").cloned().unwrap_or_default();
+            world.labels.insert(name, json_body.clone());
+            reply(StatusCode::OK, json_body)
+        }
+        ("POST", "repos/{owner}/{repo}/issues/{issue_number}/labels") => {
+            let number = number("issue_number");
+            let added: Vec<Value> = json_body["labels"].as_array().cloned().unwrap_or_default();
+            match world.issues.get_mut(&number) {
+                Some(issue) => {
+                    let mut labels = issue["labels"].as_array().cloned().unwrap_or_default();
+                    for label in added {
+                        let name = label.as_str().unwrap_or_default().to_string();
+                        if !labels.iter().any(|l| l["name"] == name.as_str()) {
+                            labels.push(json!({"name": name}));
+                        }
+                    }
+                    issue["labels"] = Value::Array(labels.clone());
+                    reply(StatusCode::OK, Value::Array(labels))
+                }
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
+        ("DELETE", "repos/{owner}/{repo}/issues/{issue_number}/labels/{name}") => {
+            let name = params.get("name").cloned().unwrap_or_default();
+            match world.issues.get_mut(&number("issue_number")) {
+                Some(issue) => {
+                    let labels: Vec<Value> = issue["labels"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|l| l["name"] != name.as_str())
+                        .collect();
+                    issue["labels"] = Value::Array(labels.clone());
+                    reply(StatusCode::OK, Value::Array(labels))
+                }
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
         }
         ("GET", "repos/{owner}/{repo}/labels/{name}") => match world
             .labels

@@ -5,6 +5,7 @@ mod cli_lint;
 mod data_evidence;
 mod fake_github;
 mod forms;
+mod github_port;
 mod init;
 mod model_evidence;
 mod parsers_never_panic;
