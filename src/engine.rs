@@ -4,7 +4,8 @@
 use crate::data::CheckResult;
 use crate::evidence::Evidence;
 use crate::github::{Annotation, AnnotationLevel, CheckRun, Conclusion};
-use crate::lifecycle::{BranchReport, Issue, IssueDirectory, Rulebook, Severity};
+use crate::lifecycle::issue::Lookup;
+use crate::lifecycle::{BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity};
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
 
 /// The name of dslp-bot's check run.
@@ -28,6 +29,30 @@ pub struct Plan {
     pub summary: String,
     /// GO, NO-GO or NEUTRAL.
     pub verdict: String,
+}
+
+/// The rules a pull request answers to: its branch's and, since the branch
+/// names its issue, that issue's own (an Experiment without its Ask, say).
+pub fn pull_request_rules(
+    pr: &PullRequest,
+    rulebook: &Rulebook,
+    directory: &IssueDirectory,
+) -> BranchReport {
+    let mut report = rulebook.check_pull_request(pr, directory);
+    if let Some(number) = report.head.number {
+        if let Lookup::Found(issue) = directory.lookup_number(number) {
+            if !issue.is_pull_request {
+                let linked = rulebook.check_issue(issue, directory);
+                report
+                    .findings
+                    .extend(linked.findings.into_iter().map(|mut finding| {
+                        finding.message = format!("issue #{number}: {}", finding.message);
+                        finding
+                    }));
+            }
+        }
+    }
+    report
 }
 
 /// The report and check run of a pull request.

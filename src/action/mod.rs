@@ -212,7 +212,7 @@ async fn pull_request(
         changed_files: changed,
         ..PullRequest::default()
     };
-    let branch = rulebook.check_pull_request(&facts, &directory);
+    let branch = engine::pull_request_rules(&facts, rulebook, &directory);
     let kind = branch
         .head
         .kind

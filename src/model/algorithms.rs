@@ -9,7 +9,7 @@ use linfa_linear::LinearRegression;
 use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 
-use super::tree::{Tree, TreeParams};
+use super::tree::{Forest, Tree, TreeParams};
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -32,6 +32,7 @@ pub enum Fitted {
         classes: Vec<usize>,
     },
     Tree(Tree),
+    Forest(Forest),
     /// Gaussian naive Bayes, kept as linfa's model.
     GaussianNb(GaussianNb<f64, usize>),
     /// A linear model for regression (OLS, ridge, elastic net).
@@ -128,9 +129,33 @@ pub fn fit_classifier(
                     max_depth: (depth >= 1.0).then_some(depth as usize),
                     min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
                     min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
+                    max_features: None,
                 },
             );
             Ok((Fitted::Tree(tree), None))
+        }
+        Algorithm::RandomForest => {
+            let depth = param(params, "max_depth", 0.0);
+            let features = param(params, "max_features", 0.0);
+            let max_features = if features >= 1.0 {
+                features as usize
+            } else {
+                ((x.ncols() as f64).sqrt().round() as usize).max(1)
+            };
+            let forest = Forest::fit(
+                x,
+                y,
+                classes,
+                TreeParams {
+                    max_depth: (depth >= 1.0).then_some(depth as usize),
+                    min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
+                    min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
+                    max_features: Some(max_features),
+                },
+                param(params, "n_estimators", 100.0).max(1.0) as usize,
+                param(params, "seed", 0.0).max(0.0) as u64,
+            );
+            Ok((Fitted::Forest(forest), None))
         }
         Algorithm::GaussianNb => {
             let model = GaussianNb::params()
@@ -322,6 +347,11 @@ impl Fitted {
                 .rows()
                 .into_iter()
                 .map(|row| tree.probabilities(&row.to_vec()).to_vec())
+                .collect(),
+            Fitted::Forest(forest) => x
+                .rows()
+                .into_iter()
+                .map(|row| forest.probabilities(&row.to_vec(), classes))
                 .collect(),
             Fitted::GaussianNb(model) => {
                 let (log_probabilities, order) = model.predict_log_proba(x);

@@ -91,6 +91,8 @@ pub enum Algorithm {
     DecisionTree,
     /// Parameters: var_smoothing (1e-9).
     GaussianNb,
+    /// Parameters: n_estimators (100), max_depth (unlimited), min_samples_split (2), min_samples_leaf (1), max_features (0 = √features), seed (0).
+    RandomForest,
     /// Ordinary least squares. No parameters.
     LinearRegression,
     /// Parameters: alpha (1).
@@ -112,6 +114,14 @@ impl Algorithm {
                 ("min_samples_leaf", 1.0),
             ],
             Algorithm::GaussianNb => &[("var_smoothing", 1e-9)],
+            Algorithm::RandomForest => &[
+                ("n_estimators", 100.0),
+                ("max_depth", 0.0),
+                ("min_samples_split", 2.0),
+                ("min_samples_leaf", 1.0),
+                ("max_features", 0.0),
+                ("seed", 0.0),
+            ],
             Algorithm::LinearRegression => &[],
             Algorithm::Ridge => &[("alpha", 1.0)],
             Algorithm::ElasticNet => &[
@@ -128,6 +138,7 @@ impl Algorithm {
             Algorithm::LogisticRegression => "logistic_regression",
             Algorithm::DecisionTree => "decision_tree",
             Algorithm::GaussianNb => "gaussian_nb",
+            Algorithm::RandomForest => "random_forest",
             Algorithm::LinearRegression => "linear_regression",
             Algorithm::Ridge => "ridge",
             Algorithm::ElasticNet => "elastic_net",
@@ -136,9 +147,10 @@ impl Algorithm {
 
     pub fn supports(self, task: Task) -> bool {
         match self {
-            Algorithm::LogisticRegression | Algorithm::DecisionTree | Algorithm::GaussianNb => {
-                task != Task::Regression
-            }
+            Algorithm::LogisticRegression
+            | Algorithm::DecisionTree
+            | Algorithm::GaussianNb
+            | Algorithm::RandomForest => task != Task::Regression,
             Algorithm::LinearRegression | Algorithm::Ridge | Algorithm::ElasticNet => {
                 task == Task::Regression
             }

@@ -14,6 +14,8 @@
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use super::SeededRng;
+
 /// scikit-learn's FEATURE_THRESHOLD: values closer than this are not split.
 const FEATURE_THRESHOLD: f64 = 1e-7;
 
@@ -41,16 +43,31 @@ pub struct TreeParams {
     pub max_depth: Option<usize>,
     pub min_samples_split: usize,
     pub min_samples_leaf: usize,
+    /// Features drawn at random for each split (a forest's trees); all when `None`.
+    pub max_features: Option<usize>,
 }
 
 impl Tree {
     pub fn fit(x: &Array2<f64>, y: &Array1<usize>, classes: usize, params: TreeParams) -> Tree {
-        let mut tree = Tree { nodes: Vec::new() };
         let rows: Vec<usize> = (0..x.nrows()).collect();
-        tree.grow(x, y, classes, params, rows, 0);
+        Tree::fit_rows(x, y, classes, params, rows, &mut SeededRng::new(0))
+    }
+
+    /// Grows a tree on `rows` (repeats allowed: a bootstrap sample).
+    pub fn fit_rows(
+        x: &Array2<f64>,
+        y: &Array1<usize>,
+        classes: usize,
+        params: TreeParams,
+        rows: Vec<usize>,
+        rng: &mut SeededRng,
+    ) -> Tree {
+        let mut tree = Tree { nodes: Vec::new() };
+        tree.grow(x, y, classes, params, rows, 0, rng);
         tree
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn grow(
         &mut self,
         x: &Array2<f64>,
@@ -59,6 +76,7 @@ impl Tree {
         params: TreeParams,
         rows: Vec<usize>,
         depth: usize,
+        rng: &mut SeededRng,
     ) -> usize {
         let counts = class_counts(y, &rows, classes);
         let index = self.nodes.len();
@@ -75,13 +93,25 @@ impl Tree {
         {
             return index;
         }
-        let Some((feature, threshold)) = best_split(x, y, classes, params, &rows, &counts) else {
+        let features: Vec<usize> = match params.max_features.filter(|k| *k < x.ncols()) {
+            Some(k) => {
+                let mut all: Vec<usize> = (0..x.ncols()).collect();
+                rng.shuffle(&mut all);
+                all.truncate(k.max(1));
+                all.sort_unstable();
+                all
+            }
+            None => (0..x.ncols()).collect(),
+        };
+        let Some((feature, threshold)) =
+            best_split(x, y, classes, params, &rows, &counts, &features)
+        else {
             return index;
         };
         let (left_rows, right_rows): (Vec<usize>, Vec<usize>) =
             rows.iter().partition(|r| x[[**r, feature]] <= threshold);
-        let left = self.grow(x, y, classes, params, left_rows, depth + 1);
-        let right = self.grow(x, y, classes, params, right_rows, depth + 1);
+        let left = self.grow(x, y, classes, params, left_rows, depth + 1, rng);
+        let right = self.grow(x, y, classes, params, right_rows, depth + 1, rng);
         self.nodes[index] = Node::Split {
             feature,
             threshold,
@@ -153,13 +183,14 @@ fn best_split(
     params: TreeParams,
     rows: &[usize],
     counts: &[f64],
+    features: &[usize],
 ) -> Option<(usize, f64)> {
     let n = rows.len();
     let leaf = params.min_samples_leaf.max(1);
     let parent = gini_proxy(counts, n as f64);
     let mut best: Option<(f64, usize, f64)> = None;
     let mut order: Vec<usize> = rows.to_vec();
-    for feature in 0..x.ncols() {
+    for &feature in features {
         order.sort_unstable_by(|a, b| x[[*a, feature]].total_cmp(&x[[*b, feature]]));
         let mut left = vec![0.0; classes];
         let mut right = counts.to_vec();
@@ -185,6 +216,47 @@ fn best_split(
     best.map(|(_, feature, threshold)| (feature, threshold))
 }
 
+/// A random forest: trees grown on bootstrap samples with a random subset
+/// of features at each split; probabilities are the trees' average
+/// (scikit-learn's `RandomForestClassifier`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Forest {
+    pub trees: Vec<Tree>,
+}
+
+impl Forest {
+    pub fn fit(
+        x: &Array2<f64>,
+        y: &Array1<usize>,
+        classes: usize,
+        params: TreeParams,
+        trees: usize,
+        seed: u64,
+    ) -> Forest {
+        let mut rng = SeededRng::new(seed);
+        let n = x.nrows();
+        let trees = (0..trees.max(1))
+            .map(|_| {
+                let rows: Vec<usize> = (0..n)
+                    .map(|_| (rng.next_u64() % n as u64) as usize)
+                    .collect();
+                Tree::fit_rows(x, y, classes, params, rows, &mut rng)
+            })
+            .collect();
+        Forest { trees }
+    }
+
+    pub fn probabilities(&self, row: &[f64], classes: usize) -> Vec<f64> {
+        let mut total = vec![0.0; classes];
+        for tree in &self.trees {
+            for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
+                *t += p;
+            }
+        }
+        total.iter().map(|t| t / self.trees.len() as f64).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +269,7 @@ mod tests {
             max_depth: Some(3),
             min_samples_split: 2,
             min_samples_leaf: 1,
+            max_features: None,
         };
         let tree = Tree::fit(&x, &y, 2, params);
         assert!(matches!(tree.nodes[0], Node::Split { threshold, .. } if threshold == 6.5));

@@ -147,6 +147,15 @@ async fn fake_with_issues() -> FakeGitHub {
 async fn first_run_posts_one_comment_and_one_check_second_run_edits_them() {
     let (repo, base, head) = repository();
     let github = fake_with_issues().await;
+    {
+        // Experiment #6 left its Metrics empty: an R11 warning on the linked issue.
+        let mut world = github.world.lock().unwrap();
+        let body = world.issues[&6]["body"]
+            .as_str()
+            .unwrap()
+            .replace("ROC-AUC on the held-out split.", "_No response_");
+        world.issues.get_mut(&6).unwrap()["body"] = body.into();
+    }
     let event = pull_request_event(repo.path(), &base, &head, "main");
 
     let first = run_action(&github, repo.path(), &event, "pull_request").await;
@@ -161,6 +170,14 @@ async fn first_run_posts_one_comment_and_one_check_second_run_edits_them() {
         comments[0].body
     );
     assert!(comments[0].body.contains("| ⛔ | R42 |"));
+    // The linked Experiment #6's own rules are reported too.
+    assert!(
+        comments[0]
+            .body
+            .contains("| ⚠️ | R11 | issue #6: required section is empty: Metrics |"),
+        "{}",
+        comments[0].body
+    );
     assert!(comments[0].body.contains("Model `churn_lr`"));
     let runs = github.check_runs();
     assert_eq!(runs.len(), 1);

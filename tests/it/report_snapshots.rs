@@ -88,7 +88,7 @@ fn pr_report(root: &Path) -> comment::Rendered {
         body: Some("Tries boosting for #6.".into()),
         ..PullRequest::default()
     };
-    let branch = rulebook.check_pull_request(&pr, &demo_issues());
+    let branch = dslp_bot::engine::pull_request_rules(&pr, &rulebook, &demo_issues());
     let evidence = evidence::gather(&Request {
         root,
         config: &config,
