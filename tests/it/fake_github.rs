@@ -38,7 +38,11 @@ pub struct CheckRun {
 #[derive(Debug, Clone)]
 pub enum Fault {
     Status(u16),
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        retry_after: u64,
+    },
+    /// Answer only after this long: longer than the client's timeout is a timeout.
+    Slow(Duration),
 }
 
 #[derive(Default)]
@@ -176,7 +180,13 @@ impl FakeGitHub {
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let state = state.clone();
                 let ops = ops.clone();
-                async move { handle(&state, &ops, method, uri, headers, body) }
+                async move {
+                    let (response, delay) = handle(&state, &ops, method, uri, headers, body);
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    response
+                }
             },
         );
         tokio::spawn(async move {
@@ -254,6 +264,7 @@ fn reply(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// The answer, and how long to hold it back.
 fn handle(
     world: &Mutex<World>,
     ops: &[Operation],
@@ -261,6 +272,20 @@ fn handle(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+) -> (Response, Option<Duration>) {
+    let mut delay = None;
+    let response = answer(world, ops, method, uri, headers, body, &mut delay);
+    (response, delay)
+}
+
+fn answer(
+    world: &Mutex<World>,
+    ops: &[Operation],
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    delay: &mut Option<Duration>,
 ) -> Response {
     let mut world = world.lock().unwrap();
     let path = uri.path().to_string();
@@ -323,6 +348,15 @@ fn handle(
     {
         let (_, _, fault) = world.faults.remove(index).unwrap();
         return match fault {
+            Fault::Slow(duration) => {
+                // Answered too late to matter, and not acted on, as a request
+                // that never reached GitHub.
+                *delay = Some(duration);
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"message": "too late"}),
+                )
+            }
             Fault::Status(code) => reply(
                 StatusCode::from_u16(code).unwrap(),
                 json!({"message": "injected fault"}),
@@ -603,8 +637,6 @@ fn handle(
     }
 }
 
-/// Time for the caller's retries: faults use short `retry-after` values.
-pub const SHORT: Duration = Duration::from_millis(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fake_rejects_what_github_would_reject() {

@@ -183,3 +183,37 @@ async fn a_rate_limit_is_waited_out_as_github_asks() {
         "{limited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_times_out_is_retried_when_safe() {
+    let fake = FakeGitHub::start().await;
+    fake.add_pull_request(4, "x", &[]);
+    fake.inject(
+        Method::GET,
+        "/issues/4",
+        Fault::Slow(Duration::from_secs(5)),
+    );
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        call_timeout: Duration::from_millis(300),
+        ..RetryPolicy::default()
+    };
+    let gh = OctocrabGitHub::new(&fake.url, "test-token", policy).unwrap();
+    let started = Instant::now();
+    assert_eq!(gh.issue(&repo(), 4).await.unwrap().number, 4);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the slow answer was waited for"
+    );
+    // A create that times out is not resent blindly: the caller checks first.
+    fake.inject(
+        Method::POST,
+        "/issues/4/comments",
+        Fault::Slow(Duration::from_secs(5)),
+    );
+    let id = github::upsert_comment(&gh, &repo(), 4, "<!-- t -->", "<!-- t -->\nbody")
+        .await
+        .unwrap();
+    assert!(id > 0);
+    assert_eq!(fake.comments_on(4).len(), 1);
+}
