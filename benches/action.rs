@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+// The fake GitHub of the tests; the bench uses part of it.
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/it/fake_github.rs"]
 mod fake_github;
 
