@@ -13,6 +13,10 @@ use std::time::Instant;
 
 use dslp_bot::data::spec::DatasetSpec;
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::peak_rss_mib;
+
 #[path = "common/synthetic.rs"]
 mod synthetic;
 use dslp_bot::data::{DatasetFiles, evaluate};
@@ -37,17 +41,6 @@ rows: { min: 1000 }
 duplicates: { max_fraction: 0.02 }
 drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }
 "#;
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
 
 /// The measured work: read both files, run everything, as `dslp data test --base` does.
 fn run_once(dir: &Path) {

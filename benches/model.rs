@@ -15,21 +15,15 @@ use dslp_bot::data::spec::DatasetSpec;
 use dslp_bot::model::spec::ModelSpec;
 use dslp_bot::model::training::{TrainingData, train};
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::peak_rss_mib;
+
 #[path = "common/synthetic.rs"]
 mod synthetic;
 
 const DATASET: &str = "path: base.csv\nsplit: { column: split }\n";
 const MODEL: &str = "dataset: bench\ntask: binary\ntarget: churned\nfeatures: [income, spend, age, score, plan, active]\nalgorithm: logistic_regression\nparams: { c: 1.0, max_iterations: 100 }\nsplit: dataset\n";
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn run_once(dir: &Path) {
     let dataset: DatasetSpec = serde_saphyr::from_str(DATASET).expect("dataset spec");

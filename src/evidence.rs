@@ -16,7 +16,7 @@ use crate::model::spec::ModelSpec;
 use crate::model::stamp::{self, Stamp};
 use crate::model::training::{self, ModelReport, Trained, TrainingData};
 use crate::model::{ModelError, evaluation::Evaluation};
-use crate::revision::Revisions;
+use crate::revision::{RevisionError, Revisions};
 
 /// What to gather evidence for.
 pub struct Request<'a> {
@@ -179,9 +179,12 @@ pub fn dataset_files(
 ) -> DatasetFiles {
     let path = &spec.path.0;
     let base = base.map(|rev| match revisions {
-        Some(r) => r
-            .read(rev, path)
-            .map_err(|e| DataError::new(path, e.to_string())),
+        Some(r) => r.read(rev, path).map_err(|e| match e {
+            RevisionError::NoSuchFile { .. } => {
+                DataError::new(path, format!("the dataset is new: {e}"))
+            }
+            other => DataError::new(path, other.to_string()),
+        }),
         None => Err(DataError::new(
             path,
             format!("{} is not inside a git repository", root.display()),

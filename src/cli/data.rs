@@ -7,11 +7,10 @@ use clap::{Subcommand, ValueEnum};
 
 use super::{exit, output};
 use crate::config::{self, RepoConfig};
-use crate::data::load::{DataError, resolve_in_repo};
-use crate::data::spec::{DatasetSpec, SplitSpec};
-use crate::data::{self, DatasetFiles, DatasetReport};
+use crate::data::{self, DatasetReport};
+use crate::evidence;
 use crate::lifecycle::Severity;
-use crate::revision::{RevisionError, Revisions};
+use crate::revision::Revisions;
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
@@ -75,7 +74,8 @@ pub fn run(command: DataCommand) -> Result<i32> {
         .iter()
         .filter(|(name, _)| args.datasets.is_empty() || args.datasets.contains(name))
         .map(|(name, spec)| {
-            let files = read_files(&root, spec, args.base.as_deref(), revisions.as_ref());
+            let revisions = revisions.as_ref().and_then(|r| r.as_ref().ok());
+            let files = evidence::dataset_files(&root, spec, args.base.as_deref(), revisions);
             data::evaluate(name, spec, files)
         })
         .collect();
@@ -105,45 +105,6 @@ pub(super) fn repository_root(given: Option<&Path>) -> Result<PathBuf> {
         .ok()
         .and_then(|repo| repo.workdir().map(Path::to_path_buf))
         .unwrap_or(here))
-}
-
-fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
-    let path = resolve_in_repo(root, relative)?;
-    std::fs::read(&path).map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))
-}
-
-fn read_files(
-    root: &Path,
-    spec: &DatasetSpec,
-    base: Option<&str>,
-    revisions: Option<&Result<Revisions, RevisionError>>,
-) -> DatasetFiles {
-    let path = &spec.path.0;
-    let base = match (base, revisions) {
-        (Some(rev), Some(Ok(revisions))) => Some(revisions.read(rev, path).map_err(|e| match e {
-            RevisionError::NoSuchFile { .. } => {
-                DataError::new(path, format!("the dataset is new: {e}"))
-            }
-            other => DataError::new(path, other.to_string()),
-        })),
-        (Some(_), Some(Err(error))) => Some(Err(DataError::new(path, error.to_string()))),
-        _ => None,
-    };
-    let split = match &spec.split {
-        Some(SplitSpec::Files {
-            train_path,
-            test_path,
-        }) => Some((
-            read_working(root, &train_path.0),
-            read_working(root, &test_path.0),
-        )),
-        _ => None,
-    };
-    DatasetFiles {
-        head: read_working(root, path),
-        base,
-        split,
-    }
 }
 
 pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {

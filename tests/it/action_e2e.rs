@@ -8,31 +8,9 @@ use axum::http::Method;
 use serde_json::Value;
 
 use crate::fake_github::{FakeGitHub, Fault};
-use crate::support::fixture;
+use crate::support::{fixture, git};
 
 const TOKEN: &str = "ghs_test_token_never_printed";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The demo project on `main`, and `experiment/6-boosting` changing the model.
 fn repository() -> (tempfile::TempDir, String, String) {

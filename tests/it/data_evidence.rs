@@ -10,7 +10,7 @@ use dslp_bot::data::spec::{ColumnType, DatasetSpec, FileFormat};
 use dslp_bot::data::{DatasetFiles, evaluate};
 use proptest::prelude::*;
 
-use crate::support::{dslp_in, fixture};
+use crate::support::{dslp_in, fixture, git};
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(fixture(&format!("data/{name}"))).unwrap()
@@ -334,27 +334,7 @@ fn config_refuses_escaping_paths_and_bad_values_at_their_line() {
 /// `data/3-refresh` holds the head data.
 fn repository_with_two_versions() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let status = Command::new("git")
-            .args([
-                "-c",
-                "user.name=Test",
-                "-c",
-                "user.email=test@example.com",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("git runs");
-        assert!(
-            status.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-    };
-    git(&["init", "-q"]);
+    git(dir.path(), &["init", "-q"]);
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::write(
@@ -367,15 +347,15 @@ fn repository_with_two_versions() -> tempfile::TempDir {
         dir.path().join("data/churn.csv"),
     )
     .unwrap();
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "base data"]);
-    git(&["checkout", "-q", "-b", "data/3-refresh"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "base data"]);
+    git(dir.path(), &["checkout", "-q", "-b", "data/3-refresh"]);
     std::fs::copy(
         fixture("data/churn_head.csv"),
         dir.path().join("data/churn.csv"),
     )
     .unwrap();
-    git(&["commit", "-q", "-am", "refreshed data"]);
+    git(dir.path(), &["commit", "-q", "-am", "refreshed data"]);
     dir
 }
 
@@ -445,29 +425,9 @@ fn a_project_in_a_subdirectory_reads_its_base_from_that_subdirectory() {
         project.join("data/churn.csv"),
     )
     .unwrap();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "base"]);
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "base"]);
     std::fs::copy(
         fixture("data/churn_head.csv"),
         project.join("data/churn.csv"),

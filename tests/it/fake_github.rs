@@ -637,7 +637,6 @@ fn answer(
     }
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fake_rejects_what_github_would_reject() {
     let github = FakeGitHub::start().await;

@@ -1,13 +1,10 @@
 //! Model evidence: metrics against scikit-learn, trained-model quality,
 //! bad input, tuning, gates versus a base branch, artifacts.
 
-use std::path::Path;
-use std::process::Command;
-
 use dslp_bot::model::evaluation;
 use dslp_bot::model::metrics;
 
-use crate::support::{dslp_in, fixture};
+use crate::support::{dslp_in, fixture, git};
 
 fn reference() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("model/reference.json")).unwrap())
@@ -159,27 +156,6 @@ fn reference_repository(models: &str) -> tempfile::TempDir {
     git(dir.path(), &["add", "."]);
     git(dir.path(), &["commit", "-q", "-m", "reference data"]);
     dir
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -93,3 +93,27 @@ pub fn check_jsonschema(builtin: &str, files: &[PathBuf]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs git in `dir` with a fixed identity and `main` as the first branch;
+/// returns its standard output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
