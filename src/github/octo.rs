@@ -122,6 +122,29 @@ impl OctocrabGitHub {
     }
 }
 
+impl OctocrabGitHub {
+    /// Every page of a list endpoint, 100 items a page.
+    async fn all_pages<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        what: &str,
+        max_pages: usize,
+    ) -> Result<Vec<T>, GitHubError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        for page in 1..=max_pages {
+            let url = format!("{path}{separator}per_page=100&page={page}");
+            let batch: Vec<T> = self.json(Method::GET, &url, None, what).await?;
+            let done = batch.len() < 100;
+            all.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
 /// Percent-encodes one path segment (label names have spaces, paths slashes).
 fn segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -159,20 +182,12 @@ fn check_output(run: &CheckRun, annotations: &[Annotation]) -> Value {
 
 impl GitHub for OctocrabGitHub {
     async fn comments(&self, repo: &RepoName, issue: u64) -> Result<Vec<Comment>, GitHubError> {
-        let mut all = Vec::new();
-        for page in 1..=50 {
-            let path = format!(
-                "{}/issues/{issue}/comments?per_page=100&page={page}",
-                repo_path(repo)
-            );
-            let batch: Vec<Comment> = self.json(Method::GET, &path, None, "list comments").await?;
-            let done = batch.len() < 100;
-            all.extend(batch);
-            if done {
-                break;
-            }
-        }
-        Ok(all)
+        self.all_pages(
+            &format!("{}/issues/{issue}/comments", repo_path(repo)),
+            "list comments",
+            50,
+        )
+        .await
     }
 
     async fn create_comment(
@@ -452,20 +467,12 @@ impl GitHub for OctocrabGitHub {
     }
 
     async fn issues(&self, repo: &RepoName) -> Result<Vec<IssueData>, GitHubError> {
-        let mut all = Vec::new();
-        for page in 1..=100 {
-            let path = format!(
-                "{}/issues?state=all&per_page=100&page={page}",
-                repo_path(repo)
-            );
-            let batch: Vec<IssueData> = self.json(Method::GET, &path, None, "list issues").await?;
-            let done = batch.len() < 100;
-            all.extend(batch);
-            if done {
-                break;
-            }
-        }
-        Ok(all)
+        self.all_pages(
+            &format!("{}/issues?state=all", repo_path(repo)),
+            "list issues",
+            100,
+        )
+        .await
     }
 
     async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError> {
@@ -473,21 +480,13 @@ impl GitHub for OctocrabGitHub {
         struct File {
             filename: String,
         }
-        let mut all = Vec::new();
-        for page in 1..=30 {
-            let path = format!(
-                "{}/pulls/{number}/files?per_page=100&page={page}",
-                repo_path(repo)
-            );
-            let batch: Vec<File> = self
-                .json(Method::GET, &path, None, "list pull request files")
-                .await?;
-            let done = batch.len() < 100;
-            all.extend(batch.into_iter().map(|f| f.filename));
-            if done {
-                break;
-            }
-        }
-        Ok(all)
+        let files: Vec<File> = self
+            .all_pages(
+                &format!("{}/pulls/{number}/files", repo_path(repo)),
+                "list pull request files",
+                30,
+            )
+            .await?;
+        Ok(files.into_iter().map(|f| f.filename).collect())
     }
 }

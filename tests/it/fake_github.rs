@@ -255,6 +255,14 @@ impl FakeGitHub {
     }
 }
 
+/// The `page` query parameter, 1 when absent.
+fn page(uri: &Uri) -> usize {
+    uri.query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+}
+
 fn reply(status: StatusCode, body: Value) -> Response {
     (
         status,
@@ -388,11 +396,7 @@ fn answer(
     let template = op.template.join("/");
     match (method.as_str(), template.as_str()) {
         ("GET", "repos/{owner}/{repo}/issues") => {
-            let page = uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
-                .and_then(|p| p.parse::<usize>().ok())
-                .unwrap_or(1);
+            let page = page(&uri);
             let all: Vec<Value> = world.issues.values().cloned().collect();
             reply(
                 StatusCode::OK,
@@ -540,11 +544,7 @@ fn answer(
             )
         }
         ("GET", "repos/{owner}/{repo}/pulls/{pull_number}/files") => {
-            let page = uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
-                .and_then(|p| p.parse::<usize>().ok())
-                .unwrap_or(1);
+            let page = page(&uri);
             let files: Vec<Value> = world
                 .pull_files
                 .get(&number("pull_number"))
