@@ -1,4 +1,5 @@
 pub mod action;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod data;

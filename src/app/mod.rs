@@ -1,0 +1,4 @@
+//! The GitHub App. So far: the webhook intake (issue 6 builds the server,
+//! queue, store, App authentication and handlers on it).
+
+pub mod intake;
