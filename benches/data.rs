@@ -46,14 +46,16 @@ drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }
 fn run_once(dir: &Path) {
     let spec: DatasetSpec = serde_saphyr::from_str(SPEC).expect("bench spec");
     let head = std::fs::read(dir.join("head.csv")).expect("head");
-    let base = std::fs::read(dir.join("base.csv")).expect("base");
+    let base_path = dir.join("base.csv");
     let started = Instant::now();
     let report = evaluate(
         "bench",
         &spec,
         DatasetFiles {
             head: Ok(head),
-            base: Some(Ok(base)),
+            base: Some(dslp_bot::data::Source::lazy(move || {
+                Ok(std::fs::read(&base_path).expect("base"))
+            })),
             split: None,
         },
     );

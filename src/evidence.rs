@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{CONFIG_PATH, RepoConfig};
 use crate::data::load::{DataError, resolve_in_repo};
 use crate::data::spec::{DatasetSpec, SplitSpec};
-use crate::data::{self, DatasetFiles, DatasetReport};
+use crate::data::{self, DatasetFiles, DatasetReport, Source};
 use crate::model::gates::{self, GateInputs, GateResult, Verdict};
 use crate::model::spec::ModelSpec;
 use crate::model::stamp::{self, Stamp};
@@ -171,24 +171,26 @@ fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
 }
 
 /// The files of a dataset in the working tree, and at the base revision.
-pub fn dataset_files(
-    root: &Path,
-    spec: &DatasetSpec,
-    base: Option<&str>,
-    revisions: Option<&Revisions>,
-) -> DatasetFiles {
+pub fn dataset_files<'r>(
+    root: &'r Path,
+    spec: &'r DatasetSpec,
+    base: Option<&'r str>,
+    revisions: Option<&'r Revisions>,
+) -> DatasetFiles<'r> {
     let path = &spec.path.0;
-    let base = base.map(|rev| match revisions {
-        Some(r) => r.read(rev, path).map_err(|e| match e {
-            RevisionError::NoSuchFile { .. } => {
-                DataError::new(path, format!("the dataset is new: {e}"))
-            }
-            other => DataError::new(path, other.to_string()),
-        }),
-        None => Err(DataError::new(
-            path,
-            format!("{} is not inside a git repository", root.display()),
-        )),
+    let base = base.map(|rev| {
+        Source::lazy(move || match revisions {
+            Some(r) => r.read(rev, path).map_err(|e| match e {
+                RevisionError::NoSuchFile { .. } => {
+                    DataError::new(path, format!("the dataset is new: {e}"))
+                }
+                other => DataError::new(path, other.to_string()),
+            }),
+            None => Err(DataError::new(
+                path,
+                format!("{} is not inside a git repository", root.display()),
+            )),
+        })
     });
     let split = match &spec.split {
         Some(SplitSpec::Files {

@@ -3,9 +3,7 @@
 use polars::prelude::*;
 use regex::Regex;
 
-use super::column::{
-    ColumnView, HashGroups, combine_row_hashes, format_number, verified_duplicates,
-};
+use super::column::{ColumnView, HashGroups, format_number, row_hashes_of, verified_duplicates};
 use super::load::Loaded;
 use super::spec::{ColumnSpec, ColumnType, DatasetSpec, DuplicatePolicy, DuplicateRule};
 use super::{CheckResult, Example};
@@ -310,9 +308,7 @@ fn duplicate_rows(
     views: &[(String, ColumnView)],
     rows: usize,
 ) -> CheckResult {
-    let hashes: Vec<Vec<u64>> = views.iter().map(|(_, v)| v.row_hashes()).collect();
-    let row_hashes = combine_row_hashes(&hashes, rows);
-    drop(hashes);
+    let row_hashes = row_hashes_of(views, rows);
     let groups = HashGroups::of(&row_hashes, None);
     let same_row = |a: usize, b: usize| views.iter().all(|(_, v)| v.same(a, b));
     let (count, pairs) =

@@ -143,12 +143,14 @@ fn hasher() -> ahash::RandomState {
     ahash::RandomState::with_seeds(0x5151, 0xd51b, 0x2026, 0x0b07)
 }
 
-/// Combines per-column hashes into one hash per row.
-pub fn combine_row_hashes(columns: &[Vec<u64>], rows: usize) -> Vec<u64> {
+/// One hash per row over all `columns`, folded in one column at a time so
+/// that only one column's hashes exist at once (at 10⁷ rows each is 80 MB).
+pub fn row_hashes_of(columns: &[(String, ColumnView)], rows: usize) -> Vec<u64> {
     let state = hasher();
     let mut combined = vec![0x243f_6a88_85a3_08d3u64; rows];
-    for hashes in columns {
-        for (acc, h) in combined.iter_mut().zip(hashes) {
+    for (_, column) in columns {
+        let hashes = column.row_hashes();
+        for (acc, h) in combined.iter_mut().zip(&hashes) {
             *acc = state.hash_one((*acc, *h));
         }
     }

@@ -12,7 +12,7 @@
 //! - numeric target with more than 20 distinct values, numeric feature:
 //!   |Pearson r| ≥ 0.99.
 
-use super::column::{ColumnView, combine_row_hashes};
+use super::column::{ColumnView, row_hashes_of};
 use super::stats::radix_sort_by_key;
 use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
@@ -28,9 +28,7 @@ pub fn shared_rows(
     is_test: &[bool],
 ) -> CheckResult {
     let rows = is_train.len();
-    let hashes: Vec<Vec<u64>> = features.iter().map(|(_, v)| v.row_hashes()).collect();
-    let row_hashes = combine_row_hashes(&hashes, rows);
-    drop(hashes);
+    let row_hashes = row_hashes_of(features, rows);
     let mut train: Vec<(u64, u32)> = (0..rows)
         .filter(|r| is_train[*r])
         .map(|r| (row_hashes[r], r as u32))

@@ -106,12 +106,40 @@ impl DatasetReport {
 }
 
 /// The files of one dataset, read by the caller.
-pub struct DatasetFiles {
+pub struct DatasetFiles<'a> {
     pub head: Result<Vec<u8>, DataError>,
-    /// The same path at the base revision, when comparing.
-    pub base: Option<Result<Vec<u8>, DataError>>,
+    /// The same path at the base revision, when comparing; read only after
+    /// the head has been processed and let go, so both are never in memory.
+    pub base: Option<Source<'a>>,
     /// The train and test files of a `split: { train_path, test_path }`.
     pub split: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
+}
+
+/// A file's bytes, read when first needed.
+pub struct Source<'a>(Box<dyn FnOnce() -> Result<Vec<u8>, DataError> + 'a>);
+
+impl<'a> Source<'a> {
+    pub fn lazy(read: impl FnOnce() -> Result<Vec<u8>, DataError> + 'a) -> Source<'a> {
+        Source(Box::new(read))
+    }
+
+    pub fn read(self) -> Result<Vec<u8>, DataError> {
+        (self.0)()
+    }
+}
+
+impl From<Result<Vec<u8>, DataError>> for Source<'_> {
+    fn from(bytes: Result<Vec<u8>, DataError>) -> Self {
+        Source::lazy(move || bytes)
+    }
+}
+
+/// What drift needs of a head column once the head's frame is gone.
+enum HeadColumn {
+    /// The sorted non-null values.
+    Numeric(Vec<f64>),
+    /// The count per level (columns with few levels only).
+    Levels(BTreeMap<String, u64>),
 }
 
 /// The format of a dataset: declared, or by extension.
@@ -127,7 +155,7 @@ pub fn format_of(spec: &DatasetSpec) -> Result<FileFormat, DataError> {
 }
 
 /// Runs every check, the profile, drift and leakage for one dataset.
-pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles) -> DatasetReport {
+pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> DatasetReport {
     let mut report = DatasetReport {
         name: name.to_string(),
         path: spec.path.0.clone(),
@@ -169,43 +197,33 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles) -> DatasetR
     };
     report.checks = checks::run(spec, &loaded, &views);
 
-    let base_views = match files.base {
-        None => None,
-        Some(Err(error)) => {
-            report.drift_note = Some(error.to_string());
-            None
-        }
-        Some(Ok(bytes)) => {
-            let base = format_of(spec)
+    let (profile, head_columns) = profile_columns(&loaded, &views, spec, files.base.is_some());
+    report.profile = profile;
+    let leakage = leakage_checks(spec, &loaded, &views, files.split, &declared);
+    // Let the head go before the base is read: at 10⁷ rows each frame is a gigabyte.
+    drop(views);
+    drop(loaded);
+    if let Some(source) = files.base {
+        let base = source.read().map_err(|e| e.to_string()).and_then(|bytes| {
+            format_of(spec)
                 .and_then(|format| read_table(&bytes, format, &spec.path.0, &declared))
                 .and_then(|loaded| {
                     views_of(&loaded.frame).map_err(|e| DataError::new(&spec.path.0, e.to_string()))
-                });
-            match base {
-                Ok(views) => Some(views),
-                Err(error) => {
-                    report.drift_note =
-                        Some(format!("the base revision's file cannot be read: {error}"));
-                    None
+                })
+                .map_err(|error| format!("the base revision's file cannot be read: {error}"))
+        });
+        match base {
+            Ok(base_views) => {
+                let drifts = drift_against(&head_columns, &base_views);
+                if let Some(limits) = &spec.drift {
+                    report.checks.extend(drift::checks(&drifts, limits));
                 }
+                report.drift = Some(drifts);
             }
+            Err(note) => report.drift_note = Some(note),
         }
-    };
-    let (profile, drifts) = profile_and_drift(&loaded, &views, base_views.as_deref(), spec);
-    report.profile = profile;
-    if base_views.is_some() {
-        if let Some(limits) = &spec.drift {
-            report.checks.extend(drift::checks(&drifts, limits));
-        }
-        report.drift = Some(drifts);
     }
-    report.checks.extend(leakage_checks(
-        spec,
-        &loaded,
-        &views,
-        files.split,
-        &declared,
-    ));
+    report.checks.extend(leakage);
     report
 }
 
@@ -218,16 +236,16 @@ fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
         .collect()
 }
 
-/// The profile of every column and, with a base, each column's drift; each
-/// numeric column is sorted once for both.
-fn profile_and_drift(
+/// The profile of every column and, when drift is wanted, what drift will
+/// need of each column; each numeric column is sorted once for both.
+fn profile_columns(
     loaded: &Loaded,
     views: &[(String, ColumnView)],
-    base: Option<&[(String, ColumnView)]>,
     spec: &DatasetSpec,
-) -> (Vec<ColumnProfile>, Vec<ColumnDrift>) {
+    for_drift: bool,
+) -> (Vec<ColumnProfile>, Vec<(String, HeadColumn)>) {
     let mut profiles = Vec::with_capacity(views.len());
-    let mut drifts = Vec::new();
+    let mut kept = Vec::new();
     let split_column = match &spec.split {
         Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
         _ => None,
@@ -238,36 +256,50 @@ fn profile_and_drift(
             .column(name)
             .map(|c| c.dtype().to_string())
             .unwrap_or_default();
-        let base_view = base
-            .and_then(|b| b.iter().find(|(n, _)| n == name))
-            .map(|(_, v)| v);
-        let drift_wanted = Some(name.as_str()) != split_column;
+        let keep = for_drift && Some(name.as_str()) != split_column;
         match view {
             ColumnView::Numeric(_) => {
                 let mut sorted = view.numbers();
                 stats::sort_f64(&mut sorted);
                 profiles.push(profile::numeric(name, dtype, view.len() as u64, &sorted));
-                if let (Some(ColumnView::Numeric(_)), true) = (base_view, drift_wanted) {
-                    let mut base_sorted = base_view.map(ColumnView::numbers).unwrap_or_default();
-                    stats::sort_f64(&mut base_sorted);
-                    drifts.push(drift::numeric(name, &base_sorted, &sorted));
+                if keep {
+                    kept.push((name.clone(), HeadColumn::Numeric(sorted)));
                 }
             }
             ColumnView::Text(_) => {
                 let (column_profile, levels) = profile::text(name, dtype, view);
                 profiles.push(column_profile);
-                if let (Some(base_view @ ColumnView::Text(_)), Some(levels), true) =
-                    (base_view, levels, drift_wanted)
-                {
-                    if let Some(base_levels) = base_view.level_counts(profile::MAX_LEVELS as usize)
-                    {
-                        drifts.push(drift::categorical(name, &base_levels, &levels));
-                    }
+                if let (true, Some(levels)) = (keep, levels) {
+                    kept.push((name.clone(), HeadColumn::Levels(levels)));
                 }
             }
         }
     }
-    (profiles, drifts)
+    (profiles, kept)
+}
+
+/// Each kept head column's drift against the same column of the base.
+fn drift_against(head: &[(String, HeadColumn)], base: &[(String, ColumnView)]) -> Vec<ColumnDrift> {
+    let mut drifts = Vec::new();
+    for (name, column) in head {
+        let Some((_, base_view)) = base.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        match (column, base_view) {
+            (HeadColumn::Numeric(head_sorted), ColumnView::Numeric(_)) => {
+                let mut base_sorted = base_view.numbers();
+                stats::sort_f64(&mut base_sorted);
+                drifts.push(drift::numeric(name, &base_sorted, head_sorted));
+            }
+            (HeadColumn::Levels(head_levels), ColumnView::Text(_)) => {
+                if let Some(base_levels) = base_view.level_counts(profile::MAX_LEVELS as usize) {
+                    drifts.push(drift::categorical(name, &base_levels, head_levels));
+                }
+            }
+            _ => {}
+        }
+    }
+    drifts
 }
 
 fn leakage_checks(
