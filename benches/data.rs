@@ -92,7 +92,7 @@ fn main() {
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     println!(
-        "data evidence: checks + profile + drift + leakage, 9 columns, whole process per size"
+        "data evidence: checks + profile + drift + leakage, 10 columns, whole process per size"
     );
     println!(
         "{:>10} {:>10} {:>10} {:>12} {:>14}",

@@ -207,14 +207,11 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
         let base = source.read().map_err(|e| e.to_string()).and_then(|bytes| {
             format_of(spec)
                 .and_then(|format| read_table(&bytes, format, &spec.path.0, &declared))
-                .and_then(|loaded| {
-                    views_of(&loaded.frame).map_err(|e| DataError::new(&spec.path.0, e.to_string()))
-                })
                 .map_err(|error| format!("the base revision's file cannot be read: {error}"))
         });
         match base {
-            Ok(base_views) => {
-                let drifts = drift_against(&head_columns, &base_views);
+            Ok(base) => {
+                let drifts = drift_against(&head_columns, &base.frame);
                 if let Some(limits) = &spec.drift {
                     report.checks.extend(drift::checks(&drifts, limits));
                 }
@@ -278,14 +275,15 @@ fn profile_columns(
     (profiles, kept)
 }
 
-/// Each kept head column's drift against the same column of the base.
-fn drift_against(head: &[(String, HeadColumn)], base: &[(String, ColumnView)]) -> Vec<ColumnDrift> {
+/// Each kept head column's drift against the same column of the base; a
+/// base column's view is made only while its drift is computed.
+fn drift_against(head: &[(String, HeadColumn)], base: &DataFrame) -> Vec<ColumnDrift> {
     let mut drifts = Vec::new();
     for (name, column) in head {
-        let Some((_, base_view)) = base.iter().find(|(n, _)| n == name) else {
+        let Some(base_view) = base.column(name).ok().and_then(|c| ColumnView::of(c).ok()) else {
             continue;
         };
-        match (column, base_view) {
+        match (column, &base_view) {
             (HeadColumn::Numeric(head_sorted), ColumnView::Numeric(_)) => {
                 let mut base_sorted = base_view.numbers();
                 stats::sort_f64(&mut base_sorted);
