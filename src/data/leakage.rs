@@ -13,7 +13,7 @@
 //!   |Pearson r| ≥ 0.99.
 
 use super::column::{ColumnView, row_hashes_of};
-use super::stats::radix_sort_by_key;
+use super::stats::{radix_sort_by_key, roc_auc};
 use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
 
@@ -196,37 +196,6 @@ pub fn leaky_features(
     results
 }
 
-/// ROC-AUC of `score` for the `true` class, with ties at half credit.
-pub fn roc_auc(pairs: &[(f64, bool)]) -> Option<f64> {
-    let positives = pairs.iter().filter(|(_, p)| *p).count() as f64;
-    let negatives = pairs.len() as f64 - positives;
-    if positives == 0.0 || negatives == 0.0 {
-        return None;
-    }
-    let mut sorted = pairs.to_vec();
-    radix_sort_by_key(&mut sorted, |(score, _)| {
-        let bits = if *score == 0.0 { 0 } else { score.to_bits() };
-        if bits >> 63 == 1 {
-            !bits
-        } else {
-            bits | (1 << 63)
-        }
-    });
-    // Mann–Whitney U with average ranks for ties.
-    let mut rank_sum = 0.0;
-    let mut start = 0;
-    while start < sorted.len() {
-        let mut end = start;
-        while end < sorted.len() && sorted[end].0 == sorted[start].0 {
-            end += 1;
-        }
-        let average_rank = (start + end + 1) as f64 / 2.0;
-        rank_sum += average_rank * sorted[start..end].iter().filter(|(_, p)| *p).count() as f64;
-        start = end;
-    }
-    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
-}
-
 fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
     if pairs.len() < 3 {
         return None;
@@ -284,20 +253,4 @@ fn level_purity(values: &polars::prelude::StringChunked, codes: &Codes) -> Optio
             baseline * 100.0
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auc_counts_ties_at_half() {
-        assert_eq!(roc_auc(&[(0.1, false), (0.9, true)]), Some(1.0));
-        assert_eq!(roc_auc(&[(0.5, false), (0.5, true)]), Some(0.5));
-        assert_eq!(
-            roc_auc(&[(1.0, true), (0.0, false), (0.5, true), (0.5, false)]),
-            Some(0.875)
-        );
-        assert_eq!(roc_auc(&[(1.0, true)]), None);
-    }
 }

@@ -126,29 +126,8 @@ pub fn averaged_scores(
 /// `sklearn.metrics.roc_auc_score` for one class against the rest, from that
 /// class's scores; ties count half (the trapezoidal ROC area).
 pub fn roc_auc(is_positive: &[bool], scores: &[f64]) -> Option<f64> {
-    let positives = is_positive.iter().filter(|p| **p).count() as f64;
-    let negatives = is_positive.len() as f64 - positives;
-    if positives == 0.0 || negatives == 0.0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
-    let mut rank_sum = 0.0;
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end < order.len() && scores[order[end]] == scores[order[start]] {
-            end += 1;
-        }
-        let average_rank = (start + end + 1) as f64 / 2.0;
-        rank_sum += average_rank
-            * order[start..end]
-                .iter()
-                .filter(|i| is_positive[**i])
-                .count() as f64;
-        start = end;
-    }
-    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+    let pairs: Vec<(f64, bool)> = scores.iter().copied().zip(is_positive.iter().copied()).collect();
+    crate::data::stats::roc_auc(&pairs)
 }
 
 /// `roc_auc_score(..., multi_class="ovr", average="macro")`.
