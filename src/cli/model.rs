@@ -9,8 +9,8 @@ use super::{exit, output};
 use crate::config::{self, RepoConfig};
 use crate::evidence::{self, Evidence, Request};
 use crate::lifecycle::Rulebook;
+use crate::model::evaluation::format_metric;
 use crate::model::gates::Verdict;
-use crate::report::format_number;
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -204,7 +204,7 @@ fn text(evidence: &Evidence, base: Option<&str>) -> String {
                 .iter()
                 .filter(|m| report.evaluation.metrics.contains_key(*m))
             {
-                let show = |v: Option<f64>| v.map(format_number).unwrap_or_else(|| "-".into());
+                let show = |v: Option<f64>| v.map(format_metric).unwrap_or_else(|| "-".into());
                 out.push_str(&format!(
                     "  {:<20} {:>10} {:>10} {:>10}\n",
                     name,

@@ -232,7 +232,10 @@ mod tests {
     fn auc_counts_ties_at_half() {
         assert_eq!(roc_auc(&[(0.1, false), (0.9, true)]), Some(1.0));
         assert_eq!(roc_auc(&[(0.5, false), (0.5, true)]), Some(0.5));
-        assert_eq!(roc_auc(&[(1.0, true), (0.0, false), (0.5, true), (0.5, false)]), Some(0.875));
+        assert_eq!(
+            roc_auc(&[(1.0, true), (0.0, false), (0.5, true), (0.5, false)]),
+            Some(0.875)
+        );
         assert_eq!(roc_auc(&[(1.0, true)]), None);
     }
 

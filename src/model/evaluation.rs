@@ -26,6 +26,33 @@ pub fn greater_is_better(metric: &str) -> bool {
     })
 }
 
+/// A metric as reports show it: whole numbers plainly, others with at most
+/// four decimals, tiny ones in scientific notation rather than as 0.
+pub fn format_metric(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" || text == "0" {
+        format!("{v:.2e}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A change in a metric, with its sign.
+pub fn format_change(v: f64) -> String {
+    if v > 0.0 {
+        format!("+{}", format_metric(v))
+    } else {
+        format_metric(v)
+    }
+}
+
 /// Every metric a task reports.
 pub fn metric_names(task: Task) -> &'static [&'static str] {
     match task {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::evaluation::greater_is_better;
+use super::evaluation::{format_change, format_metric as fmt, greater_is_better};
 use super::spec::{Gate, MetricGate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,10 +110,10 @@ fn metric_gate(
                         condition: format!("improves on base by at least {}", fmt(least)),
                         passed: change >= least,
                         observed: format!(
-                            "{} vs base {} ({:+})",
+                            "{} vs base {} ({})",
                             fmt(value),
                             fmt(base),
-                            round(value - base)
+                            format_change(value - base)
                         ),
                     });
                 }
@@ -145,15 +145,6 @@ fn metric_gate(
             },
         });
     }
-}
-
-fn round(v: f64) -> f64 {
-    (v * 1e4).round() / 1e4
-}
-
-fn fmt(v: f64) -> String {
-    let text = format!("{v:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// GO when every gate holds, NO-GO with the failing ones as reasons,

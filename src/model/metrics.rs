@@ -126,7 +126,11 @@ pub fn averaged_scores(
 /// `sklearn.metrics.roc_auc_score` for one class against the rest, from that
 /// class's scores; ties count half (the trapezoidal ROC area).
 pub fn roc_auc(is_positive: &[bool], scores: &[f64]) -> Option<f64> {
-    let pairs: Vec<(f64, bool)> = scores.iter().copied().zip(is_positive.iter().copied()).collect();
+    let pairs: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(is_positive.iter().copied())
+        .collect();
     crate::data::stats::roc_auc(&pairs)
 }
 

@@ -213,7 +213,7 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
             metric,
             values
                 .iter()
-                .map(|v| super::format_number(*v))
+                .map(|v| crate::model::evaluation::format_metric(*v))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -234,7 +234,7 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
             "xychart-beta\n    title \"{}: drift (PSI) by column\"\n    x-axis [{}]\n    y-axis \"PSI\"\n    bar [{}]",
             dataset.name,
             with_psi.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
-            with_psi.iter().map(|(_, p)| super::format_number(*p)).collect::<Vec<_>>().join(", ")
+            with_psi.iter().map(|(_, p)| crate::model::evaluation::format_metric(*p)).collect::<Vec<_>>().join(", ")
         ));
     }
     charts

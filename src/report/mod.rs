@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::data::DatasetReport;
 use crate::evidence::{Evidence, ModelOutcome};
+use crate::model::evaluation::{format_change, format_metric};
 
 pub mod comment;
 
@@ -67,35 +68,12 @@ fn cell(value: Value) -> String {
 
 /// A number with at most four decimals; blank when absent.
 fn num(value: Value) -> String {
-    match f64::try_from(value) {
-        Ok(v) => format_number(v),
-        Err(_) => String::new(),
-    }
+    f64::try_from(value).map(format_metric).unwrap_or_default()
 }
 
 /// A change with its sign; blank when absent.
 fn signed(value: Value) -> String {
-    match f64::try_from(value) {
-        Ok(v) if v > 0.0 => format!("+{}", format_number(v)),
-        Ok(v) => format_number(v),
-        Err(_) => String::new(),
-    }
-}
-
-pub fn format_number(v: f64) -> String {
-    if !v.is_finite() {
-        return v.to_string();
-    }
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        return format!("{}", v as i64);
-    }
-    let text = format!("{v:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" || text == "0" {
-        format!("{v:.2e}")
-    } else {
-        text.to_string()
-    }
+    f64::try_from(value).map(format_change).unwrap_or_default()
 }
 
 fn verdict_icons() -> Value {
