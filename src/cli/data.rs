@@ -1,12 +1,11 @@
 //! `dslp data test`: the data tests of the datasets in .github/dslp.yml.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
 
-use super::{exit, output};
-use crate::config::{self, RepoConfig};
+use super::{exit, load_repository, output};
 use crate::data::{self, DatasetReport};
 use crate::evidence;
 use crate::lifecycle::Severity;
@@ -47,15 +46,7 @@ pub enum DataFormat {
 
 pub fn run(command: DataCommand) -> Result<i32> {
     let DataCommand::Test(args) = command;
-    let root = repository_root(args.root.as_deref())?;
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
-    let text = std::fs::read_to_string(&config_path)
-        .with_context(|| format!("reading {}; `dslp init` writes one", config_path.display()))?;
-    let shown = config_path.display().to_string();
-    let config = RepoConfig::parse(&text, &shown)?;
+    let (root, shown, config) = load_repository(args.root.as_deref(), args.config.as_deref())?;
     if config.datasets.is_empty() {
         bail!("{shown} declares no datasets; add them under `datasets:` (see README, Data tests)");
     }
@@ -89,22 +80,6 @@ pub fn run(command: DataCommand) -> Result<i32> {
     } else {
         exit::FINDINGS
     })
-}
-
-/// The repository root: as given, else the git work tree around the current
-/// directory, else the current directory.
-pub(super) fn repository_root(given: Option<&Path>) -> Result<PathBuf> {
-    if let Some(root) = given {
-        if !root.is_dir() {
-            bail!("{} is not a directory", root.display());
-        }
-        return Ok(root.to_path_buf());
-    }
-    let here = std::env::current_dir().context("reading the current directory")?;
-    Ok(git2::Repository::discover(&here)
-        .ok()
-        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
-        .unwrap_or(here))
 }
 
 pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {

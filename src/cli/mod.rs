@@ -184,6 +184,16 @@ fn read_input(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// Reads and validates a config; `shown` is how messages name it.
+fn read_config(path: &Path) -> Result<(String, RepoConfig)> {
+    let text = read_input(path)
+        .map_err(|e| anyhow::anyhow!("{e:#}; `dslp init` writes a commented .github/dslp.yml"))?;
+    let shown = path.display().to_string();
+    let config = RepoConfig::parse(&text, &shown)?;
+    config.rulebook(&shown)?;
+    Ok((shown, config))
+}
+
 /// The rulebook from `--config`, or from .github/dslp.yml when present.
 fn load_rulebook(explicit: Option<&Path>) -> Result<Rulebook> {
     let default = Path::new(config::CONFIG_PATH);
@@ -192,8 +202,31 @@ fn load_rulebook(explicit: Option<&Path>) -> Result<Rulebook> {
         None if default.exists() => default,
         None => return Ok(Rulebook::default()),
     };
-    let text = read_input(path)?;
-    let shown = path.display().to_string();
-    let config = RepoConfig::parse(&text, &shown)?;
+    let (shown, config) = read_config(path)?;
     Ok(config.rulebook(&shown)?)
+}
+
+/// The repository root (as given, else the git work tree around the
+/// current directory, else the current directory) and its config (as
+/// given, else the root's .github/dslp.yml).
+fn load_repository(
+    root: Option<&Path>,
+    config: Option<&Path>,
+) -> Result<(PathBuf, String, RepoConfig)> {
+    let root = match root {
+        Some(root) if !root.is_dir() => anyhow::bail!("{} is not a directory", root.display()),
+        Some(root) => root.to_path_buf(),
+        None => {
+            let here = std::env::current_dir().context("reading the current directory")?;
+            git2::Repository::discover(&here)
+                .ok()
+                .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+                .unwrap_or(here)
+        }
+    };
+    let path = config
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
+    let (shown, config) = read_config(&path)?;
+    Ok((root, shown, config))
 }

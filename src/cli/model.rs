@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::data::{DataFormat, repository_root, text_report};
-use super::{exit, output};
+use super::data::{DataFormat, text_report};
+use super::{exit, load_repository, output};
 use crate::config::{self, RepoConfig};
 use crate::evidence::{self, Evidence, Request};
 use crate::lifecycle::Rulebook;
@@ -51,15 +51,7 @@ struct CommonArgs {
 }
 
 fn load(common: &CommonArgs) -> Result<(PathBuf, RepoConfig)> {
-    let root = repository_root(common.root.as_deref())?;
-    let path = common
-        .config
-        .clone()
-        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}; `dslp init` writes one", path.display()))?;
-    let config = RepoConfig::parse(&text, &path.display().to_string())?;
-    config.rulebook(&path.display().to_string())?;
+    let (root, _, config) = load_repository(common.root.as_deref(), common.config.as_deref())?;
     Ok((root, config))
 }
 
