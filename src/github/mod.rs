@@ -245,29 +245,38 @@ pub async fn upsert_comment(
     marker: &str,
     body: &str,
 ) -> Result<u64, GitHubError> {
-    let find = || async {
-        Ok::<_, GitHubError>(
-            github
-                .comments(repo, issue)
-                .await?
-                .into_iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker))),
-        )
-    };
-    if let Some(existing) = find().await? {
-        if existing.body.as_deref() != Some(body) {
-            github.update_comment(repo, existing.id, body).await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let existing = github
+            .comments(repo, issue)
+            .await?
+            .into_iter()
+            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+        if let Some(existing) = existing {
+            if existing.body.as_deref() != Some(body) {
+                github.update_comment(repo, existing.id, body).await?;
+            }
+            return Ok(existing.id);
         }
-        return Ok(existing.id);
+        match github.create_comment(repo, issue, body).await {
+            Ok(created) => return Ok(created.id),
+            // It may have landed: look again before resending.
+            Err(e) if may_have_landed(&e) && attempt < CREATE_ATTEMPTS => continue,
+            Err(e) => return Err(e),
+        }
     }
-    match github.create_comment(repo, issue, body).await {
-        Ok(created) => Ok(created.id),
-        Err(GitHubError::Server { .. } | GitHubError::Timeout) => match find().await? {
-            Some(landed) => Ok(landed.id),
-            None => Ok(github.create_comment(repo, issue, body).await?.id),
-        },
-        Err(other) => Err(other),
-    }
+}
+
+/// Times a create is tried, each after checking that the last did not land.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// A failure after which a create may or may not have happened on GitHub.
+fn may_have_landed(error: &GitHubError) -> bool {
+    matches!(
+        error,
+        GitHubError::Server { .. } | GitHubError::Timeout | GitHubError::Transport(_)
+    )
 }
 
 /// How a check reached GitHub.
@@ -287,33 +296,29 @@ pub async fn publish_check(
 ) -> Result<Published, GitHubError> {
     let mut batches = run.annotations.chunks(ANNOTATIONS_PER_REQUEST);
     let first = batches.next().unwrap_or(&[]);
-    let existing = match github.find_check_run(repo, &run.head_sha, &run.name).await {
-        Ok(id) => id,
-        Err(GitHubError::NotAllowed { .. }) => return fall_back_to_status(github, repo, run).await,
-        Err(e) => return Err(e),
-    };
-    let id = match existing {
-        Some(id) => {
-            github.update_check_run(repo, id, run, first).await?;
-            id
-        }
-        None => match github.create_check_run(repo, run, first).await {
-            Ok(id) => id,
+    let mut attempt = 0;
+    let id = loop {
+        attempt += 1;
+        match github.find_check_run(repo, &run.head_sha, &run.name).await {
+            Ok(Some(existing)) => {
+                github.update_check_run(repo, existing, run, first).await?;
+                break existing;
+            }
+            Ok(None) => {}
             Err(GitHubError::NotAllowed { .. }) => {
                 return fall_back_to_status(github, repo, run).await;
             }
-            Err(GitHubError::Server { .. } | GitHubError::Timeout) => match github
-                .find_check_run(repo, &run.head_sha, &run.name)
-                .await?
-            {
-                Some(id) => {
-                    github.update_check_run(repo, id, run, first).await?;
-                    id
-                }
-                None => github.create_check_run(repo, run, first).await?,
-            },
             Err(e) => return Err(e),
-        },
+        }
+        match github.create_check_run(repo, run, first).await {
+            Ok(created) => break created,
+            Err(GitHubError::NotAllowed { .. }) => {
+                return fall_back_to_status(github, repo, run).await;
+            }
+            // It may have landed: look again before resending.
+            Err(e) if may_have_landed(&e) && attempt < CREATE_ATTEMPTS => continue,
+            Err(e) => return Err(e),
+        }
     };
     for batch in batches {
         github.update_check_run(repo, id, run, batch).await?;
