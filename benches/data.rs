@@ -7,7 +7,7 @@
 //!
 //! Data goes to target/bench-data (reused when present).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -72,25 +72,11 @@ fn run_once(dir: &Path) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    if let [flag, dir] = args.as_slice() {
-        if flag == "--run" {
-            run_once(Path::new(dir));
-            return;
-        }
-    }
-    let sizes: Vec<u64> = {
-        let given: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
-        if given.is_empty() {
-            vec![100_000, 1_000_000, 10_000_000]
-        } else {
-            given
-        }
+    let sizes = match measure::invocation(&[100_000, 1_000_000, 10_000_000]) {
+        measure::Invocation::Child(dir) => return run_once(&dir),
+        measure::Invocation::Sizes(sizes) => sizes,
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    let root = measure::data_root();
     println!(
         "data evidence: checks + profile + drift + leakage, 10 columns, whole process per size"
     );

@@ -60,25 +60,11 @@ fn fields(text: &str) -> BTreeMap<String, String> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    if let [flag, dir] = args.as_slice() {
-        if flag == "--run" {
-            run_once(Path::new(dir));
-            return;
-        }
-    }
-    let sizes: Vec<u64> = {
-        let given: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
-        if given.is_empty() {
-            vec![100_000, 1_000_000]
-        } else {
-            given
-        }
+    let sizes = match measure::invocation(&[100_000, 1_000_000]) {
+        measure::Invocation::Child(dir) => return run_once(&dir),
+        measure::Invocation::Sizes(sizes) => sizes,
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    let root = measure::data_root();
     println!(
         "model evidence: logistic regression, 6 features (4 numeric, 2 one-hot), whole process per size"
     );
