@@ -43,14 +43,9 @@ pub fn run(
         let view = views.iter().find(|(n, _)| n == name).map(|(_, v)| v);
         let Some(view) = view else {
             results.push(CheckResult {
-                check: "present".into(),
-                column: Some(name.clone()),
-                expected: "the column exists".into(),
                 passed: false,
-                severity: Severity::Error,
                 observed: format!("missing; the file has {}", column_list(&loaded.frame)),
-                offending_rows: 0,
-                examples: Vec::new(),
+                ..CheckResult::new("present", Some(name), "the column exists")
             });
             continue;
         };
@@ -80,16 +75,7 @@ fn column_checks(
     out: &mut Vec<CheckResult>,
 ) {
     let rows = view.len();
-    let check = |check: &str, expected: String| CheckResult {
-        check: check.into(),
-        column: Some(name.to_string()),
-        expected,
-        passed: true,
-        severity: Severity::Error,
-        observed: String::new(),
-        offending_rows: 0,
-        examples: Vec::new(),
-    };
+    let check = |check: &str, expected: String| CheckResult::new(check, Some(name), expected);
     if let Some(column_type) = spec.column_type {
         let mut result = check("type", type_name(column_type).into());
         let violations = loaded.type_violations.get(name);
@@ -234,16 +220,7 @@ fn range_check(name: &str, spec: &ColumnSpec, view: &ColumnView) -> CheckResult 
         (None, Some(max)) => format!("at most {}", format_number(max)),
         (None, None) => String::new(),
     };
-    let mut result = CheckResult {
-        check: "range".into(),
-        column: Some(name.to_string()),
-        expected,
-        passed: true,
-        severity: Severity::Error,
-        observed: String::new(),
-        offending_rows: 0,
-        examples: Vec::new(),
-    };
+    let mut result = CheckResult::new("range", Some(name), expected);
     let ColumnView::Numeric(values) = view else {
         result.passed = false;
         result.observed = "the column is not numeric".into();

@@ -85,9 +85,6 @@ pub fn checks(drifts: &[ColumnDrift], limits: &DriftLimits) -> Vec<CheckResult> 
                 .map(String::as_str)
                 .collect();
             results.push(CheckResult {
-                check: "new categories".into(),
-                column: Some(drift.column.clone()),
-                expected: "no level absent from the base".into(),
                 passed: false,
                 severity: if policy == NewCategories::Fail {
                     Severity::Error
@@ -95,8 +92,11 @@ pub fn checks(drifts: &[ColumnDrift], limits: &DriftLimits) -> Vec<CheckResult> 
                     Severity::Warning
                 },
                 observed: format!("{} new: {}", drift.new_categories.len(), shown.join(", ")),
-                offending_rows: 0,
-                examples: Vec::new(),
+                ..CheckResult::new(
+                    "new categories",
+                    Some(&drift.column),
+                    "no level absent from the base",
+                )
             });
         }
     }

@@ -182,14 +182,14 @@ pub fn leaky_features(
         };
         if let Some(observed) = finding {
             results.push(CheckResult {
-                check: "single-feature leakage".into(),
-                column: Some(name.clone()),
-                expected: format!("does not alone predict `{target_name}`"),
                 passed: false,
                 severity: Severity::Warning,
                 observed,
-                offending_rows: 0,
-                examples: Vec::new(),
+                ..CheckResult::new(
+                    "single-feature leakage",
+                    Some(name),
+                    format!("does not alone predict `{target_name}`"),
+                )
             });
         }
     }

@@ -51,29 +51,34 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn table(check: &str, expected: &str, passed: bool, observed: String) -> CheckResult {
+    /// A passed error-level check with nothing observed yet; callers fill in
+    /// what they found.
+    pub fn new(check: &str, column: Option<&str>, expected: impl Into<String>) -> CheckResult {
         CheckResult {
             check: check.into(),
-            column: None,
+            column: column.map(str::to_string),
             expected: expected.into(),
-            passed,
+            passed: true,
             severity: Severity::Error,
-            observed,
+            observed: String::new(),
             offending_rows: 0,
             examples: Vec::new(),
         }
     }
 
+    fn table(check: &str, expected: &str, passed: bool, observed: String) -> CheckResult {
+        CheckResult {
+            passed,
+            observed,
+            ..CheckResult::new(check, None, expected)
+        }
+    }
+
     fn unreadable(error: &DataError, what: &str) -> CheckResult {
         CheckResult {
-            check: "readable".into(),
-            column: None,
-            expected: format!("the {what} can be read"),
             passed: false,
-            severity: Severity::Error,
             observed: error.to_string(),
-            offending_rows: 0,
-            examples: Vec::new(),
+            ..CheckResult::new("readable", None, format!("the {what} can be read"))
         }
     }
 
