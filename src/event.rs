@@ -2,7 +2,7 @@
 //! file, in small structs lenient to missing fields (GitHub's example
 //! payloads lack fields that live ones carry).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{Issue, IssueState};
@@ -25,9 +25,20 @@ pub enum Event {
     Push {
         repo: RepoName,
         branch: Option<String>,
+        /// The branch's new commit; empty for a `create` event, which names none.
         after: String,
         created: bool,
         deleted: bool,
+    },
+    /// Someone asked GitHub to re-run the `dslp` check (check suite or run).
+    Rerequested {
+        repo: RepoName,
+        head_sha: String,
+        pulls: Vec<u64>,
+    },
+    /// The App was installed on these repositories.
+    Installed {
+        repos: Vec<RepoName>,
     },
     /// An event or action dslp-bot does not act on.
     Ignored {
@@ -51,6 +62,8 @@ pub struct PullRequestEvent {
     pub state: IssueState,
     /// The head lives in another repository (a fork).
     pub from_fork: bool,
+    /// Where the base repository is cloned from (`repository.clone_url`).
+    pub clone_url: Option<String>,
 }
 
 /// A payload that cannot be read, with why.
@@ -61,17 +74,38 @@ pub struct EventError {
     pub message: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct RepoJson {
     full_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clone_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
+struct InstallationJson {
+    id: u64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct NumberJson {
+    number: u64,
+}
+
+/// `check_suite`, or `check_run` (whose suite is inside).
+#[derive(Deserialize, Serialize)]
+struct CheckJson {
+    #[serde(default)]
+    head_sha: String,
+    #[serde(default)]
+    pull_requests: Vec<NumberJson>,
+}
+
+#[derive(Deserialize, Serialize)]
 struct LabelJson {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct RefJson {
     #[serde(rename = "ref")]
     name: String,
@@ -81,7 +115,7 @@ struct RefJson {
     repo: Option<RepoJson>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct PullJson {
     number: u64,
     #[serde(default)]
@@ -96,7 +130,7 @@ struct PullJson {
     base: RefJson,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct IssueJson {
     number: u64,
     #[serde(default)]
@@ -111,13 +145,13 @@ struct IssueJson {
     pull_request: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct UserJson {
     #[serde(default)]
     login: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct CommentJson {
     #[serde(default)]
     body: String,
@@ -125,10 +159,22 @@ struct CommentJson {
     user: Option<UserJson>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct Payload {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    installation: Option<InstallationJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check_suite: Option<CheckJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check_run: Option<CheckJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ref_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    repositories: Vec<RepoJson>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    repositories_added: Vec<RepoJson>,
     #[serde(default)]
     repository: Option<RepoJson>,
     #[serde(default)]
@@ -170,12 +216,40 @@ fn state(text: &str) -> IssueState {
 
 /// Reads a payload of GitHub event `name`.
 pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
+    Ok(parse_delivery(name, payload)?.event)
+}
+
+/// A delivery as the queue keeps it: the event, the installation it came
+/// through, and the payload cut down to the fields dslp-bot reads (a few
+/// hundred bytes instead of GitHub's tens of kilobytes), which `parse`
+/// reads back into the same event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDelivery {
+    pub event: Event,
+    pub installation: Option<u64>,
+    pub compact: Vec<u8>,
+}
+
+pub fn parse_delivery(name: &str, payload: &[u8]) -> Result<ParsedDelivery, EventError> {
+    let payload: Payload = serde_json::from_slice(payload).map_err(|e| EventError {
+        event: name.to_string(),
+        message: format!("not the JSON GitHub sends: {e}"),
+    })?;
+    let compact = serde_json::to_vec(&payload).unwrap_or_default();
+    let installation = payload.installation.as_ref().map(|i| i.id);
+    let event = decide(name, payload)?;
+    Ok(ParsedDelivery {
+        event,
+        installation,
+        compact,
+    })
+}
+
+fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
     let fail = |message: String| EventError {
         event: name.to_string(),
         message,
     };
-    let payload: Payload = serde_json::from_slice(payload)
-        .map_err(|e| fail(format!("not the JSON GitHub sends: {e}")))?;
     let action = payload.action.clone();
     let ignored = || {
         Ok(Event::Ignored {
@@ -200,6 +274,10 @@ pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
                 return ignored();
             }
             let repo = repo()?;
+            let clone_url = payload
+                .repository
+                .as_ref()
+                .and_then(|r| r.clone_url.clone());
             let pr = payload
                 .pull_request
                 .ok_or_else(|| fail("no `pull_request` object".into()))?;
@@ -221,6 +299,7 @@ pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
                 labels: pr.labels.into_iter().map(|l| l.name).collect(),
                 merged: pr.merged.unwrap_or(false),
                 state: state(&pr.state),
+                clone_url,
             }))
         }
         "issues" => {
@@ -270,6 +349,42 @@ pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
                 after: payload.after.unwrap_or_default(),
                 created: payload.created.unwrap_or(false),
                 deleted: payload.deleted.unwrap_or(false),
+            })
+        }
+        // `create` names the branch (without `refs/heads/`) but no commit.
+        "create" if payload.ref_type.as_deref() == Some("branch") => Ok(Event::Push {
+            repo: repo()?,
+            branch: payload.reference.clone(),
+            after: String::new(),
+            created: true,
+            deleted: false,
+        }),
+        "check_suite" | "check_run" if action.as_deref() == Some("rerequested") => {
+            let repo = repo()?;
+            let check = match name {
+                "check_suite" => payload.check_suite,
+                _ => payload.check_run,
+            }
+            .ok_or_else(|| fail(format!("no `{name}` object")))?;
+            Ok(Event::Rerequested {
+                repo,
+                head_sha: check.head_sha,
+                pulls: check.pull_requests.into_iter().map(|p| p.number).collect(),
+            })
+        }
+        "installation" | "installation_repositories"
+            if matches!(action.as_deref(), Some("created" | "added")) =>
+        {
+            let listed = if name == "installation" {
+                payload.repositories
+            } else {
+                payload.repositories_added
+            };
+            Ok(Event::Installed {
+                repos: listed
+                    .iter()
+                    .filter_map(|r| RepoName::parse(&r.full_name))
+                    .collect(),
             })
         }
         _ => ignored(),

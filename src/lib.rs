@@ -1,5 +1,6 @@
 pub mod action;
 pub mod app;
+pub mod chatops;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -7,6 +8,7 @@ pub mod engine;
 pub mod event;
 pub mod evidence;
 pub mod github;
+pub mod handler;
 pub mod lifecycle;
 pub mod model;
 pub mod report;

@@ -152,6 +152,8 @@ pub struct PullData {
     pub merged: Option<bool>,
     #[serde(default)]
     pub mergeable: Option<bool>,
+    #[serde(default)]
+    pub labels: Vec<LabelData>,
     pub head: PullRef,
     pub base: PullRef,
 }
@@ -162,6 +164,16 @@ pub struct PullRef {
     pub name: String,
     #[serde(default)]
     pub sha: String,
+    #[serde(default)]
+    pub repo: Option<PullRepo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PullRepo {
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub clone_url: Option<String>,
 }
 
 /// Everything dslp-bot asks of GitHub.
@@ -233,6 +245,8 @@ pub trait GitHub {
     /// Every issue and pull request, open and closed.
     async fn issues(&self, repo: &RepoName) -> Result<Vec<IssueData>, GitHubError>;
     async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError>;
+    /// The commit a branch points at.
+    async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError>;
 }
 
 /// Creates the comment carrying `marker`, or edits it in place: never two.

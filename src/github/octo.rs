@@ -408,12 +408,11 @@ impl GitHub for OctocrabGitHub {
             content: String,
         }
         let encoded: Vec<String> = path.split('/').map(segment).collect();
-        let url = format!(
-            "{}/contents/{}?ref={}",
-            repo_path(repo),
-            encoded.join("/"),
-            segment(reference)
-        );
+        // No `ref` means the default branch.
+        let mut url = format!("{}/contents/{}", repo_path(repo), encoded.join("/"));
+        if !reference.is_empty() {
+            url.push_str(&format!("?ref={}", segment(reference)));
+        }
         match self
             .json::<Content>(Method::GET, &url, None, "get file")
             .await
@@ -454,6 +453,26 @@ impl GitHub for OctocrabGitHub {
             "update issue",
         )
         .await
+    }
+
+    async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError> {
+        #[derive(Deserialize)]
+        struct Branch {
+            commit: Commit,
+        }
+        #[derive(Deserialize)]
+        struct Commit {
+            sha: String,
+        }
+        let branch: Branch = self
+            .json(
+                Method::GET,
+                &format!("{}/branches/{}", repo_path(repo), segment(branch)),
+                None,
+                "get branch",
+            )
+            .await?;
+        Ok(branch.commit.sha)
     }
 
     async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError> {

@@ -1,0 +1,165 @@
+//! `/dslp` commands in issue and pull-request comments. Pure: reading a
+//! comment into commands, and the help text, generated from the command
+//! table so that it cannot drift from what is understood.
+
+/// A command dslp-bot understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Rerun,
+}
+
+/// One row of the command table: the word, what it does.
+pub struct CommandSpec {
+    pub command: Command,
+    pub word: &'static str,
+    pub summary: &'static str,
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        command: Command::Help,
+        word: "help",
+        summary: "show this list",
+    },
+    CommandSpec {
+        command: Command::Rerun,
+        word: "rerun",
+        summary: "check this issue or pull request again (for a pull request: rules, data tests and training)",
+    },
+];
+
+/// What a `/dslp` line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Known(Command),
+    /// A word that is not a command, with the closest one if any is close.
+    Unknown {
+        word: String,
+        suggestion: Option<&'static str>,
+    },
+}
+
+/// The `/dslp` commands of a comment, in order. Lines inside code fences
+/// and quoted lines (`>`) are someone showing a command, not giving one.
+pub fn commands(comment: &str) -> Vec<Request> {
+    let mut in_fence = false;
+    let mut found = Vec::new();
+    for line in comment.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence || trimmed.starts_with('>') || line.starts_with("    ") {
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix("/dslp") else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            continue; // `/dslpfoo` is not ours
+        }
+        let word = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or("help")
+            .to_lowercase();
+        found.push(match COMMANDS.iter().find(|c| c.word == word) {
+            Some(spec) => Request::Known(spec.command),
+            None => Request::Unknown {
+                suggestion: closest(&word),
+                word,
+            },
+        });
+    }
+    found
+}
+
+/// The command within two edits of `word`, if there is one.
+fn closest(word: &str) -> Option<&'static str> {
+    COMMANDS
+        .iter()
+        .map(|c| (edit_distance(word, c.word), c.word))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, w)| w)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The help text, from the command table.
+pub fn help() -> String {
+    let mut text = String::from("dslp-bot understands these commands, one per line:\n\n");
+    for spec in COMMANDS {
+        text.push_str(&format!("- `/dslp {}`: {}\n", spec.word, spec.summary));
+    }
+    text
+}
+
+/// The answer to an unknown command.
+pub fn unknown(word: &str, suggestion: Option<&str>) -> String {
+    let hint = match suggestion {
+        Some(s) => format!(" Did you mean `/dslp {s}`?"),
+        None => String::new(),
+    };
+    format!(
+        "`/dslp {word}` is not a command I know.{hint}\n\n{}",
+        help()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_commands_and_skips_code_and_quotes() {
+        let comment = "Thanks!\n/dslp rerun\n```\n/dslp help\n```\n> /dslp help\n/dslpx\n";
+        assert_eq!(commands(comment), vec![Request::Known(Command::Rerun)]);
+    }
+
+    #[test]
+    fn a_bare_command_asks_for_help() {
+        assert_eq!(commands("/dslp"), vec![Request::Known(Command::Help)]);
+    }
+
+    #[test]
+    fn unknown_words_get_a_suggestion_when_close() {
+        assert_eq!(
+            commands("/dslp rerum"),
+            vec![Request::Unknown {
+                word: "rerum".into(),
+                suggestion: Some("rerun")
+            }]
+        );
+        assert_eq!(
+            commands("/dslp deploy"),
+            vec![Request::Unknown {
+                word: "deploy".into(),
+                suggestion: None
+            }]
+        );
+    }
+
+    #[test]
+    fn help_lists_every_command() {
+        let text = help();
+        for spec in COMMANDS {
+            assert!(text.contains(&format!("`/dslp {}`", spec.word)));
+        }
+    }
+}
