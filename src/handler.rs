@@ -39,10 +39,9 @@ pub enum Tree {
 
 /// Brings a pull request's commits to a local working tree.
 pub trait Fetch: Send + Sync {
-    /// A working tree at `head`, with `base` in its object database.
-    /// Blocking (git).
-    fn checkout(&self, repo: &RepoName, clone_url: &str, head: &str, base: &str)
-    -> Result<PathBuf>;
+    /// A working tree at the pull request's head, with its base commit in
+    /// the object database. Blocking (git).
+    fn checkout(&self, event: &PullRequestEvent, clone_url: &str) -> Result<PathBuf>;
 }
 
 /// Limits on the CPU-heavy part (git, polars, linfa).
@@ -364,15 +363,10 @@ async fn pull_request(
             let clone_url = event.clone_url.clone().ok_or_else(|| {
                 anyhow!("the payload names no clone URL for {repo}; cannot fetch its commits")
             })?;
-            let (fetch, repo, head, base) = (
-                fetch.clone(),
-                repo.clone(),
-                event.head_sha.clone(),
-                event.base_sha.clone(),
-            );
+            let (fetch, pull) = (fetch.clone(), event.clone());
             Some(
                 off_executor(limits, "fetching the pull request's commits", move || {
-                    fetch.checkout(&repo, &clone_url, &head, &base)
+                    fetch.checkout(&pull, &clone_url)
                 })
                 .await??,
             )

@@ -40,6 +40,9 @@ pub struct Delivery {
     pub id: String,
     pub event_name: String,
     pub event: Event,
+    pub installation: Option<u64>,
+    /// The payload cut down to what dslp-bot reads, for the queue.
+    pub compact: Vec<u8>,
 }
 
 impl Delivery {
@@ -140,12 +143,19 @@ pub fn accept(
         .filter(|d| !d.trim().is_empty())
         .ok_or_else(|| Rejection::BadRequest("missing X-GitHub-Delivery".into()))?;
     let payload = json_payload(content_type, body)?;
-    let event =
-        event::parse(event_name, &payload).map_err(|e| Rejection::BadRequest(e.to_string()))?;
+    let parsed = event::parse_delivery(event_name, &payload)
+        .map_err(|e| Rejection::BadRequest(e.to_string()))?;
+    if parsed.installation.is_none() && !matches!(parsed.event, Event::Ignored { .. }) {
+        return Err(Rejection::BadRequest(
+            "the payload names no `installation`: `dslp serve` handles a GitHub App's deliveries (for a repository webhook, use the Action)".into(),
+        ));
+    }
     Ok(Delivery {
         id: id.to_string(),
         event_name: event_name.to_string(),
-        event,
+        event: parsed.event,
+        installation: parsed.installation,
+        compact: parsed.compact,
     })
 }
 
@@ -196,7 +206,7 @@ mod tests {
     fn a_signed_example_payload_becomes_an_event_in_either_body_shape() {
         let json = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/github/webhooks/pull_request.opened.json"
+            "/fixtures/github/webhooks/pull_request.synchronize.json"
         ))
         .unwrap();
         let secrets = vec!["s3cret".to_string()];
@@ -211,6 +221,13 @@ mod tests {
         .unwrap();
         assert!(matches!(delivery.event, Event::PullRequest(_)));
         assert_eq!(delivery.status(), 202);
+        assert_eq!(delivery.installation, Some(1));
+        // The queue keeps the compact payload, which reads back the same.
+        assert!(delivery.compact.len() * 5 < json.len());
+        assert_eq!(
+            crate::event::parse("pull_request", &delivery.compact).unwrap(),
+            delivery.event
+        );
 
         let form = format!(
             "payload={}",
@@ -226,6 +243,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(via_form.event, delivery.event);
+    }
+
+    #[test]
+    fn work_without_an_installation_is_refused_and_ignored_events_are_not() {
+        let json = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/github/webhooks/pull_request.opened.json"
+        ))
+        .unwrap();
+        let secrets = vec!["s".to_string()];
+        let header = signed("s", &json);
+        let refused = accept(
+            &secrets,
+            Some("pull_request"),
+            Some("d"),
+            Some(&header),
+            None,
+            &json,
+        );
+        assert!(refused.unwrap_err().to_string().contains("installation"));
+        let ping = accept(
+            &secrets,
+            Some("ping"),
+            Some("d"),
+            Some(&header),
+            None,
+            &json,
+        )
+        .unwrap();
+        assert_eq!(ping.status(), 200);
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! The GitHub App. So far: the webhook intake (issue 6 builds the server,
-//! queue, store, App authentication and handlers on it).
+//! The GitHub App (`dslp serve`): webhook intake, a durable queue in SQLite,
+//! App authentication, and workers that run the same handler as the Action.
 
+pub mod auth;
+pub mod git_fetch;
 pub mod intake;
+pub mod store;

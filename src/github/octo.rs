@@ -122,6 +122,137 @@ impl OctocrabGitHub {
     }
 }
 
+/// An installation access token and when it expires (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallationToken {
+    pub token: String,
+    pub expires_at: u64,
+}
+
+/// One attempt to deliver a webhook, as the App's deliveries API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HookDelivery {
+    pub id: u64,
+    /// `X-GitHub-Delivery`; redeliveries repeat it.
+    pub guid: String,
+    #[serde(default)]
+    pub status_code: u16,
+    #[serde(default)]
+    pub delivered_at: String,
+    #[serde(default)]
+    pub event: String,
+}
+
+/// The App's own endpoints, called with the App's JWT.
+impl OctocrabGitHub {
+    pub async fn installation_token(
+        &self,
+        installation: u64,
+    ) -> Result<InstallationToken, GitHubError> {
+        #[derive(Deserialize)]
+        struct Token {
+            token: String,
+            #[serde(default)]
+            expires_at: String,
+        }
+        let token: Token = self
+            .json(
+                Method::POST,
+                &format!("/app/installations/{installation}/access_tokens"),
+                None,
+                "create an installation token",
+            )
+            .await?;
+        // GitHub's tokens last an hour; trust that if the date is unreadable.
+        let expires_at = unix_seconds(&token.expires_at)
+            .unwrap_or_else(|| crate::app::store::now_ms() as u64 / 1000 + 3600);
+        Ok(InstallationToken {
+            token: token.token,
+            expires_at,
+        })
+    }
+
+    /// The App's recent deliveries, newest first, up to `limit`.
+    pub async fn hook_deliveries(&self, limit: usize) -> Result<Vec<HookDelivery>, GitHubError> {
+        let mut deliveries: Vec<HookDelivery> = Vec::new();
+        let mut path = "/app/hook/deliveries?per_page=100".to_string();
+        loop {
+            let reply = self
+                .send(
+                    Method::GET,
+                    &path,
+                    None,
+                    Idempotence::Safe,
+                    "list deliveries",
+                )
+                .await?;
+            if !reply.ok() {
+                return Err(retry::error_of(&reply, "list deliveries"));
+            }
+            let page: Vec<HookDelivery> = serde_json::from_str(&reply.body).map_err(|e| {
+                GitHubError::Transport(format!("list deliveries: unexpected answer: {e}"))
+            })?;
+            let empty = page.is_empty();
+            deliveries.extend(page);
+            let next = reply
+                .headers
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(next_link);
+            match next {
+                Some(next) if !empty && deliveries.len() < limit => path = next,
+                _ => break,
+            }
+        }
+        deliveries.truncate(limit);
+        Ok(deliveries)
+    }
+
+    /// Asks GitHub to deliver a delivery again.
+    pub async fn redeliver(&self, delivery: u64) -> Result<(), GitHubError> {
+        self.no_content(
+            Method::POST,
+            &format!("/app/hook/deliveries/{delivery}/attempts"),
+            None,
+            "redeliver",
+        )
+        .await
+    }
+}
+
+/// The path and query of a `Link` header's `rel="next"`.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        if !rel.contains("rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+        let path = &after_scheme[after_scheme.find('/')?..];
+        Some(path.to_string())
+    })
+}
+
+/// `2016-07-11T22:14:10Z` as unix seconds.
+fn unix_seconds(text: &str) -> Option<u64> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time
+        .split(':')
+        .map(|p| p.split('.').next()?.parse::<i64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 impl OctocrabGitHub {
     /// Every page of a list endpoint, 100 items a page.
     async fn all_pages<T: for<'de> Deserialize<'de>>(
@@ -507,5 +638,23 @@ impl GitHub for OctocrabGitHub {
             )
             .await?;
         Ok(files.into_iter().map(|f| f.filename).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_dates_and_next_links_are_read() {
+        assert_eq!(unix_seconds("2016-07-11T22:14:10Z"), Some(1_468_275_250));
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("soon"), None);
+        let link = "<https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_1>; rel=\"next\", <https://x/y>; rel=\"prev\"";
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("/app/hook/deliveries?per_page=100&cursor=v1_1")
+        );
+        assert_eq!(next_link("<https://x/y>; rel=\"prev\""), None);
     }
 }
