@@ -4,4 +4,9 @@
 pub mod auth;
 pub mod git_fetch;
 pub mod intake;
+pub mod metrics;
+pub mod redeliver;
+pub mod server;
+pub mod settings;
 pub mod store;
+pub mod worker;

@@ -56,6 +56,8 @@ enum Command {
     Check(model::CheckArgs),
     /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
     Action(crate::action::ActionArgs),
+    /// Run the GitHub App: a webhook server with a durable queue (reads .env when present).
+    Serve(crate::app::settings::ServeArgs),
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -98,6 +100,9 @@ fn parse_repo(text: &str) -> Result<RepoName, String> {
 
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        crate::app::settings::load_dotenv();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -127,6 +132,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Train(args) => model::train(args),
         Command::Check(args) => model::check(args),
         Command::Action(args) => crate::action::run(args),
+        Command::Serve(args) => crate::app::server::run(args),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)

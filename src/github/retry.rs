@@ -84,6 +84,40 @@ fn rate_limit_wait(reply: &Reply) -> Option<Duration> {
     Some(Duration::from_secs(60))
 }
 
+/// GitHub calls by status, and the rate limit GitHub last reported: the
+/// process's own figures for `/metrics` (one process serves one App).
+pub mod observed {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    pub(super) static CALLS: Mutex<BTreeMap<u16, u64>> = Mutex::new(BTreeMap::new());
+    pub(super) static RATE_LIMIT_REMAINING: AtomicI64 = AtomicI64::new(-1);
+
+    /// (status, count), by status.
+    pub fn calls() -> Vec<(u16, u64)> {
+        CALLS
+            .lock()
+            .map(|c| c.iter().map(|(s, n)| (*s, *n)).collect())
+            .unwrap_or_default()
+    }
+
+    /// `x-ratelimit-remaining` of the last answer that had one; -1 before any.
+    pub fn rate_limit_remaining() -> i64 {
+        RATE_LIMIT_REMAINING.load(Ordering::Relaxed)
+    }
+}
+
+fn observe(reply: &Reply) {
+    if let Ok(mut calls) = observed::CALLS.lock() {
+        *calls.entry(reply.status).or_default() += 1;
+    }
+    if let Some(remaining) = header_number(&reply.headers, "x-ratelimit-remaining") {
+        observed::RATE_LIMIT_REMAINING
+            .store(remaining as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Sends with retries. `send` performs one attempt; its Err is a transport
 /// failure (no answer).
 pub async fn call<F, Fut>(
@@ -124,6 +158,7 @@ where
             }
             Ok(Ok(reply)) => reply,
         };
+        observe(&reply);
         if reply.ok() {
             return Ok(reply);
         }

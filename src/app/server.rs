@@ -1,0 +1,271 @@
+//! `dslp serve`: the webhook endpoint, `/healthz` and `/metrics`, the
+//! workers and the redelivery sweep, with a graceful shutdown that stops
+//! taking deliveries, then lets the jobs in flight finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use crate::app::auth::Installations;
+use crate::app::intake::{self, Delivery, MAX_BODY};
+use crate::app::metrics::{Metrics, event_label};
+use crate::app::redeliver;
+use crate::app::settings::ServeArgs;
+use crate::app::store::{NewDelivery, NewJob, Recorded, Store};
+use crate::app::worker::Worker;
+use crate::event::Event;
+use crate::github::octo::install_tls_provider;
+use crate::github::retry::RetryPolicy;
+use crate::handler::Limits;
+
+struct Intake {
+    secrets: Vec<String>,
+    store: Store,
+    metrics: Arc<Metrics>,
+}
+
+/// The job a delivery makes, if any: keyed so that one job per pull
+/// request, issue or branch runs at a time.
+fn job_for(delivery: &Delivery) -> Option<NewJob> {
+    let (key, evaluates) = match &delivery.event {
+        Event::PullRequest(pr) => (format!("{}#{}", pr.repo, pr.number), true),
+        Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => {
+            (format!("{repo}#{}", issue.number.unwrap_or_default()), false)
+        }
+        Event::Push { repo, branch, .. } => {
+            (format!("{repo}@{}", branch.as_deref().unwrap_or_default()), false)
+        }
+        Event::Rerequested { repo, pulls, head_sha } => match pulls.as_slice() {
+            [one] => (format!("{repo}#{one}"), true),
+            _ => (format!("{repo}@{head_sha}"), false),
+        },
+        Event::Installed { .. } => (
+            format!("installation {}", delivery.installation.unwrap_or_default()),
+            false,
+        ),
+        Event::Ignored { .. } => return None,
+    };
+    Some(NewJob {
+        key,
+        evaluates,
+        payload: delivery.compact.clone(),
+    })
+}
+
+async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let event = event_label(header("x-github-event"));
+    let accepted = intake::accept(
+        &intake.secrets,
+        header("x-github-event"),
+        header("x-github-delivery"),
+        header("x-hub-signature-256"),
+        header("content-type"),
+        &body,
+    );
+    let delivery = match accepted {
+        Ok(delivery) => delivery,
+        Err(rejection) => {
+            let outcome = match rejection.status() {
+                401 => "unauthorized",
+                413 => "too_large",
+                _ => "bad_request",
+            };
+            intake.metrics.delivery(event, outcome);
+            tracing::warn!(event, "delivery refused: {rejection}");
+            let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            return (status, format!("{rejection}\n")).into_response();
+        }
+    };
+    let job = job_for(&delivery);
+    let queued = job.is_some();
+    let record = NewDelivery {
+        id: delivery.id.clone(),
+        event: delivery.event_name.clone(),
+        action: match &delivery.event {
+            Event::Ignored { action, .. } => action.clone(),
+            _ => None,
+        },
+        installation: delivery.installation,
+        job,
+    };
+    match intake.store.record(record).await {
+        Ok(Recorded::New) if queued => {
+            intake.metrics.delivery(event, "queued");
+            (StatusCode::ACCEPTED, "queued\n").into_response()
+        }
+        Ok(Recorded::New) => {
+            intake.metrics.delivery(event, "ignored");
+            (StatusCode::OK, "nothing to do for this event\n").into_response()
+        }
+        Ok(Recorded::Duplicate) => {
+            intake.metrics.delivery(event, "duplicate");
+            (StatusCode::OK, "already received\n").into_response()
+        }
+        Err(error) => {
+            intake.metrics.delivery(event, "store_error");
+            tracing::error!("recording delivery {}: {error:#}", delivery.id);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the delivery could not be stored; it will be asked for again\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
+    let jobs = intake.store.jobs_by_state().await.unwrap_or_default();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        intake.metrics.render(&jobs),
+    )
+        .into_response()
+}
+
+pub fn router(webhook_path: &str, store: Store, secrets: Vec<String>, metrics: Arc<Metrics>) -> Router {
+    let state = Arc::new(Intake {
+        secrets,
+        store,
+        metrics,
+    });
+    Router::new()
+        .route(webhook_path, post(webhook))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(self::metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+pub fn run(args: ServeArgs) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))?;
+    Ok(0)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    init_logging(&args.log_level);
+    install_tls_provider();
+    crate::app::git_fetch::register_transport();
+    let secrets = args.secrets()?;
+    let key = args.app_key()?;
+    let webhook_path = if args.webhook_path.starts_with('/') {
+        args.webhook_path.clone()
+    } else {
+        format!("/{}", args.webhook_path)
+    };
+    let store = Store::open(&args.database_url).await?;
+    let policy = RetryPolicy {
+        base_delay: args.retry_base(),
+        ..RetryPolicy::default()
+    };
+    let installations = Arc::new(Installations::new(key, &args.github_api_url, policy));
+    let metrics = Arc::new(Metrics::default());
+    let (stop, stopped) = watch::channel(false);
+
+    let worker = Arc::new(Worker {
+        store: store.clone(),
+        installations: installations.clone(),
+        metrics: metrics.clone(),
+        checkouts: args.data_dir.join("checkouts"),
+        limits: Limits {
+            evidence_time: args.job_time_limit(),
+        },
+        max_attempts: args.max_attempts.max(1),
+        retry_base: args.retry_base(),
+    });
+    let workers: Vec<_> = (0..args.workers.max(1))
+        .map(|_| tokio::spawn(worker.clone().run(stopped.clone())))
+        .collect();
+    if args.redeliver_every > 0 {
+        tokio::spawn(sweep(
+            installations.clone(),
+            store.clone(),
+            Duration::from_secs(args.redeliver_every),
+            stopped.clone(),
+        ));
+    }
+
+    let address = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    tracing::info!(
+        "dslp serve: listening on http://{} (webhooks at {webhook_path}), store {}",
+        listener.local_addr()?,
+        args.database_url
+    );
+    axum::serve(listener, router(&webhook_path, store.clone(), secrets, metrics))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("dslp serve: no longer taking deliveries; finishing the jobs in flight");
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    store.close().await;
+    tracing::info!("dslp serve: stopped");
+    Ok(())
+}
+
+/// The redelivery sweep: at start, then every `every`.
+async fn sweep(
+    installations: Arc<Installations>,
+    store: Store,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        match redeliver::catch_up(&installations, &store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("asked GitHub to redeliver {n} missed deliveries"),
+            Err(error) => tracing::warn!("looking for missed deliveries: {error:#}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,121 @@
+//! `dslp serve`'s configuration, parsed once at start from flags or the
+//! environment names GitHub App operators know from probot. A `.env` file
+//! in the working directory is read first when present.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::app::auth::AppKey;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// The GitHub App's id (its settings page shows it).
+    #[arg(long, env = "APP_ID")]
+    pub app_id: u64,
+    /// The App's private key, PEM text (`\n` escapes are accepted).
+    #[arg(long, env = "PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+    /// A file holding the App's private key (GitHub's .pem download).
+    #[arg(long, env = "PRIVATE_KEY_PATH")]
+    pub private_key_path: Option<PathBuf>,
+    /// The webhook secret; several, comma-separated, while rotating it.
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: String,
+    #[arg(long, env = "WEBHOOK_PATH", default_value = "/api/github/webhooks")]
+    pub webhook_path: String,
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// error, warn, info, debug or trace (or a tracing filter).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// GitHub's REST API: GitHub Enterprise Server's `https://HOST/api/v3`, or a test server.
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// Where deliveries, jobs and runs are kept.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dslp-bot.db")]
+    pub database_url: String,
+    /// Where pull requests are fetched to.
+    #[arg(long, env = "DSLP_DATA_DIR", default_value = "dslp-data")]
+    pub data_dir: PathBuf,
+    /// Jobs run at once (each is one pull request, issue or branch).
+    #[arg(long, env = "DSLP_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// The longest a fetch or an evidence run may take, in seconds.
+    #[arg(long, env = "DSLP_JOB_TIME_LIMIT", default_value_t = 1800)]
+    pub job_time_limit: u64,
+    /// Attempts before a job is given up (and its check run fails).
+    #[arg(long, env = "DSLP_MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// How often to look for deliveries that never reached us, in seconds (0: never).
+    #[arg(long, env = "DSLP_REDELIVER_EVERY", default_value_t = 600)]
+    pub redeliver_every: u64,
+    /// First retry delay in milliseconds, for GitHub calls and jobs (tests shorten it).
+    #[arg(long, env = "DSLP_RETRY_BASE_MS", default_value_t = 500, hide = true)]
+    pub retry_base_ms: u64,
+}
+
+/// Written by hand: the key and the secrets are never printed.
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("app_id", &self.app_id)
+            .field("private_key", &self.private_key.as_ref().map(|_| "<redacted>"))
+            .field("private_key_path", &self.private_key_path)
+            .field("webhook_secret", &"<redacted>")
+            .field("webhook_path", &self.webhook_path)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("github_api_url", &self.github_api_url)
+            .field("database_url", &self.database_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServeArgs {
+    pub fn secrets(&self) -> Result<Vec<String>> {
+        let secrets: Vec<String> = self
+            .webhook_secret
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if secrets.is_empty() {
+            bail!("WEBHOOK_SECRET is empty: set the secret you gave GitHub in the App's settings");
+        }
+        Ok(secrets)
+    }
+
+    pub fn app_key(&self) -> Result<AppKey> {
+        let pem = match (&self.private_key, &self.private_key_path) {
+            (Some(text), _) if !text.trim().is_empty() => text.replace("\\n", "\n").into_bytes(),
+            (_, Some(path)) => std::fs::read(path)
+                .with_context(|| format!("reading PRIVATE_KEY_PATH {}", path.display()))?,
+            _ => bail!(
+                "no private key: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub gave you)"
+            ),
+        };
+        AppKey::from_pem(self.app_id, &pem)
+    }
+
+    pub fn job_time_limit(&self) -> Duration {
+        Duration::from_secs(self.job_time_limit.max(1))
+    }
+
+    pub fn retry_base(&self) -> Duration {
+        Duration::from_millis(self.retry_base_ms)
+    }
+}
+
+/// Reads `.env` into the environment when there is one; flags still win.
+pub fn load_dotenv() {
+    match dotenvy::dotenv() {
+        Ok(path) => eprintln!("dslp serve: read {}", path.display()),
+        Err(e) if e.not_found() => {}
+        Err(e) => eprintln!("dslp serve: .env could not be read: {e}"),
+    }
+}

@@ -1,0 +1,178 @@
+//! Workers: take a job from the store, run the handler with the
+//! installation's client, and record how it ended. Failures are retried by
+//! the job with backoff (never by the webhook request); a job that keeps
+//! failing ends as a failed check run on its pull request, not in silence.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use tokio::sync::watch;
+
+use crate::app::auth::Installations;
+use crate::app::git_fetch::GitFetcher;
+use crate::app::metrics::Metrics;
+use crate::app::store::{Job, Run, Store, now_ms};
+use crate::config::ConfigError;
+use crate::event::{self, Event, EventError};
+use crate::handler::{self, Limits, Outcome, Tree};
+
+/// The longest a job waits between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+pub struct Worker {
+    pub store: Store,
+    pub installations: Arc<Installations>,
+    pub metrics: Arc<Metrics>,
+    pub checkouts: PathBuf,
+    pub limits: Limits,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+}
+
+impl Worker {
+    /// Runs jobs until `shutdown` turns true; a job in flight is finished first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.store.claim().await {
+                Ok(Some(job)) => self.attempt(job).await,
+                Ok(None) => {
+                    let wait = match self.store.next_ready_at().await {
+                        Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 1000) as u64),
+                        _ => Duration::from_secs(1),
+                    };
+                    tokio::select! {
+                        _ = self.store.queued.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!("taking a job from the store: {error:#}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, job: Job) {
+        let started = Instant::now();
+        let span = tracing::info_span!("job", id = job.id, key = %job.key, event = %job.event, attempt = job.attempts);
+        let _enter = span.enter();
+        let result = self.execute(&job).await;
+        let took = started.elapsed();
+        let recorded = match result {
+            Ok(outcome) => {
+                tracing::info!(verdict = %outcome.verdict, took_ms = took.as_millis() as u64, "job done");
+                for warning in &outcome.warnings {
+                    tracing::warn!("{warning}");
+                }
+                self.metrics.job("done", took);
+                self.record_run(&job, &outcome).await;
+                self.store.finish(&job).await
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                let permanent = is_permanent(&error);
+                if !permanent && job.attempts < self.max_attempts {
+                    let delay = self
+                        .retry_base
+                        .saturating_mul(1 << (job.attempts - 1).min(16))
+                        .min(MAX_BACKOFF);
+                    tracing::warn!(delay_ms = delay.as_millis() as u64, "job failed, will retry: {message}");
+                    self.metrics.job("retried", took);
+                    self.store.retry_or_fail(&job, &message, Some(delay)).await
+                } else {
+                    tracing::error!("job failed for good: {message}");
+                    self.metrics.job("failed", took);
+                    self.report_failure(&job, &message).await;
+                    self.store.retry_or_fail(&job, &message, None).await
+                }
+            }
+        };
+        if let Err(error) = recorded {
+            tracing::error!("recording the job's end: {error:#}");
+        }
+    }
+
+    async fn execute(&self, job: &Job) -> Result<Outcome> {
+        let event = event::parse(&job.event, &job.payload)?;
+        let installation = job
+            .installation
+            .ok_or_else(|| anyhow!("the delivery names no installation"))?;
+        let installation = self.installations.get(installation).await?;
+        let tree = Tree::Fetched(Arc::new(GitFetcher {
+            root: self.checkouts.clone(),
+            token: installation.token.clone(),
+        }));
+        handler::handle(&*installation.client, &tree, self.limits, &event).await
+    }
+
+    async fn record_run(&self, job: &Job, outcome: &Outcome) {
+        let Some(evaluated) = &outcome.evaluated else {
+            return;
+        };
+        let repository = job.key.split('#').next().unwrap_or_default().to_string();
+        let metrics: serde_json::Map<String, serde_json::Value> = evaluated
+            .evidence
+            .models
+            .iter()
+            .filter_map(|m| Some((m.name.clone(), serde_json::to_value(m.metrics()?).ok()?)))
+            .collect();
+        let stamps: serde_json::Map<String, serde_json::Value> = evaluated
+            .evidence
+            .models
+            .iter()
+            .filter_map(|m| Some((m.name.clone(), serde_json::to_value(&m.stamp).ok()?)))
+            .collect();
+        let run = Run {
+            repository,
+            pull_request: evaluated.pull,
+            head_ref: evaluated.head_ref.clone(),
+            head_commit: evaluated.head_sha.clone(),
+            base_commit: evaluated.base_sha.clone(),
+            verdict: outcome.verdict.clone(),
+            metrics: metrics.into(),
+            stamps: stamps.into(),
+        };
+        if let Err(error) = self.store.record_run(&run).await {
+            tracing::error!("recording the run in the ledger: {error:#}");
+        }
+    }
+
+    /// A pull request's job that gave up fails its check run, saying why.
+    async fn report_failure(&self, job: &Job, message: &str) {
+        let Ok(event) = event::parse(&job.event, &job.payload) else {
+            return;
+        };
+        let (repo, head_sha) = match &event {
+            Event::PullRequest(pr) => (pr.repo.clone(), pr.head_sha.clone()),
+            Event::Rerequested { repo, head_sha, .. } => (repo.clone(), head_sha.clone()),
+            _ => return,
+        };
+        let Some(installation) = job.installation else {
+            return;
+        };
+        match self.installations.get(installation).await {
+            Ok(installation) => {
+                if let Err(error) =
+                    handler::report_failure(&*installation.client, &repo, &head_sha, message).await
+                {
+                    tracing::error!("reporting the failure on {repo}@{head_sha}: {error}");
+                }
+            }
+            Err(error) => tracing::error!("reporting the failure: {error:#}"),
+        }
+    }
+}
+
+/// Errors that another attempt cannot mend: a payload or config we cannot read.
+fn is_permanent(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<EventError>().is_some() || cause.downcast_ref::<ConfigError>().is_some()
+    })
+}
