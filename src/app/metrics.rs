@@ -149,7 +149,9 @@ mod tests {
         metrics.delivery(event_label(Some("made_up")), "ignored");
         metrics.job("done", Duration::from_millis(300));
         let text = metrics.render(&[("queued".into(), 4), ("done".into(), 1)]);
-        assert!(text.contains("dslp_deliveries_total{event=\"pull_request\",outcome=\"queued\"} 1"));
+        assert!(
+            text.contains("dslp_deliveries_total{event=\"pull_request\",outcome=\"queued\"} 1")
+        );
         assert!(text.contains("dslp_deliveries_total{event=\"other\",outcome=\"ignored\"} 1"));
         assert!(text.contains("dslp_queue_depth 4\n"));
         assert!(text.contains("dslp_job_duration_seconds_bucket{le=\"0.1\"} 0"));

@@ -37,13 +37,19 @@ struct Intake {
 fn job_for(delivery: &Delivery) -> Option<NewJob> {
     let (key, evaluates) = match &delivery.event {
         Event::PullRequest(pr) => (format!("{}#{}", pr.repo, pr.number), true),
-        Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => {
-            (format!("{repo}#{}", issue.number.unwrap_or_default()), false)
-        }
-        Event::Push { repo, branch, .. } => {
-            (format!("{repo}@{}", branch.as_deref().unwrap_or_default()), false)
-        }
-        Event::Rerequested { repo, pulls, head_sha } => match pulls.as_slice() {
+        Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => (
+            format!("{repo}#{}", issue.number.unwrap_or_default()),
+            false,
+        ),
+        Event::Push { repo, branch, .. } => (
+            format!("{repo}@{}", branch.as_deref().unwrap_or_default()),
+            false,
+        ),
+        Event::Rerequested {
+            repo,
+            pulls,
+            head_sha,
+        } => match pulls.as_slice() {
             [one] => (format!("{repo}#{one}"), true),
             _ => (format!("{repo}@{head_sha}"), false),
         },
@@ -81,7 +87,8 @@ async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: By
             };
             intake.metrics.delivery(event, outcome);
             tracing::warn!(event, "delivery refused: {rejection}");
-            let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status =
+                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
             return (status, format!("{rejection}\n")).into_response();
         }
     };
@@ -131,7 +138,12 @@ async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
         .into_response()
 }
 
-pub fn router(webhook_path: &str, store: Store, secrets: Vec<String>, metrics: Arc<Metrics>) -> Router {
+pub fn router(
+    webhook_path: &str,
+    store: Store,
+    secrets: Vec<String>,
+    metrics: Arc<Metrics>,
+) -> Router {
     let state = Arc::new(Intake {
         secrets,
         store,
@@ -216,10 +228,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listener.local_addr()?,
         args.database_url
     );
-    axum::serve(listener, router(&webhook_path, store.clone(), secrets, metrics))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        router(&webhook_path, store.clone(), secrets, metrics),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("dslp serve: no longer taking deliveries; finishing the jobs in flight");
     let _ = stop.send(true);
     for worker in workers {

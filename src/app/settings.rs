@@ -63,7 +63,10 @@ impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("app_id", &self.app_id)
-            .field("private_key", &self.private_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("private_key_path", &self.private_key_path)
             .field("webhook_secret", &"<redacted>")
             .field("webhook_path", &self.webhook_path)

@@ -94,6 +94,16 @@ impl Store {
     /// `sqlite://dslp-bot.db`. Jobs left running by a process that died
     /// are queued again.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, true).await
+    }
+
+    /// Opens the store of a running server to look at it, without taking
+    /// its running jobs back (tools and tests).
+    pub async fn inspect(url: &str) -> Result<Store> {
+        Store::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, recover: bool) -> Result<Store> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?
             .create_if_missing(true)
@@ -110,10 +120,12 @@ impl Store {
             .run(&pool)
             .await
             .context("migrating the database")?;
-        sqlx::query("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'running'")
-            .bind(now_ms())
-            .execute(&pool)
-            .await?;
+        if recover {
+            sqlx::query("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'running'")
+                .bind(now_ms())
+                .execute(&pool)
+                .await?;
+        }
         let connection = SqliteConnection::connect_with(&options).await?;
         let (writer, receiver) = mpsc::channel(GROUP_LIMIT * 8);
         let queued = std::sync::Arc::new(Notify::new());

@@ -42,7 +42,9 @@ impl Worker {
                 Ok(Some(job)) => self.attempt(job).await,
                 Ok(None) => {
                     let wait = match self.store.next_ready_at().await {
-                        Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 1000) as u64),
+                        Ok(Some(at)) => {
+                            Duration::from_millis((at - now_ms()).clamp(10, 1000) as u64)
+                        }
                         _ => Duration::from_secs(1),
                     };
                     tokio::select! {
@@ -83,7 +85,10 @@ impl Worker {
                         .retry_base
                         .saturating_mul(1 << (job.attempts - 1).min(16))
                         .min(MAX_BACKOFF);
-                    tracing::warn!(delay_ms = delay.as_millis() as u64, "job failed, will retry: {message}");
+                    tracing::warn!(
+                        delay_ms = delay.as_millis() as u64,
+                        "job failed, will retry: {message}"
+                    );
                     self.metrics.job("retried", took);
                     self.store.retry_or_fail(&job, &message, Some(delay)).await
                 } else {
@@ -173,6 +178,7 @@ impl Worker {
 /// Errors that another attempt cannot mend: a payload or config we cannot read.
 fn is_permanent(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause.downcast_ref::<EventError>().is_some() || cause.downcast_ref::<ConfigError>().is_some()
+        cause.downcast_ref::<EventError>().is_some()
+            || cause.downcast_ref::<ConfigError>().is_some()
     })
 }

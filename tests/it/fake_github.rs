@@ -61,7 +61,51 @@ pub struct World {
     pub read_only: bool,
     pub requests: Vec<String>,
     pub violations: Vec<String>,
+    /// Set for an App host: `/app` calls must carry a JWT this key verifies,
+    /// and repository calls a token issued by `access_tokens`.
+    pub app: Option<AppHost>,
+    /// Installation tokens issued, in order.
+    pub tokens: Vec<String>,
+    /// branch → commit.
+    pub branches: BTreeMap<String, String>,
+    /// Pull requests as `GET /pulls/{n}` answers them, when set.
+    pub pulls: BTreeMap<u64, Value>,
+    /// What `GET /app/hook/deliveries` lists, newest first.
+    pub hook_deliveries: Vec<Value>,
+    /// Delivery ids the App asked to redeliver.
+    pub redeliveries: Vec<u64>,
+    /// Bare repositories served over git's smart HTTP at `/git/{owner}/{name}.git`.
+    pub git_root: Option<std::path::PathBuf>,
     next_id: u64,
+}
+
+#[derive(Clone)]
+pub struct AppHost {
+    pub app_id: u64,
+    pub public_key_pem: Vec<u8>,
+}
+
+/// Checks an App JWT as GitHub does: RS256 under the App's key, issued by
+/// the App, not expired, and living at most ten minutes.
+fn verify_app_jwt(app: &AppHost, authorization: Option<&str>) -> Result<(), String> {
+    let token = authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .ok_or("no Bearer JWT")?;
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(&app.public_key_pem).map_err(|e| e.to_string())?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[app.app_id.to_string()]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    let data =
+        jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())?;
+    let (iat, exp) = (
+        data.claims["iat"].as_u64().unwrap_or(0),
+        data.claims["exp"].as_u64().unwrap_or(u64::MAX),
+    );
+    if exp.saturating_sub(iat) > 600 {
+        return Err(format!("the JWT lives {} s; GitHub allows 600", exp - iat));
+    }
+    Ok(())
 }
 
 pub struct FakeGitHub {
@@ -73,6 +117,8 @@ struct Operation {
     method: String,
     template: Vec<String>,
     body_schema: Option<Value>,
+    /// GitHub accepts no body at all when the request body is optional.
+    body_required: bool,
 }
 
 fn operations() -> Vec<Operation> {
@@ -97,6 +143,7 @@ fn operations() -> Vec<Operation> {
                     schema
                 });
             out.push(Operation {
+                body_required: op["requestBody"]["required"].as_bool().unwrap_or(false),
                 method: method.to_uppercase(),
                 template: path
                     .trim_start_matches('/')
@@ -176,19 +223,36 @@ impl FakeGitHub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = world.clone();
-        let app = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let state = state.clone();
-                let ops = ops.clone();
-                async move {
-                    let (response, delay) = handle(&state, &ops, method, uri, headers, body);
-                    if let Some(delay) = delay {
-                        tokio::time::sleep(delay).await;
+        let git_state = world.clone();
+        let app = axum::Router::new()
+            .route(
+                "/git/{*path}",
+                axum::routing::any(
+                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                        let state = git_state.clone();
+                        async move {
+                            tokio::task::spawn_blocking(move || {
+                                git_http_backend(&state, method, uri, headers, body)
+                            })
+                            .await
+                            .unwrap()
+                        }
+                    },
+                ),
+            )
+            .fallback(
+                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                    let state = state.clone();
+                    let ops = ops.clone();
+                    async move {
+                        let (response, delay) = handle(&state, &ops, method, uri, headers, body);
+                        if let Some(delay) = delay {
+                            tokio::time::sleep(delay).await;
+                        }
+                        response
                     }
-                    response
-                }
-            },
-        );
+                },
+            );
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -255,6 +319,100 @@ impl FakeGitHub {
     }
 }
 
+/// git's smart HTTP, served by `git http-backend` as GitHub serves it, with
+/// an installation token required as Basic credentials.
+fn git_http_backend(
+    world: &Mutex<World>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let (root, tokens) = {
+        let mut world = world.lock().unwrap();
+        world.requests.push(format!("{method} {}", uri.path()));
+        (world.git_root.clone(), world.tokens.clone())
+    };
+    let Some(root) = root else {
+        return reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+    };
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|c| c.strip_prefix("x-access-token:").map(str::to_string))
+        .is_some_and(|token| tokens.contains(&token));
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Basic realm=\"GitHub\"")],
+            "Invalid username or token.",
+        )
+            .into_response();
+    }
+    let path_info = uri.path().trim_start_matches("/git");
+    let mut child = std::process::Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", &root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", path_info)
+        .env("REQUEST_METHOD", method.as_str())
+        .env("QUERY_STRING", uri.query().unwrap_or(""))
+        .env(
+            "CONTENT_TYPE",
+            headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let raw = output.stdout;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            raw.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        })
+        .unwrap_or((raw.len(), raw.len()));
+    let head = String::from_utf8_lossy(&raw[..split.0]).into_owned();
+    let mut status = StatusCode::OK;
+    let mut response_headers = Vec::new();
+    for line in head.lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("status") {
+                let code = value.trim().split(' ').next().unwrap_or("200");
+                status = StatusCode::from_u16(code.parse().unwrap_or(200)).unwrap();
+            } else {
+                response_headers.push((name.trim().to_string(), value.trim().to_string()));
+            }
+        }
+    }
+    let mut response = (status, raw[split.1..].to_vec()).into_response();
+    for (name, value) in response_headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            axum::http::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
 /// The `page` query parameter, 1 when absent.
 fn page(uri: &Uri) -> usize {
     uri.query()
@@ -298,11 +456,27 @@ fn answer(
     let mut world = world.lock().unwrap();
     let path = uri.path().to_string();
     world.requests.push(format!("{method} {path}"));
-    if !headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("token "))
-    {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if let Some(app) = world.app.clone() {
+        let refused = if path.starts_with("/app") {
+            verify_app_jwt(&app, authorization).err()
+        } else {
+            let token = authorization.and_then(|a| {
+                a.strip_prefix("Bearer ")
+                    .or_else(|| a.strip_prefix("token "))
+            });
+            (!token.is_some_and(|t| world.tokens.iter().any(|issued| issued == t)))
+                .then(|| "not an installation token this App was given".to_string())
+        };
+        if let Some(why) = refused {
+            world.violations.push(format!("{method} {path}: {why}"));
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                json!({"message": "Bad credentials"}),
+            );
+        }
+    }
+    if !authorization.is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("token ")) {
         world.violations.push(format!("{method} {path}: no token"));
         return reply(
             StatusCode::UNAUTHORIZED,
@@ -326,7 +500,8 @@ fn answer(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
-    if let Some(schema) = &op.body_schema {
+    let optional_and_absent = body.is_empty() && !op.body_required;
+    if let Some(schema) = op.body_schema.as_ref().filter(|_| !optional_and_absent) {
         match jsonschema::validator_for(schema) {
             Ok(validator) => {
                 let errors: Vec<String> = validator
@@ -421,6 +596,40 @@ fn answer(
                 }
                 None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
             }
+        }
+        ("POST", "app/installations/{installation_id}/access_tokens") => {
+            let token = format!("ghs_fake_installation_token_{}", world.tokens.len() + 1);
+            world.tokens.push(token.clone());
+            reply(
+                StatusCode::CREATED,
+                json!({"token": token, "expires_at": "2099-01-01T00:00:00Z", "permissions": {}, "repository_selection": "all"}),
+            )
+        }
+        ("GET", "app/hook/deliveries") => {
+            reply(StatusCode::OK, Value::Array(world.hook_deliveries.clone()))
+        }
+        ("POST", "app/hook/deliveries/{delivery_id}/attempts") => {
+            let id = number("delivery_id");
+            world.redeliveries.push(id);
+            reply(StatusCode::ACCEPTED, json!({}))
+        }
+        ("GET", "repos/{owner}/{repo}/branches/{branch}") => {
+            let name = params.get("branch").cloned().unwrap_or_default();
+            match world.branches.get(&name) {
+                Some(sha) => reply(
+                    StatusCode::OK,
+                    json!({"name": name, "commit": {"sha": sha}, "protected": false}),
+                ),
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "Branch not found"}),
+                ),
+            }
+        }
+        ("GET", "repos/{owner}/{repo}/pulls/{pull_number}")
+            if world.pulls.contains_key(&number("pull_number")) =>
+        {
+            reply(StatusCode::OK, world.pulls[&number("pull_number")].clone())
         }
         ("GET", "repos/{owner}/{repo}/pulls/{pull_number}") => match world
             .issues

@@ -1,6 +1,7 @@
 //! Integration tests: the `dslp` binary driven through its real inputs.
 
 mod action_e2e;
+mod app_e2e;
 mod cli_lint;
 mod data_evidence;
 mod fake_github;

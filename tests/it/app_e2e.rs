@@ -1,0 +1,743 @@
+//! The GitHub App end to end: the real `dslp serve` process on loopback,
+//! deliveries built from GitHub's example payloads and signed as GitHub
+//! signs them, sent over real HTTP, and the fake GitHub (as an App host:
+//! JWTs checked, installation tokens issued, git served over smart HTTP).
+//!
+//! GitHub's examples are repository-webhook payloads; an App's deliveries
+//! also carry `installation`, which the tests add where it is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use dslp_bot::app::store::Store;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::fake_github::{AppHost, FakeGitHub, Fault};
+use crate::support::{fixture, git};
+
+const SECRET: &str = "a webhook secret for tests";
+const APP_ID: u64 = 4242;
+
+fn example(name: &str) -> Value {
+    let mut payload: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("github/webhooks/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    if payload.get("installation").is_none_or(Value::is_null) {
+        payload["installation"] = json!({"id": 77});
+    }
+    payload
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One `dslp serve` process with its own store and data directory.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    async fn start(github: &FakeGitHub, dir: &Path, extra: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let log = dir.join(format!("serve-{port}.log"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
+        command
+            .arg("serve")
+            .current_dir(dir)
+            .env("APP_ID", APP_ID.to_string())
+            .env("PRIVATE_KEY_PATH", fixture("github/test-app-key.pem"))
+            .env("WEBHOOK_SECRET", format!("an old secret,{SECRET}"))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("GITHUB_API_URL", &github.url)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("dslp.db").display()),
+            )
+            .env("DSLP_DATA_DIR", dir.join("data"))
+            .env("DSLP_RETRY_BASE_MS", "10")
+            .env("DSLP_REDELIVER_EVERY", "0")
+            .env("LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let server = Server {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok((200, _)) = server.get("/healthz").await {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dslp serve did not start: {}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Raw HTTP/1.1, so that tests can also send what a client library would not.
+    async fn raw(&self, request: &[u8], declared_longer: bool) -> std::io::Result<(u16, String)> {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await?;
+        stream.write_all(request).await?;
+        if declared_longer {
+            stream.shutdown().await?;
+        }
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    async fn get(&self, path: &str) -> std::io::Result<(u16, String)> {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        self.raw(request.as_bytes(), false).await
+    }
+
+    async fn post(&self, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
+        let mut request = format!(
+            "POST /api/github/webhooks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body);
+        self.raw(&bytes, false).await.unwrap()
+    }
+
+    /// A delivery signed as GitHub signs it.
+    async fn deliver(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
+        let body = payload.to_string().into_bytes();
+        self.post(
+            &[
+                ("Content-Type", "application/json".into()),
+                ("X-GitHub-Event", event.into()),
+                ("X-GitHub-Delivery", id.into()),
+                ("X-Hub-Signature-256", sign(&body)),
+            ],
+            &body,
+        )
+        .await
+    }
+
+    async fn store(&self) -> Store {
+        Store::inspect(&format!("sqlite://{}", self.dir.join("dslp.db").display()))
+            .await
+            .unwrap()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and wait for the graceful stop.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn app_host() -> FakeGitHub {
+    let github = FakeGitHub::start().await;
+    {
+        let mut world = github.world.lock().unwrap();
+        world.app = Some(AppHost {
+            app_id: APP_ID,
+            public_key_pem: std::fs::read(fixture("github/test-app-key.pub.pem")).unwrap(),
+        });
+    }
+    let issues: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
+            .unwrap();
+    github.with_issues(&issues);
+    github
+}
+
+async fn eventually<T>(what: &str, server: &Server, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; log:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The issue-opened example, as issue #6 of acme/churn with its Ask link removed.
+fn broken_experiment_issue() -> Value {
+    let mut payload = example("issues.opened");
+    payload["repository"]["full_name"] = "acme/churn".into();
+    payload["issue"]["number"] = 6.into();
+    payload["issue"]["title"] = "Gradient boosting".into();
+    payload["issue"]["labels"] = json!([{"name": "Experiment"}]);
+    payload["issue"]["body"] =
+        "### Ask Reference\n\n_No response_\n\n### Hypothesis\n\nBoosting beats LR.\n".into();
+    payload
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_answers_bad_requests_clearly_and_ignores_what_it_does_not_handle() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let body = broken_experiment_issue().to_string().into_bytes();
+    let headers = |signature: Option<String>, event: &str| {
+        let mut h = vec![
+            ("Content-Type", "application/json".to_string()),
+            ("X-GitHub-Event", event.to_string()),
+            ("X-GitHub-Delivery", "d-bad".to_string()),
+        ];
+        if let Some(signature) = signature {
+            h.push(("X-Hub-Signature-256", signature));
+        }
+        h
+    };
+    let (status, text) = server.post(&headers(None, "issues"), &body).await;
+    assert_eq!(
+        (status, text.contains("missing X-Hub-Signature-256")),
+        (401, true),
+        "{text}"
+    );
+    let mut wrong = Hmac::<Sha256>::new_from_slice(b"not the secret").unwrap();
+    wrong.update(&body);
+    let forged = format!("sha256={}", hex::encode(wrong.finalize().into_bytes()));
+    assert_eq!(
+        server.post(&headers(Some(forged), "issues"), &body).await.0,
+        401
+    );
+
+    // Broken JSON, correctly signed.
+    let broken = b"{\"action\": \"opened\", \"issue\": ";
+    let (status, text) = server
+        .post(&headers(Some(sign(broken)), "issues"), broken)
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not the JSON GitHub sends"), "{text}");
+
+    // A body cut short of its Content-Length.
+    let mut truncated = format!(
+        "POST /api/github/webhooks HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nX-GitHub-Event: issues\r\nX-GitHub-Delivery: d-cut\r\nX-Hub-Signature-256: {}\r\n\r\n",
+        body.len(),
+        sign(&body)
+    )
+    .into_bytes();
+    truncated.extend_from_slice(&body[..body.len() / 2]);
+    let (status, _) = server
+        .raw(&truncated, true)
+        .await
+        .unwrap_or((400, String::new()));
+    assert_eq!(status, 400);
+
+    // 30 MB: more than GitHub ever sends.
+    let huge = vec![b' '; 30 * 1024 * 1024];
+    let (status, _) = server
+        .raw(
+            format!(
+                "POST /api/github/webhooks HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nX-GitHub-Event: issues\r\nX-GitHub-Delivery: d-huge\r\nX-Hub-Signature-256: {}\r\n\r\n",
+                huge.len(),
+                sign(&huge)
+            )
+            .as_bytes()
+            .iter()
+            .chain(huge.iter())
+            .copied()
+            .collect::<Vec<u8>>()
+            .as_slice(),
+            false,
+        )
+        .await
+        .unwrap_or((413, String::new()));
+    assert_eq!(status, 413);
+
+    // An event dslp-bot does not handle: 200, nothing queued.
+    let star = json!({"action": "created", "repository": {"full_name": "acme/churn"}});
+    assert_eq!(server.deliver("star", "d-star", &star).await.0, 200);
+
+    // Work without an installation: a repository webhook, not the App's.
+    let mut no_installation = broken_experiment_issue();
+    no_installation
+        .as_object_mut()
+        .unwrap()
+        .remove("installation");
+    let (status, text) = server.deliver("issues", "d-noinst", &no_installation).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("installation"), "{text}");
+
+    let (_, metrics) = server.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("dslp_deliveries_total{event=\"issues\",outcome=\"unauthorized\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("dslp_deliveries_total{event=\"other\",outcome=\"ignored\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dslp_queue_depth 0"), "{metrics}");
+    assert!(
+        github.world.lock().unwrap().requests.is_empty(),
+        "nothing reached GitHub"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_issue_delivery_twice_gives_one_comment_and_secrets_stay_out_of_the_log() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&github, dir.path(), &[]).await;
+    let payload = broken_experiment_issue();
+    assert_eq!(
+        server.deliver("issues", "same-id", &payload).await,
+        (202, "queued\n".into())
+    );
+    assert_eq!(
+        server.deliver("issues", "same-id", &payload).await,
+        (200, "already received\n".into())
+    );
+    let comment = eventually("the issue comment", &server, || {
+        github.comments_on(6).into_iter().next()
+    })
+    .await;
+    assert!(comment.body.contains("R13"), "{}", comment.body);
+    // The job has finished when the store says so; then nothing more comes.
+    let store = server.store().await;
+    eventually("the job to finish", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 1)])
+    })
+    .await;
+    assert_eq!(github.comments_on(6).len(), 1);
+    assert_eq!(
+        github.world.lock().unwrap().tokens.len(),
+        1,
+        "one token, cached"
+    );
+    github.assert_no_violations();
+    assert!(server.stop().success(), "a graceful stop exits 0");
+    let log = server.log();
+    let key = std::fs::read_to_string(fixture("github/test-app-key.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    for secret in [SECRET, key_line, "ghs_fake_installation_token_1"] {
+        assert!(!log.contains(secret), "a secret reached the log:\n{log}");
+    }
+}
+
+/// Polls a future from synchronous code (the `eventually` probes are sync).
+fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// A bare repository `acme/churn` with the demo project on `main` and
+/// `experiment/6-boosting` as pull request 12, served by the fake.
+fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, String) {
+    let work = root.join("work");
+    std::fs::create_dir_all(work.join(".github")).unwrap();
+    std::fs::create_dir_all(work.join("data")).unwrap();
+    for file in [".github/dslp.yml", "data/churn.csv"] {
+        std::fs::copy(fixture(&format!("demo/{file}")), work.join(file)).unwrap();
+    }
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "churn project"]);
+    let base = git(&work, &["rev-parse", "HEAD"]);
+    git(&work, &["checkout", "-q", "-b", "experiment/6-boosting"]);
+    let config = std::fs::read_to_string(work.join(".github/dslp.yml"))
+        .unwrap()
+        .replace("params: { c: 1.0 }", "params: { c: 0.5 }");
+    std::fs::write(work.join(".github/dslp.yml"), config).unwrap();
+    git(&work, &["commit", "-q", "-am", "weaker regularisation"]);
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let bare = root.join("git/acme/churn.git");
+    std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
+    git(
+        root,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    git(&bare, &["update-ref", "refs/pull/12/head", &head]);
+    let mut world = github.world.lock().unwrap();
+    world.git_root = Some(root.join("git"));
+    world.branches.insert("main".into(), base.clone());
+    world
+        .branches
+        .insert("experiment/6-boosting".into(), head.clone());
+    world.issues.insert(12, json!({"number": 12, "title": "Boosting", "body": "Boosting for #6.", "state": "open", "labels": [], "pull_request": {"url": "x"}}));
+    world.pull_files.insert(12, vec![".github/dslp.yml".into()]);
+    world.pulls.insert(12, json!({
+        "number": 12, "body": "Boosting for #6.", "state": "open", "merged": false, "mergeable": true, "labels": [],
+        "head": {"ref": "experiment/6-boosting", "sha": head, "repo": {"full_name": "acme/churn"}},
+        "base": {"ref": "main", "sha": base, "repo": {"full_name": "acme/churn", "clone_url": format!("{}/git/acme/churn.git", github.url)}},
+    }));
+    (base, head)
+}
+
+fn pull_request_payload(github: &FakeGitHub, action: &str, base: &str, head: &str) -> Value {
+    let mut payload = example(&format!("pull_request.{action}"));
+    payload["repository"]["full_name"] = "acme/churn".into();
+    payload["repository"]["clone_url"] = format!("{}/git/acme/churn.git", github.url).into();
+    let pr = &mut payload["pull_request"];
+    pr["number"] = 12.into();
+    pr["body"] = "Boosting for #6.".into();
+    pr["state"] = "open".into();
+    pr["merged"] = false.into();
+    pr["head"]["ref"] = "experiment/6-boosting".into();
+    pr["head"]["sha"] = head.into();
+    pr["head"]["repo"]["full_name"] = "acme/churn".into();
+    pr["base"]["ref"] = "main".into();
+    pr["base"]["sha"] = base.into();
+    payload
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_is_fetched_with_the_installation_token_evaluated_and_ledgered() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let payload = pull_request_payload(&github, "synchronize", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "pr-1", &payload).await.0,
+        202
+    );
+    let run = eventually("the check run", &server, || {
+        github.check_runs().into_iter().find(|r| r.head_sha == head)
+    })
+    .await;
+    let comment = eventually("the PR comment", &server, || {
+        github.comments_on(12).into_iter().next()
+    })
+    .await;
+    assert!(comment.body.contains("churn_lr"), "{}", comment.body);
+    assert!(comment.body.contains("roc_auc"), "{}", comment.body);
+    assert!(!run.conclusion.is_empty());
+    let store = server.store().await;
+    let runs = eventually("the ledger row", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| !r.is_empty())
+    })
+    .await;
+    assert_eq!(runs[0].pull_request, 12);
+    assert_eq!(
+        (runs[0].head_commit.as_str(), runs[0].base_commit.as_str()),
+        (head.as_str(), base.as_str())
+    );
+    assert!(
+        runs[0].metrics["churn_lr"]["roc_auc"].as_f64().is_some(),
+        "{:?}",
+        runs[0].metrics
+    );
+    // git was reached with the token; the fetch was shallow and left a checkout.
+    let world = github.world.lock().unwrap();
+    assert!(world.requests.iter().any(|r| r.contains("git-upload-pack")));
+    drop(world);
+    let checkout = dir.path().join("data/checkouts/acme/churn/12");
+    assert!(checkout.join(".git/shallow").exists(), "a shallow fetch");
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_flight_finishes_after_restart_and_reports_once() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    // The job's first look at the issues hangs: the process dies meanwhile.
+    github.inject(
+        Method::GET,
+        "/repos/acme/churn/issues",
+        Fault::Slow(Duration::from_secs(20)),
+    );
+    let mut server = Server::start(&github, dir.path(), &[]).await;
+    let payload = pull_request_payload(&github, "opened", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "pr-kill", &payload).await.0,
+        202
+    );
+    eventually("the job to reach GitHub", &server, || {
+        github
+            .world
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .any(|r| r.starts_with("GET /repos/acme/churn/issues"))
+            .then_some(())
+    })
+    .await;
+    server.kill();
+    assert!(github.check_runs().is_empty());
+    let server = Server::start(&github, dir.path(), &[]).await;
+    eventually("the check run after restart", &server, || {
+        github.check_runs().into_iter().find(|r| r.head_sha == head)
+    })
+    .await;
+    let store = server.store().await;
+    eventually("the job to finish", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 1)])
+    })
+    .await;
+    assert_eq!(github.check_runs().len(), 1);
+    assert_eq!(github.comments_on(12).len(), 1);
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_errors_are_retried_by_the_job_and_a_job_that_keeps_failing_fails_its_check() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Four 502s outlast the port's own retries: the job itself tries again.
+    for _ in 0..4 {
+        github.inject(Method::GET, "/repos/acme/churn/issues", Fault::Status(502));
+    }
+    github.inject(
+        Method::GET,
+        "/comments",
+        Fault::RateLimited { retry_after: 1 },
+    );
+    let server = Server::start(&github, dir.path(), &[("DSLP_MAX_ATTEMPTS", "2")]).await;
+    assert_eq!(
+        server
+            .deliver("issues", "i-1", &broken_experiment_issue())
+            .await
+            .0,
+        202
+    );
+    eventually("the comment after the retries", &server, || {
+        github.comments_on(6).into_iter().next()
+    })
+    .await;
+    let (_, metrics) = server.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("dslp_job_attempts_total{outcome=\"retried\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("dslp_github_calls_total{status=\"502\"} 4"),
+        "{metrics}"
+    );
+
+    // A pull request whose repository cannot be fetched: two attempts, then a failed check.
+    let mut payload = pull_request_payload(
+        &github,
+        "synchronize",
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    payload["repository"]["clone_url"] = format!("{}/git/acme/missing.git", github.url).into();
+    assert_eq!(
+        server
+            .deliver("pull_request", "pr-doomed", &payload)
+            .await
+            .0,
+        202
+    );
+    let run = eventually("the failed check run", &server, || {
+        github
+            .check_runs()
+            .into_iter()
+            .find(|r| r.head_sha.starts_with("2222"))
+    })
+    .await;
+    assert_eq!(run.conclusion, "failure");
+    assert_eq!(run.title, "dslp-bot could not finish");
+    let store = server.store().await;
+    let states = eventually("the job to be given up", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s.iter().any(|(state, _)| state == "failed"))
+    })
+    .await;
+    assert_eq!(
+        states,
+        vec![("done".to_string(), 1), ("failed".to_string(), 1)]
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_create_rerequest_installation_and_commands_are_handled() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let server = Server::start(&github, dir.path(), &[]).await;
+
+    // push and create: the branch-name rules as a commit status.
+    let mut push = example("push");
+    push["repository"]["full_name"] = "acme/churn".into();
+    push["ref"] = "refs/heads/experiment/6-boosting".into();
+    push["after"] = head.clone().into();
+    push["created"] = true.into();
+    push["deleted"] = false.into();
+    assert_eq!(server.deliver("push", "push-1", &push).await.0, 202);
+    let mut create = example("create");
+    create["repository"]["full_name"] = "acme/churn".into();
+    create["ref"] = "main".into();
+    create["ref_type"] = "branch".into();
+    assert_eq!(server.deliver("create", "create-1", &create).await.0, 202);
+    let statuses = eventually("two commit statuses", &server, || {
+        let world = github.world.lock().unwrap();
+        (world.statuses.len() == 2).then(|| world.statuses.clone())
+    })
+    .await;
+    let shas: Vec<&str> = statuses.iter().map(|(sha, _)| sha.as_str()).collect();
+    assert!(
+        shas.contains(&head.as_str()) && shas.contains(&base.as_str()),
+        "{shas:?}"
+    );
+    assert!(statuses.iter().all(|(_, s)| s["context"] == "dslp/branch"));
+
+    // installation: the eleven labels.
+    let mut installed = example("installation.created");
+    installed["repositories"] = json!([{"full_name": "acme/churn"}]);
+    assert_eq!(
+        server.deliver("installation", "inst-1", &installed).await.0,
+        202
+    );
+    eventually("the labels", &server, || {
+        (github.world.lock().unwrap().labels.len() == 11).then_some(())
+    })
+    .await;
+
+    // check_suite rerequested: the pull request is evaluated.
+    let mut suite = example("check_suite.rerequested");
+    suite["repository"]["full_name"] = "acme/churn".into();
+    suite["check_suite"]["head_sha"] = head.clone().into();
+    suite["check_suite"]["pull_requests"] = json!([{"number": 12}]);
+    assert_eq!(
+        server.deliver("check_suite", "suite-1", &suite).await.0,
+        202
+    );
+    eventually("the check run", &server, || {
+        github.check_runs().into_iter().find(|r| r.head_sha == head)
+    })
+    .await;
+
+    // /dslp help and an unknown command, in an issue comment.
+    let mut comment = example("issue_comment.created");
+    comment["repository"]["full_name"] = "acme/churn".into();
+    comment["issue"]["number"] = 6.into();
+    comment["issue"]["pull_request"] = Value::Null;
+    comment["comment"]["body"] = "/dslp help".into();
+    assert_eq!(
+        server.deliver("issue_comment", "c-1", &comment).await.0,
+        202
+    );
+    let reply = eventually("the help reply", &server, || {
+        github
+            .comments_on(6)
+            .into_iter()
+            .find(|c| c.body.contains("/dslp rerun"))
+    })
+    .await;
+    comment["comment"]["body"] = "/dslp rerum".into();
+    assert_eq!(
+        server.deliver("issue_comment", "c-2", &comment).await.0,
+        202
+    );
+    eventually("the did-you-mean, edited in place", &server, || {
+        github
+            .comments_on(6)
+            .into_iter()
+            .find(|c| c.id == reply.id && c.body.contains("Did you mean `/dslp rerun`"))
+    })
+    .await;
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_that_never_reached_us_are_asked_for_again_at_start() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A first run records one delivery.
+    let mut server = Server::start(&github, dir.path(), &[]).await;
+    assert_eq!(
+        server
+            .deliver("issues", "seen-guid", &broken_experiment_issue())
+            .await
+            .0,
+        202
+    );
+    assert!(server.stop().success());
+    github.world.lock().unwrap().hook_deliveries = vec![
+        json!({"id": 3, "guid": "missed-guid", "status_code": 502, "event": "issues", "delivered_at": "2026-11-22T10:00:00Z"}),
+        json!({"id": 2, "guid": "seen-guid", "status_code": 0, "event": "issues", "delivered_at": "2026-11-22T09:00:00Z"}),
+        json!({"id": 1, "guid": "answered-guid", "status_code": 202, "event": "issues", "delivered_at": "2026-11-22T08:00:00Z"}),
+    ];
+    let server = Server::start(&github, dir.path(), &[("DSLP_REDELIVER_EVERY", "3600")]).await;
+    eventually("the redelivery request", &server, || {
+        let world = github.world.lock().unwrap();
+        (!world.redeliveries.is_empty()).then(|| world.redeliveries.clone())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(github.world.lock().unwrap().redeliveries, vec![3]);
+    github.assert_no_violations();
+}
