@@ -207,7 +207,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base(),
     });
-    let workers: Vec<_> = (0..args.workers.max(1))
+    let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(worker.clone().run(stopped.clone())))
         .collect();
     if args.redeliver_every > 0 {

@@ -41,7 +41,8 @@ pub struct ServeArgs {
     /// Where pull requests are fetched to.
     #[arg(long, env = "DSLP_DATA_DIR", default_value = "dslp-data")]
     pub data_dir: PathBuf,
-    /// Jobs run at once (each is one pull request, issue or branch).
+    /// Jobs run at once (each is one pull request, issue or branch); 0 only
+    /// takes and queues deliveries (for measuring the intake alone).
     #[arg(long, env = "DSLP_WORKERS", default_value_t = 2)]
     pub workers: usize,
     /// The longest a fetch or an evidence run may take, in seconds.

@@ -1,0 +1,504 @@
+//! Webhook intake load bench: `dslp serve` against probot, on loopback, in
+//! one run. Each server is pinned to core 0 and this load generator to
+//! core 1. The deliveries are GitHub's example payloads, signed as GitHub
+//! signs them, each with a unique `X-GitHub-Delivery`.
+//!
+//! For each server it reports:
+//! - idle resident memory;
+//! - saturated throughput (closed loop, 64 connections) with p50/p99/p99.9;
+//! - latency at a fixed 500 deliveries/s, measured from each delivery's
+//!   scheduled send time, so a stall is not hidden;
+//! - CPU time per delivery and peak resident memory.
+//!
+//! Each server runs with its default log level (info); probot is also
+//! measured at `warn`, which spares it a log line per delivery.
+//!
+//! For `dslp serve`, it also checks that every delivery answered 2xx is in
+//! its store.
+//!
+//!     cargo bench --bench serve            # installs probot@14.3.2 with npm if missing
+//!     cargo bench --bench serve -- --no-probot
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SECRET: &str = "bench webhook secret";
+const CONNECTIONS: usize = 64;
+const SATURATE_FOR: Duration = Duration::from_secs(8);
+const FIXED_RATE: u64 = 500;
+const FIXED_FOR: Duration = Duration::from_secs(10);
+const PROBOT_VERSION: &str = "14.3.2";
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The example payloads with an installation, and their signatures.
+fn deliveries() -> Vec<(String, Vec<u8>, String)> {
+    let dir = manifest().join("fixtures/github/webhooks");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let event = name.split('.').next().unwrap().to_string();
+        let mut payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if payload.get("installation").is_none_or(|v| v.is_null()) {
+            payload["installation"] = serde_json::json!({"id": 1});
+        }
+        let body = payload.to_string().into_bytes();
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(&body);
+        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        out.push((event, body, signature));
+    }
+    out.sort();
+    out
+}
+
+fn request(event: &str, body: &[u8], signature: &str, id: u64) -> Vec<u8> {
+    let mut bytes = format!(
+        "POST /api/github/webhooks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nUser-Agent: GitHub-Hookshot/bench\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: bench-{id}\r\nX-GitHub-Hook-ID: 1\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Reads one HTTP/1.1 response (Content-Length or chunked); answers its status.
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
+    buffer.clear();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if let Some(length) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        while buffer.len() < header_end + length {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    } else if head.contains("transfer-encoding: chunked") {
+        while !buffer[header_end..].windows(5).any(|w| w == b"0\r\n\r\n") {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+    Ok(status)
+}
+
+struct Load {
+    accepted: u64,
+    failed: u64,
+    latencies_us: Vec<u64>,
+    took: Duration,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+/// Closed loop: each connection sends its next delivery when the last is answered.
+async fn saturate(
+    port: u16,
+    next_id: Arc<AtomicU64>,
+    deliveries: Arc<Vec<(String, Vec<u8>, String)>>,
+    duration: Duration,
+) -> Load {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (next_id, deliveries) = (next_id.clone(), deliveries.clone());
+            tokio::spawn(async move {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut buffer = Vec::with_capacity(16 * 1024);
+                let (mut accepted, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+                while Instant::now() < deadline {
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    let (event, body, signature) = &deliveries[id as usize % deliveries.len()];
+                    let bytes = request(event, body, signature, id);
+                    let sent = Instant::now();
+                    if stream.write_all(&bytes).await.is_err() {
+                        failed += 1;
+                        break;
+                    }
+                    match read_response(&mut stream, &mut buffer).await {
+                        Ok(status) if (200..300).contains(&status) => accepted += 1,
+                        _ => failed += 1,
+                    }
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                }
+                (accepted, failed, latencies)
+            })
+        })
+        .collect();
+    let mut load = Load {
+        accepted: 0,
+        failed: 0,
+        latencies_us: Vec::new(),
+        took: Duration::ZERO,
+    };
+    for task in tasks {
+        let (a, f, l) = task.await.unwrap();
+        load.accepted += a;
+        load.failed += f;
+        load.latencies_us.extend(l);
+    }
+    load.took = started.elapsed();
+    load.latencies_us.sort_unstable();
+    load
+}
+
+/// Open loop at a fixed rate: latency counts from the scheduled send time.
+async fn fixed_rate(
+    port: u16,
+    next_id: Arc<AtomicU64>,
+    deliveries: Arc<Vec<(String, Vec<u8>, String)>>,
+) -> Load {
+    let total = FIXED_RATE * FIXED_FOR.as_secs();
+    let interval = Duration::from_nanos(1_000_000_000 / FIXED_RATE);
+    let start = Instant::now() + Duration::from_millis(100);
+    // Enough connections that one slow answer does not hold the next send.
+    let lanes = 16u64;
+    let tasks: Vec<_> = (0..lanes)
+        .map(|lane| {
+            let (next_id, deliveries) = (next_id.clone(), deliveries.clone());
+            tokio::spawn(async move {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut buffer = Vec::with_capacity(16 * 1024);
+                let (mut accepted, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+                let mut i = lane;
+                while i < total {
+                    let scheduled = start + interval * i as u32;
+                    // tokio's timer ticks in milliseconds: sleep to just
+                    // before the time, then yield until it, so the
+                    // generator's own lateness is not counted as latency.
+                    if let Some(early) = scheduled.checked_sub(Duration::from_millis(2)) {
+                        tokio::time::sleep_until(early.into()).await;
+                    }
+                    while Instant::now() < scheduled {
+                        tokio::task::yield_now().await;
+                    }
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    let (event, body, signature) = &deliveries[id as usize % deliveries.len()];
+                    let bytes = request(event, body, signature, id);
+                    let ok = stream.write_all(&bytes).await.is_ok()
+                        && read_response(&mut stream, &mut buffer)
+                            .await
+                            .is_ok_and(|s| (200..300).contains(&s));
+                    if ok {
+                        accepted += 1
+                    } else {
+                        failed += 1
+                    }
+                    latencies.push(scheduled.elapsed().as_micros() as u64);
+                    i += lanes;
+                }
+                (accepted, failed, latencies)
+            })
+        })
+        .collect();
+    let mut load = Load {
+        accepted: 0,
+        failed: 0,
+        latencies_us: Vec::new(),
+        took: FIXED_FOR,
+    };
+    for task in tasks {
+        let (a, f, l) = task.await.unwrap();
+        load.accepted += a;
+        load.failed += f;
+        load.latencies_us.extend(l);
+    }
+    load.latencies_us.sort_unstable();
+    load
+}
+
+fn status_kib(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// User + system CPU seconds of a process so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn wait_ready(port: u16, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)).await {
+            let _ = stream
+                .write_all(
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .await;
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer).await;
+            if !answer.is_empty() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server on port {port} did not start");
+}
+
+struct Figures {
+    name: &'static str,
+    idle_mib: f64,
+    saturated: Load,
+    fixed: Load,
+    cpu_per_delivery_us: f64,
+    peak_mib: f64,
+    /// Every 2xx answer, the warm-up's included.
+    answered: u64,
+}
+
+async fn measure(name: &'static str, mut child: Child, port: u16, ready_path: &str) -> Figures {
+    let pid = child.id();
+    wait_ready(port, ready_path).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_mib = status_kib(pid, "VmRSS:") / 1024.0;
+    let deliveries = Arc::new(deliveries());
+    let next_id = Arc::new(AtomicU64::new(0));
+    let warm_up = saturate(
+        port,
+        next_id.clone(),
+        deliveries.clone(),
+        Duration::from_secs(2),
+    )
+    .await;
+    let cpu_before = cpu_seconds(pid);
+    let saturated = saturate(port, next_id.clone(), deliveries.clone(), SATURATE_FOR).await;
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let cpu_per_delivery_us = cpu / (saturated.accepted.max(1) as f64) * 1e6;
+    let fixed = fixed_rate(port, next_id.clone(), deliveries.clone()).await;
+    let peak_mib = status_kib(pid, "VmHWM:") / 1024.0;
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let _ = child.wait();
+    let answered = warm_up.accepted + saturated.accepted + fixed.accepted;
+    Figures {
+        name,
+        idle_mib,
+        saturated,
+        fixed,
+        cpu_per_delivery_us,
+        peak_mib,
+        answered,
+    }
+}
+
+fn pinned(core: u32, program: &Path) -> Command {
+    let mut command = Command::new("taskset");
+    command.arg("-c").arg(core.to_string()).arg(program);
+    command
+}
+
+fn print(f: &Figures) {
+    let s = &f.saturated;
+    let rate = s.accepted as f64 / s.took.as_secs_f64();
+    println!(
+        "{:<12} idle {:>6.1} MiB | saturated {:>8.0}/s ({} ok, {} failed) p50 {:>7.3} ms p99 {:>7.3} ms p99.9 {:>7.3} ms | at {}/s: p50 {:>6.3} ms p99 {:>6.3} ms p99.9 {:>6.3} ms ({} failed) | CPU {:>6.1} µs/delivery | peak {:>6.1} MiB",
+        f.name,
+        f.idle_mib,
+        rate,
+        s.accepted,
+        s.failed,
+        percentile(&s.latencies_us, 0.50),
+        percentile(&s.latencies_us, 0.99),
+        percentile(&s.latencies_us, 0.999),
+        FIXED_RATE,
+        percentile(&f.fixed.latencies_us, 0.50),
+        percentile(&f.fixed.latencies_us, 0.99),
+        percentile(&f.fixed.latencies_us, 0.999),
+        f.fixed.failed,
+        f.cpu_per_delivery_us,
+        f.peak_mib,
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn probot_dir() -> Option<PathBuf> {
+    let dir = manifest().join("target/bench-probot");
+    if !dir.join("node_modules/probot/package.json").exists() {
+        std::fs::create_dir_all(&dir).ok()?;
+        println!(
+            "installing probot@{PROBOT_VERSION} with npm into {}",
+            dir.display()
+        );
+        let status = Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                &format!("probot@{PROBOT_VERSION}"),
+            ])
+            .current_dir(&dir)
+            .status()
+            .ok()?;
+        if !status.success() {
+            return None;
+        }
+    }
+    // An app that takes every event and does nothing with it: the receipt
+    // (verify, parse, dispatch) is what is compared.
+    std::fs::write(
+        dir.join("app.mjs"),
+        "export default (app) => { app.onAny(async () => {}); };\n",
+    )
+    .ok()?;
+    Some(dir)
+}
+
+fn main() {
+    // The load generator runs on core 1; the servers on core 0.
+    let _ = Command::new("taskset")
+        .args(["-p", "-c", "1", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let with_probot = !std::env::args().any(|a| a == "--no-probot");
+    let key = manifest().join("fixtures/github/test-app-key.pem");
+    let scratch = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+
+    let port = free_port();
+    let database = scratch.path().join("bench.db");
+    let dslp = pinned(0, Path::new(env!("CARGO_BIN_EXE_dslp")))
+        .arg("serve")
+        .current_dir(scratch.path())
+        .env("APP_ID", "1")
+        .env("PRIVATE_KEY_PATH", &key)
+        .env("WEBHOOK_SECRET", SECRET)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+        .env("DSLP_WORKERS", "0")
+        .env("DSLP_REDELIVER_EVERY", "0")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("dslp serve");
+    let figures = runtime.block_on(measure("dslp serve", dslp, port, "/healthz"));
+    let answered = figures.answered;
+    let stored = runtime.block_on(async {
+        let store =
+            dslp_bot::app::store::Store::inspect(&format!("sqlite://{}", database.display()))
+                .await
+                .unwrap();
+        store.delivery_count().await.unwrap()
+    });
+    all.push(figures);
+
+    if with_probot {
+        match probot_dir() {
+            Some(dir) => {
+                for (name, level) in [("probot", "info"), ("probot/warn", "warn")] {
+                    let port = free_port();
+                    let probot = pinned(0, Path::new("node"))
+                        .arg(dir.join("node_modules/probot/bin/probot.js"))
+                        .arg("run")
+                        .arg("./app.mjs")
+                        .current_dir(&dir)
+                        .env("APP_ID", "1")
+                        .env("PRIVATE_KEY", std::fs::read_to_string(&key).unwrap())
+                        .env("WEBHOOK_SECRET", SECRET)
+                        .env("HOST", "127.0.0.1")
+                        .env("PORT", port.to_string())
+                        .env("LOG_LEVEL", level)
+                        .env("NODE_ENV", "production")
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("node");
+                    all.push(runtime.block_on(measure(name, probot, port, "/")));
+                }
+            }
+            None => println!("probot could not be installed; its figures are missing"),
+        }
+    }
+    println!();
+    println!(
+        "2 cores; each server pinned to core 0, the load generator to core 1; {CONNECTIONS} connections when saturating"
+    );
+    for figures in &all {
+        print(figures);
+    }
+    println!(
+        "dslp serve: {answered} deliveries answered 2xx, {stored} in its store after the load stopped{}",
+        if stored as u64 == answered {
+            " (none lost)"
+        } else {
+            " (LOST DELIVERIES)"
+        }
+    );
+}
