@@ -7,6 +7,17 @@
 pub enum Command {
     Help,
     Rerun,
+    Succeed,
+    Fail,
+    Promote,
+    OkToTest,
+}
+
+impl Command {
+    /// Whether the command changes something, and so needs write access.
+    pub fn acts(self) -> bool {
+        self != Command::Help
+    }
 }
 
 /// One row of the command table: the word, what it does.
@@ -27,12 +38,33 @@ pub const COMMANDS: &[CommandSpec] = &[
         word: "rerun",
         summary: "check this issue or pull request again (for a pull request: rules, data tests and training)",
     },
+    CommandSpec {
+        command: Command::Succeed,
+        word: "succeed",
+        summary: "label this experiment `succeeded` and start its Model (issue, `model/` branch, pull request retargeted)",
+    },
+    CommandSpec {
+        command: Command::Fail,
+        word: "fail",
+        summary: "`/dslp fail \"what we learned\"`: label this experiment `failed` with its TLDR, then close its pull request unmerged and the issue",
+    },
+    CommandSpec {
+        command: Command::Promote,
+        word: "promote",
+        summary: "for a succeeded experiment: open its Model issue and branch and retarget its pull request",
+    },
+    CommandSpec {
+        command: Command::OkToTest,
+        word: "ok-to-test",
+        summary: "allow dslp-bot to run the data tests and training of this pull request from a fork",
+    },
 ];
 
 /// What a `/dslp` line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Known(Command),
+    /// A command and the rest of its line (the TLDR of `fail`), unquoted.
+    Known(Command, String),
     /// A word that is not a command, with the closest one if any is close.
     Unknown {
         word: String,
@@ -60,13 +92,16 @@ pub fn commands(comment: &str) -> Vec<Request> {
         if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
             continue; // `/dslpfoo` is not ours
         }
-        let word = rest
-            .split_whitespace()
-            .next()
-            .unwrap_or("help")
-            .to_lowercase();
+        let rest = rest.trim();
+        let (word, argument) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let word = if word.is_empty() {
+            "help".to_string()
+        } else {
+            word.to_lowercase()
+        };
+        let argument = unquote(argument.trim());
         found.push(match COMMANDS.iter().find(|c| c.word == word) {
-            Some(spec) => Request::Known(spec.command),
+            Some(spec) => Request::Known(spec.command, argument),
             None => Request::Unknown {
                 suggestion: closest(&word),
                 word,
@@ -74,6 +109,15 @@ pub fn commands(comment: &str) -> Vec<Request> {
         });
     }
     found
+}
+
+fn unquote(text: &str) -> String {
+    for (open, close) in [('"', '"'), ('\'', '\''), ('“', '”')] {
+        if let Some(inner) = text.strip_prefix(open).and_then(|t| t.strip_suffix(close)) {
+            return inner.trim().to_string();
+        }
+    }
+    text.to_string()
 }
 
 /// The command within two edits of `word`, if there is one.
@@ -129,12 +173,29 @@ mod tests {
     #[test]
     fn reads_commands_and_skips_code_and_quotes() {
         let comment = "Thanks!\n/dslp rerun\n```\n/dslp help\n```\n> /dslp help\n/dslpx\n";
-        assert_eq!(commands(comment), vec![Request::Known(Command::Rerun)]);
+        assert_eq!(
+            commands(comment),
+            vec![Request::Known(Command::Rerun, String::new())]
+        );
     }
 
     #[test]
-    fn a_bare_command_asks_for_help() {
-        assert_eq!(commands("/dslp"), vec![Request::Known(Command::Help)]);
+    fn a_bare_command_asks_for_help_and_fail_carries_its_tldr() {
+        assert_eq!(
+            commands("/dslp"),
+            vec![Request::Known(Command::Help, String::new())]
+        );
+        assert_eq!(
+            commands("/dslp fail \"trees overfit the small months\""),
+            vec![Request::Known(
+                Command::Fail,
+                "trees overfit the small months".into()
+            )]
+        );
+        assert_eq!(
+            commands("/dslp OK-TO-TEST"),
+            vec![Request::Known(Command::OkToTest, String::new())]
+        );
     }
 
     #[test]

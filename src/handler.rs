@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::automation::{self, Repository};
 use crate::chatops::{self, Command, Request as ChatRequest};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
@@ -16,9 +17,12 @@ use crate::evidence::{self, Evidence, Request};
 use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
 };
-use crate::lifecycle::labels::DSLP_LABELS;
+use crate::lifecycle::ask::Evaluation;
+use crate::lifecycle::labels::{DSLP_LABELS, FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
-use crate::lifecycle::{Issue, IssueDirectory, IssueState, PullRequest, Rulebook, Severity};
+use crate::lifecycle::{
+    BranchKind, Issue, IssueDirectory, IssueKind, IssueState, PullRequest, Rulebook, Severity,
+};
 use crate::report::comment::{ISSUE_MARKER, PR_MARKER};
 use crate::revision::{RevisionError, Revisions};
 
@@ -98,31 +102,40 @@ impl Outcome {
     }
 }
 
-pub async fn handle(
-    github: &impl GitHub,
-    tree: &Tree,
-    limits: Limits,
-    event: &Event,
-) -> Result<Outcome> {
+/// What a job knows beyond the event: where files come from, its limits,
+/// and the runs ledger's evaluations of the repository (empty for the Action).
+#[derive(Clone, Copy)]
+pub struct RunContext<'a> {
+    pub tree: &'a Tree,
+    pub limits: Limits,
+    pub evaluations: &'a [Evaluation],
+}
+
+pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) -> Result<Outcome> {
+    let tree = ctx.tree;
     match event {
-        Event::PullRequest(pr) => pull_request(github, tree, limits, pr).await,
-        Event::Issue { repo, issue, .. } => check_issue(github, tree, repo, issue).await,
+        Event::PullRequest(pr) => pull_request(github, ctx, pr, false).await,
+        Event::Issue {
+            action,
+            repo,
+            issue,
+        } => check_issue(github, ctx, repo, issue, action).await,
         Event::IssueComment {
             action,
             repo,
             issue,
             comment,
-            ..
+            author,
         } => {
             let requests = chatops::commands(comment);
             if action == "created" && !requests.is_empty() {
-                command(github, tree, limits, repo, issue, &requests).await
+                command(github, ctx, repo, issue, author, &requests).await
             } else if issue.is_pull_request {
                 Ok(Outcome::neutral(
                     "A comment on a pull request: nothing to check.",
                 ))
             } else {
-                check_issue(github, tree, repo, issue).await
+                check_issue(github, ctx, repo, issue, "commented").await
             }
         }
         Event::Push {
@@ -145,7 +158,7 @@ pub async fn handle(
             let mut last = Outcome::default();
             for number in pulls {
                 let pull = github.pull(repo, *number).await?;
-                last = pull_request(github, tree, limits, &rerun_event(repo, &pull)).await?;
+                last = pull_request(github, ctx, &rerun_event(repo, &pull), false).await?;
             }
             Ok(last)
         }
@@ -214,13 +227,18 @@ fn rerun_event(repo: &RepoName, pull: &PullData) -> PullRequestEvent {
 async fn config_of(github: &impl GitHub, tree: &Tree, repo: &RepoName) -> Result<RepoConfig> {
     match tree {
         Tree::Workspace(root) => load_config(root),
-        Tree::Fetched(_) => match github.file_at(repo, CONFIG_PATH, "").await? {
-            Some(bytes) => Ok(RepoConfig::parse(
-                &String::from_utf8_lossy(&bytes),
-                CONFIG_PATH,
-            )?),
-            None => Ok(RepoConfig::parse("version: 1\n", CONFIG_PATH)?),
-        },
+        Tree::Fetched(_) => config_at(github, repo, "").await,
+    }
+}
+
+/// The config at a branch, through the API (`""`: the default branch).
+async fn config_at(github: &impl GitHub, repo: &RepoName, reference: &str) -> Result<RepoConfig> {
+    match github.file_at(repo, CONFIG_PATH, reference).await? {
+        Some(bytes) => Ok(RepoConfig::parse(
+            &String::from_utf8_lossy(&bytes),
+            CONFIG_PATH,
+        )?),
+        None => Ok(RepoConfig::parse("version: 1\n", CONFIG_PATH)?),
     }
 }
 
@@ -236,9 +254,14 @@ pub fn load_config(root: &Path) -> Result<RepoConfig> {
     }
 }
 
-async fn rulebook_of(github: &impl GitHub, tree: &Tree, repo: &RepoName) -> Result<Rulebook> {
+async fn rulebook_of(
+    github: &impl GitHub,
+    tree: &Tree,
+    repo: &RepoName,
+) -> Result<(RepoConfig, Rulebook)> {
     let config = config_of(github, tree, repo).await?;
-    Ok(config.rulebook(CONFIG_PATH)?)
+    let rulebook = config.rulebook(CONFIG_PATH)?;
+    Ok((config, rulebook))
 }
 
 async fn directory(github: &impl GitHub, repo: &RepoName) -> Result<IssueDirectory, GitHubError> {
@@ -251,25 +274,76 @@ async fn directory(github: &impl GitHub, repo: &RepoName) -> Result<IssueDirecto
 
 async fn check_issue(
     github: &impl GitHub,
-    tree: &Tree,
+    ctx: RunContext<'_>,
     repo: &RepoName,
     issue: &Issue,
+    action: &str,
 ) -> Result<Outcome> {
     if issue.is_pull_request {
         return Ok(Outcome::neutral(
             "A pull request's conversation: nothing to check.",
         ));
     }
-    let rulebook = rulebook_of(github, tree, repo).await?;
-    let directory = directory(github, repo).await?;
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let repository = Repository::read(github, repo).await?;
     let number = issue.number.unwrap_or_default();
     let had_comment = github
         .comments(repo, number)
         .await?
         .iter()
         .any(|c| c.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)));
-    let plan = engine::issue(issue, &rulebook, &directory, had_comment);
-    let warnings = execute(github, repo, &plan).await?;
+    let plan = engine::issue(issue, &rulebook, &repository.directory, had_comment);
+    let mut warnings = execute(github, repo, &plan).await?;
+    // The experiment's flows follow its status label.
+    if matches!(action, "labeled" | "opened" | "edited" | "commented") {
+        let flow = if issue.labels.iter().any(|l| l == SUCCEEDED) {
+            automation::promote(
+                github,
+                &repository,
+                &rulebook,
+                &config,
+                issue,
+                ctx.evaluations,
+                None,
+            )
+            .await?
+        } else if issue.labels.iter().any(|l| l == FAILED) && issue.state == IssueState::Open {
+            automation::fail(
+                github,
+                &repository,
+                &rulebook,
+                &config,
+                issue,
+                ctx.evaluations,
+                None,
+            )
+            .await?
+        } else {
+            String::new()
+        };
+        automation::say(github, repo, number, &flow).await?;
+    }
+    let asks = automation::asks_touched(issue, &repository.directory);
+    let updated = automation::refresh_asks(
+        github,
+        &repository,
+        &rulebook,
+        &config,
+        &asks,
+        ctx.evaluations,
+    )
+    .await?;
+    if !updated.is_empty() {
+        warnings.push(format!(
+            "kept Ask{} {} current",
+            if updated.len() == 1 { "" } else { "s" },
+            updated
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Ok(Outcome::of(plan, warnings))
 }
 
@@ -280,7 +354,7 @@ async fn branch_status(
     branch: &str,
     after: &str,
 ) -> Result<Outcome> {
-    let rulebook = rulebook_of(github, tree, repo).await?;
+    let (_, rulebook) = rulebook_of(github, tree, repo).await?;
     let directory = directory(github, repo).await?;
     let report = rulebook.check_branch(branch, &directory);
     let errors = report
@@ -313,25 +387,65 @@ async fn branch_status(
 
 async fn command(
     github: &impl GitHub,
-    tree: &Tree,
-    limits: Limits,
+    ctx: RunContext<'_>,
     repo: &RepoName,
     issue: &Issue,
+    author: &str,
     requests: &[ChatRequest],
 ) -> Result<Outcome> {
     let number = issue.number.unwrap_or_default();
     let mut last = Outcome::neutral("");
     for request in requests {
+        if let ChatRequest::Known(command, _) = request {
+            if command.acts() && !automation::may_act(github, repo, author).await? {
+                let text = format!(
+                    "@{author}, thanks: `/dslp {}` changes things, so it is kept for people with write access to this repository. A maintainer can run it.",
+                    chatops::COMMANDS
+                        .iter()
+                        .find(|c| c.command == *command)
+                        .map_or("", |c| c.word)
+                );
+                reply(github, repo, number, &text).await?;
+                last = Outcome::neutral(text);
+                continue;
+            }
+        }
         last = match request {
-            ChatRequest::Known(Command::Help) => {
+            ChatRequest::Known(Command::Help, _) => {
                 reply(github, repo, number, &chatops::help()).await?;
                 Outcome::neutral(chatops::help())
             }
-            ChatRequest::Known(Command::Rerun) if issue.is_pull_request => {
+            ChatRequest::Known(Command::Rerun, _) if issue.is_pull_request => {
                 let pull = github.pull(repo, number).await?;
-                pull_request(github, tree, limits, &rerun_event(repo, &pull)).await?
+                pull_request(github, ctx, &rerun_event(repo, &pull), false).await?
             }
-            ChatRequest::Known(Command::Rerun) => check_issue(github, tree, repo, issue).await?,
+            ChatRequest::Known(Command::Rerun, _) => {
+                check_issue(github, ctx, repo, issue, "rerun").await?
+            }
+            ChatRequest::Known(Command::OkToTest, _) => {
+                if !issue.is_pull_request {
+                    let text = "`/dslp ok-to-test` is for pull requests from forks.".to_string();
+                    reply(github, repo, number, &text).await?;
+                    Outcome::neutral(text)
+                } else {
+                    github
+                        .add_labels(repo, number, &[automation::OK_TO_TEST.to_string()])
+                        .await?;
+                    let pull = github.pull(repo, number).await?;
+                    reply(
+                        github,
+                        repo,
+                        number,
+                        &format!("@{author} approved: evaluating this pull request."),
+                    )
+                    .await?;
+                    pull_request(github, ctx, &rerun_event(repo, &pull), true).await?
+                }
+            }
+            ChatRequest::Known(
+                command @ (Command::Succeed | Command::Fail | Command::Promote),
+                argument,
+            ) => experiment_command(github, ctx, repo, issue, *command, argument).await?,
             ChatRequest::Unknown { word, suggestion } => {
                 let text = chatops::unknown(word, *suggestion);
                 reply(github, repo, number, &text).await?;
@@ -342,6 +456,109 @@ async fn command(
     Ok(last)
 }
 
+/// `succeed`, `fail` and `promote`, on an Experiment issue or its pull request.
+async fn experiment_command(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repo: &RepoName,
+    issue: &Issue,
+    command: Command,
+    argument: &str,
+) -> Result<Outcome> {
+    let number = issue.number.unwrap_or_default();
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let repository = Repository::read(github, repo).await?;
+    // On a pull request, the experiment is the issue its branch names.
+    let (experiment_number, at_hand) = if issue.is_pull_request {
+        let pull = github.pull(repo, number).await?;
+        let branch = rulebook.conventions.classify(&pull.head.name);
+        match (branch.kind, branch.number) {
+            (Some(BranchKind::Experiment), Some(n)) => (n, Some(number)),
+            _ => {
+                let text = format!(
+                    "`{}` is not an experiment branch (`experiment/N-slug`), so there is no experiment to mark.",
+                    pull.head.name
+                );
+                reply(github, repo, number, &text).await?;
+                return Ok(Outcome::neutral(text));
+            }
+        }
+    } else {
+        (number, None)
+    };
+    let mut experiment = match github.issue(repo, experiment_number).await {
+        Ok(data) => data.to_issue(),
+        Err(GitHubError::NotFound(_)) => {
+            let text = format!("There is no issue #{experiment_number}.");
+            reply(github, repo, number, &text).await?;
+            return Ok(Outcome::neutral(text));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if experiment.labelled_kind() != Some(IssueKind::Experiment) {
+        let text = format!("#{experiment_number} is not an Experiment issue.");
+        reply(github, repo, number, &text).await?;
+        return Ok(Outcome::neutral(text));
+    }
+    let text = match command {
+        Command::Succeed => {
+            automation::set_status(github, repo, &mut experiment, SUCCEEDED, None).await?;
+            automation::promote(
+                github,
+                &repository,
+                &rulebook,
+                &config,
+                &experiment,
+                ctx.evaluations,
+                at_hand,
+            )
+            .await?
+        }
+        Command::Promote => {
+            automation::promote(
+                github,
+                &repository,
+                &rulebook,
+                &config,
+                &experiment,
+                ctx.evaluations,
+                at_hand,
+            )
+            .await?
+        }
+        _ => {
+            let tldr = Some(argument).filter(|a| !a.trim().is_empty());
+            automation::set_status(github, repo, &mut experiment, FAILED, tldr).await?;
+            automation::fail(
+                github,
+                &repository,
+                &rulebook,
+                &config,
+                &experiment,
+                ctx.evaluations,
+                at_hand,
+            )
+            .await?
+        }
+    };
+    automation::say(github, repo, experiment_number, &text).await?;
+    if at_hand.is_some() {
+        reply(github, repo, number, &text).await?;
+    }
+    let repository = Repository::read(github, repo).await?;
+    let asks = automation::asks_touched(&experiment, &repository.directory);
+    automation::refresh_asks(
+        github,
+        &repository,
+        &rulebook,
+        &config,
+        &asks,
+        ctx.evaluations,
+    )
+    .await?;
+    Ok(Outcome::neutral(text))
+}
+
 async fn reply(github: &impl GitHub, repo: &RepoName, issue: u64, text: &str) -> Result<()> {
     let body = format!("{COMMAND_MARKER}\n{text}");
     github::upsert_comment(github, repo, issue, COMMAND_MARKER, &body).await?;
@@ -350,15 +567,30 @@ async fn reply(github: &impl GitHub, repo: &RepoName, issue: u64, text: &str) ->
 
 async fn pull_request(
     github: &impl GitHub,
-    tree: &Tree,
-    limits: Limits,
+    ctx: RunContext<'_>,
     event: &PullRequestEvent,
+    approved: bool,
 ) -> Result<Outcome> {
+    let (tree, limits) = (ctx.tree, ctx.limits);
     let repo = &event.repo;
+    // A fork's pull request answers to the base branch's config, and is not
+    // fetched at all until a maintainer approves it.
+    let fork_config = match tree {
+        Tree::Fetched(_) if event.from_fork => Some(config_at(github, repo, &event.base_ref).await),
+        _ => None,
+    };
+    let fork_approval = match &fork_config {
+        Some(Ok(config)) => config.automations.fork_approval,
+        _ => true,
+    };
+    let waits_for_approval = event.from_fork
+        && fork_approval
+        && !approved
+        && !event.labels.iter().any(|l| l == automation::OK_TO_TEST);
     let root = match tree {
         Tree::Workspace(root) => Some(root.clone()),
         // A closed pull request needs only its rules: no fetch.
-        Tree::Fetched(_) if event.action == "closed" => None,
+        Tree::Fetched(_) if event.action == "closed" || waits_for_approval => None,
         Tree::Fetched(fetch) => {
             let clone_url = event.clone_url.clone().ok_or_else(|| {
                 anyhow!("the payload names no clone URL for {repo}; cannot fetch its commits")
@@ -372,9 +604,10 @@ async fn pull_request(
             )
         }
     };
-    let loaded = match &root {
-        Some(root) => load_config(root),
-        None => config_of(github, tree, repo).await,
+    let loaded = match (fork_config, &root) {
+        (Some(config), _) => config,
+        (None, Some(root)) => load_config(root),
+        (None, None) => config_of(github, tree, repo).await,
     }
     .and_then(|config| {
         let rulebook = config.rulebook(CONFIG_PATH)?;
@@ -387,7 +620,8 @@ async fn pull_request(
             None => return Err(error),
         },
     };
-    let directory = directory(github, repo).await?;
+    let repository = Repository::read(github, repo).await?;
+    let directory = &repository.directory;
     let changed = github.pull_files(repo, event.number).await.ok();
     let facts = PullRequest {
         number: Some(event.number),
@@ -400,13 +634,14 @@ async fn pull_request(
         changed_files: changed,
         ..PullRequest::default()
     };
-    let branch = engine::pull_request_rules(&facts, &rulebook, &directory);
+    let branch = engine::pull_request_rules(&facts, &rulebook, directory);
     let kind = branch
         .head
         .kind
         .map(|k| rulebook.conventions.policies.get(k).policy.evidence)
         .unwrap_or_default();
-    let wants_evidence = (kind.data_tests || kind.training) && event.action != "closed";
+    let wants_evidence =
+        (kind.data_tests || kind.training) && event.action != "closed" && !waits_for_approval;
     let mut warnings = Vec::new();
     let evidence = match root.filter(|_| wants_evidence) {
         Some(root) => {
@@ -420,6 +655,7 @@ async fn pull_request(
             }
             let base = event.base_sha.clone();
             let (data_tests, training) = (kind.data_tests, kind.training);
+            let config = config.clone();
             Some(
                 off_executor(limits, "gathering the evidence", move || {
                     evidence::gather(&Request {
@@ -437,7 +673,7 @@ async fn pull_request(
         }
         None => None,
     };
-    let plan = engine::pull_request(
+    let mut plan = engine::pull_request(
         event.number,
         &event.head_sha,
         &branch,
@@ -445,7 +681,54 @@ async fn pull_request(
         evidence.as_ref(),
         CONFIG_PATH,
     );
+    if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" {
+        let note = "> This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.\n\n";
+        for effect in &mut plan.effects {
+            if let Effect::UpsertComment { body, .. } = effect {
+                *body = body.replacen(PR_MARKER, &format!("{PR_MARKER}\n{note}"), 1);
+            }
+        }
+        plan.summary = format!("{note}{}", plan.summary);
+    }
     warnings.extend(execute(github, repo, &plan).await?);
+    // The lifecycle around the pull request.
+    let head = rulebook.conventions.classify(&event.head_ref);
+    let linked = head
+        .number
+        .and_then(|n| repository.issues.iter().find(|i| i.number == n))
+        .map(|i| i.to_issue())
+        .filter(|i| !i.is_pull_request);
+    if event.action == "closed" {
+        let base_kind = rulebook.conventions.classify(&event.base_ref).kind;
+        if let Some(text) = automation::pull_closed(
+            github,
+            &repository,
+            &config,
+            head.kind,
+            linked.as_ref(),
+            &event.head_ref,
+            base_kind,
+            event.merged,
+        )
+        .await?
+        {
+            automation::say(github, repo, event.number, &text).await?;
+        }
+    }
+    let mut evaluations = ctx.evaluations.to_vec();
+    if let Some(evidence) = &evidence {
+        evaluations.push(automation::evaluation_of(
+            &event.head_ref,
+            event.number,
+            &plan.verdict,
+            evidence,
+        ));
+    }
+    if let Some(issue) = &linked {
+        let asks = automation::asks_touched(issue, directory);
+        automation::refresh_asks(github, &repository, &rulebook, &config, &asks, &evaluations)
+            .await?;
+    }
     let mut outcome = Outcome::of(plan, warnings);
     outcome.evaluated = evidence.map(|evidence| Evaluated {
         pull: event.number,

@@ -1,5 +1,6 @@
 pub mod action;
 pub mod app;
+pub mod automation;
 pub mod chatops;
 pub mod cli;
 pub mod config;

@@ -10,7 +10,7 @@ use crate::event;
 use crate::evidence::Evidence;
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
-use crate::handler::{self, Limits, Outcome, Tree};
+use crate::handler::{self, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::links::RepoName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,7 +87,13 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
     };
     let github = OctocrabGitHub::new(&args.api_url, &args.token, policy)?;
     let tree = Tree::Workspace(args.workspace.clone());
-    let outcome = handler::handle(&github, &tree, Limits::default(), &event).await?;
+    // The Action has no runs ledger: the Ask's leaderboard shows this run only.
+    let context = RunContext {
+        tree: &tree,
+        limits: Limits::default(),
+        evaluations: &[],
+    };
+    let outcome = handler::handle(&github, context, &event).await?;
     for warning in &outcome.warnings {
         eprintln!("::warning::{warning}");
     }

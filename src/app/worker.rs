@@ -3,6 +3,7 @@
 //! the job with backoff (never by the webhook request); a job that keeps
 //! failing ends as a failed check run on its pull request, not in silence.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,9 @@ use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
-use crate::handler::{self, Limits, Outcome, Tree};
+use crate::handler::{self, Limits, Outcome, RunContext, Tree};
+use crate::lifecycle::ask::Evaluation;
+use crate::model::stamp::Stamp;
 
 /// The longest a job waits between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
@@ -114,7 +117,54 @@ impl Worker {
             root: self.checkouts.clone(),
             token: installation.token.clone(),
         }));
-        handler::handle(&*installation.client, &tree, self.limits, &event).await
+        let evaluations = match &event {
+            Event::PullRequest(pr) => self.evaluations(&pr.repo.to_string()).await,
+            Event::Issue { repo, .. }
+            | Event::IssueComment { repo, .. }
+            | Event::Rerequested { repo, .. } => self.evaluations(&repo.to_string()).await,
+            _ => Vec::new(),
+        };
+        let context = RunContext {
+            tree: &tree,
+            limits: self.limits,
+            evaluations: &evaluations,
+        };
+        handler::handle(&*installation.client, context, &event).await
+    }
+
+    /// The ledger's runs of a repository, as the Ask's leaderboard reads them.
+    async fn evaluations(&self, repository: &str) -> Vec<Evaluation> {
+        let runs = match self.store.runs(repository).await {
+            Ok(runs) => runs,
+            Err(error) => {
+                tracing::warn!("reading the runs ledger: {error:#}");
+                return Vec::new();
+            }
+        };
+        runs.into_iter()
+            .map(|run| {
+                let metrics: BTreeMap<String, BTreeMap<String, f64>> =
+                    serde_json::from_value(run.metrics).unwrap_or_default();
+                let stamps: BTreeMap<String, Stamp> =
+                    serde_json::from_value(run.stamps).unwrap_or_default();
+                Evaluation {
+                    head_ref: run.head_ref,
+                    pull: run.pull_request,
+                    verdict: run.verdict,
+                    metrics,
+                    params: stamps
+                        .iter()
+                        .map(|(model, s)| (model.clone(), s.params.clone()))
+                        .collect(),
+                    data_hash: stamps
+                        .iter()
+                        .filter_map(|(model, s)| {
+                            Some((model.clone(), s.datasets.values().next()?.clone()))
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     async fn record_run(&self, job: &Job, outcome: &Outcome) {

@@ -48,6 +48,62 @@ pub struct RepoConfig {
     /// The models trained and judged on pull requests.
     #[serde(default)]
     pub models: BTreeMap<String, crate::model::spec::ModelSpec>,
+    /// What the App does by itself along the lifecycle.
+    #[serde(default)]
+    pub automations: AutomationsConfig,
+}
+
+/// Whether an automation acts, or only says what it would do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Do it.
+    #[default]
+    Act,
+    /// Comment with the exact steps instead.
+    Suggest,
+    /// Neither.
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationsConfig {
+    /// Keep each Ask's linked issues and experiment leaderboard in its body.
+    #[serde(default = "yes")]
+    pub ask_section: bool,
+    /// An Experiment labelled `succeeded`: open its Model issue, create the
+    /// `model/` branch from the collaboration branch, retarget its pull request.
+    #[serde(default)]
+    pub success: Mode,
+    /// An Experiment labelled `failed`: ask for a TLDR; once it exists, close
+    /// the pull request unmerged and the issue.
+    #[serde(default)]
+    pub failure: Mode,
+    /// An explore pull request closed unmerged closes its Explore issue once
+    /// the TLDR exists; one merged anyway raises an alert.
+    #[serde(default)]
+    pub explore: Mode,
+    /// Evaluate pull requests from forks only after a maintainer's
+    /// `/dslp ok-to-test` (or the `ok-to-test` label).
+    #[serde(default = "yes")]
+    pub fork_approval: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for AutomationsConfig {
+    fn default() -> Self {
+        AutomationsConfig {
+            ask_section: true,
+            success: Mode::Act,
+            failure: Mode::Act,
+            explore: Mode::Act,
+            fork_approval: true,
+        }
+    }
 }
 
 /// The `version:` value, refused unless this build can read it.

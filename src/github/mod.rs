@@ -114,6 +114,15 @@ pub struct LabelData {
 }
 
 impl IssueData {
+    /// For a pull request: whether it was merged (the issues list says so
+    /// in `pull_request.merged_at`).
+    pub fn merged(&self) -> bool {
+        self.pull_request
+            .as_ref()
+            .and_then(|p| p.get("merged_at"))
+            .is_some_and(|m| !m.is_null())
+    }
+
     pub fn to_issue(&self) -> crate::lifecycle::Issue {
         crate::lifecycle::Issue {
             number: Some(self.number),
@@ -247,6 +256,32 @@ pub trait GitHub {
     async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError>;
     /// The commit a branch points at.
     async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError>;
+    /// A user's permission on the repository: admin, maintain, write, triage, read or none.
+    async fn permission(&self, repo: &RepoName, user: &str) -> Result<String, GitHubError>;
+    /// Opens an issue; answers its number.
+    async fn create_issue(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<u64, GitHubError>;
+    /// Creates `branch` at `sha`.
+    async fn create_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), GitHubError>;
+    async fn delete_branch(&self, repo: &RepoName, branch: &str) -> Result<(), GitHubError>;
+    /// Changes a pull request's base branch or state (`None` leaves it).
+    async fn update_pull(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        base: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<(), GitHubError>;
 }
 
 /// Creates the comment carrying `marker`, or edits it in place: never two.

@@ -606,6 +606,102 @@ impl GitHub for OctocrabGitHub {
         Ok(branch.commit.sha)
     }
 
+    async fn permission(&self, repo: &RepoName, user: &str) -> Result<String, GitHubError> {
+        #[derive(Deserialize)]
+        struct Permission {
+            permission: String,
+        }
+        match self
+            .json::<Permission>(
+                Method::GET,
+                &format!(
+                    "{}/collaborators/{}/permission",
+                    repo_path(repo),
+                    segment(user)
+                ),
+                None,
+                "get a collaborator's permission",
+            )
+            .await
+        {
+            Ok(p) => Ok(p.permission),
+            // Not a collaborator at all.
+            Err(GitHubError::NotFound(_)) => Ok("none".into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_issue(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            number: u64,
+        }
+        let created: Created = self
+            .json(
+                Method::POST,
+                &format!("{}/issues", repo_path(repo)),
+                Some(&json!({"title": title, "body": body, "labels": labels})),
+                "create an issue",
+            )
+            .await?;
+        Ok(created.number)
+    }
+
+    async fn create_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), GitHubError> {
+        self.no_content(
+            Method::POST,
+            &format!("{}/git/refs", repo_path(repo)),
+            Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": sha})),
+            "create a branch",
+        )
+        .await
+    }
+
+    async fn delete_branch(&self, repo: &RepoName, branch: &str) -> Result<(), GitHubError> {
+        let encoded: Vec<String> = branch.split('/').map(segment).collect();
+        self.no_content(
+            Method::DELETE,
+            &format!("{}/git/refs/heads/{}", repo_path(repo), encoded.join("/")),
+            None,
+            "delete a branch",
+        )
+        .await
+    }
+
+    async fn update_pull(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        base: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let mut body = serde_json::Map::new();
+        if let Some(base) = base {
+            body.insert("base".into(), base.into());
+        }
+        if let Some(state) = state {
+            body.insert("state".into(), state.into());
+        }
+        self.no_content(
+            Method::PATCH,
+            &format!("{}/pulls/{number}", repo_path(repo)),
+            Some(&Value::Object(body)),
+            "update a pull request",
+        )
+        .await
+    }
+
     async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError> {
         self.json(
             Method::GET,

@@ -2,6 +2,7 @@
 //! DSLP.md §8. Everything here is pure: plain structs in, findings out; no
 //! GitHub, git, clock or disk.
 
+pub mod ask;
 pub mod body;
 pub mod branch;
 pub mod finding;

@@ -10,7 +10,7 @@ pub const DSLP_BOT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const LINFA_VERSION: &str = env!("DSLP_LINFA_VERSION");
 pub const POLARS_VERSION: &str = env!("DSLP_POLARS_VERSION");
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Stamp {
     pub head_commit: Option<String>,
     pub base_commit: Option<String>,

@@ -23,7 +23,7 @@ use crate::support::{fixture, git};
 const SECRET: &str = "a webhook secret for tests";
 const APP_ID: u64 = 4242;
 
-fn example(name: &str) -> Value {
+pub(crate) fn example(name: &str) -> Value {
     let mut payload: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture(&format!("github/webhooks/{name}.json"))).unwrap(),
     )
@@ -34,14 +34,14 @@ fn example(name: &str) -> Value {
     payload
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// One `dslp serve` process with its own store and data directory.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     dir: PathBuf,
@@ -57,7 +57,7 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    async fn start(github: &FakeGitHub, dir: &Path, extra: &[(&str, &str)]) -> Server {
+    pub(crate) async fn start(github: &FakeGitHub, dir: &Path, extra: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = dir.join(format!("serve-{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
@@ -104,7 +104,7 @@ impl Server {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -130,7 +130,7 @@ impl Server {
         Ok((status, body))
     }
 
-    async fn get(&self, path: &str) -> std::io::Result<(u16, String)> {
+    pub(crate) async fn get(&self, path: &str) -> std::io::Result<(u16, String)> {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         self.raw(request.as_bytes(), false).await
@@ -151,7 +151,7 @@ impl Server {
     }
 
     /// A delivery signed as GitHub signs it.
-    async fn deliver(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
+    pub(crate) async fn deliver(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
         let body = payload.to_string().into_bytes();
         self.post(
             &[
@@ -165,19 +165,19 @@ impl Server {
         .await
     }
 
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         Store::inspect(&format!("sqlite://{}", self.dir.join("dslp.db").display()))
             .await
             .unwrap()
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL
         let _ = self.child.wait();
     }
 
     /// SIGTERM, and wait for the graceful stop.
-    fn stop(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -193,7 +193,7 @@ impl Drop for Server {
     }
 }
 
-async fn app_host() -> FakeGitHub {
+pub(crate) async fn app_host() -> FakeGitHub {
     let github = FakeGitHub::start().await;
     {
         let mut world = github.world.lock().unwrap();
@@ -209,7 +209,11 @@ async fn app_host() -> FakeGitHub {
     github
 }
 
-async fn eventually<T>(what: &str, server: &Server, mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn eventually<T>(
+    what: &str,
+    server: &Server,
+    mut probe: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(value) = probe() {
@@ -384,13 +388,13 @@ async fn the_same_issue_delivery_twice_gives_one_comment_and_secrets_stay_out_of
 }
 
 /// Polls a future from synchronous code (the `eventually` probes are sync).
-fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
 /// A bare repository `acme/churn` with the demo project on `main` and
 /// `experiment/6-boosting` as pull request 12, served by the fake.
-fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, String) {
+pub(crate) fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, String) {
     let work = root.join("work");
     std::fs::create_dir_all(work.join(".github")).unwrap();
     std::fs::create_dir_all(work.join("data")).unwrap();
@@ -437,7 +441,12 @@ fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, String) {
     (base, head)
 }
 
-fn pull_request_payload(github: &FakeGitHub, action: &str, base: &str, head: &str) -> Value {
+pub(crate) fn pull_request_payload(
+    github: &FakeGitHub,
+    action: &str,
+    base: &str,
+    head: &str,
+) -> Value {
     let mut payload = example(&format!("pull_request.{action}"));
     payload["repository"]["full_name"] = "acme/churn".into();
     payload["repository"]["clone_url"] = format!("{}/git/acme/churn.git", github.url).into();

@@ -76,6 +76,11 @@ pub struct World {
     pub redeliveries: Vec<u64>,
     /// Bare repositories served over git's smart HTTP at `/git/{owner}/{name}.git`.
     pub git_root: Option<std::path::PathBuf>,
+    /// user → permission (`admin`, `write`, `read`…); others are not collaborators.
+    pub permissions: BTreeMap<String, String>,
+    /// A person's edit that lands right after the bot's next read of an
+    /// issue: (issue, text appended to its body).
+    pub edit_after_read: Option<(u64, String)>,
     next_id: u64,
 }
 
@@ -178,8 +183,10 @@ fn openapi_to_json_schema(node: &mut Value) {
 fn matches(template: &[String], path: &[&str]) -> Option<BTreeMap<String, String>> {
     let mut params = BTreeMap::new();
     for (i, part) in template.iter().enumerate() {
-        if part == "{path}" {
-            params.insert("path".into(), path.get(i..)?.join("/"));
+        // A trailing file path or git ref spans the rest of the URL.
+        if part == "{path}" || (part == "{ref}" && i + 1 == template.len()) {
+            let name = part.trim_matches(|c| c == '{' || c == '}').to_string();
+            params.insert(name, percent_decode(&path.get(i..)?.join("/")));
             return Some(params);
         }
         let segment = path.get(i)?;
@@ -579,8 +586,101 @@ fn answer(
             )
         }
         ("GET", "repos/{owner}/{repo}/issues/{issue_number}") => {
-            match world.issues.get(&number("issue_number")) {
+            let wanted = number("issue_number");
+            let answer = match world.issues.get(&wanted) {
                 Some(issue) => reply(StatusCode::OK, issue.clone()),
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            };
+            if world
+                .edit_after_read
+                .as_ref()
+                .is_some_and(|(n, _)| *n == wanted)
+            {
+                let (_, text) = world.edit_after_read.take().unwrap();
+                if let Some(issue) = world.issues.get_mut(&wanted) {
+                    let body = format!("{}{text}", issue["body"].as_str().unwrap_or_default());
+                    issue["body"] = body.into();
+                }
+            }
+            answer
+        }
+        ("POST", "repos/{owner}/{repo}/issues") => {
+            let number = world.issues.keys().max().copied().unwrap_or(0) + 1;
+            let labels: Vec<Value> = json_body["labels"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| json!({"name": l}))
+                .collect();
+            let issue = json!({"number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
+            world.issues.insert(number, issue.clone());
+            reply(StatusCode::CREATED, issue)
+        }
+        ("GET", "repos/{owner}/{repo}/collaborators/{username}/permission") => {
+            let user = params.get("username").cloned().unwrap_or_default();
+            match world.permissions.get(&user) {
+                Some(permission) => reply(
+                    StatusCode::OK,
+                    json!({"permission": permission, "role_name": permission, "user": {"login": user}}),
+                ),
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": format!("{user} is not a user")}),
+                ),
+            }
+        }
+        ("POST", "repos/{owner}/{repo}/git/refs") => {
+            let name = json_body["ref"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("refs/heads/")
+                .to_string();
+            if world.branches.contains_key(&name) {
+                return reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"message": "Reference already exists"}),
+                );
+            }
+            let sha = json_body["sha"].as_str().unwrap_or_default().to_string();
+            world.branches.insert(name.clone(), sha.clone());
+            reply(
+                StatusCode::CREATED,
+                json!({"ref": format!("refs/heads/{name}"), "object": {"sha": sha, "type": "commit"}}),
+            )
+        }
+        ("DELETE", "repos/{owner}/{repo}/git/refs/{ref}") => {
+            let name = params
+                .get("ref")
+                .cloned()
+                .unwrap_or_default()
+                .trim_start_matches("heads/")
+                .to_string();
+            match world.branches.remove(&name) {
+                Some(_) => (StatusCode::NO_CONTENT, "").into_response(),
+                None => reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"message": "Reference does not exist"}),
+                ),
+            }
+        }
+        ("PATCH", "repos/{owner}/{repo}/pulls/{pull_number}") => {
+            let n = number("pull_number");
+            if let Some(state) = json_body["state"].as_str() {
+                if let Some(issue) = world.issues.get_mut(&n) {
+                    issue["state"] = state.into();
+                }
+            }
+            match world.pulls.get_mut(&n) {
+                Some(pull) => {
+                    if let Some(base) = json_body["base"].as_str() {
+                        pull["base"]["ref"] = base.into();
+                    }
+                    if let Some(state) = json_body["state"].as_str() {
+                        pull["state"] = state.into();
+                    }
+                    reply(StatusCode::OK, pull.clone())
+                }
                 None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
             }
         }

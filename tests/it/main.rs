@@ -8,6 +8,7 @@ mod fake_github;
 mod forms;
 mod github_port;
 mod init;
+mod lifecycle_stories;
 mod model_evidence;
 mod parsers_never_panic;
 mod report_snapshots;

@@ -1,0 +1,560 @@
+//! Lifecycle automations: the tedious steps of DSLP done by the bot. The
+//! Ask kept current with its linked issues and leaderboard, the success and
+//! failure flows of an experiment, the explore flow. Each step is
+//! idempotent, so a webhook delivered twice, or a command followed by the
+//! `labeled` event it causes, does it once; and each can be set to act or
+//! only to suggest (`automations:` in `.github/dslp.yml`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::config::{Mode, RepoConfig};
+use crate::github::{self, GitHub, GitHubError, IssueData, IssueUpdate};
+use crate::lifecycle::ask::{self, Evaluation, PullState};
+use crate::lifecycle::body::{IssueBody, is_blank};
+use crate::lifecycle::kinds::{ASK_REFERENCE, BASED_ON_EXPERIMENT};
+use crate::lifecycle::labels::{FAILED, MODEL, ON_HOLD, SUCCEEDED};
+use crate::lifecycle::links::{RepoName, find_refs};
+use crate::lifecycle::{BranchKind, Issue, IssueDirectory, IssueKind, IssueState, Rulebook};
+
+/// The marker of the bot's comment about a flow, edited in place.
+pub const FLOW_MARKER: &str = "<!-- dslp:flow -->";
+/// The label that lets a fork's pull request be evaluated.
+pub const OK_TO_TEST: &str = "ok-to-test";
+/// The section a failed experiment or a finished exploration sums up in.
+pub const TLDR: &str = "TLDR";
+
+/// What the repository's issues say, read once per job.
+pub struct Repository {
+    pub name: RepoName,
+    pub issues: Vec<IssueData>,
+    pub directory: IssueDirectory,
+}
+
+impl Repository {
+    pub async fn read(github: &impl GitHub, name: &RepoName) -> Result<Repository, GitHubError> {
+        let issues = github.issues(name).await?;
+        let directory =
+            IssueDirectory::complete(Some(name.clone()), issues.iter().map(IssueData::to_issue));
+        Ok(Repository {
+            name: name.clone(),
+            issues,
+            directory,
+        })
+    }
+
+    fn pull_states(&self) -> BTreeMap<u64, PullState> {
+        self.issues
+            .iter()
+            .filter(|i| i.pull_request.as_ref().is_some_and(|p| !p.is_null()))
+            .map(|i| {
+                let state = if i.merged() {
+                    PullState::Merged
+                } else if i.state.eq_ignore_ascii_case("closed") {
+                    PullState::Closed
+                } else {
+                    PullState::Open
+                };
+                (i.number, state)
+            })
+            .collect()
+    }
+}
+
+/// Rewrites each Ask's bot-managed section. Safe against a person editing
+/// the body meanwhile: the body is read again just before writing, and if
+/// it changed the section is put into the new text instead. (GitHub offers
+/// no conditional update, so an edit landing in the milliseconds between
+/// that second read and the write is the one case this cannot see.)
+pub async fn refresh_asks(
+    github: &impl GitHub,
+    repository: &Repository,
+    rulebook: &Rulebook,
+    config: &RepoConfig,
+    asks: &[u64],
+    evaluations: &[Evaluation],
+) -> Result<Vec<u64>> {
+    let mut updated = Vec::new();
+    if !config.automations.ask_section {
+        return Ok(updated);
+    }
+    let pulls = repository.pull_states();
+    for &number in asks {
+        for _attempt in 0..5 {
+            let current = github.issue(&repository.name, number).await?.to_issue();
+            if current.labelled_kind() != Some(IssueKind::Ask) {
+                break;
+            }
+            let board = ask::leaderboard(
+                &current,
+                &repository.directory,
+                &rulebook.conventions,
+                evaluations,
+                &pulls,
+            );
+            let section = ask::render(&current, &repository.directory, &board);
+            let body = ask::splice(&current.body, &section);
+            if body == current.body {
+                break;
+            }
+            let again = github.issue(&repository.name, number).await?;
+            if again.body.as_deref().unwrap_or_default() != current.body {
+                continue; // someone edited it: build on their text
+            }
+            let update = IssueUpdate {
+                body: Some(body),
+                ..IssueUpdate::default()
+            };
+            github
+                .update_issue(&repository.name, number, &update)
+                .await?;
+            updated.push(number);
+            break;
+        }
+    }
+    Ok(updated)
+}
+
+/// The Asks to refresh after something happened to `issue`.
+pub fn asks_touched(issue: &Issue, directory: &IssueDirectory) -> Vec<u64> {
+    match issue.labelled_kind() {
+        Some(IssueKind::Ask) => issue.number.into_iter().collect(),
+        _ => ask::asks_of(issue, directory),
+    }
+}
+
+fn has_label(issue: &Issue, label: &str) -> bool {
+    issue.labels.iter().any(|l| l == label)
+}
+
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= 40 {
+            break;
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// The experiment's open pull requests, from the ledger and the one at hand.
+fn experiment_pulls(
+    rulebook: &Rulebook,
+    experiment: u64,
+    evaluations: &[Evaluation],
+    at_hand: Option<u64>,
+    repository: &Repository,
+) -> Vec<u64> {
+    let mut pulls: Vec<u64> = evaluations
+        .iter()
+        .filter(|e| {
+            let branch = rulebook.conventions.classify(&e.head_ref);
+            branch.kind == Some(BranchKind::Experiment) && branch.number == Some(experiment)
+        })
+        .map(|e| e.pull)
+        .chain(at_hand)
+        .collect();
+    pulls.sort_unstable();
+    pulls.dedup();
+    let states = repository.pull_states();
+    pulls.retain(|p| states.get(p).is_none_or(|s| *s == PullState::Open));
+    pulls
+}
+
+/// Success (DSLP §4.4, R44): a succeeded Experiment gets its Model issue,
+/// pre-filled with its Ask and Experiment, a `model/M-slug` branch from the
+/// collaboration branch, and its open pull request retargeted to it.
+pub async fn promote(
+    github: &impl GitHub,
+    repository: &Repository,
+    rulebook: &Rulebook,
+    config: &RepoConfig,
+    experiment: &Issue,
+    evaluations: &[Evaluation],
+    at_hand: Option<u64>,
+) -> Result<String> {
+    let mode = config.automations.success;
+    let number = experiment.number.unwrap_or_default();
+    if mode == Mode::Off || experiment.labelled_kind() != Some(IssueKind::Experiment) {
+        return Ok(String::new());
+    }
+    if !has_label(experiment, SUCCEEDED) {
+        return Ok(format!(
+            "#{number} is not labelled `{SUCCEEDED}`; `/dslp succeed` labels it and promotes it."
+        ));
+    }
+    let asks = ask::asks_of(experiment, &repository.directory);
+    let ask_text = asks
+        .first()
+        .map(|a| format!("#{a}"))
+        .unwrap_or_else(|| "_No response_".into());
+    let candidates: Vec<String> = rulebook
+        .conventions
+        .branches
+        .integration_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let collaboration = candidates.first().cloned().unwrap_or_else(|| "main".into());
+    let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
+    // An existing Model issue based on this experiment is reused.
+    let existing = repository.directory.of_kind(IssueKind::Model).find(|m| {
+        IssueBody::parse(&m.body)
+            .field(BASED_ON_EXPERIMENT)
+            .and_then(|v| find_refs(&v).into_iter().next())
+            .and_then(|r| r.number_in(Some(&repository.name)))
+            == Some(number)
+    });
+    let title = format!("Model: {}", experiment.title.trim());
+    let body = format!(
+        "### Description\n\nTake experiment #{number} ({}) to production.\n\n### {ASK_REFERENCE}\n\n{ask_text}\n\n### {BASED_ON_EXPERIMENT}\n\n#{number}\n\n### Steps\n\n- [ ] Parametrise the model's inputs and parameters\n- [ ] Define the API schema consumers will call\n- [ ] Profile the model's latency and memory\n- [ ] Write the model card\n",
+        experiment.title.trim()
+    );
+    if mode == Mode::Suggest {
+        let mut steps = String::new();
+        if existing.is_none() {
+            steps.push_str(&format!(
+                "1. Open the Model issue: `gh issue create --label {MODEL} --title \"{title}\" --body-file model.md`, with `{ASK_REFERENCE}: {ask_text}` and `{BASED_ON_EXPERIMENT}: #{number}`.\n"
+            ));
+        }
+        steps.push_str(&format!(
+            "{}. Create its branch from `{collaboration}`: `git fetch origin && git push origin origin/{collaboration}:refs/heads/model/M-{}` (M: the Model issue's number).\n",
+            if existing.is_none() { 2 } else { 1 },
+            slug(&experiment.title)
+        ));
+        for pull in &pulls {
+            steps.push_str(&format!(
+                "- Retarget #{pull} to the model branch: `gh pr edit {pull} --base model/M-{}`.\n",
+                slug(&experiment.title)
+            ));
+        }
+        return Ok(format!(
+            "Experiment #{number} succeeded. To take it to production (DSLP §4.4):\n\n{steps}"
+        ));
+    }
+    let model = match existing {
+        Some(model) => model.number.unwrap_or_default(),
+        None => {
+            github
+                .create_issue(&repository.name, &title, &body, &[MODEL.to_string()])
+                .await?
+        }
+    };
+    let branch = format!("model/{model}-{}", slug(&experiment.title));
+    // `main`, else `master`: whichever the repository has.
+    let mut found = None;
+    for name in &candidates {
+        match github.branch_head(&repository.name, name).await {
+            Ok(sha) => {
+                found = Some((name.clone(), sha));
+                break;
+            }
+            Err(GitHubError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let Some((collaboration, base_sha)) = found else {
+        anyhow::bail!(
+            "none of the collaboration branches ({}) exists, so the model branch has nowhere to start",
+            candidates.join(", ")
+        );
+    };
+    match github
+        .create_branch(&repository.name, &branch, &base_sha)
+        .await
+    {
+        Ok(()) => {}
+        // 422 "Reference already exists": made by an earlier run.
+        Err(GitHubError::Rejected { status: 422, .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for pull in &pulls {
+        github
+            .update_pull(&repository.name, *pull, Some(&branch), None)
+            .await?;
+    }
+    let retargeted = if pulls.is_empty() {
+        "No open pull request of this experiment was found to retarget.".to_string()
+    } else {
+        format!(
+            "Pull request{} {} now target{} `{branch}`.",
+            if pulls.len() == 1 { "" } else { "s" },
+            pulls
+                .iter()
+                .map(|p| format!("#{p}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if pulls.len() == 1 { "s" } else { "" }
+        )
+    };
+    Ok(format!(
+        "Experiment #{number} succeeded: Model issue #{model} is open, and its branch `{branch}` starts from `{collaboration}`. {retargeted}"
+    ))
+}
+
+/// The TLDR of an experiment or exploration, if written.
+pub fn tldr(issue: &Issue) -> Option<String> {
+    IssueBody::parse(&issue.body)
+        .section(TLDR)
+        .map(|s| s.content.trim().to_string())
+        .filter(|t| !is_blank(t))
+}
+
+/// Failure (R45): a failed Experiment needs a TLDR; once it has one, its
+/// pull requests close unmerged and the issue closes.
+pub async fn fail(
+    github: &impl GitHub,
+    repository: &Repository,
+    rulebook: &Rulebook,
+    config: &RepoConfig,
+    experiment: &Issue,
+    evaluations: &[Evaluation],
+    at_hand: Option<u64>,
+) -> Result<String> {
+    let mode = config.automations.failure;
+    let number = experiment.number.unwrap_or_default();
+    if mode == Mode::Off
+        || experiment.labelled_kind() != Some(IssueKind::Experiment)
+        || !has_label(experiment, FAILED)
+    {
+        return Ok(String::new());
+    }
+    if tldr(experiment).is_none() {
+        return Ok(format!(
+            "Experiment #{number} failed. Before it closes, write down what was learned so no one tries it again by accident: add a `### {TLDR}` section to the issue, or comment `/dslp fail \"what we learned\"`."
+        ));
+    }
+    let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
+    if mode == Mode::Suggest {
+        let mut steps: Vec<String> = pulls
+            .iter()
+            .map(|p| format!("- Close #{p} without merging: `gh pr close {p}`."))
+            .collect();
+        if experiment.state == IssueState::Open {
+            steps.push(format!("- Close the issue: `gh issue close {number}`."));
+        }
+        return Ok(format!(
+            "Experiment #{number} failed and has its TLDR. DSLP's next steps:\n\n{}",
+            steps.join("\n")
+        ));
+    }
+    for pull in &pulls {
+        github
+            .update_pull(&repository.name, *pull, None, Some("closed"))
+            .await?;
+    }
+    if experiment.state == IssueState::Open {
+        let close = IssueUpdate {
+            state: Some("closed".into()),
+            ..IssueUpdate::default()
+        };
+        github
+            .update_issue(&repository.name, number, &close)
+            .await?;
+    }
+    Ok(format!(
+        "Experiment #{number} failed; its TLDR is recorded. {} The issue is closed; it stays on its Ask's leaderboard.",
+        if pulls.is_empty() {
+            "It had no open pull request.".to_string()
+        } else {
+            format!(
+                "Closed without merging: {}.",
+                pulls
+                    .iter()
+                    .map(|p| format!("#{p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ))
+}
+
+/// Sets the experiment's status label (removing the other statuses) and
+/// records a TLDR in its body when given one.
+pub async fn set_status(
+    github: &impl GitHub,
+    repo: &RepoName,
+    issue: &mut Issue,
+    status: &str,
+    tldr_text: Option<&str>,
+) -> Result<()> {
+    for other in [SUCCEEDED, FAILED, ON_HOLD] {
+        if other != status && has_label(issue, other) {
+            github
+                .remove_label(repo, issue.number.unwrap_or_default(), other)
+                .await?;
+            issue.labels.retain(|l| l != other);
+        }
+    }
+    if !has_label(issue, status) {
+        github
+            .add_labels(
+                repo,
+                issue.number.unwrap_or_default(),
+                &[status.to_string()],
+            )
+            .await?;
+        issue.labels.push(status.to_string());
+    }
+    if let Some(text) = tldr_text.filter(|t| !t.trim().is_empty()) {
+        if tldr(issue).is_none() {
+            let body = format!(
+                "{}\n\n### {TLDR}\n\n{}\n",
+                issue.body.trim_end(),
+                text.trim()
+            );
+            github
+                .update_issue(
+                    repo,
+                    issue.number.unwrap_or_default(),
+                    &IssueUpdate {
+                        body: Some(body.clone()),
+                        ..IssueUpdate::default()
+                    },
+                )
+                .await?;
+            issue.body = body;
+        }
+    }
+    Ok(())
+}
+
+/// Explore (R22, R41, R46): explore work is never merged. Closed unmerged,
+/// its Explore issue closes once the findings are written; merged anyway,
+/// an alert. An experiment merged into its model branch closes its issue
+/// and its branch is deleted.
+pub async fn pull_closed(
+    github: &impl GitHub,
+    repository: &Repository,
+    config: &RepoConfig,
+    kind: Option<BranchKind>,
+    issue: Option<&Issue>,
+    head_ref: &str,
+    base_kind: Option<BranchKind>,
+    merged: bool,
+) -> Result<Option<String>> {
+    match (kind, merged) {
+        (Some(BranchKind::Explore), false) => {
+            let mode = config.automations.explore;
+            let Some(issue) = issue.filter(|i| i.state == IssueState::Open) else {
+                return Ok(None);
+            };
+            if mode == Mode::Off {
+                return Ok(None);
+            }
+            let number = issue.number.unwrap_or_default();
+            let findings = tldr(issue).is_some()
+                || IssueBody::parse(&issue.body)
+                    .section("What was discovered during this exploration?")
+                    .is_some_and(|s| !is_blank(&s.content));
+            if !findings {
+                return Ok(Some(format!(
+                    "The exploration's pull request closed, as DSLP wants. Write what was found in #{number} (a `### {TLDR}` section) and it will be closed."
+                )));
+            }
+            if mode == Mode::Suggest {
+                return Ok(Some(format!(
+                    "The exploration is done and #{number} records its findings: close it with `gh issue close {number}`."
+                )));
+            }
+            github
+                .update_issue(
+                    &repository.name,
+                    number,
+                    &IssueUpdate {
+                        state: Some("closed".into()),
+                        ..IssueUpdate::default()
+                    },
+                )
+                .await?;
+            Ok(Some(format!(
+                "The exploration is done and #{number} records its findings: closed."
+            )))
+        }
+        (Some(BranchKind::Explore), true) => Ok(Some(
+            "⚠️ Explore work is never merged in DSLP (R41): this pull request was merged anyway. Move what should last into a Data, Experiment or Model branch, and consider reverting the merge.".to_string(),
+        )),
+        (Some(BranchKind::Experiment), true) if base_kind == Some(BranchKind::Model) => {
+            let mut said = Vec::new();
+            if let Some(issue) = issue.filter(|i| i.state == IssueState::Open) {
+                let number = issue.number.unwrap_or_default();
+                github
+                    .update_issue(
+                        &repository.name,
+                        number,
+                        &IssueUpdate {
+                            state: Some("closed".into()),
+                            ..IssueUpdate::default()
+                        },
+                    )
+                    .await?;
+                said.push(format!("Experiment #{number} is closed"));
+            }
+            match github.delete_branch(&repository.name, head_ref).await {
+                Ok(()) | Err(GitHubError::NotFound(_)) | Err(GitHubError::Rejected { status: 422, .. }) => {
+                    said.push(format!("`{head_ref}` is deleted"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(Some(format!(
+                "Merged into its model branch: {}.",
+                said.join(" and ")
+            )))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Says `text` on `issue` in the one flow comment, edited in place.
+pub async fn say(github: &impl GitHub, repo: &RepoName, issue: u64, text: &str) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let body = format!("{FLOW_MARKER}\n{text}\n");
+    github::upsert_comment(github, repo, issue, FLOW_MARKER, &body).await?;
+    Ok(())
+}
+
+/// Whether `user` may act through commands: write access or more.
+pub async fn may_act(github: &impl GitHub, repo: &RepoName, user: &str) -> Result<bool> {
+    let permission = github.permission(repo, user).await?;
+    Ok(matches!(
+        permission.as_str(),
+        "admin" | "maintain" | "write"
+    ))
+}
+
+/// The ledger's runs as the leaderboard reads them.
+pub fn evaluation_of(
+    head_ref: &str,
+    pull: u64,
+    verdict: &str,
+    evidence: &crate::evidence::Evidence,
+) -> Evaluation {
+    let mut metrics = BTreeMap::new();
+    let mut params = BTreeMap::new();
+    let mut data_hash = BTreeMap::new();
+    for model in &evidence.models {
+        if let Some(m) = model.metrics() {
+            metrics.insert(model.name.clone(), m.clone());
+        }
+        params.insert(model.name.clone(), model.stamp.params.clone());
+        if let Some(hash) = model.stamp.datasets.values().next() {
+            data_hash.insert(model.name.clone(), hash.clone());
+        }
+    }
+    Evaluation {
+        head_ref: head_ref.to_string(),
+        pull,
+        verdict: verdict.to_string(),
+        metrics,
+        params,
+        data_hash,
+    }
+}

@@ -1,0 +1,509 @@
+//! The Ask kept current: a bot-managed section of the Ask's body, between
+//! hidden markers, listing the issues that refer to it by kind and the
+//! leaderboard of every experiment evaluated for it. Pure: the shell reads
+//! the issues and the runs ledger, this decides the text.
+
+use std::collections::BTreeMap;
+
+use super::BranchKind;
+use super::body::IssueBody;
+use super::branch::Conventions;
+use super::issue::{Issue, IssueDirectory, IssueState, Lookup};
+use super::kinds::{ASK_REFERENCE, IssueKind};
+use super::labels::{FAILED, ON_HOLD, SUCCEEDED};
+use super::links::find_refs;
+use crate::model::evaluation::{format_metric, greater_is_better};
+
+pub const SECTION_START: &str =
+    "<!-- dslp:ask-section:start (kept current by dslp-bot; edits inside are replaced) -->";
+pub const SECTION_END: &str = "<!-- dslp:ask-section:end -->";
+const START_PREFIX: &str = "<!-- dslp:ask-section:start";
+
+/// The Asks an issue refers to. An Experiment or Model names its Ask in its
+/// `Ask Reference`; a Data or Explore issue refers to one anywhere in its body.
+pub fn asks_of(issue: &Issue, directory: &IssueDirectory) -> Vec<u64> {
+    let kind = match issue.labelled_kind() {
+        Some(IssueKind::Ask) | None => return Vec::new(),
+        Some(kind) => kind,
+    };
+    if issue.is_pull_request {
+        return Vec::new();
+    }
+    let body = IssueBody::parse(&issue.body);
+    let text = match kind {
+        IssueKind::Experiment | IssueKind::Model => body.field(ASK_REFERENCE).unwrap_or_default(),
+        _ => issue.body.clone(),
+    };
+    let mut asks: Vec<u64> = find_refs(&text)
+        .iter()
+        .filter_map(|r| match directory.lookup(r) {
+            Lookup::Found(target)
+                if !target.is_pull_request && target.labelled_kind() == Some(IssueKind::Ask) =>
+            {
+                target.number
+            }
+            _ => None,
+        })
+        .filter(|n| Some(*n) != issue.number)
+        .collect();
+    asks.sort_unstable();
+    asks.dedup();
+    asks
+}
+
+/// A pull request's state, as the leaderboard shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullState {
+    Open,
+    Merged,
+    Closed,
+}
+
+impl PullState {
+    fn word(self) -> &'static str {
+        match self {
+            PullState::Open => "open",
+            PullState::Merged => "merged",
+            PullState::Closed => "closed",
+        }
+    }
+}
+
+/// One evaluation from the runs ledger, as the leaderboard needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The pull request's branch, which names its experiment issue.
+    pub head_ref: String,
+    pub pull: u64,
+    pub verdict: String,
+    /// Model name → metric → value.
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Model name → its parameters.
+    pub params: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Model name → the hash of its data (first dataset file's sha256).
+    pub data_hash: BTreeMap<String, String>,
+}
+
+/// One leaderboard row: an experiment, and its latest evaluation if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub experiment: u64,
+    pub title: String,
+    pub status: Option<&'static str>,
+    pub state: IssueState,
+    pub pull: Option<(u64, PullState)>,
+    pub model: Option<String>,
+    pub value: Option<f64>,
+    pub verdict: Option<String>,
+    pub params: String,
+    pub data_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaderboard {
+    /// The metric rows are ranked by, and whether higher is better.
+    pub metric: Option<(String, bool)>,
+    pub rows: Vec<Row>,
+}
+
+/// The metric the Ask is judged by: the first known metric its text names
+/// (`ROC-AUC`, `roc auc` and `roc_auc` alike), else the first one measured.
+pub fn primary_metric(ask: &Issue, evaluations: &[Evaluation]) -> Option<String> {
+    let measured: Vec<&String> = evaluations
+        .iter()
+        .flat_map(|e| e.metrics.values().flat_map(|m| m.keys()))
+        .collect();
+    let text = ask.body.to_ascii_lowercase().replace(['-', ' '], "_");
+    let mut named: Vec<(usize, &String)> = measured
+        .iter()
+        .filter_map(|m| text.find(m.as_str()).map(|at| (at, *m)))
+        .collect();
+    named.sort();
+    named
+        .first()
+        .map(|(_, m)| (*m).clone())
+        .or_else(|| measured.into_iter().min().cloned())
+}
+
+fn status_label(issue: &Issue) -> Option<&'static str> {
+    [SUCCEEDED, FAILED, ON_HOLD]
+        .into_iter()
+        .find(|s| issue.labels.iter().any(|l| l == s))
+}
+
+/// Every experiment for the Ask, ranked by the primary metric of its latest
+/// evaluation; those never evaluated follow, by number. Failed ones stay.
+pub fn leaderboard(
+    ask: &Issue,
+    directory: &IssueDirectory,
+    conventions: &Conventions,
+    evaluations: &[Evaluation],
+    pulls: &BTreeMap<u64, PullState>,
+) -> Leaderboard {
+    let Some(ask_number) = ask.number else {
+        return Leaderboard {
+            metric: None,
+            rows: Vec::new(),
+        };
+    };
+    let experiments: Vec<&Issue> = directory
+        .of_kind(IssueKind::Experiment)
+        .filter(|e| asks_of(e, directory).contains(&ask_number))
+        .collect();
+    let numbers: Vec<u64> = experiments.iter().filter_map(|e| e.number).collect();
+    // (experiment, evaluation), for experiment branches of this Ask's experiments.
+    let relevant: Vec<(u64, &Evaluation)> = evaluations
+        .iter()
+        .filter_map(|e| {
+            let branch = conventions.classify(&e.head_ref);
+            match (branch.kind, branch.number) {
+                (Some(BranchKind::Experiment), Some(n)) if numbers.contains(&n) => Some((n, e)),
+                _ => None,
+            }
+        })
+        .collect();
+    let relevant_evaluations: Vec<Evaluation> =
+        relevant.iter().map(|(_, e)| (*e).clone()).collect();
+    let metric = primary_metric(ask, &relevant_evaluations);
+    let higher = metric.as_deref().map(greater_is_better).unwrap_or(true);
+    let mut rows: Vec<Row> = experiments
+        .iter()
+        .map(|issue| {
+            let number = issue.number.unwrap_or_default();
+            // The ledger is oldest first: the last evaluation is the latest.
+            let latest = relevant
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == number)
+                .map(|(_, e)| *e);
+            let (model, value) = match (latest, &metric) {
+                (Some(e), Some(metric)) => {
+                    let mut scored: Vec<(&String, f64)> = e
+                        .metrics
+                        .iter()
+                        .filter_map(|(model, m)| m.get(metric).map(|v| (model, *v)))
+                        .collect();
+                    scored.sort_by(|a, b| {
+                        let order = a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal);
+                        if higher { order.reverse() } else { order }
+                    });
+                    match scored.first() {
+                        Some((model, v)) => (Some((*model).clone()), Some(*v)),
+                        None => (e.metrics.keys().next().cloned(), None),
+                    }
+                }
+                (Some(e), None) => (e.metrics.keys().next().cloned(), None),
+                _ => (None, None),
+            };
+            let params = match (latest, &model) {
+                (Some(e), Some(model)) => e
+                    .params
+                    .get(model)
+                    .map(|p| {
+                        p.iter()
+                            .map(|(k, v)| format!("{k}={}", format_metric(*v)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            Row {
+                experiment: number,
+                title: issue.title.clone(),
+                status: status_label(issue),
+                state: issue.state,
+                pull: latest.map(|e| {
+                    (
+                        e.pull,
+                        pulls.get(&e.pull).copied().unwrap_or(PullState::Open),
+                    )
+                }),
+                data_hash: match (latest, &model) {
+                    (Some(e), Some(model)) => e.data_hash.get(model).cloned(),
+                    _ => None,
+                },
+                verdict: latest.map(|e| e.verdict.clone()),
+                model,
+                value,
+                params,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| match (a.value, b.value) {
+        (Some(x), Some(y)) => {
+            let order = x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal);
+            (if higher { order.reverse() } else { order }).then(a.experiment.cmp(&b.experiment))
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.experiment.cmp(&b.experiment),
+    });
+    Leaderboard {
+        metric: metric.map(|m| (m, higher)),
+        rows,
+    }
+}
+
+fn state_word(state: IssueState) -> &'static str {
+    match state {
+        IssueState::Open => "open",
+        IssueState::Closed => "closed",
+    }
+}
+
+/// The section's text, markers included.
+pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> String {
+    let ask_number = ask.number.unwrap_or_default();
+    let mut out = format!("{SECTION_START}\n### Linked issues\n\n");
+    let mut any = false;
+    for kind in [
+        IssueKind::Data,
+        IssueKind::Explore,
+        IssueKind::Experiment,
+        IssueKind::Model,
+    ] {
+        let linked: Vec<&Issue> = directory
+            .of_kind(kind)
+            .filter(|i| asks_of(i, directory).contains(&ask_number))
+            .collect();
+        if linked.is_empty() {
+            continue;
+        }
+        any = true;
+        out.push_str(&format!("**{}**\n\n", kind.label()));
+        for issue in linked {
+            let status = status_label(issue)
+                .map(|s| format!(" · `{s}`"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "- #{} {} · {}{status}\n",
+                issue.number.unwrap_or_default(),
+                issue.title.trim(),
+                state_word(issue.state)
+            ));
+        }
+        out.push('\n');
+    }
+    if !any {
+        out.push_str("No Data, Explore, Experiment or Model issue refers to this Ask yet.\n\n");
+    }
+    out.push_str("### Experiment leaderboard\n\n");
+    if board.rows.is_empty() {
+        out.push_str("No experiment refers to this Ask yet.\n");
+    } else {
+        match &board.metric {
+            Some((metric, higher)) => out.push_str(&format!(
+                "Ranked by `{metric}` ({} is better), from dslp-bot's latest evaluation of each experiment's pull request. Failed experiments stay listed, so that no approach is tried twice by accident.\n\n",
+                if *higher { "higher" } else { "lower" }
+            )),
+            None => out.push_str("No experiment has been evaluated yet; each is listed by number.\n\n"),
+        }
+        let metric_name = board.metric.as_ref().map_or("metric", |(m, _)| m.as_str());
+        out.push_str(&format!(
+            "| Rank | Experiment | Status | Pull request | Model | {metric_name} | Verdict | Key parameters | Data |\n|---|---|---|---|---|---|---|---|---|\n"
+        ));
+        let mut rank = 0;
+        for row in &board.rows {
+            let rank_text = if row.value.is_some() {
+                rank += 1;
+                rank.to_string()
+            } else {
+                "–".to_string()
+            };
+            let status = row
+                .status
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_else(|| state_word(row.state).to_string());
+            let pull = row
+                .pull
+                .map(|(n, s)| format!("#{n} {}", s.word()))
+                .unwrap_or_else(|| "—".into());
+            let value = match (row.value, &row.verdict) {
+                (Some(v), _) => format_metric(v),
+                (None, Some(_)) => "—".into(),
+                (None, None) => "not evaluated".into(),
+            };
+            let data = row
+                .data_hash
+                .as_deref()
+                .map(|h| format!("`{}`", &h[..h.len().min(7)]))
+                .unwrap_or_else(|| "—".into());
+            out.push_str(&format!(
+                "| {rank_text} | #{} {} | {status} | {pull} | {} | {value} | {} | {} | {data} |\n",
+                row.experiment,
+                row.title.trim().replace('|', "\\|"),
+                row.model.as_deref().unwrap_or("—"),
+                row.verdict.as_deref().unwrap_or("—"),
+                if row.params.is_empty() {
+                    "—"
+                } else {
+                    &row.params
+                },
+            ));
+        }
+    }
+    out.push_str(SECTION_END);
+    out
+}
+
+/// The body with `section` in place of the old one, or added at the end.
+/// Text outside the markers is never touched.
+pub fn splice(body: &str, section: &str) -> String {
+    if let Some(start) = body.find(START_PREFIX) {
+        if let Some(end_at) = body[start..].find(SECTION_END) {
+            let end = start + end_at + SECTION_END.len();
+            return format!("{}{section}{}", &body[..start], &body[end..]);
+        }
+    }
+    let trimmed = body.trim_end();
+    if trimmed.is_empty() {
+        section.to_string()
+    } else {
+        format!("{trimmed}\n\n{section}\n")
+    }
+}
+
+/// The user's text of a body: everything outside the section.
+pub fn outside_section(body: &str) -> String {
+    splice(body, "").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::links::RepoName;
+
+    fn issue(number: u64, label: &str, title: &str, body: &str, extra: &[&str]) -> Issue {
+        let mut labels = vec![label.to_string()];
+        labels.extend(extra.iter().map(|s| s.to_string()));
+        Issue {
+            number: Some(number),
+            title: title.into(),
+            body: body.into(),
+            labels,
+            state: IssueState::Open,
+            is_pull_request: false,
+        }
+    }
+
+    fn directory() -> IssueDirectory {
+        IssueDirectory::complete(
+            RepoName::parse("acme/churn"),
+            [
+                issue(1, "Ask", "Reduce churn", "Success: ROC-AUC above 0.8.", &[]),
+                issue(2, "Data", "Accounts", "For the Ask #1.", &[]),
+                issue(
+                    5,
+                    "Experiment",
+                    "Baseline",
+                    "### Ask Reference\n\n#1\n",
+                    &["succeeded"],
+                ),
+                issue(
+                    6,
+                    "Experiment",
+                    "Boosting",
+                    "### Ask Reference\n\n#1\n",
+                    &["failed"],
+                ),
+                issue(8, "Experiment", "Forest", "### Ask Reference\n\n#1\n", &[]),
+                issue(
+                    9,
+                    "Experiment",
+                    "Elsewhere",
+                    "### Ask Reference\n\n#99\n",
+                    &[],
+                ),
+            ],
+        )
+    }
+
+    fn evaluation(experiment: u64, pull: u64, auc: f64, c: f64) -> Evaluation {
+        Evaluation {
+            head_ref: format!("experiment/{experiment}-try"),
+            pull,
+            verdict: "GO".into(),
+            metrics: BTreeMap::from([(
+                "churn_lr".into(),
+                BTreeMap::from([("accuracy".into(), 0.7), ("roc_auc".into(), auc)]),
+            )]),
+            params: BTreeMap::from([("churn_lr".into(), BTreeMap::from([("c".into(), c)]))]),
+            data_hash: BTreeMap::from([("churn_lr".into(), "3f2a1c9e77".into())]),
+        }
+    }
+
+    #[test]
+    fn the_leaderboard_ranks_by_the_metric_the_ask_names_and_keeps_failures() {
+        let dir = directory();
+        let ask = match dir.lookup_number(1) {
+            Lookup::Found(a) => a.clone(),
+            _ => unreachable!(),
+        };
+        let evaluations = vec![
+            evaluation(5, 10, 0.79, 1.0),
+            evaluation(6, 12, 0.70, 0.5),
+            // A later evaluation of #6 replaces its earlier one.
+            evaluation(6, 12, 0.83, 0.25),
+        ];
+        let pulls = BTreeMap::from([(10, PullState::Merged), (12, PullState::Closed)]);
+        let conventions = crate::config::RepoConfig::parse("version: 1\n", "t.yml")
+            .unwrap()
+            .rulebook("t.yml")
+            .unwrap()
+            .conventions;
+        let board = leaderboard(&ask, &dir, &conventions, &evaluations, &pulls);
+        assert_eq!(board.metric, Some(("roc_auc".into(), true)));
+        let order: Vec<u64> = board.rows.iter().map(|r| r.experiment).collect();
+        assert_eq!(order, vec![6, 5, 8], "ranked, then the unevaluated");
+        assert_eq!(board.rows[0].value, Some(0.83));
+        assert_eq!(board.rows[0].status, Some("failed"));
+        assert_eq!(board.rows[0].params, "c=0.25");
+        let text = render(&ask, &dir, &board);
+        assert!(text.contains("| 1 | #6 Boosting | `failed` | #12 closed | churn_lr | 0.83 | GO | c=0.25 | `3f2a1c9` |"), "{text}");
+        assert!(
+            text.contains("| – | #8 Forest | open | — | — | not evaluated |"),
+            "{text}"
+        );
+        assert!(text.contains("- #2 Accounts · open"), "{text}");
+        assert!(
+            !text.contains("#9"),
+            "another Ask's experiment is not listed"
+        );
+    }
+
+    #[test]
+    fn splicing_replaces_only_the_section_and_is_idempotent() {
+        let section = format!("{SECTION_START}\nnew\n{SECTION_END}");
+        let body = "Problem.\n\nMore words.";
+        let once = splice(body, &section);
+        assert_eq!(once, format!("Problem.\n\nMore words.\n\n{section}\n"));
+        assert_eq!(splice(&once, &section), once);
+        let edited = once.replace("More words.", "More words, edited by a person.");
+        let again = splice(&edited, &format!("{SECTION_START}\nnewer\n{SECTION_END}"));
+        assert!(
+            again.contains("edited by a person")
+                && again.contains("newer")
+                && !again.contains("\nnew\n")
+        );
+        assert_eq!(
+            outside_section(&again),
+            "Problem.\n\nMore words, edited by a person."
+        );
+    }
+
+    #[test]
+    fn only_issues_of_other_kinds_refer_to_an_ask() {
+        let dir = directory();
+        let data = match dir.lookup_number(2) {
+            Lookup::Found(i) => i.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(asks_of(&data, &dir), vec![1]);
+        let ask = match dir.lookup_number(1) {
+            Lookup::Found(i) => i.clone(),
+            _ => unreachable!(),
+        };
+        assert!(asks_of(&ask, &dir).is_empty());
+    }
+}

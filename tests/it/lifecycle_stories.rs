@@ -1,0 +1,386 @@
+//! Lifecycle automations as stories: the real `dslp serve`, signed example
+//! deliveries, and the fake GitHub. An Ask's experiments are evaluated, one
+//! fails and one succeeds; the Ask keeps its leaderboard; the Model issue,
+//! its branch and the retargeted pull request follow; a fork waits for
+//! `ok-to-test`; a non-collaborator is refused politely; and a person
+//! editing the Ask meanwhile loses nothing.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::app_e2e::{
+    Server, app_host, eventually, example, futures_lite_block, pull_request_payload,
+    serve_repository,
+};
+use crate::fake_github::FakeGitHub;
+use crate::support::git;
+
+/// Adds `experiment/8-random-forest` as pull request 14, next to PR 12.
+fn second_experiment(github: &FakeGitHub, root: &Path, base: &str) -> String {
+    let work = root.join("work");
+    git(&work, &["checkout", "-q", "main"]);
+    git(
+        &work,
+        &["checkout", "-q", "-b", "experiment/8-random-forest"],
+    );
+    let config = std::fs::read_to_string(work.join(".github/dslp.yml"))
+        .unwrap()
+        .replace("params: { c: 1.0 }", "params: { c: 0.01 }");
+    std::fs::write(work.join(".github/dslp.yml"), config).unwrap();
+    git(&work, &["commit", "-q", "-am", "strong regularisation"]);
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let bare = root.join("git/acme/churn.git");
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            bare.to_str().unwrap(),
+            "experiment/8-random-forest",
+        ],
+    );
+    git(&bare, &["update-ref", "refs/pull/14/head", &head]);
+    let mut world = github.world.lock().unwrap();
+    world
+        .branches
+        .insert("experiment/8-random-forest".into(), head.clone());
+    world.issues.insert(14, json!({"number": 14, "title": "Random forest", "body": "For #8.", "state": "open", "labels": [], "pull_request": {"url": "x"}}));
+    world.pull_files.insert(14, vec![".github/dslp.yml".into()]);
+    world.pulls.insert(14, json!({
+        "number": 14, "body": "For #8.", "state": "open", "merged": false, "mergeable": true, "labels": [],
+        "head": {"ref": "experiment/8-random-forest", "sha": head, "repo": {"full_name": "acme/churn"}},
+        "base": {"ref": "main", "sha": base, "repo": {"full_name": "acme/churn", "clone_url": format!("{}/git/acme/churn.git", github.url)}},
+    }));
+    head
+}
+
+fn comment(issue: u64, is_pull: bool, author: &str, body: &str) -> Value {
+    let mut payload = example("issue_comment.created");
+    payload["repository"]["full_name"] = "acme/churn".into();
+    payload["issue"]["number"] = issue.into();
+    payload["issue"]["labels"] = json!([]);
+    payload["issue"]["pull_request"] = if is_pull {
+        json!({"url": "x"})
+    } else {
+        Value::Null
+    };
+    payload["comment"]["body"] = body.into();
+    payload["comment"]["user"]["login"] = author.into();
+    payload
+}
+
+fn ask_body(github: &FakeGitHub) -> String {
+    github.world.lock().unwrap().issues[&1]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn labels_of(github: &FakeGitHub, issue: u64) -> Vec<String> {
+    github.world.lock().unwrap().issues[&issue]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn state_of(github: &FakeGitHub, issue: u64) -> String {
+    github.world.lock().unwrap().issues[&issue]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ask_with_a_failed_and_a_succeeded_experiment_ends_with_leaderboard_model_branch_and_retargeted_pr()
+ {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head_6) = serve_repository(&github, dir.path());
+    let head_8 = second_experiment(&github, dir.path(), &base);
+    github
+        .world
+        .lock()
+        .unwrap()
+        .permissions
+        .insert("maria".into(), "write".into());
+    let server = Server::start(&github, dir.path(), &[]).await;
+
+    // Both experiments' pull requests are evaluated.
+    let pr_12 = pull_request_payload(&github, "opened", &base, &head_6);
+    assert_eq!(
+        server.deliver("pull_request", "s-pr12", &pr_12).await.0,
+        202
+    );
+    let mut pr_14 = pull_request_payload(&github, "opened", &base, &head_8);
+    pr_14["pull_request"]["number"] = 14.into();
+    pr_14["pull_request"]["head"]["ref"] = "experiment/8-random-forest".into();
+    pr_14["pull_request"]["body"] = "For #8.".into();
+    assert_eq!(
+        server.deliver("pull_request", "s-pr14", &pr_14).await.0,
+        202
+    );
+    let store = server.store().await;
+    eventually("two runs in the ledger", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| r.len() == 2)
+    })
+    .await;
+    let board = eventually("the leaderboard with both experiments", &server, || {
+        let body = ask_body(&github);
+        (body.contains("| #6 Gradient boosting") && body.contains("| #8 Random forest"))
+            .then_some(body)
+    })
+    .await;
+    assert!(
+        board.contains("Ranked by `roc_auc` (higher is better)"),
+        "{board}"
+    );
+    assert!(
+        board.contains("### Problem Statement"),
+        "the Ask's own text stays"
+    );
+
+    // A non-collaborator may not decide an experiment's fate.
+    assert_eq!(
+        server
+            .deliver(
+                "issue_comment",
+                "s-mallory",
+                &comment(6, false, "mallory", "/dslp succeed")
+            )
+            .await
+            .0,
+        202
+    );
+    let refusal = eventually("the polite refusal", &server, || {
+        github
+            .comments_on(6)
+            .into_iter()
+            .find(|c| c.body.contains("kept for people with write access"))
+    })
+    .await;
+    assert!(
+        refusal.body.contains("@mallory, thanks"),
+        "{}",
+        refusal.body
+    );
+    assert!(!labels_of(&github, 6).contains(&"succeeded".to_string()));
+
+    // #8 fails, with its TLDR, from its pull request.
+    let fail = comment(
+        14,
+        true,
+        "maria",
+        "/dslp fail \"trees need more data than we have\"",
+    );
+    assert_eq!(
+        server.deliver("issue_comment", "s-fail", &fail).await.0,
+        202
+    );
+    eventually(
+        "#8 closed with its TLDR and PR 14 closed unmerged",
+        &server,
+        || {
+            let world = github.world.lock().unwrap();
+            (world.issues[&8]["state"] == "closed"
+                && world.issues[&14]["state"] == "closed"
+                && world.issues[&8]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("### TLDR\n\ntrees need more data than we have"))
+            .then_some(())
+        },
+    )
+    .await;
+    assert!(labels_of(&github, 8).contains(&"failed".to_string()));
+
+    // #6 succeeds: the Model issue, its branch, the pull request retargeted.
+    let succeed = comment(6, false, "maria", "Great results.\n/dslp succeed");
+    assert_eq!(
+        server
+            .deliver("issue_comment", "s-succeed", &succeed)
+            .await
+            .0,
+        202
+    );
+    let (model, model_body) = eventually("the Model issue", &server, || {
+        let world = github.world.lock().unwrap();
+        world
+            .issues
+            .iter()
+            .find(|(n, i)| **n > 14 && i["labels"][0]["name"] == "Model")
+            .map(|(n, i)| (*n, i["body"].as_str().unwrap_or_default().to_string()))
+    })
+    .await;
+    assert!(
+        model_body.contains("### Ask Reference\n\n#1"),
+        "{model_body}"
+    );
+    assert!(
+        model_body.contains("### Based on Experiment\n\n#6"),
+        "{model_body}"
+    );
+    let branch = format!("model/{model}-gradient-boosting");
+    let retargeted = eventually("PR 12 retargeted", &server, || {
+        let world = github.world.lock().unwrap();
+        (world.pulls[&12]["base"]["ref"] == branch.as_str())
+            .then(|| world.branches.get(&branch).cloned())
+    })
+    .await;
+    assert_eq!(
+        retargeted.as_deref(),
+        Some(base.as_str()),
+        "the model branch starts at main"
+    );
+    assert!(labels_of(&github, 6).contains(&"succeeded".to_string()));
+
+    // The Ask ends with the right leaderboard and its linked issues.
+    let final_board = eventually("the final leaderboard", &server, || {
+        let body = ask_body(&github);
+        (body.contains("`failed` | #14 closed") && body.contains("`succeeded` | #12 open"))
+            .then_some(body)
+    })
+    .await;
+    assert!(
+        final_board.contains(&format!("- #{model} Model: Gradient boosting · open")),
+        "{final_board}"
+    );
+    let rank_6 = final_board.find("| #6 Gradient boosting").unwrap();
+    let rank_8 = final_board.find("| #8 Random forest").unwrap();
+    // c=0.5 beats c=0.01 on ROC-AUC for this data: #6 ranks first.
+    assert!(rank_6 < rank_8, "{final_board}");
+    // The experiment's own flow comment says what happened.
+    assert!(
+        github
+            .comments_on(6)
+            .iter()
+            .any(|c| c.body.contains(&format!("Model issue #{model} is open"))),
+    );
+    assert_eq!(state_of(&github, 6), "open");
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_editing_the_ask_meanwhile_loses_nothing() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[]).await;
+    // Right after the bot reads the Ask, a person adds a line to it.
+    github.world.lock().unwrap().edit_after_read = Some((
+        1,
+        "\n\nAdded by a person: the CRM team owns the output table.".into(),
+    ));
+    let mut opened = example("issues.opened");
+    opened["repository"]["full_name"] = "acme/churn".into();
+    let experiment = github.world.lock().unwrap().issues[&8].clone();
+    opened["issue"] = experiment;
+    assert_eq!(server.deliver("issues", "e-1", &opened).await.0, 202);
+    let body = eventually("the Ask's section", &server, || {
+        let body = ask_body(&github);
+        body.contains("dslp:ask-section:end").then_some(body)
+    })
+    .await;
+    assert!(
+        body.contains("Added by a person: the CRM team owns the output table."),
+        "{body}"
+    );
+    assert!(body.contains("- #8 Random forest · open"), "{body}");
+    assert_eq!(body.matches("dslp:ask-section:start").count(), 1);
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_pull_request_is_not_evaluated_before_ok_to_test() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    {
+        let mut world = github.world.lock().unwrap();
+        world.permissions.insert("maria".into(), "maintain".into());
+        world.pulls.get_mut(&12).unwrap()["head"]["repo"]["full_name"] = "stranger/churn".into();
+        // A fork answers to the base branch's config, read through the API.
+        let config = std::fs::read(crate::support::fixture("demo/.github/dslp.yml")).unwrap();
+        world
+            .files
+            .insert((".github/dslp.yml".into(), "main".into()), config);
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let mut payload = pull_request_payload(&github, "opened", &base, &head);
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/churn".into();
+    assert_eq!(server.deliver("pull_request", "f-1", &payload).await.0, 202);
+    let waiting = eventually("the comment saying it waits", &server, || {
+        github.comments_on(12).into_iter().next()
+    })
+    .await;
+    assert!(
+        waiting.body.contains("/dslp ok-to-test"),
+        "{}",
+        waiting.body
+    );
+    assert!(!waiting.body.contains("roc_auc"), "{}", waiting.body);
+    let store = server.store().await;
+    assert!(
+        futures_lite_block(store.runs("acme/churn"))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !github
+            .world
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .any(|r| r.contains("git-upload-pack")),
+        "nothing of the fork was fetched"
+    );
+
+    // A stranger cannot approve; a maintainer can.
+    let stranger = comment(12, true, "stranger", "/dslp ok-to-test");
+    assert_eq!(
+        server.deliver("issue_comment", "f-2", &stranger).await.0,
+        202
+    );
+    eventually("the refusal", &server, || {
+        github
+            .comments_on(12)
+            .into_iter()
+            .find(|c| c.body.contains("@stranger, thanks"))
+    })
+    .await;
+    assert!(
+        futures_lite_block(store.runs("acme/churn"))
+            .unwrap()
+            .is_empty()
+    );
+    let maintainer = comment(12, true, "maria", "/dslp ok-to-test");
+    assert_eq!(
+        server.deliver("issue_comment", "f-3", &maintainer).await.0,
+        202
+    );
+    let runs = eventually("the evaluation", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| !r.is_empty())
+    })
+    .await;
+    assert_eq!(runs[0].pull_request, 12);
+    let report = eventually("the report with metrics", &server, || {
+        github
+            .comments_on(12)
+            .into_iter()
+            .find(|c| c.body.contains("roc_auc"))
+    })
+    .await;
+    assert!(
+        !report.body.contains("comes from a fork"),
+        "{}",
+        report.body
+    );
+    assert!(labels_of(&github, 12).contains(&"ok-to-test".to_string()));
+    github.assert_no_violations();
+}
