@@ -13,6 +13,7 @@ use crate::config::{Mode, RepoConfig};
 use crate::github::{self, GitHub, GitHubError, IssueData, IssueUpdate};
 use crate::lifecycle::ask::{self, Evaluation, PullState};
 use crate::lifecycle::body::{IssueBody, is_blank};
+use crate::lifecycle::issue_rules::experiment_tldr;
 use crate::lifecycle::kinds::{ASK_REFERENCE, BASED_ON_EXPERIMENT};
 use crate::lifecycle::labels::{FAILED, MODEL, ON_HOLD, SUCCEEDED};
 use crate::lifecycle::links::{RepoName, find_refs};
@@ -22,8 +23,6 @@ use crate::lifecycle::{BranchKind, Issue, IssueDirectory, IssueKind, IssueState,
 pub const FLOW_MARKER: &str = "<!-- dslp:flow -->";
 /// The label that lets a fork's pull request be evaluated.
 pub const OK_TO_TEST: &str = "ok-to-test";
-/// The section a failed experiment or a finished exploration sums up in.
-pub const TLDR: &str = "TLDR";
 
 /// What the repository's issues say, read once per job.
 pub struct Repository {
@@ -298,15 +297,44 @@ pub async fn promote(
     ))
 }
 
-/// The TLDR of an experiment or exploration, if written.
+/// The TLDR of an experiment: its Results section (DSLP R21).
 pub fn tldr(issue: &Issue) -> Option<String> {
-    IssueBody::parse(&issue.body)
-        .section(TLDR)
-        .map(|s| s.content.trim().to_string())
-        .filter(|t| !is_blank(t))
+    experiment_tldr(&IssueBody::parse(&issue.body))
 }
 
-/// Failure (R45): a failed Experiment needs a TLDR; once it has one, its
+/// The body with `text` as its Results TLDR: in place of an empty Results
+/// section, or as a new one at the end.
+pub fn with_results(body: &str, text: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
+    fn heading(line: &str) -> Option<(usize, &str)> {
+        let t = line.trim_start();
+        let hashes = t.chars().take_while(|c| *c == '#').count();
+        (hashes > 0 && t[hashes..].starts_with(' ')).then(|| (hashes, t[hashes..].trim()))
+    }
+    if let Some(start) = lines
+        .iter()
+        .position(|l| heading(l).is_some_and(|(_, title)| title.eq_ignore_ascii_case("Results")))
+    {
+        let level = heading(lines[start]).map_or(3, |(h, _)| h);
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| heading(l).is_some_and(|(h, _)| h <= level))
+            .map_or(lines.len(), |i| start + 1 + i);
+        let mut out: Vec<String> = lines[..=start].iter().map(|l| l.to_string()).collect();
+        out.push(String::new());
+        out.push(format!("TLDR: {}", text.trim()));
+        out.push(String::new());
+        out.extend(lines[end..].iter().map(|l| l.to_string()));
+        return out.join("\n");
+    }
+    format!(
+        "{}\n\n### Results\n\nTLDR: {}\n",
+        body.trim_end(),
+        text.trim()
+    )
+}
+
+/// Failure (R45): a failed Experiment needs a TLDR (its Results, R21); once it has one, its
 /// pull requests close unmerged and the issue closes.
 pub async fn fail(
     github: &impl GitHub,
@@ -327,7 +355,7 @@ pub async fn fail(
     }
     if tldr(experiment).is_none() {
         return Ok(format!(
-            "Experiment #{number} failed. Before it closes, write down what was learned so no one tries it again by accident: add a `### {TLDR}` section to the issue, or comment `/dslp fail \"what we learned\"`."
+            "Experiment #{number} failed. Before it closes, write down what was learned so no one tries it again by accident: fill in its Results section, or comment `/dslp fail \"what we learned\"`."
         ));
     }
     let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
@@ -404,11 +432,7 @@ pub async fn set_status(
     }
     if let Some(text) = tldr_text.filter(|t| !t.trim().is_empty()) {
         if tldr(issue).is_none() {
-            let body = format!(
-                "{}\n\n### {TLDR}\n\n{}\n",
-                issue.body.trim_end(),
-                text.trim()
-            );
+            let body = with_results(&issue.body, text);
             github
                 .update_issue(
                     repo,
@@ -425,7 +449,7 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Explore (R22, R41, R46): explore work is never merged. Closed unmerged,
+/// Explore (R22, R40, R41) and R46: explore work is never merged. Closed unmerged,
 /// its Explore issue closes once the findings are written; merged anyway,
 /// an alert. An experiment merged into its model branch closes its issue
 /// and its branch is deleted.
@@ -449,13 +473,12 @@ pub async fn pull_closed(
                 return Ok(None);
             }
             let number = issue.number.unwrap_or_default();
-            let findings = tldr(issue).is_some()
-                || IssueBody::parse(&issue.body)
-                    .section("What was discovered during this exploration?")
-                    .is_some_and(|s| !is_blank(&s.content));
+            let findings = IssueBody::parse(&issue.body)
+                    .section_with_children("What was discovered during this exploration?")
+                    .is_some_and(|text| !is_blank(&text));
             if !findings {
                 return Ok(Some(format!(
-                    "The exploration's pull request closed, as DSLP wants. Write what was found in #{number} (a `### {TLDR}` section) and it will be closed."
+                    "The exploration's pull request closed, as DSLP wants. Write what was found in #{number} (its discovery section) and it will be closed."
                 )));
             }
             if mode == Mode::Suggest {
@@ -478,7 +501,7 @@ pub async fn pull_closed(
             )))
         }
         (Some(BranchKind::Explore), true) => Ok(Some(
-            "⚠️ Explore work is never merged in DSLP (R41): this pull request was merged anyway. Move what should last into a Data, Experiment or Model branch, and consider reverting the merge.".to_string(),
+            "⚠️ Explore work is never merged in DSLP (R40): this pull request was merged anyway. Move what should last into a Data, Experiment or Model branch, and consider reverting the merge.".to_string(),
         )),
         (Some(BranchKind::Experiment), true) if base_kind == Some(BranchKind::Model) => {
             let mut said = Vec::new();
@@ -556,5 +579,26 @@ pub fn evaluation_of(
         metrics,
         params,
         data_hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tldr_fills_an_empty_results_section_or_adds_one() {
+        let form = "### Description\n\nBoosting.\n\n### Results\n\n_No response_\n\n### Experiment History\n\n_No response_\n";
+        let filled = with_results(form, "trees overfit");
+        assert!(
+            filled.contains("### Results\n\nTLDR: trees overfit\n\n### Experiment History"),
+            "{filled}"
+        );
+        assert_eq!(
+            experiment_tldr(&IssueBody::parse(&filled)).as_deref(),
+            Some("TLDR: trees overfit")
+        );
+        let bare = with_results("Just words.", "no signal");
+        assert_eq!(bare, "Just words.\n\n### Results\n\nTLDR: no signal\n");
     }
 }

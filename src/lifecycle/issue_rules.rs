@@ -505,6 +505,22 @@ fn check_ask_links(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// An Experiment's TLDR: what its Results section says (the legacy shape's
+/// inline History and Related PR fields are not a TLDR).
+pub fn experiment_tldr(body: &IssueBody) -> Option<String> {
+    let results = body.section_with_children("Results").unwrap_or_default();
+    let tldr: String = results
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim();
+            !trimmed.contains(&format!("{}:", super::kinds::EXPERIMENT_HISTORY))
+                && !trimmed.contains(&format!("{RELATED_PR}:"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (!is_blank(&tldr)).then(|| tldr.trim().to_string())
+}
+
 /// R21: a closed Experiment carries one outcome and a TLDR.
 fn check_closed_experiment(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if ctx.issue.state != IssueState::Closed {
@@ -525,20 +541,7 @@ fn check_closed_experiment(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             "label the outcome with exactly one of `succeeded`, `failed`, `on hold`",
         ));
     }
-    let results = ctx
-        .body
-        .section_with_children("Results")
-        .unwrap_or_default();
-    let tldr: String = results
-        .lines()
-        .filter(|line| {
-            let trimmed = line.trim();
-            !trimmed.contains(&format!("{}:", super::kinds::EXPERIMENT_HISTORY))
-                && !trimmed.contains(&format!("{RELATED_PR}:"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    if is_blank(&tldr) {
+    if experiment_tldr(ctx.body).is_none() {
         out.push(Finding::error(
             RuleId::R21,
             "the closed Experiment has no TLDR under Results",

@@ -191,7 +191,7 @@ async fn an_ask_with_a_failed_and_a_succeeded_experiment_ends_with_leaderboard_m
                 && world.issues[&8]["body"]
                     .as_str()
                     .unwrap_or_default()
-                    .contains("### TLDR\n\ntrees need more data than we have"))
+                    .contains("TLDR: trees need more data than we have"))
             .then_some(())
         },
     )
@@ -382,5 +382,96 @@ async fn a_fork_pull_request_is_not_evaluated_before_ok_to_test() {
         report.body
     );
     assert!(labels_of(&github, 12).contains(&"ok-to-test".to_string()));
+    github.assert_no_violations();
+}
+
+fn closed_pull(
+    github: &FakeGitHub,
+    number: u64,
+    head_ref: &str,
+    base_ref: &str,
+    merged: bool,
+) -> Value {
+    let mut payload = pull_request_payload(
+        github,
+        "closed",
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    let pr = &mut payload["pull_request"];
+    pr["number"] = number.into();
+    pr["state"] = "closed".into();
+    pr["merged"] = merged.into();
+    pr["head"]["ref"] = head_ref.into();
+    pr["base"]["ref"] = base_ref.into();
+    pr["body"] = "".into();
+    payload
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explore_and_merged_experiment_flows_close_what_dslp_says_to_close() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut world = github.world.lock().unwrap();
+        // Explore #4 is open with its findings written; #6 is an open experiment.
+        world.issues.get_mut(&4).unwrap()["state"] = "open".into();
+        for (number, title) in [
+            (20, "Explore seasonality"),
+            (21, "Seasonality, merged"),
+            (22, "Boosting into its model"),
+        ] {
+            world.issues.insert(number, json!({"number": number, "title": title, "body": "", "state": "closed", "labels": [], "pull_request": {"url": "x"}}));
+            world
+                .pull_files
+                .insert(number, vec!["notebooks/eda.ipynb".into()]);
+        }
+        world.branches.insert(
+            "experiment/6-boosting".into(),
+            "2222222222222222222222222222222222222222".into(),
+        );
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+
+    // An explore pull request closed unmerged: its Explore issue closes.
+    let unmerged = closed_pull(&github, 20, "explore/4-seasonality", "main", false);
+    assert_eq!(
+        server.deliver("pull_request", "x-1", &unmerged).await.0,
+        202
+    );
+    eventually("Explore #4 closed", &server, || {
+        (state_of(&github, 4) == "closed").then_some(())
+    })
+    .await;
+
+    // One merged anyway: an alert on the pull request.
+    let merged = closed_pull(&github, 21, "explore/4-seasonality", "main", true);
+    assert_eq!(server.deliver("pull_request", "x-2", &merged).await.0, 202);
+    let alert = eventually("the alert", &server, || {
+        github
+            .comments_on(21)
+            .into_iter()
+            .find(|c| c.body.contains("never merged"))
+    })
+    .await;
+    assert!(alert.body.contains("R40"), "{}", alert.body);
+
+    // An experiment merged into its model branch: the issue closes, the branch goes.
+    let into_model = closed_pull(&github, 22, "experiment/6-boosting", "model/7-churn", true);
+    assert_eq!(
+        server.deliver("pull_request", "x-3", &into_model).await.0,
+        202
+    );
+    eventually(
+        "Experiment #6 closed and its branch deleted",
+        &server,
+        || {
+            let world = github.world.lock().unwrap();
+            (world.issues[&6]["state"] == "closed"
+                && !world.branches.contains_key("experiment/6-boosting"))
+            .then_some(())
+        },
+    )
+    .await;
     github.assert_no_violations();
 }
