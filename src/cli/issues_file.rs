@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::lifecycle::{Issue, IssueState};
+use crate::timestamp::unix_seconds;
 
 #[derive(Debug, Deserialize)]
 struct IssueJson {
@@ -27,6 +28,19 @@ struct IssueJson {
     /// `gh` marks them with this one.
     #[serde(default, rename = "isPullRequest")]
     is_pull_request: Option<bool>,
+    /// `gh`'s `createdAt`, REST's `created_at`.
+    #[serde(default, alias = "createdAt")]
+    created_at: Option<String>,
+    #[serde(default, alias = "closedAt")]
+    closed_at: Option<String>,
+}
+
+/// An issue with when it was opened and closed (unix seconds).
+#[derive(Debug, Clone)]
+pub struct DatedIssue {
+    pub issue: Issue,
+    pub created: Option<u64>,
+    pub closed: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +97,15 @@ pub fn parse_issue(text: &str, source: &str) -> Result<(Issue, bool)> {
 
 /// An export of many issues: a JSON array of issues.
 pub fn parse_export(text: &str, source: &str) -> Result<Vec<Issue>> {
+    Ok(parse_dated_export(text, source)?
+        .into_iter()
+        .map(|d| d.issue)
+        .collect())
+}
+
+/// An export with the issues' dates
+/// (`gh issue list --state all --limit 1000 --json number,title,labels,state,createdAt,closedAt`).
+pub fn parse_dated_export(text: &str, source: &str) -> Result<Vec<DatedIssue>> {
     let value: serde_json::Value = serde_json::from_str(text).with_context(|| {
         format!("{source} is not JSON; export issues with `gh issue list --state all --limit 1000 --json number,title,body,labels,state`")
     })?;
@@ -94,7 +117,15 @@ pub fn parse_export(text: &str, source: &str) -> Result<Vec<Issue>> {
         .enumerate()
         .map(|(index, item)| {
             serde_json::from_value::<IssueJson>(item)
-                .map(Issue::from)
+                .map(|json| {
+                    let created = json.created_at.as_deref().and_then(unix_seconds);
+                    let closed = json.closed_at.as_deref().and_then(unix_seconds);
+                    DatedIssue {
+                        issue: Issue::from(json),
+                        created,
+                        closed,
+                    }
+                })
                 .with_context(|| format!("{source}: entry {index} is not an issue"))
         })
         .collect()

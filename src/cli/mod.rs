@@ -6,6 +6,7 @@ mod issues_file;
 mod lint;
 mod model;
 mod output;
+mod stats;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,9 @@ enum Command {
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Team metrics from an issue export: days to close per kind of issue,
+    /// the experiment success rate, and where the time goes.
+    Stats(stats::StatsArgs),
     /// List the DSLP labels with their colours and descriptions.
     Labels {
         #[arg(long, value_enum, default_value_t)]
@@ -137,6 +141,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)
         }
+        Command::Stats(args) => stats::run(args),
         Command::Labels { format } => {
             print_labels(format);
             Ok(exit::CLEAN)

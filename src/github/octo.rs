@@ -164,7 +164,7 @@ impl OctocrabGitHub {
             )
             .await?;
         // GitHub's tokens last an hour; trust that if the date is unreadable.
-        let expires_at = unix_seconds(&token.expires_at)
+        let expires_at = crate::timestamp::unix_seconds(&token.expires_at)
             .unwrap_or_else(|| crate::app::store::now_ms() as u64 / 1000 + 3600);
         Ok(InstallationToken {
             token: token.token,
@@ -232,25 +232,6 @@ fn next_link(header: &str) -> Option<String> {
         let path = &after_scheme[after_scheme.find('/')?..];
         Some(path.to_string())
     })
-}
-
-/// `2016-07-11T22:14:10Z` as unix seconds.
-fn unix_seconds(text: &str) -> Option<u64> {
-    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time
-        .split(':')
-        .map(|p| p.split('.').next()?.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 impl OctocrabGitHub {
@@ -742,10 +723,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expiry_dates_and_next_links_are_read() {
-        assert_eq!(unix_seconds("2016-07-11T22:14:10Z"), Some(1_468_275_250));
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("soon"), None);
+    fn next_links_are_read() {
         let link = "<https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_1>; rel=\"next\", <https://x/y>; rel=\"prev\"";
         assert_eq!(
             next_link(link).as_deref(),

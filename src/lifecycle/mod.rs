@@ -14,6 +14,7 @@ pub mod links;
 pub mod policy;
 pub mod pr_rules;
 pub mod settings;
+pub mod stats;
 
 pub use branch::{BranchName, CollaborationBranches, Conventions};
 pub use finding::{Finding, RuleId, Severity};

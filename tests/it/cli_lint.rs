@@ -300,3 +300,49 @@ fn labels_and_rules_are_listed() {
     assert_eq!(rules.code, 0);
     assert_eq!(rules.stdout.lines().count(), 21);
 }
+
+#[test]
+fn stats_reads_an_issue_export_into_team_figures() {
+    let export = fixture("demo/issues.json");
+    let run = dslp(&[
+        "stats",
+        export.to_str().unwrap(),
+        "--now",
+        "2026-11-22T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let figures = run.json();
+    assert_eq!(figures["experiment_success_rate"], 1.0);
+    let kind = |name: &str| {
+        figures["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == name)
+            .cloned()
+            .unwrap()
+    };
+    // Data #2: opened 2026-09-02, closed a week later; #3 still open.
+    assert_eq!(kind("Data")["median_days_to_close"], 7.0);
+    assert_eq!(
+        (
+            kind("Data")["open"].as_u64(),
+            kind("Data")["closed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(kind("Experiment")["median_days_to_close"], 10.0);
+    let shares: f64 = figures["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["share_of_time"].as_f64().unwrap())
+        .sum();
+    assert!((shares - 1.0).abs() < 1e-9);
+
+    let broken = dslp(&["stats", fixture("demo/.github/dslp.yml").to_str().unwrap()]);
+    assert_eq!(broken.code, 2);
+    assert!(broken.stderr.contains("gh issue list"), "{}", broken.stderr);
+}
