@@ -602,3 +602,118 @@ mod tests {
         assert_eq!(bare, "Just words.\n\n### Results\n\nTLDR: no signal\n");
     }
 }
+
+/// What the App sets up in a repository it is installed on, besides labels.
+#[derive(Debug, Clone, Copy)]
+pub struct SetUp {
+    /// Open one pull request adding the issue forms and `.github/dslp.yml`.
+    pub pull_request: bool,
+    /// Require the `dslp` check on the collaboration branch.
+    pub protection: Mode,
+}
+
+impl SetUp {
+    pub const NOTHING: SetUp = SetUp {
+        pull_request: false,
+        protection: Mode::Off,
+    };
+}
+
+/// The branch the set-up pull request comes from.
+pub const SET_UP_BRANCH: &str = "dslp/set-up";
+
+/// Set-up on installation (dslp#2, #5): the required `dslp` check on the
+/// default branch, applied when permitted and not yet protected, else
+/// suggested; and one pull request with the files that are missing. The
+/// workflow is left out: with the App installed, the Action would check
+/// everything twice. Answers what was done, for the log.
+pub async fn set_up(github: &impl GitHub, repo: &RepoName, set_up: SetUp) -> Result<String> {
+    if !set_up.pull_request && set_up.protection == Mode::Off {
+        return Ok(String::new());
+    }
+    let default = github.default_branch(repo).await?;
+    let suggestion = format!(
+        "Require the `dslp` check on `{default}`: *Settings → Branches → Add branch protection rule → Require status checks to pass → `dslp`*, or `gh api -X PUT repos/{repo}/branches/{default}/protection --input protection.json` with `{{\"required_status_checks\": {{\"strict\": false, \"contexts\": [\"dslp\"]}}, \"enforce_admins\": null, \"required_pull_request_reviews\": null, \"restrictions\": null}}`."
+    );
+    let mut done = Vec::new();
+    let mut suggest = None;
+    match set_up.protection {
+        Mode::Off => {}
+        Mode::Suggest => suggest = Some(suggestion.clone()),
+        Mode::Act => match github.is_protected(repo, &default).await {
+            // Existing rules are someone's choice: never overwritten.
+            Ok(true) => done.push(format!(
+                "`{default}` already has protection rules; left as they are"
+            )),
+            Ok(false) => match github.protect(repo, &default, &["dslp"]).await {
+                Ok(()) => done.push(format!("`{default}` now requires the `dslp` check")),
+                Err(GitHubError::NotAllowed { .. }) => suggest = Some(suggestion.clone()),
+                Err(e) => return Err(e.into()),
+            },
+            Err(GitHubError::NotAllowed { .. }) => suggest = Some(suggestion.clone()),
+            Err(e) => return Err(e.into()),
+        },
+    }
+    if set_up.pull_request {
+        let mut missing = Vec::new();
+        for file in crate::scaffold::files(Some(&default)) {
+            let path = file.path.to_string_lossy().replace('\\', "/");
+            if path == crate::scaffold::WORKFLOW_PATH {
+                continue;
+            }
+            if github.file_at(repo, &path, &default).await?.is_none() {
+                missing.push((path, file.contents));
+            }
+        }
+        if missing.is_empty() {
+            done.push("the issue forms and the config are already there".into());
+        } else {
+            let sha = github.branch_head(repo, &default).await?;
+            match github.create_branch(repo, SET_UP_BRANCH, &sha).await {
+                Ok(()) => {
+                    for (path, contents) in &missing {
+                        github
+                            .create_file(
+                                repo,
+                                SET_UP_BRANCH,
+                                path,
+                                contents,
+                                &format!("dslp-bot: add {path}"),
+                            )
+                            .await?;
+                    }
+                    let list: Vec<String> =
+                        missing.iter().map(|(p, _)| format!("- `{p}`")).collect();
+                    let body = format!(
+                        "dslp-bot was installed on this repository. This pull request adds what DSLP needs that is not here yet:\n\n{}\n\nThe issue forms give each DSLP issue type its sections; `.github/dslp.yml` is commented, and every key is optional. No workflow is added: the App runs the checks.{}",
+                        list.join("\n"),
+                        suggest
+                            .as_deref()
+                            .map(|s| format!("\n\n**One more step:** {s}"))
+                            .unwrap_or_default()
+                    );
+                    let number = github
+                        .create_pull(
+                            repo,
+                            "Set up DSLP: issue forms and .github/dslp.yml",
+                            SET_UP_BRANCH,
+                            &default,
+                            &body,
+                        )
+                        .await?;
+                    done.push(format!("set-up pull request #{number} opened"));
+                    suggest = None;
+                }
+                // The branch exists: an earlier installation made the pull request.
+                Err(GitHubError::Rejected { status: 422, .. }) => done.push(format!(
+                    "`{SET_UP_BRANCH}` already exists; no second set-up pull request"
+                )),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    if let Some(s) = suggest {
+        done.push(format!("suggested: {s}"));
+    }
+    Ok(format!("{repo}: {}", done.join("; ")))
+}

@@ -109,6 +109,8 @@ pub struct RunContext<'a> {
     pub tree: &'a Tree,
     pub limits: Limits,
     pub evaluations: &'a [Evaluation],
+    /// What to set up when the App is installed.
+    pub set_up: automation::SetUp,
 }
 
 pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) -> Result<Outcome> {
@@ -163,17 +165,24 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             Ok(last)
         }
         Event::Installed { repos } => {
+            let mut warnings = Vec::new();
             for repo in repos {
                 for label in &DSLP_LABELS {
                     github.ensure_label(repo, label).await?;
                 }
+                let done = automation::set_up(github, repo, ctx.set_up).await?;
+                if !done.is_empty() {
+                    warnings.push(done);
+                }
             }
-            Ok(Outcome::neutral(format!(
+            let mut outcome = Outcome::neutral(format!(
                 "The {} DSLP labels are in place on {} repositor{}.",
                 DSLP_LABELS.len(),
                 repos.len(),
                 if repos.len() == 1 { "y" } else { "ies" }
-            )))
+            ));
+            outcome.warnings = warnings;
+            Ok(outcome)
         }
         other => Ok(Outcome::neutral(format!(
             "Nothing to check for {}.",

@@ -92,6 +92,7 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
         tree: &tree,
         limits: Limits::default(),
         evaluations: &[],
+        set_up: crate::automation::SetUp::NOTHING,
     };
     let outcome = handler::handle(&github, context, &event).await?;
     for warning in &outcome.warnings {

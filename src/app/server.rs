@@ -206,6 +206,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base(),
+        set_up: crate::automation::SetUp {
+            pull_request: args.setup_pr,
+            protection: args.protect,
+        },
     });
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(worker.clone().run(stopped.clone())))

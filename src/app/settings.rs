@@ -54,6 +54,14 @@ pub struct ServeArgs {
     /// How often to look for deliveries that never reached us, in seconds (0: never).
     #[arg(long, env = "DSLP_REDELIVER_EVERY", default_value_t = 600)]
     pub redeliver_every: u64,
+    /// On installation, open one pull request adding the issue forms and
+    /// `.github/dslp.yml` where they are missing.
+    #[arg(long, env = "DSLP_SETUP_PR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub setup_pr: bool,
+    /// On installation, require the `dslp` check on the default branch:
+    /// act (only on an unprotected branch, when permitted), suggest, or off.
+    #[arg(long, env = "DSLP_PROTECT", value_enum, default_value = "suggest")]
+    pub protect: crate::config::Mode,
     /// First retry delay in milliseconds, for GitHub calls and jobs (tests shorten it).
     #[arg(long, env = "DSLP_RETRY_BASE_MS", default_value_t = 500, hide = true)]
     pub retry_base_ms: u64,

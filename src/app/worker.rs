@@ -32,6 +32,7 @@ pub struct Worker {
     pub limits: Limits,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    pub set_up: crate::automation::SetUp,
 }
 
 impl Worker {
@@ -128,6 +129,7 @@ impl Worker {
             tree: &tree,
             limits: self.limits,
             evaluations: &evaluations,
+            set_up: self.set_up,
         };
         handler::handle(&*installation.client, context, &event).await
     }

@@ -274,6 +274,35 @@ pub trait GitHub {
         sha: &str,
     ) -> Result<(), GitHubError>;
     async fn delete_branch(&self, repo: &RepoName, branch: &str) -> Result<(), GitHubError>;
+    /// The repository's default branch.
+    async fn default_branch(&self, repo: &RepoName) -> Result<String, GitHubError>;
+    /// Creates a file on `branch` (it must not exist there yet).
+    async fn create_file(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        path: &str,
+        contents: &str,
+        message: &str,
+    ) -> Result<(), GitHubError>;
+    /// Opens a pull request; answers its number.
+    async fn create_pull(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        head: &str,
+        base: &str,
+        body: &str,
+    ) -> Result<u64, GitHubError>;
+    /// Whether the branch has protection rules.
+    async fn is_protected(&self, repo: &RepoName, branch: &str) -> Result<bool, GitHubError>;
+    /// Protects an unprotected branch: the `checks` must pass before merging.
+    async fn protect(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        checks: &[&str],
+    ) -> Result<(), GitHubError>;
     /// Changes a pull request's base branch or state (`None` leaves it).
     async fn update_pull(
         &self,

@@ -660,6 +660,107 @@ impl GitHub for OctocrabGitHub {
         .await
     }
 
+    async fn default_branch(&self, repo: &RepoName) -> Result<String, GitHubError> {
+        #[derive(Deserialize)]
+        struct Repository {
+            default_branch: String,
+        }
+        let repository: Repository = self
+            .json(Method::GET, &repo_path(repo), None, "get a repository")
+            .await?;
+        Ok(repository.default_branch)
+    }
+
+    async fn create_file(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        path: &str,
+        contents: &str,
+        message: &str,
+    ) -> Result<(), GitHubError> {
+        let encoded: Vec<String> = path.split('/').map(segment).collect();
+        let body = json!({
+            "message": message,
+            "content": base64::engine::general_purpose::STANDARD.encode(contents),
+            "branch": branch,
+        });
+        self.no_content(
+            Method::PUT,
+            &format!("{}/contents/{}", repo_path(repo), encoded.join("/")),
+            Some(&body),
+            "create a file",
+        )
+        .await
+    }
+
+    async fn create_pull(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        head: &str,
+        base: &str,
+        body: &str,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            number: u64,
+        }
+        let created: Created = self
+            .json(
+                Method::POST,
+                &format!("{}/pulls", repo_path(repo)),
+                Some(&json!({"title": title, "head": head, "base": base, "body": body})),
+                "create a pull request",
+            )
+            .await?;
+        Ok(created.number)
+    }
+
+    async fn is_protected(&self, repo: &RepoName, branch: &str) -> Result<bool, GitHubError> {
+        let path = format!(
+            "{}/branches/{}/protection",
+            repo_path(repo),
+            segment(branch)
+        );
+        match self
+            .json::<Value>(Method::GET, &path, None, "get branch protection")
+            .await
+        {
+            Ok(_) => Ok(true),
+            // "Branch not protected".
+            Err(GitHubError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn protect(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        checks: &[&str],
+    ) -> Result<(), GitHubError> {
+        // Only the required check: reviews, admins and push restrictions
+        // stay as they are (unset on an unprotected branch).
+        let body = json!({
+            "required_status_checks": {"strict": false, "contexts": checks},
+            "enforce_admins": null,
+            "required_pull_request_reviews": null,
+            "restrictions": null,
+        });
+        self.no_content(
+            Method::PUT,
+            &format!(
+                "{}/branches/{}/protection",
+                repo_path(repo),
+                segment(branch)
+            ),
+            Some(&body),
+            "protect a branch",
+        )
+        .await
+    }
+
     async fn update_pull(
         &self,
         repo: &RepoName,

@@ -81,6 +81,12 @@ pub struct World {
     /// A person's edit that lands right after the bot's next read of an
     /// issue: (issue, text appended to its body).
     pub edit_after_read: Option<(u64, String)>,
+    /// branch → the protection body it was given.
+    pub protections: BTreeMap<String, Value>,
+    /// The token may change branch protection (Administration: write).
+    pub may_administer: bool,
+    /// Pull requests opened through the API: (number, title, head, base, body).
+    pub opened_pulls: Vec<(u64, String, String, String, String)>,
     next_id: u64,
 }
 
@@ -616,6 +622,60 @@ fn answer(
             let issue = json!({"number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
             world.issues.insert(number, issue.clone());
             reply(StatusCode::CREATED, issue)
+        }
+        ("GET", "repos/{owner}/{repo}") => reply(
+            StatusCode::OK,
+            json!({"full_name": format!("{}/{}", params["owner"], params["repo"]), "default_branch": "main"}),
+        ),
+        ("PUT", "repos/{owner}/{repo}/contents/{path}") => {
+            use base64::Engine as _;
+            let path = params.get("path").cloned().unwrap_or_default();
+            let branch = json_body["branch"].as_str().unwrap_or("main").to_string();
+            if world.files.contains_key(&(path.clone(), branch.clone())) {
+                return reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"message": "Invalid request. \"sha\" wasn't supplied."}),
+                );
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(json_body["content"].as_str().unwrap_or_default())
+                .unwrap_or_default();
+            world.files.insert((path.clone(), branch), bytes);
+            reply(StatusCode::CREATED, json!({"content": {"path": path}}))
+        }
+        ("POST", "repos/{owner}/{repo}/pulls") => {
+            let number = world.issues.keys().max().copied().unwrap_or(0) + 1;
+            let field = |k: &str| json_body[k].as_str().unwrap_or_default().to_string();
+            world.issues.insert(number, json!({"number": number, "title": field("title"), "body": field("body"), "state": "open", "labels": [], "pull_request": {"url": "x"}}));
+            world.opened_pulls.push((
+                number,
+                field("title"),
+                field("head"),
+                field("base"),
+                field("body"),
+            ));
+            reply(StatusCode::CREATED, json!({"number": number}))
+        }
+        ("GET", "repos/{owner}/{repo}/branches/{branch}/protection") => {
+            let branch = params.get("branch").cloned().unwrap_or_default();
+            match world.protections.get(&branch) {
+                Some(protection) => reply(StatusCode::OK, protection.clone()),
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "Branch not protected"}),
+                ),
+            }
+        }
+        ("PUT", "repos/{owner}/{repo}/branches/{branch}/protection") => {
+            if !world.may_administer {
+                return reply(
+                    StatusCode::FORBIDDEN,
+                    json!({"message": "Resource not accessible by integration"}),
+                );
+            }
+            let branch = params.get("branch").cloned().unwrap_or_default();
+            world.protections.insert(branch, json_body.clone());
+            reply(StatusCode::OK, json_body)
         }
         ("GET", "repos/{owner}/{repo}/collaborators/{username}/permission") => {
             let user = params.get("username").cloned().unwrap_or_default();

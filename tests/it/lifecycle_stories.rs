@@ -475,3 +475,102 @@ async fn explore_and_merged_experiment_flows_close_what_dslp_says_to_close() {
     .await;
     github.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installation_sets_up_labels_one_pull_request_and_the_required_check() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.may_administer = true;
+        world.branches.insert(
+            "main".into(),
+            "3333333333333333333333333333333333333333".into(),
+        );
+        // One issue form is there already, and stays as it is.
+        world.files.insert(
+            (".github/ISSUE_TEMPLATE/ask.yml".into(), "main".into()),
+            b"name: Ask\n".to_vec(),
+        );
+    }
+    let server = Server::start(
+        &github,
+        dir.path(),
+        &[("DSLP_SETUP_PR", "true"), ("DSLP_PROTECT", "act")],
+    )
+    .await;
+    let mut installed = example("installation.created");
+    installed["repositories"] = json!([{"full_name": "acme/churn"}]);
+    assert_eq!(
+        server.deliver("installation", "i-1", &installed).await.0,
+        202
+    );
+    let (number, title, head, base, body) = eventually("the set-up pull request", &server, || {
+        github.world.lock().unwrap().opened_pulls.first().cloned()
+    })
+    .await;
+    assert_eq!((head.as_str(), base.as_str()), ("dslp/set-up", "main"));
+    assert!(title.contains("Set up DSLP"), "{title}");
+    assert!(
+        body.contains("`.github/dslp.yml`") && !body.contains("ask.yml"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("workflows"),
+        "no workflow next to the App: {body}"
+    );
+    {
+        let world = github.world.lock().unwrap();
+        assert_eq!(world.labels.len(), 11);
+        let added: Vec<&String> = world
+            .files
+            .keys()
+            .filter(|(_, branch)| branch == "dslp/set-up")
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(added.len(), 7, "the other forms, the chooser and the config: {added:?}");
+        assert_eq!(
+            world.protections["main"]["required_status_checks"]["contexts"],
+            json!(["dslp"])
+        );
+        assert!(number > 0);
+    }
+    // Installed again (repositories re-added): no second pull request, and
+    // protection someone changed meanwhile is left alone.
+    github.world.lock().unwrap().protections.insert(
+        "main".into(),
+        json!({"required_pull_request_reviews": {"required_approving_review_count": 2}}),
+    );
+    let mut added = example("installation_repositories.added");
+    added["repositories_added"] = json!([{"full_name": "acme/churn"}]);
+    assert_eq!(
+        server
+            .deliver("installation_repositories", "i-2", &added)
+            .await
+            .0,
+        202
+    );
+    let store = server.store().await;
+    eventually("both jobs done", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 2)])
+    })
+    .await;
+    let world = github.world.lock().unwrap();
+    assert_eq!(world.opened_pulls.len(), 1);
+    assert!(
+        world.protections["main"]
+            .get("required_status_checks")
+            .is_none()
+    );
+    drop(world);
+    assert!(
+        server
+            .log()
+            .contains("already exists; no second set-up pull request"),
+        "{}",
+        server.log()
+    );
+    github.assert_no_violations();
+}
