@@ -536,3 +536,62 @@ fn write_artifacts(dir: &Path, trained: &Trained, outcome: &ModelOutcome) -> std
     )?;
     Ok(())
 }
+
+/// Limits on what a pull request from a fork may make dslp-bot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLimits {
+    /// Rows per dataset file (lines, for CSV and NDJSON).
+    pub rows: u64,
+    /// Bytes per dataset file, which bounds the memory its reading takes.
+    pub bytes: u64,
+}
+
+/// Checks every declared dataset file against the limits before anything
+/// is parsed; answers why not, naming the file.
+pub fn within_limits(root: &Path, config: &RepoConfig, limits: FileLimits) -> Result<(), String> {
+    for spec in config.datasets.values() {
+        let mut paths = vec![spec.path.0.as_str()];
+        if let Some(SplitSpec::Files {
+            train_path,
+            test_path,
+        }) = &spec.split
+        {
+            paths.extend([train_path.0.as_str(), test_path.0.as_str()]);
+        }
+        for relative in paths {
+            let Ok(path) = resolve_in_repo(root, relative) else {
+                continue; // the data tests report a bad path themselves
+            };
+            let Ok(metadata) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if metadata.len() > limits.bytes {
+                return Err(format!(
+                    "`{relative}` is {:.1} MB, over the limit of {:.1} MB for pull requests from forks",
+                    metadata.len() as f64 / 1e6,
+                    limits.bytes as f64 / 1e6
+                ));
+            }
+            let parquet = relative.ends_with(".parquet");
+            if !parquet {
+                let bytes =
+                    std::fs::read(&path).map_err(|e| format!("reading `{relative}`: {e}"))?;
+                let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64
+                    + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
+                // A CSV's header line is not a row.
+                let rows = if relative.ends_with(".csv") {
+                    lines.saturating_sub(1)
+                } else {
+                    lines
+                };
+                if rows > limits.rows {
+                    return Err(format!(
+                        "`{relative}` has {rows} rows, over the limit of {} for pull requests from forks",
+                        limits.rows
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

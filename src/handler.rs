@@ -13,7 +13,7 @@ use crate::chatops::{self, Command, Request as ChatRequest};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
 use crate::event::{Event, PullRequestEvent};
-use crate::evidence::{self, Evidence, Request};
+use crate::evidence::{self, Evidence, FileLimits, Request};
 use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
 };
@@ -52,12 +52,43 @@ pub trait Fetch: Send + Sync {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub evidence_time: Duration,
+    /// The most a pull request from a fork gets; its config can lower these.
+    pub fork_files: FileLimits,
+    pub fork_time: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             evidence_time: Duration::from_secs(30 * 60),
+            fork_files: FileLimits {
+                rows: 1_000_000,
+                bytes: 200_000_000,
+            },
+            fork_time: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Limits {
+    /// The limits for a fork's pull request under `config`: the lower of
+    /// the server's and the repository's.
+    fn for_fork(self, config: &RepoConfig) -> Limits {
+        let asked = config.automations.fork_limits;
+        let time = asked.seconds.map_or(self.fork_time, |s| {
+            self.fork_time.min(Duration::from_secs(s))
+        });
+        Limits {
+            evidence_time: self.evidence_time.min(time),
+            fork_files: FileLimits {
+                rows: asked
+                    .rows
+                    .map_or(self.fork_files.rows, |r| r.min(self.fork_files.rows)),
+                bytes: asked.megabytes.map_or(self.fork_files.bytes, |mb| {
+                    (mb * 1_000_000).min(self.fork_files.bytes)
+                }),
+            },
+            fork_time: time,
         }
     }
 }
@@ -605,10 +636,20 @@ async fn pull_request(
                 anyhow!("the payload names no clone URL for {repo}; cannot fetch its commits")
             })?;
             let (fetch, pull) = (fetch.clone(), event.clone());
+            let fetch_limits = if event.from_fork {
+                Limits {
+                    evidence_time: limits.evidence_time.min(limits.fork_time),
+                    ..limits
+                }
+            } else {
+                limits
+            };
             Some(
-                off_executor(limits, "fetching the pull request's commits", move || {
-                    fetch.checkout(&pull, &clone_url)
-                })
+                off_executor(
+                    fetch_limits,
+                    "fetching the pull request's commits",
+                    move || fetch.checkout(&pull, &clone_url),
+                )
                 .await??,
             )
         }
@@ -652,7 +693,17 @@ async fn pull_request(
     let wants_evidence =
         (kind.data_tests || kind.training) && event.action != "closed" && !waits_for_approval;
     let mut warnings = Vec::new();
-    let evidence = match root.filter(|_| wants_evidence) {
+    let limits = if event.from_fork {
+        limits.for_fork(&config)
+    } else {
+        limits
+    };
+    // A fork's files are measured before anything of them is parsed.
+    let over_limit = match (&root, event.from_fork && wants_evidence) {
+        (Some(root), true) => evidence::within_limits(root, &config, limits.fork_files).err(),
+        _ => None,
+    };
+    let evidence = match root.filter(|_| wants_evidence && over_limit.is_none()) {
         Some(root) => {
             if let Err(RevisionError::ShallowClone { .. }) =
                 Revisions::discover(&root).and_then(|r| r.commit_id(&event.base_sha))
@@ -690,8 +741,16 @@ async fn pull_request(
         evidence.as_ref(),
         CONFIG_PATH,
     );
-    if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" {
-        let note = "> This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.\n\n";
+    let note = match &over_limit {
+        Some(why) => Some(format!(
+            "> Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them.\n\n"
+        )),
+        None if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" => Some(
+            "> This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.\n\n".to_string(),
+        ),
+        None => None,
+    };
+    if let Some(note) = note {
         for effect in &mut plan.effects {
             if let Effect::UpsertComment { body, .. } = effect {
                 *body = body.replacen(PR_MARKER, &format!("{PR_MARKER}\n{note}"), 1);
@@ -864,4 +923,26 @@ async fn execute(
         }
     }
     Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_lowers_the_fork_limits_but_cannot_lift_them() {
+        let server = Limits::default();
+        let config = |yaml: &str| RepoConfig::parse(yaml, "t.yml").unwrap();
+        let lowered = server.for_fork(&config(
+            "version: 1\nautomations:\n  fork_limits: { rows: 10, megabytes: 1, seconds: 5 }\n",
+        ));
+        assert_eq!(lowered.fork_files.rows, 10);
+        assert_eq!(lowered.fork_files.bytes, 1_000_000);
+        assert_eq!(lowered.evidence_time, Duration::from_secs(5));
+        let lifted = server.for_fork(&config(
+            "version: 1\nautomations:\n  fork_limits: { rows: 999999999, megabytes: 999999, seconds: 99999 }\n",
+        ));
+        assert_eq!(lifted.fork_files, server.fork_files);
+        assert_eq!(lifted.evidence_time, server.fork_time);
+    }
 }

@@ -203,6 +203,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         checkouts: args.data_dir.join("checkouts"),
         limits: Limits {
             evidence_time: args.job_time_limit(),
+            fork_files: crate::evidence::FileLimits {
+                rows: args.fork_max_rows,
+                bytes: args.fork_max_mb.saturating_mul(1_000_000),
+            },
+            fork_time: std::time::Duration::from_secs(args.fork_time_limit.max(1)),
         },
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base(),

@@ -54,6 +54,15 @@ pub struct ServeArgs {
     /// How often to look for deliveries that never reached us, in seconds (0: never).
     #[arg(long, env = "DSLP_REDELIVER_EVERY", default_value_t = 600)]
     pub redeliver_every: u64,
+    /// The most rows per dataset file a pull request from a fork may make dslp-bot read.
+    #[arg(long, env = "DSLP_FORK_MAX_ROWS", default_value_t = 1_000_000)]
+    pub fork_max_rows: u64,
+    /// The most megabytes per dataset file for a pull request from a fork.
+    #[arg(long, env = "DSLP_FORK_MAX_MB", default_value_t = 200)]
+    pub fork_max_mb: u64,
+    /// The most seconds a fork's fetch or evidence run may take.
+    #[arg(long, env = "DSLP_FORK_TIME_LIMIT", default_value_t = 300)]
+    pub fork_time_limit: u64,
     /// On installation, open one pull request adding the issue forms and
     /// `.github/dslp.yml` where they are missing.
     #[arg(long, env = "DSLP_SETUP_PR", default_value_t = false, action = clap::ArgAction::Set)]

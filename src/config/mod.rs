@@ -88,6 +88,24 @@ pub struct AutomationsConfig {
     /// `/dslp ok-to-test` (or the `ok-to-test` label).
     #[serde(default = "yes")]
     pub fork_approval: bool,
+    /// Lower limits for pull requests from forks; the server's own are the
+    /// most these can be.
+    #[serde(default)]
+    pub fork_limits: ForkLimitsConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForkLimitsConfig {
+    /// Rows per dataset file.
+    #[serde(default)]
+    pub rows: Option<u64>,
+    /// Megabytes per dataset file.
+    #[serde(default)]
+    pub megabytes: Option<u64>,
+    /// Seconds for fetching, data tests and training.
+    #[serde(default)]
+    pub seconds: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -102,6 +120,7 @@ impl Default for AutomationsConfig {
             failure: Mode::Act,
             explore: Mode::Act,
             fork_approval: true,
+            fork_limits: ForkLimitsConfig::default(),
         }
     }
 }

@@ -528,7 +528,11 @@ async fn installation_sets_up_labels_one_pull_request_and_the_required_check() {
             .filter(|(_, branch)| branch == "dslp/set-up")
             .map(|(path, _)| path)
             .collect();
-        assert_eq!(added.len(), 7, "the other forms, the chooser and the config: {added:?}");
+        assert_eq!(
+            added.len(),
+            7,
+            "the other forms, the chooser and the config: {added:?}"
+        );
         assert_eq!(
             world.protections["main"]["required_status_checks"]["contexts"],
             json!(["dslp"])
@@ -571,6 +575,48 @@ async fn installation_sets_up_labels_one_pull_request_and_the_required_check() {
             .contains("already exists; no second set-up pull request"),
         "{}",
         server.log()
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_fork_stays_within_the_limits_its_base_config_lowers() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    {
+        let mut world = github.world.lock().unwrap();
+        world.permissions.insert("maria".into(), "write".into());
+        world.pulls.get_mut(&12).unwrap()["head"]["repo"]["full_name"] = "stranger/churn".into();
+        // The base branch's config lowers the rows a fork may bring to 100;
+        // the demo dataset has 2,000.
+        let mut config =
+            std::fs::read_to_string(crate::support::fixture("demo/.github/dslp.yml")).unwrap();
+        config.push_str("\nautomations:\n  fork_limits: { rows: 100 }\n");
+        world.files.insert(
+            (".github/dslp.yml".into(), "main".into()),
+            config.into_bytes(),
+        );
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let mut payload = pull_request_payload(&github, "opened", &base, &head);
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/churn".into();
+    payload["pull_request"]["labels"] = json!([{"name": "ok-to-test"}]);
+    assert_eq!(server.deliver("pull_request", "l-1", &payload).await.0, 202);
+    let report = eventually("the report", &server, || {
+        github.comments_on(12).into_iter().next()
+    })
+    .await;
+    assert!(
+        report.body.contains("Not evaluated: `data/churn.csv` has 2000 rows, over the limit of 100 for pull requests from forks"),
+        "{}",
+        report.body
+    );
+    let store = server.store().await;
+    assert!(
+        futures_lite_block(store.runs("acme/churn"))
+            .unwrap()
+            .is_empty()
     );
     github.assert_no_violations();
 }
