@@ -166,6 +166,20 @@ fn experiment_pulls(
     pulls
 }
 
+/// The lock of one experiment's flows in this process.
+fn flow_lock(repo: &RepoName, experiment: u64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = LOCKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks
+        .entry(format!("{repo}#{experiment}"))
+        .or_default()
+        .clone()
+}
+
 /// Success (DSLP §4.4, R44): a succeeded Experiment gets its Model issue,
 /// pre-filled with its Ask and Experiment, a `model/M-slug` branch from the
 /// collaboration branch, and its open pull request retargeted to it.
@@ -201,6 +215,11 @@ pub async fn promote(
         .map(|s| s.to_string())
         .collect();
     let collaboration = candidates.first().cloned().unwrap_or_else(|| "main".into());
+    // A command and the `labeled` event it causes may promote the same
+    // experiment at once: one at a time, each reading the issues afresh.
+    let _one_at_a_time = flow_lock(&repository.name, number).lock_owned().await;
+    let fresh = Repository::read(github, &repository.name).await?;
+    let repository = &fresh;
     let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
     // An existing Model issue based on this experiment is reused.
     let existing = repository.directory.of_kind(IssueKind::Model).find(|m| {
@@ -273,12 +292,31 @@ pub async fn promote(
         Err(GitHubError::Rejected { status: 422, .. }) => {}
         Err(e) => return Err(e.into()),
     }
+    // R43: the experiment must contain the collaboration branch's head
+    // before it can merge into the model branch; if it does not, say how.
+    let mut behind = Vec::new();
+    let mut retargeted_pulls = Vec::new();
     for pull in &pulls {
+        let head = github.pull(&repository.name, *pull).await?.head.name;
+        if github
+            .behind_by(&repository.name, &collaboration, &head)
+            .await?
+            > 0
+        {
+            behind.push(format!(
+                "#{pull} needs `{collaboration}` merged in first (R43): `git switch {head} && git pull && git merge origin/{collaboration} && git push`, then comment `/dslp promote` and it is retargeted to `{branch}`."
+            ));
+            continue;
+        }
         github
             .update_pull(&repository.name, *pull, Some(&branch), None)
             .await?;
+        retargeted_pulls.push(*pull);
     }
-    let retargeted = if pulls.is_empty() {
+    let pulls = retargeted_pulls;
+    let retargeted = if !behind.is_empty() && pulls.is_empty() {
+        behind.join("\n")
+    } else if pulls.is_empty() {
         "No open pull request of this experiment was found to retarget.".to_string()
     } else {
         format!(
@@ -290,7 +328,7 @@ pub async fn promote(
                 .collect::<Vec<_>>()
                 .join(", "),
             if pulls.len() == 1 { "s" } else { "" }
-        )
+        ) + &behind.iter().map(|b| format!("\n{b}")).collect::<String>()
     };
     Ok(format!(
         "Experiment #{number} succeeded: Model issue #{model} is open, and its branch `{branch}` starts from `{collaboration}`. {retargeted}"

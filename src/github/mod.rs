@@ -274,6 +274,8 @@ pub trait GitHub {
         sha: &str,
     ) -> Result<(), GitHubError>;
     async fn delete_branch(&self, repo: &RepoName, branch: &str) -> Result<(), GitHubError>;
+    /// How many commits of `base` are missing from `head`.
+    async fn behind_by(&self, repo: &RepoName, base: &str, head: &str) -> Result<u64, GitHubError>;
     /// The repository's default branch.
     async fn default_branch(&self, repo: &RepoName) -> Result<String, GitHubError>;
     /// Creates a file on `branch` (it must not exist there yet).

@@ -660,6 +660,27 @@ impl GitHub for OctocrabGitHub {
         .await
     }
 
+    async fn behind_by(&self, repo: &RepoName, base: &str, head: &str) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Comparison {
+            behind_by: u64,
+        }
+        let comparison: Comparison = self
+            .json(
+                Method::GET,
+                &format!(
+                    "{}/compare/{}...{}",
+                    repo_path(repo),
+                    segment(base),
+                    segment(head)
+                ),
+                None,
+                "compare two branches",
+            )
+            .await?;
+        Ok(comparison.behind_by)
+    }
+
     async fn default_branch(&self, repo: &RepoName) -> Result<String, GitHubError> {
         #[derive(Deserialize)]
         struct Repository {

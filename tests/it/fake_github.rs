@@ -81,6 +81,8 @@ pub struct World {
     /// A person's edit that lands right after the bot's next read of an
     /// issue: (issue, text appended to its body).
     pub edit_after_read: Option<(u64, String)>,
+    /// branch → commits of `main` it lacks (compare's `behind_by`).
+    pub behind: BTreeMap<String, u64>,
     /// branch → the protection body it was given.
     pub protections: BTreeMap<String, Value>,
     /// The token may change branch protection (Administration: write).
@@ -622,6 +624,18 @@ fn answer(
             let issue = json!({"number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
             world.issues.insert(number, issue.clone());
             reply(StatusCode::CREATED, issue)
+        }
+        ("GET", "repos/{owner}/{repo}/compare/{basehead}") => {
+            let basehead = params.get("basehead").cloned().unwrap_or_default();
+            let head = basehead
+                .split_once("...")
+                .map(|(_, h)| h.to_string())
+                .unwrap_or_default();
+            let behind = world.behind.get(&head).copied().unwrap_or(0);
+            reply(
+                StatusCode::OK,
+                json!({"status": if behind > 0 { "diverged" } else { "ahead" }, "ahead_by": 1, "behind_by": behind, "total_commits": 1}),
+            )
         }
         ("GET", "repos/{owner}/{repo}") => reply(
             StatusCode::OK,

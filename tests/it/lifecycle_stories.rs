@@ -620,3 +620,78 @@ async fn an_approved_fork_stays_within_the_limits_its_base_config_lowers() {
     );
     github.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_experiment_behind_main_is_told_to_merge_it_first_and_promote_finishes_later() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    {
+        let mut world = github.world.lock().unwrap();
+        world.permissions.insert("maria".into(), "admin".into());
+        world.behind.insert("experiment/6-boosting".into(), 3);
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    // The ledger knows PR 12 once it is evaluated.
+    let payload = pull_request_payload(&github, "opened", &base, &head);
+    assert_eq!(server.deliver("pull_request", "b-1", &payload).await.0, 202);
+    let store = server.store().await;
+    eventually("the evaluation", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| !r.is_empty())
+    })
+    .await;
+    let succeed = comment(12, true, "maria", "/dslp succeed");
+    assert_eq!(
+        server.deliver("issue_comment", "b-2", &succeed).await.0,
+        202
+    );
+    let steps = eventually("the merge-first steps", &server, || {
+        github
+            .comments_on(12)
+            .into_iter()
+            .find(|c| c.body.contains("needs `main` merged in first"))
+    })
+    .await;
+    assert!(
+        steps.body.contains("git merge origin/main"),
+        "{}",
+        steps.body
+    );
+    assert_eq!(
+        github.world.lock().unwrap().pulls[&12]["base"]["ref"],
+        "main"
+    );
+
+    // main merged in: `/dslp promote` retargets, with the same Model issue.
+    github.world.lock().unwrap().behind.clear();
+    let promote = comment(12, true, "maria", "/dslp promote");
+    assert_eq!(
+        server.deliver("issue_comment", "b-3", &promote).await.0,
+        202
+    );
+    let base_ref = eventually("PR 12 retargeted", &server, || {
+        let world = github.world.lock().unwrap();
+        let base = world.pulls[&12]["base"]["ref"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        base.starts_with("model/").then_some(base)
+    })
+    .await;
+    let models: Vec<u64> = github
+        .world
+        .lock()
+        .unwrap()
+        .issues
+        .iter()
+        .filter(|(_, i)| {
+            i["labels"][0]["name"] == "Model" && i["title"] == "Model: Gradient boosting"
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(models.len(), 1, "one Model issue for both commands");
+    assert_eq!(base_ref, format!("model/{}-gradient-boosting", models[0]));
+    github.assert_no_violations();
+}
