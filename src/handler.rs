@@ -337,27 +337,33 @@ async fn check_issue(
     // The experiment's flows follow its status label.
     if matches!(action, "labeled" | "opened" | "edited" | "commented") {
         let flow = if issue.labels.iter().any(|l| l == SUCCEEDED) {
-            automation::promote(
-                github,
-                &repository,
-                &rulebook,
-                &config,
-                issue,
-                ctx.evaluations,
-                None,
-            )
-            .await?
+            allowed(
+                automation::promote(
+                    github,
+                    &repository,
+                    &rulebook,
+                    &config,
+                    issue,
+                    ctx.evaluations,
+                    None,
+                )
+                .await,
+                "run the success flow",
+            )?
         } else if issue.labels.iter().any(|l| l == FAILED) && issue.state == IssueState::Open {
-            automation::fail(
-                github,
-                &repository,
-                &rulebook,
-                &config,
-                issue,
-                ctx.evaluations,
-                None,
-            )
-            .await?
+            allowed(
+                automation::fail(
+                    github,
+                    &repository,
+                    &rulebook,
+                    &config,
+                    issue,
+                    ctx.evaluations,
+                    None,
+                )
+                .await,
+                "run the failure flow",
+            )?
         } else {
             String::new()
         };
@@ -543,6 +549,21 @@ async fn experiment_command(
     let text = match command {
         Command::Succeed => {
             automation::set_status(github, repo, &mut experiment, SUCCEEDED, None).await?;
+            allowed(
+                automation::promote(
+                    github,
+                    &repository,
+                    &rulebook,
+                    &config,
+                    &experiment,
+                    ctx.evaluations,
+                    at_hand,
+                )
+                .await,
+                "run the success flow",
+            )?
+        }
+        Command::Promote => allowed(
             automation::promote(
                 github,
                 &repository,
@@ -552,33 +573,25 @@ async fn experiment_command(
                 ctx.evaluations,
                 at_hand,
             )
-            .await?
-        }
-        Command::Promote => {
-            automation::promote(
-                github,
-                &repository,
-                &rulebook,
-                &config,
-                &experiment,
-                ctx.evaluations,
-                at_hand,
-            )
-            .await?
-        }
+            .await,
+            "run the success flow",
+        )?,
         _ => {
             let tldr = Some(argument).filter(|a| !a.trim().is_empty());
             automation::set_status(github, repo, &mut experiment, FAILED, tldr).await?;
-            automation::fail(
-                github,
-                &repository,
-                &rulebook,
-                &config,
-                &experiment,
-                ctx.evaluations,
-                at_hand,
-            )
-            .await?
+            allowed(
+                automation::fail(
+                    github,
+                    &repository,
+                    &rulebook,
+                    &config,
+                    &experiment,
+                    ctx.evaluations,
+                    at_hand,
+                )
+                .await,
+                "run the failure flow",
+            )?
         }
     };
     automation::say(github, repo, experiment_number, &text).await?;
@@ -806,6 +819,24 @@ async fn pull_request(
         evidence,
     });
     Ok(outcome)
+}
+
+/// A flow the token may not carry out says what is missing instead of
+/// failing the run (the Action's default token cannot create branches).
+fn allowed(result: Result<String>, what: &str) -> Result<String> {
+    match result {
+        Err(error)
+            if matches!(
+                error.downcast_ref::<GitHubError>(),
+                Some(GitHubError::NotAllowed { .. })
+            ) =>
+        {
+            Ok(format!(
+                "dslp-bot may not {what} with its token ({error}). For the Action, give the workflow `contents: write`; for the App, *Contents: Read and write*. Then comment `/dslp promote` (or `/dslp fail`) to finish."
+            ))
+        }
+        other => other,
+    }
 }
 
 /// Runs CPU-bound work (git2, polars, linfa) on the blocking pool, so the

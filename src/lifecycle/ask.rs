@@ -114,9 +114,18 @@ pub fn primary_metric(ask: &Issue, evaluations: &[Evaluation]) -> Option<String>
         .flat_map(|e| e.metrics.values().flat_map(|m| m.keys()))
         .collect();
     let text = ask.body.to_ascii_lowercase().replace(['-', ' '], "_");
+    // A whole word: `recall` in "recalled" is not the metric.
+    let word_at = |metric: &str| {
+        text.match_indices(metric).map(|(at, _)| at).find(|&at| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + metric.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    };
     let mut named: Vec<(usize, &String)> = measured
         .iter()
-        .filter_map(|m| text.find(m.as_str()).map(|at| (at, *m)))
+        .filter_map(|m| word_at(m).map(|at| (at, *m)))
         .collect();
     named.sort();
     named
@@ -469,6 +478,38 @@ mod tests {
         assert!(
             !text.contains("#9"),
             "another Ask's experiment is not listed"
+        );
+    }
+
+    #[test]
+    fn the_primary_metric_is_a_whole_word_of_the_ask() {
+        let mut ask = issue(
+            1,
+            "Ask",
+            "A",
+            "We recalled the accuracy of the old rule; judge by ROC-AUC.",
+            &[],
+        );
+        let evaluation = evaluation(5, 10, 0.8, 1.0);
+        let mut with_recall = evaluation.clone();
+        with_recall
+            .metrics
+            .get_mut("churn_lr")
+            .unwrap()
+            .insert("recall".into(), 0.5);
+        assert_eq!(
+            primary_metric(&ask, &[with_recall.clone()]).as_deref(),
+            Some("accuracy")
+        );
+        ask.body = "Judge by ROC-AUC, then recall.".into();
+        assert_eq!(
+            primary_metric(&ask, &[with_recall]).as_deref(),
+            Some("roc_auc")
+        );
+        ask.body = "No metric named.".into();
+        assert_eq!(
+            primary_metric(&ask, &[evaluation]).as_deref(),
+            Some("accuracy")
         );
     }
 

@@ -85,6 +85,8 @@ pub struct World {
     pub behind: BTreeMap<String, u64>,
     /// branch → the protection body it was given.
     pub protections: BTreeMap<String, Value>,
+    /// The token may only read contents: creating branches is refused.
+    pub contents_read_only: bool,
     /// The token may change branch protection (Administration: write).
     pub may_administer: bool,
     /// Pull requests opened through the API: (number, title, head, base, body).
@@ -703,6 +705,9 @@ fn answer(
                     json!({"message": format!("{user} is not a user")}),
                 ),
             }
+        }
+        ("POST", "repos/{owner}/{repo}/git/refs") if world.contents_read_only => {
+            read_only_refusal()
         }
         ("POST", "repos/{owner}/{repo}/git/refs") => {
             let name = json_body["ref"]

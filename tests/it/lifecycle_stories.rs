@@ -695,3 +695,39 @@ async fn an_experiment_behind_main_is_told_to_merge_it_first_and_promote_finishe
     assert_eq!(base_ref, format!("model/{}-gradient-boosting", models[0]));
     github.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_may_not_create_branches_gets_told_what_permission_is_missing() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.permissions.insert("maria".into(), "write".into());
+        world.contents_read_only = true;
+        world.branches.insert(
+            "main".into(),
+            "3333333333333333333333333333333333333333".into(),
+        );
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let succeed = comment(6, false, "maria", "/dslp succeed");
+    assert_eq!(
+        server.deliver("issue_comment", "p-1", &succeed).await.0,
+        202
+    );
+    let said = eventually("the explanation", &server, || {
+        github
+            .comments_on(6)
+            .into_iter()
+            .find(|c| c.body.contains("may not run the success flow"))
+    })
+    .await;
+    assert!(said.body.contains("contents: write"), "{}", said.body);
+    let store = server.store().await;
+    eventually("the job done, not failed", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 1)])
+    })
+    .await;
+}
