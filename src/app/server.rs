@@ -237,6 +237,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listener.local_addr()?,
         args.database_url
     );
+    // Answers go out at once, not held back by Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router(&webhook_path, store.clone(), secrets, metrics),
