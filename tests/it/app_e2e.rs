@@ -48,18 +48,18 @@ pub(crate) struct Server {
     log: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port a server's log says it listens on (it binds port 0, so no
+/// other test can take the port between choosing and binding it).
+fn port_in_log(log: &str) -> Option<u16> {
+    let after = log.split("listening on http://").nth(1)?;
+    let address = after.split_whitespace().next()?;
+    address.rsplit(':').next()?.parse().ok()
 }
 
 impl Server {
     pub(crate) async fn start(github: &FakeGitHub, dir: &Path, extra: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let log = dir.join(format!("serve-{port}.log"));
+        let runs = std::fs::read_dir(dir).map_or(0, |d| d.count());
+        let log = dir.join(format!("serve-{runs}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
         command
             .arg("serve")
@@ -68,7 +68,7 @@ impl Server {
             .env("PRIVATE_KEY_PATH", fixture("github/test-app-key.pem"))
             .env("WEBHOOK_SECRET", format!("an old secret,{SECRET}"))
             .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
+            .env("PORT", "0")
             .env("GITHUB_API_URL", &github.url)
             .env(
                 "DATABASE_URL",
@@ -84,16 +84,21 @@ impl Server {
             command.env(key, value);
         }
         let child = command.spawn().unwrap();
-        let server = Server {
+        let mut server = Server {
             child,
-            port,
+            port: 0,
             dir: dir.to_path_buf(),
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok((200, _)) = server.get("/healthz").await {
-                return server;
+            if server.port == 0 {
+                server.port = port_in_log(&server.log()).unwrap_or(0);
+            }
+            if server.port != 0 {
+                if let Ok((200, _)) = server.get("/healthz").await {
+                    return server;
+                }
             }
             assert!(
                 Instant::now() < deadline,
