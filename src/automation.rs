@@ -487,6 +487,18 @@ pub async fn set_status(
     Ok(())
 }
 
+/// A pull request that closed, as the explore and R46 flows see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosedPull<'a> {
+    /// The head branch's kind.
+    pub kind: Option<BranchKind>,
+    /// The issue the head branch names.
+    pub issue: Option<&'a Issue>,
+    pub head_ref: &'a str,
+    pub base_kind: Option<BranchKind>,
+    pub merged: bool,
+}
+
 /// Explore (R22, R40, R41) and R46: explore work is never merged. Closed unmerged,
 /// its Explore issue closes once the findings are written; merged anyway,
 /// an alert. An experiment merged into its model branch closes its issue
@@ -495,12 +507,15 @@ pub async fn pull_closed(
     github: &impl GitHub,
     repository: &Repository,
     config: &RepoConfig,
-    kind: Option<BranchKind>,
-    issue: Option<&Issue>,
-    head_ref: &str,
-    base_kind: Option<BranchKind>,
-    merged: bool,
+    closed: &ClosedPull<'_>,
 ) -> Result<Option<String>> {
+    let ClosedPull {
+        kind,
+        issue,
+        head_ref,
+        base_kind,
+        merged,
+    } = *closed;
     match (kind, merged) {
         (Some(BranchKind::Explore), false) => {
             let mode = config.automations.explore;
