@@ -126,7 +126,7 @@ fn write_outputs(args: &ActionArgs, outcome: &Outcome) -> Result<()> {
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
         writeln!(file, "verdict={}", outcome.verdict)?;
-        if let Some(evaluated) = &outcome.evaluated {
+        if let Some(evaluated) = outcome.evaluated.first() {
             let path = write_evidence(args, &evaluated.evidence)?;
             writeln!(file, "metrics-json={}", path.display())?;
         }

@@ -17,7 +17,7 @@ use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
-use crate::handler::{self, Limits, Outcome, RunContext, Tree};
+use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::ask::Evaluation;
 use crate::model::stamp::Stamp;
 
@@ -78,7 +78,7 @@ impl Worker {
                     tracing::warn!("{warning}");
                 }
                 self.metrics.job("done", took);
-                self.record_run(&job, &outcome).await;
+                self.record_runs(&outcome).await;
                 self.store.finish(&job).await
             }
             Err(error) => {
@@ -169,11 +169,13 @@ impl Worker {
             .collect()
     }
 
-    async fn record_run(&self, job: &Job, outcome: &Outcome) {
-        let Some(evaluated) = &outcome.evaluated else {
-            return;
-        };
-        let repository = job.key.split('#').next().unwrap_or_default().to_string();
+    async fn record_runs(&self, outcome: &Outcome) {
+        for evaluated in &outcome.evaluated {
+            self.record_run(evaluated).await;
+        }
+    }
+
+    async fn record_run(&self, evaluated: &Evaluated) {
         let metrics: serde_json::Map<String, serde_json::Value> = evaluated
             .evidence
             .models
@@ -187,12 +189,12 @@ impl Worker {
             .filter_map(|m| Some((m.name.clone(), serde_json::to_value(&m.stamp).ok()?)))
             .collect();
         let run = Run {
-            repository,
+            repository: evaluated.repo.to_string(),
             pull_request: evaluated.pull,
             head_ref: evaluated.head_ref.clone(),
             head_commit: evaluated.head_sha.clone(),
             base_commit: evaluated.base_sha.clone(),
-            verdict: outcome.verdict.clone(),
+            verdict: evaluated.verdict.clone(),
             metrics: metrics.into(),
             stamps: stamps.into(),
         };

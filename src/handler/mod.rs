@@ -104,8 +104,8 @@ impl Limits {
 pub struct Outcome {
     pub verdict: String,
     pub summary: String,
-    /// The pull request evaluated, with its evidence, for the runs ledger.
-    pub evaluated: Option<Evaluated>,
+    /// The pull requests evaluated, with their evidence, for the runs ledger.
+    pub evaluated: Vec<Evaluated>,
     /// What the user should know that did not stop the run (the Action
     /// prints them as `::warning::`, the App logs them).
     pub warnings: Vec<String>,
@@ -113,7 +113,10 @@ pub struct Outcome {
 
 #[derive(Debug)]
 pub struct Evaluated {
+    pub repo: RepoName,
     pub pull: u64,
+    /// The pull request's verdict: GO, NO-GO or NEUTRAL.
+    pub verdict: String,
     pub head_ref: String,
     pub head_sha: String,
     pub base_sha: String,
@@ -133,7 +136,7 @@ impl Outcome {
         Outcome {
             verdict: plan.verdict,
             summary: plan.summary,
-            evaluated: None,
+            evaluated: Vec::new(),
             warnings,
         }
     }
@@ -195,10 +198,13 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
                 )));
             }
             let mut last = Outcome::default();
+            let mut evaluated = Vec::new();
             for number in pulls {
                 let pull = github.pull(repo, *number).await?;
                 last = pull_request(github, ctx, &rerun_event(repo, &pull), false).await?;
+                evaluated.append(&mut last.evaluated);
             }
+            last.evaluated = evaluated;
             Ok(last)
         }
         Event::Installed { repos } => {

@@ -192,13 +192,18 @@ pub(super) async fn pull_request(
             .await?;
     }
     let mut outcome = Outcome::of(plan, warnings);
-    outcome.evaluated = evidence.map(|evidence| Evaluated {
-        pull: event.number,
-        head_ref: event.head_ref.clone(),
-        head_sha: event.head_sha.clone(),
-        base_sha: event.base_sha.clone(),
-        evidence,
-    });
+    outcome.evaluated = evidence
+        .into_iter()
+        .map(|evidence| Evaluated {
+            repo: event.repo.clone(),
+            pull: event.number,
+            verdict: outcome.verdict.clone(),
+            head_ref: event.head_ref.clone(),
+            head_sha: event.head_sha.clone(),
+            base_sha: event.base_sha.clone(),
+            evidence,
+        })
+        .collect();
     Ok(outcome)
 }
 
