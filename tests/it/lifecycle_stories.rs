@@ -731,3 +731,31 @@ async fn a_token_that_may_not_create_branches_gets_told_what_permission_is_missi
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suite_rerequested_for_two_pull_requests_ledgers_both() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    second_experiment(&github, dir.path(), &base);
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let mut suite = example("check_suite.rerequested");
+    suite["repository"]["full_name"] = "acme/churn".into();
+    suite["check_suite"]["head_sha"] = head.clone().into();
+    suite["check_suite"]["pull_requests"] = json!([{"number": 12}, {"number": 14}]);
+    assert_eq!(server.deliver("check_suite", "r-1", &suite).await.0, 202);
+    let store = server.store().await;
+    let runs = eventually("two runs in the ledger", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| r.len() == 2)
+    })
+    .await;
+    let pulls: Vec<u64> = runs.iter().map(|r| r.pull_request).collect();
+    assert_eq!(pulls, vec![12, 14]);
+    assert!(
+        runs.iter()
+            .all(|r| r.repository == "acme/churn" && !r.verdict.is_empty())
+    );
+    github.assert_no_violations();
+}
