@@ -61,6 +61,16 @@ impl Repository {
     }
 }
 
+/// What the flows read: the repository's issues, its rules and config,
+/// and the runs ledger's evaluations.
+#[derive(Clone, Copy)]
+pub struct Lifecycle<'a> {
+    pub repository: &'a Repository,
+    pub rulebook: &'a Rulebook,
+    pub config: &'a RepoConfig,
+    pub evaluations: &'a [Evaluation],
+}
+
 /// Rewrites each Ask's bot-managed section. Safe against a person editing
 /// the body meanwhile: the body is read again just before writing, and if
 /// it changed the section is put into the new text instead. (GitHub offers
@@ -68,12 +78,15 @@ impl Repository {
 /// that second read and the write is the one case this cannot see.)
 pub async fn refresh_asks(
     github: &impl GitHub,
-    repository: &Repository,
-    rulebook: &Rulebook,
-    config: &RepoConfig,
+    lifecycle: &Lifecycle<'_>,
     asks: &[u64],
-    evaluations: &[Evaluation],
 ) -> Result<Vec<u64>> {
+    let Lifecycle {
+        repository,
+        rulebook,
+        config,
+        evaluations,
+    } = *lifecycle;
     let mut updated = Vec::new();
     if !config.automations.ask_section {
         return Ok(updated);
@@ -143,17 +156,12 @@ fn slug(text: &str) -> String {
 }
 
 /// The experiment's open pull requests, from the ledger and the one at hand.
-fn experiment_pulls(
-    rulebook: &Rulebook,
-    experiment: u64,
-    evaluations: &[Evaluation],
-    at_hand: Option<u64>,
-    repository: &Repository,
-) -> Vec<u64> {
-    let mut pulls: Vec<u64> = evaluations
+fn experiment_pulls(lifecycle: &Lifecycle<'_>, experiment: u64, at_hand: Option<u64>) -> Vec<u64> {
+    let mut pulls: Vec<u64> = lifecycle
+        .evaluations
         .iter()
         .filter(|e| {
-            let branch = rulebook.conventions.classify(&e.head_ref);
+            let branch = lifecycle.rulebook.conventions.classify(&e.head_ref);
             branch.kind == Some(BranchKind::Experiment) && branch.number == Some(experiment)
         })
         .map(|e| e.pull)
@@ -161,7 +169,7 @@ fn experiment_pulls(
         .collect();
     pulls.sort_unstable();
     pulls.dedup();
-    let states = repository.pull_states();
+    let states = lifecycle.repository.pull_states();
     pulls.retain(|p| states.get(p).is_none_or(|s| *s == PullState::Open));
     pulls
 }
@@ -185,13 +193,16 @@ fn flow_lock(repo: &RepoName, experiment: u64) -> std::sync::Arc<tokio::sync::Mu
 /// collaboration branch, and its open pull request retargeted to it.
 pub async fn promote(
     github: &impl GitHub,
-    repository: &Repository,
-    rulebook: &Rulebook,
-    config: &RepoConfig,
+    lifecycle: &Lifecycle<'_>,
     experiment: &Issue,
-    evaluations: &[Evaluation],
     at_hand: Option<u64>,
 ) -> Result<String> {
+    let Lifecycle {
+        repository,
+        rulebook,
+        config,
+        ..
+    } = *lifecycle;
     let mode = config.automations.success;
     let number = experiment.number.unwrap_or_default();
     if mode == Mode::Off || experiment.labelled_kind() != Some(IssueKind::Experiment) {
@@ -220,7 +231,14 @@ pub async fn promote(
     let _one_at_a_time = flow_lock(&repository.name, number).lock_owned().await;
     let fresh = Repository::read(github, &repository.name).await?;
     let repository = &fresh;
-    let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
+    let pulls = experiment_pulls(
+        &Lifecycle {
+            repository,
+            ..*lifecycle
+        },
+        number,
+        at_hand,
+    );
     // An existing Model issue based on this experiment is reused.
     let existing = repository.directory.of_kind(IssueKind::Model).find(|m| {
         IssueBody::parse(&m.body)
@@ -376,14 +394,12 @@ pub fn with_results(body: &str, text: &str) -> String {
 /// pull requests close unmerged and the issue closes.
 pub async fn fail(
     github: &impl GitHub,
-    repository: &Repository,
-    rulebook: &Rulebook,
-    config: &RepoConfig,
+    lifecycle: &Lifecycle<'_>,
     experiment: &Issue,
-    evaluations: &[Evaluation],
     at_hand: Option<u64>,
 ) -> Result<String> {
-    let mode = config.automations.failure;
+    let repository = lifecycle.repository;
+    let mode = lifecycle.config.automations.failure;
     let number = experiment.number.unwrap_or_default();
     if mode == Mode::Off
         || experiment.labelled_kind() != Some(IssueKind::Experiment)
@@ -396,7 +412,7 @@ pub async fn fail(
             "Experiment #{number} failed. Before it closes, write down what was learned so no one tries it again by accident: fill in its Results section, or comment `/dslp fail \"what we learned\"`."
         ));
     }
-    let pulls = experiment_pulls(rulebook, number, evaluations, at_hand, repository);
+    let pulls = experiment_pulls(lifecycle, number, at_hand);
     if mode == Mode::Suggest {
         let mut steps: Vec<String> = pulls
             .iter()
@@ -505,10 +521,10 @@ pub struct ClosedPull<'a> {
 /// and its branch is deleted.
 pub async fn pull_closed(
     github: &impl GitHub,
-    repository: &Repository,
-    config: &RepoConfig,
+    lifecycle: &Lifecycle<'_>,
     closed: &ClosedPull<'_>,
 ) -> Result<Option<String>> {
+    let (repository, config) = (lifecycle.repository, lifecycle.config);
     let ClosedPull {
         kind,
         issue,

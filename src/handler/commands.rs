@@ -117,50 +117,27 @@ async fn experiment_command(
         reply(github, repo, number, &text).await?;
         return Ok(Outcome::neutral(text));
     }
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: ctx.evaluations,
+    };
     let text = match command {
-        Command::Succeed => {
-            automation::set_status(github, repo, &mut experiment, SUCCEEDED, None).await?;
+        Command::Succeed | Command::Promote => {
+            if command == Command::Succeed {
+                automation::set_status(github, repo, &mut experiment, SUCCEEDED, None).await?;
+            }
             allowed(
-                automation::promote(
-                    github,
-                    &repository,
-                    &rulebook,
-                    &config,
-                    &experiment,
-                    ctx.evaluations,
-                    at_hand,
-                )
-                .await,
+                automation::promote(github, &lifecycle, &experiment, at_hand).await,
                 "run the success flow",
             )?
         }
-        Command::Promote => allowed(
-            automation::promote(
-                github,
-                &repository,
-                &rulebook,
-                &config,
-                &experiment,
-                ctx.evaluations,
-                at_hand,
-            )
-            .await,
-            "run the success flow",
-        )?,
         _ => {
             let tldr = Some(argument).filter(|a| !a.trim().is_empty());
             automation::set_status(github, repo, &mut experiment, FAILED, tldr).await?;
             allowed(
-                automation::fail(
-                    github,
-                    &repository,
-                    &rulebook,
-                    &config,
-                    &experiment,
-                    ctx.evaluations,
-                    at_hand,
-                )
-                .await,
+                automation::fail(github, &lifecycle, &experiment, at_hand).await,
                 "run the failure flow",
             )?
         }
@@ -169,17 +146,14 @@ async fn experiment_command(
     if at_hand.is_some() {
         reply(github, repo, number, &text).await?;
     }
+    // The flow may have opened a Model issue: the Ask lists it.
     let repository = Repository::read(github, repo).await?;
     let asks = automation::asks_touched(&experiment, &repository.directory);
-    automation::refresh_asks(
-        github,
-        &repository,
-        &rulebook,
-        &config,
-        &asks,
-        ctx.evaluations,
-    )
-    .await?;
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        ..lifecycle
+    };
+    automation::refresh_asks(github, &lifecycle, &asks).await?;
     Ok(Outcome::neutral(text))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::automation::{self, Repository};
+use crate::automation::{self, Lifecycle, Repository};
 use crate::chatops::{self, Command, Request as ChatRequest};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
@@ -18,6 +18,7 @@ use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
 };
 use crate::lifecycle::ask::Evaluation;
+use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::{DSLP_LABELS, FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{
@@ -346,34 +347,22 @@ async fn check_issue(
         .any(|c| c.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)));
     let plan = engine::issue(issue, &rulebook, &repository.directory, had_comment);
     let mut warnings = execute(github, repo, &plan).await?;
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: ctx.evaluations,
+    };
     // The experiment's flows follow its status label.
     if matches!(action, "labeled" | "opened" | "edited" | "commented") {
         let flow = if issue.labels.iter().any(|l| l == SUCCEEDED) {
             allowed(
-                automation::promote(
-                    github,
-                    &repository,
-                    &rulebook,
-                    &config,
-                    issue,
-                    ctx.evaluations,
-                    None,
-                )
-                .await,
+                automation::promote(github, &lifecycle, issue, None).await,
                 "run the success flow",
             )?
         } else if issue.labels.iter().any(|l| l == FAILED) && issue.state == IssueState::Open {
             allowed(
-                automation::fail(
-                    github,
-                    &repository,
-                    &rulebook,
-                    &config,
-                    issue,
-                    ctx.evaluations,
-                    None,
-                )
-                .await,
+                automation::fail(github, &lifecycle, issue, None).await,
                 "run the failure flow",
             )?
         } else {
@@ -382,15 +371,7 @@ async fn check_issue(
         automation::say(github, repo, number, &flow).await?;
     }
     let asks = automation::asks_touched(issue, &repository.directory);
-    let updated = automation::refresh_asks(
-        github,
-        &repository,
-        &rulebook,
-        &config,
-        &asks,
-        ctx.evaluations,
-    )
-    .await?;
+    let updated = automation::refresh_asks(github, &lifecycle, &asks).await?;
     if !updated.is_empty() {
         warnings.push(format!(
             "kept Ask{} {} current",

@@ -159,24 +159,11 @@ pub(super) async fn pull_request(
     warnings.extend(execute(github, repo, &plan).await?);
     // The lifecycle around the pull request.
     let head = rulebook.conventions.classify(&event.head_ref);
-    let linked = head
-        .number
-        .and_then(|n| repository.issues.iter().find(|i| i.number == n))
-        .map(|i| i.to_issue())
-        .filter(|i| !i.is_pull_request);
-    if event.action == "closed" {
-        let base_kind = rulebook.conventions.classify(&event.base_ref).kind;
-        let closed = automation::ClosedPull {
-            kind: head.kind,
-            issue: linked.as_ref(),
-            head_ref: &event.head_ref,
-            base_kind,
-            merged: event.merged,
-        };
-        if let Some(text) = automation::pull_closed(github, &repository, &config, &closed).await? {
-            automation::say(github, repo, event.number, &text).await?;
-        }
-    }
+    let linked = match head.number.map(|n| directory.lookup_number(n)) {
+        Some(Lookup::Found(issue)) if !issue.is_pull_request => Some(issue),
+        _ => None,
+    };
+    // The ledger's evaluations, with this one.
     let mut evaluations = ctx.evaluations.to_vec();
     if let Some(evidence) = &evidence {
         evaluations.push(automation::evaluation_of(
@@ -186,10 +173,27 @@ pub(super) async fn pull_request(
             evidence,
         ));
     }
-    if let Some(issue) = &linked {
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: &evaluations,
+    };
+    if event.action == "closed" {
+        let closed = automation::ClosedPull {
+            kind: head.kind,
+            issue: linked,
+            head_ref: &event.head_ref,
+            base_kind: rulebook.conventions.classify(&event.base_ref).kind,
+            merged: event.merged,
+        };
+        if let Some(text) = automation::pull_closed(github, &lifecycle, &closed).await? {
+            automation::say(github, repo, event.number, &text).await?;
+        }
+    }
+    if let Some(issue) = linked {
         let asks = automation::asks_touched(issue, directory);
-        automation::refresh_asks(github, &repository, &rulebook, &config, &asks, &evaluations)
-            .await?;
+        automation::refresh_asks(github, &lifecycle, &asks).await?;
     }
     let mut outcome = Outcome::of(plan, warnings);
     outcome.evaluated = evidence
