@@ -55,7 +55,8 @@ pub fn pull_request_rules(
     report
 }
 
-/// The report and check run of a pull request.
+/// The report and check run of a pull request; `notice` says why evidence
+/// that was due was not gathered.
 pub fn pull_request(
     number: u64,
     head_sha: &str,
@@ -63,6 +64,7 @@ pub fn pull_request(
     rulebook: &Rulebook,
     evidence: Option<&Evidence>,
     config_path: &str,
+    notice: Option<&str>,
 ) -> Plan {
     let rendered = comment::pr_comment(branch, rulebook, evidence);
     let (verdict, reasons) = comment::pr_verdict(branch, rulebook, evidence);
@@ -84,16 +86,26 @@ pub fn pull_request(
         text: rendered.full.clone(),
         annotations: annotations(branch, evidence, config_path),
     };
+    // Why the evidence was not gathered, above the report.
+    let (body, summary) = match notice {
+        Some(notice) => (
+            rendered
+                .body
+                .replacen(PR_MARKER, &format!("{PR_MARKER}\n> {notice}\n\n"), 1),
+            format!("> {notice}\n\n{}", rendered.full),
+        ),
+        None => (rendered.body, rendered.full),
+    };
     Plan {
         effects: vec![
             Effect::UpsertComment {
                 issue: number,
                 marker: PR_MARKER,
-                body: rendered.body,
+                body,
             },
             Effect::Check(check),
         ],
-        summary: rendered.full,
+        summary,
         verdict,
     }
 }

@@ -131,31 +131,24 @@ pub(super) async fn pull_request(
         }
         None => None,
     };
-    let mut plan = engine::pull_request(
+    let notice = match &over_limit {
+        Some(why) => Some(format!(
+            "Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them."
+        )),
+        None if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" => Some(
+            "This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.".to_string(),
+        ),
+        None => None,
+    };
+    let plan = engine::pull_request(
         event.number,
         &event.head_sha,
         &branch,
         &rulebook,
         evidence.as_ref(),
         CONFIG_PATH,
+        notice.as_deref(),
     );
-    let note = match &over_limit {
-        Some(why) => Some(format!(
-            "> Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them.\n\n"
-        )),
-        None if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" => Some(
-            "> This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.\n\n".to_string(),
-        ),
-        None => None,
-    };
-    if let Some(note) = note {
-        for effect in &mut plan.effects {
-            if let Effect::UpsertComment { body, .. } = effect {
-                *body = body.replacen(PR_MARKER, &format!("{PR_MARKER}\n{note}"), 1);
-            }
-        }
-        plan.summary = format!("{note}{}", plan.summary);
-    }
     warnings.extend(execute(github, repo, &plan).await?);
     // The lifecycle around the pull request.
     let head = rulebook.conventions.classify(&event.head_ref);
