@@ -1,6 +1,8 @@
 //! Webhook intake: verify, parse, decide the answer. No work happens here;
 //! a verified delivery becomes an [`Event`] for the queue.
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -87,16 +89,20 @@ pub fn verify_signature(
 
 /// The JSON payload of a body, which GitHub sends as JSON or as a form
 /// with a `payload` field, by the App's content-type setting.
-pub fn json_payload(content_type: Option<&str>, body: &[u8]) -> Result<Vec<u8>, Rejection> {
+/// A JSON body is used as it came, without a copy.
+pub fn json_payload<'a>(
+    content_type: Option<&str>,
+    body: &'a [u8],
+) -> Result<Cow<'a, [u8]>, Rejection> {
     let form = content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     if !form {
-        return Ok(body.to_vec());
+        return Ok(Cow::Borrowed(body));
     }
     let text = std::str::from_utf8(body)
         .map_err(|_| Rejection::BadRequest("the form body is not UTF-8".into()))?;
     text.split('&')
         .find_map(|pair| pair.strip_prefix("payload="))
-        .map(url_decode)
+        .map(|encoded| url_decode(encoded).map(Cow::Owned))
         .ok_or_else(|| Rejection::BadRequest("the form body has no `payload` field".into()))?
 }
 

@@ -32,38 +32,49 @@ struct Intake {
     metrics: Arc<Metrics>,
 }
 
-/// The job a delivery makes, if any: keyed so that one job per pull
-/// request, issue or branch runs at a time.
-fn job_for(delivery: &Delivery) -> Option<NewJob> {
-    let (key, evaluates) = match &delivery.event {
-        Event::PullRequest(pr) => (format!("{}#{}", pr.repo, pr.number), true),
-        Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => (
+/// A delivery as the store records it, with the job it makes, if any:
+/// keyed so that one job per pull request, issue or branch runs at a time.
+fn record_of(delivery: Delivery) -> NewDelivery {
+    let key = match &delivery.event {
+        Event::PullRequest(pr) => Some((format!("{}#{}", pr.repo, pr.number), true)),
+        Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => Some((
             format!("{repo}#{}", issue.number.unwrap_or_default()),
             false,
-        ),
-        Event::Push { repo, branch, .. } => (
+        )),
+        Event::Push { repo, branch, .. } => Some((
             format!("{repo}@{}", branch.as_deref().unwrap_or_default()),
             false,
-        ),
+        )),
         Event::Rerequested {
             repo,
             pulls,
             head_sha,
-        } => match pulls.as_slice() {
+        } => Some(match pulls.as_slice() {
             [one] => (format!("{repo}#{one}"), true),
             _ => (format!("{repo}@{head_sha}"), false),
-        },
-        Event::Installed { .. } => (
+        }),
+        Event::Installed { .. } => Some((
             format!("installation {}", delivery.installation.unwrap_or_default()),
             false,
-        ),
-        Event::Ignored { .. } => return None,
+        )),
+        Event::Ignored { .. } => None,
     };
-    Some(NewJob {
-        key,
-        evaluates,
-        payload: delivery.compact.clone(),
-    })
+    let action = match delivery.event {
+        Event::Ignored { action, .. } => action,
+        _ => None,
+    };
+    NewDelivery {
+        id: delivery.id,
+        event: delivery.event_name,
+        action,
+        installation: delivery.installation,
+        // The compact payload moves into the job: no copy on the hot path.
+        job: key.map(|(key, evaluates)| NewJob {
+            key,
+            evaluates,
+            payload: delivery.compact,
+        }),
+    }
 }
 
 async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -92,18 +103,9 @@ async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: By
             return (status, format!("{rejection}\n")).into_response();
         }
     };
-    let job = job_for(&delivery);
-    let queued = job.is_some();
-    let record = NewDelivery {
-        id: delivery.id.clone(),
-        event: delivery.event_name.clone(),
-        action: match &delivery.event {
-            Event::Ignored { action, .. } => action.clone(),
-            _ => None,
-        },
-        installation: delivery.installation,
-        job,
-    };
+    let record = record_of(delivery);
+    let queued = record.job.is_some();
+    let id = record.id.clone();
     match intake.store.record(record).await {
         Ok(Recorded::New) if queued => {
             intake.metrics.delivery(event, "queued");
@@ -119,7 +121,7 @@ async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: By
         }
         Err(error) => {
             intake.metrics.delivery(event, "store_error");
-            tracing::error!("recording delivery {}: {error:#}", delivery.id);
+            tracing::error!("recording delivery {id}: {error:#}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the delivery could not be stored; it will be asked for again\n",
