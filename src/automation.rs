@@ -50,7 +50,7 @@ impl Repository {
             .map(|i| {
                 let state = if i.merged() {
                     PullState::Merged
-                } else if i.state.eq_ignore_ascii_case("closed") {
+                } else if IssueState::from_github(&i.state) == IssueState::Closed {
                     PullState::Closed
                 } else {
                     PullState::Open

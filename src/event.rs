@@ -200,17 +200,9 @@ impl IssueJson {
             title: self.title,
             body: self.body.unwrap_or_default(),
             labels: self.labels.into_iter().map(|l| l.name).collect(),
-            state: state(&self.state),
+            state: IssueState::from_github(&self.state),
             is_pull_request: self.pull_request.is_some_and(|v| !v.is_null()),
         }
-    }
-}
-
-fn state(text: &str) -> IssueState {
-    if text.eq_ignore_ascii_case("closed") {
-        IssueState::Closed
-    } else {
-        IssueState::Open
     }
 }
 
@@ -298,7 +290,7 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                 body: pr.body.unwrap_or_default(),
                 labels: pr.labels.into_iter().map(|l| l.name).collect(),
                 merged: pr.merged.unwrap_or(false),
-                state: state(&pr.state),
+                state: IssueState::from_github(&pr.state),
                 clone_url,
             }))
         }

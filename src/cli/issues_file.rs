@@ -63,15 +63,7 @@ impl From<IssueJson> for Issue {
                     LabelJson::Name(name) | LabelJson::Object { name } => name,
                 })
                 .collect(),
-            state: match json
-                .state
-                .as_deref()
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
-                Some("closed") => IssueState::Closed,
-                _ => IssueState::Open,
-            },
+            state: IssueState::from_github(json.state.as_deref().unwrap_or_default()),
             is_pull_request: json.pull_request.is_some_and(|v| !v.is_null())
                 || json.is_pull_request == Some(true),
         }

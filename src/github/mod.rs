@@ -129,11 +129,7 @@ impl IssueData {
             title: self.title.clone(),
             body: self.body.clone().unwrap_or_default(),
             labels: self.labels.iter().map(|l| l.name.clone()).collect(),
-            state: if self.state.eq_ignore_ascii_case("closed") {
-                crate::lifecycle::IssueState::Closed
-            } else {
-                crate::lifecycle::IssueState::Open
-            },
+            state: crate::lifecycle::IssueState::from_github(&self.state),
             is_pull_request: self.pull_request.as_ref().is_some_and(|v| !v.is_null()),
         }
     }

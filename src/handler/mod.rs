@@ -21,9 +21,7 @@ use crate::lifecycle::ask::Evaluation;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::{DSLP_LABELS, FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
-use crate::lifecycle::{
-    BranchKind, Issue, IssueDirectory, IssueKind, IssueState, PullRequest, Rulebook, Severity,
-};
+use crate::lifecycle::{BranchKind, Issue, IssueKind, IssueState, PullRequest, Rulebook, Severity};
 use crate::report::comment::{ISSUE_MARKER, PR_MARKER};
 use crate::revision::{RevisionError, Revisions};
 
@@ -266,11 +264,7 @@ fn rerun_event(repo: &RepoName, pull: &PullData) -> PullRequestEvent {
         body: pull.body.clone().unwrap_or_default(),
         labels: pull.labels.iter().map(|l| l.name.clone()).collect(),
         merged: pull.merged.unwrap_or(false),
-        state: if pull.state.eq_ignore_ascii_case("closed") {
-            IssueState::Closed
-        } else {
-            IssueState::Open
-        },
+        state: IssueState::from_github(&pull.state),
         from_fork: head_repo.is_some_and(|h| !h.same_as(repo)),
         clone_url: pull.base.repo.as_ref().and_then(|r| r.clone_url.clone()),
     }
@@ -315,14 +309,6 @@ async fn rulebook_of(
     let config = config_of(github, tree, repo).await?;
     let rulebook = config.rulebook(CONFIG_PATH)?;
     Ok((config, rulebook))
-}
-
-async fn directory(github: &impl GitHub, repo: &RepoName) -> Result<IssueDirectory, GitHubError> {
-    let issues = github.issues(repo).await?;
-    Ok(IssueDirectory::complete(
-        Some(repo.clone()),
-        issues.iter().map(|i| i.to_issue()),
-    ))
 }
 
 async fn check_issue(
@@ -394,7 +380,7 @@ async fn branch_status(
     after: &str,
 ) -> Result<Outcome> {
     let (_, rulebook) = rulebook_of(github, tree, repo).await?;
-    let directory = directory(github, repo).await?;
+    let directory = Repository::read(github, repo).await?.directory;
     let report = rulebook.check_branch(branch, &directory);
     let errors = report
         .findings

@@ -16,6 +16,17 @@ pub enum IssueState {
     Closed,
 }
 
+impl IssueState {
+    /// GitHub's `state` (`open`, `closed`; `gh` writes `OPEN`, `CLOSED`).
+    pub fn from_github(text: &str) -> IssueState {
+        if text.eq_ignore_ascii_case("closed") {
+            IssueState::Closed
+        } else {
+            IssueState::Open
+        }
+    }
+}
+
 /// The facts about one issue that the rules use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Issue {
