@@ -432,13 +432,7 @@ pub async fn fail(
             .await?;
     }
     if experiment.state == IssueState::Open {
-        let close = IssueUpdate {
-            state: Some("closed".into()),
-            ..IssueUpdate::default()
-        };
-        github
-            .update_issue(&repository.name, number, &close)
-            .await?;
+        close_issue(github, &repository.name, number).await?;
     }
     Ok(format!(
         "Experiment #{number} failed; its TLDR is recorded. {} The issue is closed; it stays on its Ask's leaderboard.",
@@ -555,16 +549,7 @@ pub async fn pull_closed(
                     "The exploration is done and #{number} records its findings: close it with `gh issue close {number}`."
                 )));
             }
-            github
-                .update_issue(
-                    &repository.name,
-                    number,
-                    &IssueUpdate {
-                        state: Some("closed".into()),
-                        ..IssueUpdate::default()
-                    },
-                )
-                .await?;
+            close_issue(github, &repository.name, number).await?;
             Ok(Some(format!(
                 "The exploration is done and #{number} records its findings: closed."
             )))
@@ -576,16 +561,7 @@ pub async fn pull_closed(
             let mut said = Vec::new();
             if let Some(issue) = issue.filter(|i| i.state == IssueState::Open) {
                 let number = issue.number.unwrap_or_default();
-                github
-                    .update_issue(
-                        &repository.name,
-                        number,
-                        &IssueUpdate {
-                            state: Some("closed".into()),
-                            ..IssueUpdate::default()
-                        },
-                    )
-                    .await?;
+                close_issue(github, &repository.name, number).await?;
                 said.push(format!("Experiment #{number} is closed"));
             }
             match github.delete_branch(&repository.name, head_ref).await {
@@ -601,6 +577,15 @@ pub async fn pull_closed(
         }
         _ => Ok(None),
     }
+}
+
+async fn close_issue(github: &impl GitHub, repo: &RepoName, number: u64) -> Result<()> {
+    let close = IssueUpdate {
+        state: Some("closed".into()),
+        ..IssueUpdate::default()
+    };
+    github.update_issue(repo, number, &close).await?;
+    Ok(())
 }
 
 /// Says `text` on `issue` in the one flow comment, edited in place.
