@@ -133,80 +133,111 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[index] as f64 / 1000.0
 }
 
-/// Closed loop: each connection sends its next delivery when the last is answered.
-async fn saturate(
-    port: u16,
-    next_id: Arc<AtomicU64>,
-    deliveries: Arc<Vec<(String, Vec<u8>, String)>>,
-    duration: Duration,
-) -> Load {
-    let deadline = Instant::now() + duration;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (next_id, deliveries) = (next_id.clone(), deliveries.clone());
-            tokio::spawn(async move {
-                let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let mut buffer = Vec::with_capacity(16 * 1024);
-                let (mut accepted, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
-                while Instant::now() < deadline {
-                    let id = next_id.fetch_add(1, Ordering::Relaxed);
-                    let (event, body, signature) = &deliveries[id as usize % deliveries.len()];
-                    let bytes = request(event, body, signature, id);
-                    let sent = Instant::now();
-                    if stream.write_all(&bytes).await.is_err() {
-                        failed += 1;
-                        break;
-                    }
-                    match read_response(&mut stream, &mut buffer).await {
-                        Ok(status) if (200..300).contains(&status) => accepted += 1,
-                        _ => failed += 1,
-                    }
-                    latencies.push(sent.elapsed().as_micros() as u64);
-                }
-                (accepted, failed, latencies)
-            })
-        })
-        .collect();
+/// One keep-alive connection of the load, and what it saw.
+struct Lane {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    accepted: u64,
+    failed: u64,
+    latencies_us: Vec<u64>,
+}
+
+type Deliveries = Arc<Vec<(String, Vec<u8>, String)>>;
+
+impl Lane {
+    async fn open(port: u16) -> Lane {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Lane {
+            stream,
+            buffer: Vec::with_capacity(16 * 1024),
+            accepted: 0,
+            failed: 0,
+            latencies_us: Vec::new(),
+        }
+    }
+
+    /// Sends the next delivery and reads the answer; its latency counts
+    /// from `since`. False when the connection can no longer be written.
+    async fn send(&mut self, next_id: &AtomicU64, deliveries: &Deliveries, since: Instant) -> bool {
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let (event, body, signature) = &deliveries[id as usize % deliveries.len()];
+        if self
+            .stream
+            .write_all(&request(event, body, signature, id))
+            .await
+            .is_err()
+        {
+            self.failed += 1;
+            return false;
+        }
+        match read_response(&mut self.stream, &mut self.buffer).await {
+            Ok(status) if (200..300).contains(&status) => self.accepted += 1,
+            _ => self.failed += 1,
+        }
+        self.latencies_us.push(since.elapsed().as_micros() as u64);
+        true
+    }
+}
+
+/// The lanes' figures together.
+async fn gather(lanes: Vec<tokio::task::JoinHandle<Lane>>, took: impl Fn() -> Duration) -> Load {
     let mut load = Load {
         accepted: 0,
         failed: 0,
         latencies_us: Vec::new(),
         took: Duration::ZERO,
     };
-    for task in tasks {
-        let (a, f, l) = task.await.unwrap();
-        load.accepted += a;
-        load.failed += f;
-        load.latencies_us.extend(l);
+    for lane in lanes {
+        let lane = lane.await.unwrap();
+        load.accepted += lane.accepted;
+        load.failed += lane.failed;
+        load.latencies_us.extend(lane.latencies_us);
     }
-    load.took = started.elapsed();
+    load.took = took();
     load.latencies_us.sort_unstable();
     load
 }
 
-/// Open loop at a fixed rate: latency counts from the scheduled send time.
-async fn fixed_rate(
+/// Closed loop: each connection sends its next delivery when the last is answered.
+async fn saturate(
     port: u16,
     next_id: Arc<AtomicU64>,
-    deliveries: Arc<Vec<(String, Vec<u8>, String)>>,
+    deliveries: Deliveries,
+    duration: Duration,
 ) -> Load {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let lanes: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (next_id, deliveries) = (next_id.clone(), deliveries.clone());
+            tokio::spawn(async move {
+                let mut lane = Lane::open(port).await;
+                while Instant::now() < deadline {
+                    if !lane.send(&next_id, &deliveries, Instant::now()).await {
+                        break;
+                    }
+                }
+                lane
+            })
+        })
+        .collect();
+    gather(lanes, || started.elapsed()).await
+}
+
+/// Open loop at a fixed rate: latency counts from the scheduled send time.
+async fn fixed_rate(port: u16, next_id: Arc<AtomicU64>, deliveries: Deliveries) -> Load {
     let total = FIXED_RATE * FIXED_FOR.as_secs();
     let interval = Duration::from_nanos(1_000_000_000 / FIXED_RATE);
     let start = Instant::now() + Duration::from_millis(100);
     // Enough connections that one slow answer does not hold the next send.
     let lanes = 16u64;
     let tasks: Vec<_> = (0..lanes)
-        .map(|lane| {
+        .map(|first| {
             let (next_id, deliveries) = (next_id.clone(), deliveries.clone());
             tokio::spawn(async move {
-                let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let mut buffer = Vec::with_capacity(16 * 1024);
-                let (mut accepted, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
-                let mut i = lane;
-                while i < total {
+                let mut lane = Lane::open(port).await;
+                for i in (first..total).step_by(lanes as usize) {
                     let scheduled = start + interval * i as u32;
                     // tokio's timer ticks in milliseconds: sleep to just
                     // before the time, then yield until it, so the
@@ -217,39 +248,13 @@ async fn fixed_rate(
                     while Instant::now() < scheduled {
                         tokio::task::yield_now().await;
                     }
-                    let id = next_id.fetch_add(1, Ordering::Relaxed);
-                    let (event, body, signature) = &deliveries[id as usize % deliveries.len()];
-                    let bytes = request(event, body, signature, id);
-                    let ok = stream.write_all(&bytes).await.is_ok()
-                        && read_response(&mut stream, &mut buffer)
-                            .await
-                            .is_ok_and(|s| (200..300).contains(&s));
-                    if ok {
-                        accepted += 1
-                    } else {
-                        failed += 1
-                    }
-                    latencies.push(scheduled.elapsed().as_micros() as u64);
-                    i += lanes;
+                    lane.send(&next_id, &deliveries, scheduled).await;
                 }
-                (accepted, failed, latencies)
+                lane
             })
         })
         .collect();
-    let mut load = Load {
-        accepted: 0,
-        failed: 0,
-        latencies_us: Vec::new(),
-        took: FIXED_FOR,
-    };
-    for task in tasks {
-        let (a, f, l) = task.await.unwrap();
-        load.accepted += a;
-        load.failed += f;
-        load.latencies_us.extend(l);
-    }
-    load.latencies_us.sort_unstable();
-    load
+    gather(tasks, || FIXED_FOR).await
 }
 
 fn status_kib(pid: u32, field: &str) -> f64 {
