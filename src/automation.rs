@@ -607,35 +607,6 @@ pub async fn may_act(github: &impl GitHub, repo: &RepoName, user: &str) -> Resul
     ))
 }
 
-/// The ledger's runs as the leaderboard reads them.
-pub fn evaluation_of(
-    head_ref: &str,
-    pull: u64,
-    verdict: &str,
-    evidence: &crate::evidence::Evidence,
-) -> Evaluation {
-    let mut metrics = BTreeMap::new();
-    let mut params = BTreeMap::new();
-    let mut data_hash = BTreeMap::new();
-    for model in &evidence.models {
-        if let Some(m) = model.metrics() {
-            metrics.insert(model.name.clone(), m.clone());
-        }
-        params.insert(model.name.clone(), model.stamp.params.clone());
-        if let Some(hash) = model.stamp.datasets.values().next() {
-            data_hash.insert(model.name.clone(), hash.clone());
-        }
-    }
-    Evaluation {
-        head_ref: head_ref.to_string(),
-        pull,
-        verdict: verdict.to_string(),
-        metrics,
-        params,
-        data_hash,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,24 @@ pub struct Evidence {
     pub base_commit: Option<String>,
 }
 
+impl Evidence {
+    /// Each trained model's metrics, by model name (the runs ledger's shape).
+    pub fn metrics_by_model(&self) -> BTreeMap<String, BTreeMap<String, f64>> {
+        self.models
+            .iter()
+            .filter_map(|m| Some((m.name.clone(), m.metrics()?.clone())))
+            .collect()
+    }
+
+    /// Each model's stamp, by model name.
+    pub fn stamps_by_model(&self) -> BTreeMap<String, Stamp> {
+        self.models
+            .iter()
+            .map(|m| (m.name.clone(), m.stamp.clone()))
+            .collect()
+    }
+}
+
 pub fn gather(request: &Request<'_>) -> Evidence {
     let revisions = Revisions::discover(request.root).ok();
     let head_commit = revisions.as_ref().and_then(|r| r.commit_id("HEAD").ok());

@@ -145,26 +145,15 @@ impl Worker {
         };
         runs.into_iter()
             .map(|run| {
-                let metrics: BTreeMap<String, BTreeMap<String, f64>> =
-                    serde_json::from_value(run.metrics).unwrap_or_default();
                 let stamps: BTreeMap<String, Stamp> =
                     serde_json::from_value(run.stamps).unwrap_or_default();
-                Evaluation {
-                    head_ref: run.head_ref,
-                    pull: run.pull_request,
-                    verdict: run.verdict,
-                    metrics,
-                    params: stamps
-                        .iter()
-                        .map(|(model, s)| (model.clone(), s.params.clone()))
-                        .collect(),
-                    data_hash: stamps
-                        .iter()
-                        .filter_map(|(model, s)| {
-                            Some((model.clone(), s.datasets.values().next()?.clone()))
-                        })
-                        .collect(),
-                }
+                Evaluation::new(
+                    &run.head_ref,
+                    run.pull_request,
+                    &run.verdict,
+                    serde_json::from_value(run.metrics).unwrap_or_default(),
+                    &stamps,
+                )
             })
             .collect()
     }
@@ -176,18 +165,7 @@ impl Worker {
     }
 
     async fn record_run(&self, evaluated: &Evaluated) {
-        let metrics: serde_json::Map<String, serde_json::Value> = evaluated
-            .evidence
-            .models
-            .iter()
-            .filter_map(|m| Some((m.name.clone(), serde_json::to_value(m.metrics()?).ok()?)))
-            .collect();
-        let stamps: serde_json::Map<String, serde_json::Value> = evaluated
-            .evidence
-            .models
-            .iter()
-            .filter_map(|m| Some((m.name.clone(), serde_json::to_value(&m.stamp).ok()?)))
-            .collect();
+        let evidence = &evaluated.evidence;
         let run = Run {
             repository: evaluated.repo.to_string(),
             pull_request: evaluated.pull,
@@ -195,8 +173,8 @@ impl Worker {
             head_commit: evaluated.head_sha.clone(),
             base_commit: evaluated.base_sha.clone(),
             verdict: evaluated.verdict.clone(),
-            metrics: metrics.into(),
-            stamps: stamps.into(),
+            metrics: serde_json::to_value(evidence.metrics_by_model()).unwrap_or_default(),
+            stamps: serde_json::to_value(evidence.stamps_by_model()).unwrap_or_default(),
         };
         if let Err(error) = self.store.record_run(&run).await {
             tracing::error!("recording the run in the ledger: {error:#}");

@@ -159,11 +159,12 @@ pub(super) async fn pull_request(
     // The ledger's evaluations, with this one.
     let mut evaluations = ctx.evaluations.to_vec();
     if let Some(evidence) = &evidence {
-        evaluations.push(automation::evaluation_of(
+        evaluations.push(Evaluation::new(
             &event.head_ref,
             event.number,
             &plan.verdict,
-            evidence,
+            evidence.metrics_by_model(),
+            &evidence.stamps_by_model(),
         ));
     }
     let lifecycle = Lifecycle {

@@ -13,6 +13,7 @@ use super::kinds::{ASK_REFERENCE, IssueKind};
 use super::labels::{FAILED, ON_HOLD, SUCCEEDED};
 use super::links::find_refs;
 use crate::model::evaluation::{format_metric, greater_is_better};
+use crate::model::stamp::Stamp;
 
 pub const SECTION_START: &str =
     "<!-- dslp:ask-section:start (kept current by dslp-bot; edits inside are replaced) -->";
@@ -82,6 +83,34 @@ pub struct Evaluation {
     pub params: BTreeMap<String, BTreeMap<String, f64>>,
     /// Model name → the hash of its data (first dataset file's sha256).
     pub data_hash: BTreeMap<String, String>,
+}
+
+impl Evaluation {
+    /// An evaluation from each model's metrics and stamp, by model name:
+    /// the stamp gives the parameters and the data hash (the first dataset
+    /// file's sha256).
+    pub fn new(
+        head_ref: &str,
+        pull: u64,
+        verdict: &str,
+        metrics: BTreeMap<String, BTreeMap<String, f64>>,
+        stamps: &BTreeMap<String, Stamp>,
+    ) -> Evaluation {
+        Evaluation {
+            head_ref: head_ref.to_string(),
+            pull,
+            verdict: verdict.to_string(),
+            metrics,
+            params: stamps
+                .iter()
+                .map(|(model, s)| (model.clone(), s.params.clone()))
+                .collect(),
+            data_hash: stamps
+                .iter()
+                .filter_map(|(model, s)| Some((model.clone(), s.datasets.values().next()?.clone())))
+                .collect(),
+        }
+    }
 }
 
 /// One leaderboard row: an experiment, and its latest evaluation if any.
