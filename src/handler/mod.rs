@@ -280,25 +280,26 @@ async fn config_of(github: &impl GitHub, tree: &Tree, repo: &RepoName) -> Result
 
 /// The config at a branch, through the API (`""`: the default branch).
 async fn config_at(github: &impl GitHub, repo: &RepoName, reference: &str) -> Result<RepoConfig> {
-    match github.file_at(repo, CONFIG_PATH, reference).await? {
-        Some(bytes) => Ok(RepoConfig::parse(
-            &String::from_utf8_lossy(&bytes),
-            CONFIG_PATH,
-        )?),
-        None => Ok(RepoConfig::parse("version: 1\n", CONFIG_PATH)?),
-    }
+    let bytes = github.file_at(repo, CONFIG_PATH, reference).await?;
+    config_or_defaults(bytes.as_deref().map(String::from_utf8_lossy).as_deref())
 }
 
 /// `.github/dslp.yml` under `root`, or the defaults when there is none.
 pub fn load_config(root: &Path) -> Result<RepoConfig> {
     let path = root.join(CONFIG_PATH);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(RepoConfig::parse(&text, CONFIG_PATH)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(RepoConfig::parse("version: 1\n", CONFIG_PATH)?)
-        }
+        Ok(text) => config_or_defaults(Some(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => config_or_defaults(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// The config's text read, or the defaults when the repository has none.
+fn config_or_defaults(text: Option<&str>) -> Result<RepoConfig> {
+    Ok(RepoConfig::parse(
+        text.unwrap_or("version: 1\n"),
+        CONFIG_PATH,
+    )?)
 }
 
 async fn rulebook_of(
