@@ -19,6 +19,7 @@ use measure::peak_rss_mib;
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
+use dslp_bot::data::load::Input;
 use dslp_bot::data::{DatasetFiles, evaluate};
 use synthetic::generate;
 
@@ -45,14 +46,14 @@ drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }
 /// The measured work: read both files, run everything, as `dslp data test --base` does.
 fn run_once(dir: &Path) {
     let spec: DatasetSpec = serde_saphyr::from_str(SPEC).expect("bench spec");
-    let head = std::fs::read(dir.join("head.csv")).expect("head");
     let base_path = dir.join("base.csv");
     let started = Instant::now();
     let report = evaluate(
         "bench",
         &spec,
         DatasetFiles {
-            head: Ok(head),
+            // The head from the working tree, the base as bytes (a git blob).
+            head: Ok(Input::File(dir.join("head.csv"))),
             base: Some(dslp_bot::data::Source::lazy(move || {
                 Ok(std::fs::read(&base_path).expect("base"))
             })),

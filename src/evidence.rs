@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CONFIG_PATH, RepoConfig};
-use crate::data::load::{DataError, resolve_in_repo};
+use crate::data::load::{DataError, Input, resolve_in_repo};
 use crate::data::spec::{DatasetSpec, SplitSpec};
 use crate::data::{self, DatasetFiles, DatasetReport, Source};
 use crate::model::gates::{self, GateInputs, GateResult, Verdict};
@@ -221,7 +221,7 @@ pub fn dataset_files<'r>(
         _ => None,
     };
     DatasetFiles {
-        head: read_working(root, path),
+        head: resolve_in_repo(root, path).map(Input::File),
         base,
         split,
     }

@@ -4,21 +4,18 @@ use polars::prelude::*;
 use regex::Regex;
 
 use super::column::{ColumnView, HashGroups, format_number, row_hashes_of, verified_duplicates};
-use super::load::Loaded;
 use super::spec::{ColumnSpec, ColumnType, DatasetSpec, DuplicatePolicy, DuplicateRule};
+use super::table::{Table, TableColumn};
 use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
+use rayon::prelude::*;
 
 const MAX_EXAMPLES: usize = 5;
 
 /// Every check the spec declares, in a stable order: table checks first,
 /// then columns by name.
-pub fn run(
-    spec: &DatasetSpec,
-    loaded: &Loaded,
-    views: &[(String, ColumnView)],
-) -> Vec<CheckResult> {
-    let rows = loaded.frame.height() as u64;
+pub fn run(spec: &DatasetSpec, table: &Table) -> Vec<CheckResult> {
+    let rows = table.rows as u64;
     let mut results = Vec::new();
     if let Some(bounds) = spec.rows {
         let low = bounds.min.is_none_or(|min| rows >= min);
@@ -36,29 +33,43 @@ pub fn run(
             rows.to_string(),
         ));
     }
-    if let Some(policy) = &spec.duplicates {
-        results.push(duplicate_rows(policy, views, rows as usize));
-    }
-    for (name, column_spec) in &spec.columns {
-        let view = views.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        let Some(view) = view else {
-            results.push(CheckResult {
-                passed: false,
-                observed: format!("missing; the file has {}", column_list(&loaded.frame)),
-                ..CheckResult::new("present", Some(name), "the column exists")
-            });
-            continue;
-        };
-        column_checks(name, column_spec, view, loaded, &mut results);
-    }
+    // The duplicate rows and each column's checks are independent tasks.
+    let (duplicates, per_column) = rayon::join(
+        || {
+            spec.duplicates
+                .as_ref()
+                .map(|policy| duplicate_rows(policy, &table.views_except(&[]), rows as usize))
+        },
+        || {
+            spec.columns
+                .par_iter()
+                .map(|(name, column_spec)| {
+                    let mut results = Vec::new();
+                    match table.column(name) {
+                        Some(column) => {
+                            column_checks(name, column_spec, column, table, &mut results)
+                        }
+                        None => results.push(CheckResult {
+                            passed: false,
+                            observed: format!("missing; the file has {}", column_list(table)),
+                            ..CheckResult::new("present", Some(name), "the column exists")
+                        }),
+                    }
+                    results
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    results.extend(duplicates);
+    results.extend(per_column.into_iter().flatten());
     results
 }
 
-fn column_list(frame: &DataFrame) -> String {
-    let names: Vec<String> = frame
-        .get_column_names()
+fn column_list(table: &Table) -> String {
+    let names: Vec<String> = table
+        .columns
         .iter()
-        .map(|n| format!("`{n}`"))
+        .map(|c| format!("`{}`", c.name))
         .collect();
     if names.is_empty() {
         "no columns".into()
@@ -70,21 +81,18 @@ fn column_list(frame: &DataFrame) -> String {
 fn column_checks(
     name: &str,
     spec: &ColumnSpec,
-    view: &ColumnView,
-    loaded: &Loaded,
+    column: &TableColumn,
+    table: &Table,
     out: &mut Vec<CheckResult>,
 ) {
+    let view = &column.view;
     let rows = view.len();
     let check = |check: &str, expected: String| CheckResult::new(check, Some(name), expected);
     if let Some(column_type) = spec.column_type {
         let mut result = check("type", type_name(column_type).into());
-        let violations = loaded.type_violations.get(name);
-        let dtype = loaded
-            .frame
-            .column(name)
-            .map(|c| c.dtype().clone())
-            .unwrap_or(DataType::Null);
-        let fits = type_fits(column_type, &dtype, view);
+        let violations = table.type_violations.get(name);
+        let dtype = &column.dtype;
+        let fits = type_fits(column_type, dtype, view);
         match violations {
             Some(found) => {
                 result.passed = false;
@@ -148,7 +156,7 @@ fn column_checks(
         let mut result = check("allowed values", format!("one of {}", allowed.join(", ")));
         match view {
             ColumnView::Text(values) => {
-                let flags = values.iter().map(|v| v.is_some_and(|v| !set.contains(v)));
+                let flags = values.flags(|v| !set.contains(v));
                 fill_offending(&mut result, view, flags, "outside the allowed values");
             }
             ColumnView::Numeric(values) => {
@@ -170,7 +178,7 @@ fn column_checks(
         match Regex::new(&format!("^(?:{pattern})$")) {
             Ok(regex) => match view {
                 ColumnView::Text(values) => {
-                    let flags = values.iter().map(|v| v.is_some_and(|v| !regex.is_match(v)));
+                    let flags = values.flags(|v| !regex.is_match(v));
                     fill_offending(&mut result, view, flags, "not matching");
                 }
                 ColumnView::Numeric(values) => {

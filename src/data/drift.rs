@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::CheckResult;
 use super::spec::{DriftLimits, NewCategories, Thresholds};
-use super::stats::{bin_counts, decile_edges, ks_statistic, psi};
+use super::stats::{ValueCounts, psi};
 use crate::lifecycle::Severity;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -26,15 +26,12 @@ pub struct ColumnDrift {
     pub new_categories: Vec<String>,
 }
 
-pub fn numeric(column: &str, base_sorted: &[f64], head_sorted: &[f64]) -> ColumnDrift {
-    let edges = decile_edges(base_sorted);
+pub fn numeric(column: &str, base: &ValueCounts, head: &ValueCounts) -> ColumnDrift {
+    let edges = base.decile_edges();
     ColumnDrift {
         column: column.to_string(),
-        psi: psi(
-            &bin_counts(base_sorted, &edges),
-            &bin_counts(head_sorted, &edges),
-        ),
-        ks: ks_statistic(base_sorted, head_sorted),
+        psi: psi(&base.bin_counts(&edges), &head.bin_counts(&edges)),
+        ks: base.ks(head),
         new_categories: Vec::new(),
     }
 }

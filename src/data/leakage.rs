@@ -12,16 +12,18 @@
 //! - numeric target with more than 20 distinct values, numeric feature:
 //!   |Pearson r| ≥ 0.99.
 
-use super::column::{ColumnView, row_hashes_of};
-use super::stats::{radix_sort_by_key, roc_auc};
+use rayon::prelude::*;
+
+use super::column::{Coded, ColumnView, Texts, numbers_of, row_hashes_of};
+use super::stats::{radix_sort_by_key, roc_auc_counted};
 use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
 
 const MAX_EXAMPLES: usize = 5;
 
-/// Test rows whose every feature equals some training row's. Training rows
-/// are kept as (hash, row) pairs sorted by hash, so a test row finds its
-/// candidates by binary search without a map of vectors.
+/// Test rows whose every feature equals some training row's. Training and
+/// test rows are each sorted by row hash and walked together, so equal
+/// hashes meet without a lookup per row.
 pub fn shared_rows(
     features: &[(String, ColumnView)],
     is_train: &[bool],
@@ -29,31 +31,56 @@ pub fn shared_rows(
 ) -> CheckResult {
     let rows = is_train.len();
     let row_hashes = row_hashes_of(features, rows);
-    let mut train: Vec<(u64, u32)> = (0..rows)
-        .filter(|r| is_train[*r])
-        .map(|r| (row_hashes[r], r as u32))
-        .collect();
-    radix_sort_by_key(&mut train, |(hash, _)| *hash);
+    let sorted_part = |part: &[bool]| {
+        let mut pairs: Vec<(u64, u32)> = (0..rows)
+            .filter(|r| part[*r])
+            .map(|r| (row_hashes[r], r as u32))
+            .collect();
+        radix_sort_by_key(&mut pairs, |(hash, _)| *hash);
+        pairs
+    };
+    let (train, test) = rayon::join(|| sorted_part(is_train), || sorted_part(is_test));
+    drop(row_hashes);
     let same = |a: usize, b: usize| features.iter().all(|(_, v)| v.same(a, b));
-    let mut count = 0u64;
-    let mut examples = Vec::new();
-    for row in (0..rows).filter(|r| is_test[*r]) {
-        let hash = row_hashes[row];
-        let start = train.partition_point(|(h, _)| *h < hash);
-        let found = train[start..]
-            .iter()
-            .take_while(|(h, _)| *h == hash)
-            .find(|(_, t)| same(*t as usize, row));
-        if let Some((_, first)) = found {
-            count += 1;
-            if examples.len() < MAX_EXAMPLES {
-                examples.push(Example {
-                    row: row as u64 + 1,
-                    value: format!("test row equals training row {}", first + 1),
-                });
+    // (test row, the first training row equal to it)
+    let mut shared: Vec<(u32, u32)> = Vec::new();
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < train.len() && j < test.len() {
+        let (train_hash, test_hash) = (train[i].0, test[j].0);
+        if train_hash < test_hash {
+            i += 1;
+        } else if test_hash < train_hash {
+            j += 1;
+        } else {
+            let train_end = i + train[i..]
+                .iter()
+                .take_while(|(h, _)| *h == train_hash)
+                .count();
+            let test_end = j + test[j..]
+                .iter()
+                .take_while(|(h, _)| *h == test_hash)
+                .count();
+            for (_, row) in &test[j..test_end] {
+                let first = train[i..train_end]
+                    .iter()
+                    .find(|(_, t)| same(*t as usize, *row as usize));
+                if let Some((_, first)) = first {
+                    shared.push((*row, *first));
+                }
             }
+            (i, j) = (train_end, test_end);
         }
     }
+    shared.sort_unstable();
+    let count = shared.len() as u64;
+    let examples = shared
+        .iter()
+        .take(MAX_EXAMPLES)
+        .map(|(row, first)| Example {
+            row: *row as u64 + 1,
+            value: format!("test row equals training row {}", first + 1),
+        })
+        .collect();
     CheckResult {
         check: "train/test overlap".into(),
         column: None,
@@ -141,47 +168,11 @@ pub fn leaky_features(
     target: &ColumnView,
 ) -> Vec<CheckResult> {
     let codes = encode_target(target);
-    let mut results = Vec::new();
-    for (name, view) in features {
-        let finding = match (view, &codes) {
-            (ColumnView::Numeric(values), Some(codes)) if codes.levels.len() == 2 => {
-                let pairs: Vec<(f64, bool)> = values
-                    .iter()
-                    .zip(&codes.per_row)
-                    .filter_map(|(v, c)| match (v, c) {
-                        (Some(v), Some(c)) if !v.is_nan() => Some((v, *c == 1)),
-                        _ => None,
-                    })
-                    .collect();
-                roc_auc(&pairs)
-                    .filter(|auc| *auc >= 0.99 || *auc <= 0.01)
-                    .map(|auc| {
-                        format!("ROC-AUC {auc:.4} for `{target_name}` = {}", codes.levels[1])
-                    })
-            }
-            (ColumnView::Numeric(values), None) => {
-                let ColumnView::Numeric(target_values) = target else {
-                    continue;
-                };
-                let pairs: Vec<(f64, f64)> = values
-                    .iter()
-                    .zip(target_values.iter())
-                    .filter_map(|(x, y)| match (x, y) {
-                        (Some(x), Some(y)) if !x.is_nan() && !y.is_nan() => Some((x, y)),
-                        _ => None,
-                    })
-                    .collect();
-                pearson(&pairs)
-                    .filter(|r| r.abs() >= 0.99)
-                    .map(|r| format!("Pearson r {r:.4} with `{target_name}`"))
-            }
-            (ColumnView::Text(values), Some(codes)) if codes.levels.len() >= 2 => {
-                level_purity(values, codes)
-            }
-            _ => None,
-        };
-        if let Some(observed) = finding {
-            results.push(CheckResult {
+    features
+        .par_iter()
+        .filter_map(|(name, view)| {
+            let observed = single_feature_finding(view, codes.as_ref(), target_name, target)?;
+            Some(CheckResult {
                 passed: false,
                 severity: Severity::Warning,
                 observed,
@@ -190,10 +181,49 @@ pub fn leaky_features(
                     Some(name),
                     format!("does not alone predict `{target_name}`"),
                 )
-            });
+            })
+        })
+        .collect()
+}
+
+/// What makes one feature a leak, if it is one.
+fn single_feature_finding(
+    view: &ColumnView,
+    codes: Option<&Codes>,
+    target_name: &str,
+    target: &ColumnView,
+) -> Option<String> {
+    match (view, codes) {
+        (ColumnView::Numeric(values), Some(codes)) if codes.levels.len() == 2 => {
+            let scored = || {
+                numbers_of(values)
+                    .zip(&codes.per_row)
+                    .filter_map(|(v, c)| match c {
+                        Some(c) if !v.is_nan() => Some((v, *c == 1)),
+                        _ => None,
+                    })
+            };
+            roc_auc_counted(scored)
+                .filter(|auc| *auc >= 0.99 || *auc <= 0.01)
+                .map(|auc| format!("ROC-AUC {auc:.4} for `{target_name}` = {}", codes.levels[1]))
         }
+        (ColumnView::Numeric(values), None) => {
+            let ColumnView::Numeric(target_values) = target else {
+                return None;
+            };
+            let pairs: Vec<(f64, f64)> = numbers_of(values)
+                .zip(numbers_of(target_values))
+                .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+                .collect();
+            pearson(&pairs)
+                .filter(|r| r.abs() >= 0.99)
+                .map(|r| format!("Pearson r {r:.4} with `{target_name}`"))
+        }
+        (ColumnView::Text(values), Some(codes)) if codes.levels.len() >= 2 => {
+            level_purity(values, codes)
+        }
+        _ => None,
     }
-    results
 }
 
 fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
@@ -214,29 +244,41 @@ fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
 }
 
-fn level_purity(values: &polars::prelude::StringChunked, codes: &Codes) -> Option<String> {
+fn level_purity(values: &Texts, codes: &Codes) -> Option<String> {
     let classes = codes.levels.len();
     let mut level_of: ahash::HashMap<&str, usize> = ahash::HashMap::default();
+    // A coded column's levels are already numbered; others are numbered here.
+    let levels: Box<dyn Iterator<Item = Option<usize>> + '_> = match values {
+        Texts::Coded(coded) => Box::new(
+            coded
+                .codes
+                .iter()
+                .map(|c| (*c != Coded::NULL).then_some(*c as usize)),
+        ),
+        Texts::Plain(_) => Box::new(values.iter().map(move |v| {
+            let next = level_of.len();
+            v.map(|v| *level_of.entry(v).or_insert(next))
+        })),
+    };
     let mut counts: Vec<Vec<u64>> = Vec::new();
     let mut by_target = vec![0u64; classes];
     let mut rows = 0u64;
-    for (value, code) in values.iter().zip(&codes.per_row) {
-        let (Some(value), Some(code)) = (value, code) else {
+    for (level, code) in levels.zip(&codes.per_row) {
+        let (Some(level), Some(code)) = (level, code) else {
             continue;
         };
-        let next = level_of.len();
-        let level = *level_of.entry(value).or_insert(next);
-        if level == counts.len() {
-            if counts.len() >= MAX_FEATURE_LEVELS {
+        if level >= counts.len() {
+            if level >= MAX_FEATURE_LEVELS {
                 return None; // an identifier or free text, not a feature
             }
-            counts.push(vec![0; classes]);
+            counts.resize(level + 1, vec![0; classes]);
         }
         counts[level][*code as usize] += 1;
         by_target[*code as usize] += 1;
         rows += 1;
     }
-    if rows == 0 || counts.len() as u64 * 2 > rows {
+    let levels_seen = counts.iter().filter(|c| c.iter().any(|n| *n > 0)).count() as u64;
+    if rows == 0 || levels_seen * 2 > rows {
         return None;
     }
     let right: u64 = counts

@@ -106,6 +106,32 @@ pub fn resolve_in_repo(root: &Path, relative: &str) -> Result<PathBuf, DataError
     }
 }
 
+/// Where a dataset's bytes are: in memory (a revision's blob), or a file of
+/// the working tree, which CSV reading takes a block at a time so the whole
+/// file is never in memory next to its columns.
+#[derive(Debug)]
+pub enum Input {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+impl From<Vec<u8>> for Input {
+    fn from(bytes: Vec<u8>) -> Input {
+        Input::Bytes(bytes)
+    }
+}
+
+impl Input {
+    /// The whole content (formats that are not read by blocks).
+    pub fn into_bytes(self, file: &str) -> Result<Vec<u8>, DataError> {
+        match self {
+            Input::Bytes(bytes) => Ok(bytes),
+            Input::File(path) => std::fs::read(&path)
+                .map_err(|e| DataError::new(file, format!("cannot read the file: {e}"))),
+        }
+    }
+}
+
 /// Values in a declared column that do not have the declared type.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TypeViolations {
@@ -154,7 +180,7 @@ pub fn read_table(
 
 /// Runs a polars reader; its errors, and any panic inside it, become a
 /// message about the file instead of a crash.
-fn guarded(
+pub(super) fn guarded(
     file: &str,
     read: impl FnOnce() -> PolarsResult<DataFrame>,
 ) -> Result<DataFrame, DataError> {
@@ -176,12 +202,17 @@ fn first_line(text: &str) -> &str {
 }
 
 fn check_utf8(bytes: &[u8], file: &str) -> Result<(), DataError> {
+    check_utf8_at(bytes, file, 1)
+}
+
+/// As [`check_utf8`] for a part of a file that begins on line `first_line`.
+pub(super) fn check_utf8_at(bytes: &[u8], file: &str, first_line: u64) -> Result<(), DataError> {
     if let Err(error) = std::str::from_utf8(bytes) {
         let offset = error.valid_up_to();
         let (line, column) = line_and_column(bytes, offset);
         return Err(DataError::at(
             file,
-            line,
+            first_line + line - 1,
             Some(column),
             format!(
                 "the file is not UTF-8 (byte 0x{:02x}); save it as UTF-8",
@@ -192,7 +223,7 @@ fn check_utf8(bytes: &[u8], file: &str) -> Result<(), DataError> {
     Ok(())
 }
 
-fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
+pub(super) fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
     let before = &bytes[..offset];
     let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
     let line_start = memchr::memrchr(b'\n', before).map(|p| p + 1).unwrap_or(0);
@@ -246,16 +277,16 @@ pub fn scan_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, u64), DataErro
 
 /// One record: how many fields, where its text ends, where the next starts,
 /// and how many line breaks it spans.
-struct Record {
-    fields: usize,
-    end: usize,
-    next: usize,
-    lines: u64,
+pub(super) struct Record {
+    pub(super) fields: usize,
+    pub(super) end: usize,
+    pub(super) next: usize,
+    pub(super) lines: u64,
 }
 
 /// Scans one record from `start` without allocating. Err holds the offset of
 /// an unclosed quote.
-fn scan_record(bytes: &[u8], start: usize) -> Result<Record, usize> {
+pub(super) fn scan_record(bytes: &[u8], start: usize) -> Result<Record, usize> {
     let mut fields = 1usize;
     let mut pos = start;
     let mut lines = 0u64;
@@ -320,7 +351,7 @@ fn scan_record(bytes: &[u8], start: usize) -> Result<Record, usize> {
 }
 
 /// The fields of one (header) record, unquoted.
-fn split_fields(record: &[u8]) -> Vec<String> {
+pub(super) fn split_fields(record: &[u8]) -> Vec<String> {
     let mut fields = Vec::new();
     let mut current = Vec::new();
     let mut in_quotes = false;
@@ -346,7 +377,7 @@ fn split_fields(record: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn polars_type(column_type: ColumnType) -> DataType {
+pub(super) fn polars_type(column_type: ColumnType) -> DataType {
     match column_type {
         ColumnType::Int => DataType::Int64,
         ColumnType::Float => DataType::Float64,
@@ -413,7 +444,10 @@ fn read_csv(
 
 /// Converts declared columns to their types without failing: values that do
 /// not convert become nulls and are recorded as type violations.
-fn coerce_declared(mut frame: DataFrame, declared: &BTreeMap<String, ColumnType>) -> Loaded {
+pub(super) fn coerce_declared(
+    mut frame: DataFrame,
+    declared: &BTreeMap<String, ColumnType>,
+) -> Loaded {
     let mut violations = BTreeMap::new();
     for (name, column_type) in declared {
         let Ok(column) = frame.column(name) else {
@@ -441,7 +475,7 @@ fn coerce_declared(mut frame: DataFrame, declared: &BTreeMap<String, ColumnType>
     }
 }
 
-fn convert(series: &Series, column_type: ColumnType) -> PolarsResult<Series> {
+pub(super) fn convert(series: &Series, column_type: ColumnType) -> PolarsResult<Series> {
     match column_type {
         ColumnType::Bool if series.dtype() == &DataType::String => {
             let values: BooleanChunked = series
@@ -508,7 +542,7 @@ fn is_iso_date(text: &str, date_only: bool) -> bool {
         && digits(14..16)
 }
 
-fn conversion_failures(original: &Series, converted: &Series) -> TypeViolations {
+pub(super) fn conversion_failures(original: &Series, converted: &Series) -> TypeViolations {
     let mut found = TypeViolations::default();
     let (Ok(original), true) = (
         original.cast(&DataType::String),
@@ -535,7 +569,7 @@ fn conversion_failures(original: &Series, converted: &Series) -> TypeViolations 
 }
 
 /// After a text read, give undeclared columns the type their values support.
-fn infer_undeclared(frame: &mut DataFrame, declared: &BTreeMap<String, ColumnType>) {
+pub(super) fn infer_undeclared(frame: &mut DataFrame, declared: &BTreeMap<String, ColumnType>) {
     let names: Vec<String> = frame
         .get_column_names()
         .iter()

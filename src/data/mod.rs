@@ -12,18 +12,22 @@ pub mod load;
 pub mod profile;
 pub mod spec;
 pub mod stats;
+pub mod table;
 
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::lifecycle::Severity;
 use column::ColumnView;
 use drift::ColumnDrift;
-use load::{DataError, Loaded, read_table};
+use load::{DataError, Input, read_table};
 use profile::ColumnProfile;
 use spec::{ColumnType, DatasetSpec, FileFormat, SplitSpec};
+use stats::ValueCounts;
+use table::{Table, read_columns};
 
 /// One row that broke a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,7 +116,7 @@ impl DatasetReport {
 
 /// The files of one dataset, read by the caller.
 pub struct DatasetFiles<'a> {
-    pub head: Result<Vec<u8>, DataError>,
+    pub head: Result<Input, DataError>,
     /// The same path at the base revision, when comparing; read only after
     /// the head has been processed and let go, so both are never in memory.
     pub base: Option<Source<'a>>,
@@ -139,10 +143,9 @@ impl From<Result<Vec<u8>, DataError>> for Source<'_> {
     }
 }
 
-/// What drift needs of a head column once the head's frame is gone.
+/// What drift needs of a head column once the head's table is gone.
 enum HeadColumn {
-    /// The sorted non-null values.
-    Numeric(Vec<f64>),
+    Numeric(ValueCounts),
     /// The count per level (columns with few levels only).
     Levels(BTreeMap<String, u64>),
 }
@@ -175,13 +178,10 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
         .iter()
         .filter_map(|(name, c)| c.column_type.map(|t| (name.clone(), t)))
         .collect();
-    let loaded = format_of(spec).and_then(|format| {
-        let bytes = files.head.as_ref().map_err(Clone::clone)?;
-        read_table(bytes, format, &spec.path.0, &declared)
-    });
-    drop(files.head);
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
+    let table = format_of(spec)
+        .and_then(|format| read_columns(files.head?, format, &spec.path.0, &declared, None));
+    let table = match table {
+        Ok(table) => table,
         Err(error) => {
             report
                 .checks
@@ -189,34 +189,34 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
             return report;
         }
     };
-    report.rows = Some(loaded.frame.height() as u64);
-    let views = match views_of(&loaded.frame) {
-        Ok(views) => views,
-        Err(error) => {
-            report.checks.push(CheckResult::unreadable(
-                &DataError::new(&spec.path.0, error.to_string()),
-                "dataset",
-            ));
-            return report;
-        }
-    };
-    report.checks = checks::run(spec, &loaded, &views);
-
-    let (profile, head_columns) = profile_columns(&loaded, &views, spec, files.base.is_some());
+    report.rows = Some(table.rows as u64);
+    let for_drift = files.base.is_some();
+    let split_files = files.split;
+    let ((checks, (profile, head_columns)), leakage) = rayon::join(
+        || {
+            rayon::join(
+                || checks::run(spec, &table),
+                || profile_columns(&table, spec, for_drift),
+            )
+        },
+        || leakage_checks(spec, &table, split_files, &declared),
+    );
+    report.checks = checks;
     report.profile = profile;
-    let leakage = leakage_checks(spec, &loaded, &views, files.split, &declared);
-    // Let the head go before the base is read: at 10⁷ rows each frame is a gigabyte.
-    drop(views);
-    drop(loaded);
+    // Let the head go before the base is read: at 10⁷ rows it is most of a gigabyte.
+    drop(table);
     if let Some(source) = files.base {
+        let wanted: Vec<String> = head_columns.iter().map(|(n, _)| n.clone()).collect();
         let base = source.read().map_err(|e| e.to_string()).and_then(|bytes| {
             format_of(spec)
-                .and_then(|format| read_table(&bytes, format, &spec.path.0, &declared))
+                .and_then(|format| {
+                    read_columns(bytes.into(), format, &spec.path.0, &declared, Some(&wanted))
+                })
                 .map_err(|error| format!("the base revision's file cannot be read: {error}"))
         });
         match base {
             Ok(base) => {
-                let drifts = drift_against(&head_columns, &base.frame);
+                let drifts = drift_against(&head_columns, &base);
                 if let Some(limits) = &spec.drift {
                     report.checks.extend(drift::checks(&drifts, limits));
                 }
@@ -229,6 +229,67 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
     report
 }
 
+/// The profile of every column and, when drift is wanted, what drift will
+/// need of each column, one column per task.
+fn profile_columns(
+    table: &Table,
+    spec: &DatasetSpec,
+    for_drift: bool,
+) -> (Vec<ColumnProfile>, Vec<(String, HeadColumn)>) {
+    let split_column = match &spec.split {
+        Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
+        _ => None,
+    };
+    let profiled: Vec<(ColumnProfile, Option<HeadColumn>)> = table
+        .columns
+        .par_iter()
+        .map(|column| {
+            let keep = for_drift && Some(column.name.as_str()) != split_column;
+            let dtype = column.dtype.to_string();
+            match &column.view {
+                ColumnView::Numeric(values) => {
+                    let counts = ValueCounts::of(|| column::numbers_of(values));
+                    let profile = profile::numeric(&column.name, dtype, table.rows as u64, &counts);
+                    (profile, keep.then_some(HeadColumn::Numeric(counts)))
+                }
+                ColumnView::Text(_) => {
+                    let (profile, levels) = profile::text(&column.name, dtype, &column.view);
+                    (profile, levels.filter(|_| keep).map(HeadColumn::Levels))
+                }
+            }
+        })
+        .collect();
+    let mut profiles = Vec::with_capacity(profiled.len());
+    let mut kept = Vec::new();
+    for ((profile, head), column) in profiled.into_iter().zip(&table.columns) {
+        profiles.push(profile);
+        if let Some(head) = head {
+            kept.push((column.name.clone(), head));
+        }
+    }
+    (profiles, kept)
+}
+
+/// Each kept head column's drift against the same column of the base.
+fn drift_against(head: &[(String, HeadColumn)], base: &Table) -> Vec<ColumnDrift> {
+    head.par_iter()
+        .filter_map(|(name, column)| {
+            let base_view = &base.column(name)?.view;
+            match (column, base_view) {
+                (HeadColumn::Numeric(head_counts), ColumnView::Numeric(values)) => {
+                    let base_counts = ValueCounts::of(|| column::numbers_of(values));
+                    Some(drift::numeric(name, &base_counts, head_counts))
+                }
+                (HeadColumn::Levels(head_levels), ColumnView::Text(texts)) => {
+                    profile::level_counts(texts, profile::MAX_LEVELS as usize)
+                        .map(|base_levels| drift::categorical(name, &base_levels, head_levels))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// Every column of a frame as a view, in the frame's order.
 fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
     frame
@@ -238,77 +299,9 @@ fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
         .collect()
 }
 
-/// The profile of every column and, when drift is wanted, what drift will
-/// need of each column; each numeric column is sorted once for both.
-fn profile_columns(
-    loaded: &Loaded,
-    views: &[(String, ColumnView)],
-    spec: &DatasetSpec,
-    for_drift: bool,
-) -> (Vec<ColumnProfile>, Vec<(String, HeadColumn)>) {
-    let mut profiles = Vec::with_capacity(views.len());
-    let mut kept = Vec::new();
-    let split_column = match &spec.split {
-        Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
-        _ => None,
-    };
-    for (name, view) in views {
-        let dtype = loaded
-            .frame
-            .column(name)
-            .map(|c| c.dtype().to_string())
-            .unwrap_or_default();
-        let keep = for_drift && Some(name.as_str()) != split_column;
-        match view {
-            ColumnView::Numeric(_) => {
-                let mut sorted = view.numbers();
-                stats::sort_f64(&mut sorted);
-                profiles.push(profile::numeric(name, dtype, view.len() as u64, &sorted));
-                if keep {
-                    kept.push((name.clone(), HeadColumn::Numeric(sorted)));
-                }
-            }
-            ColumnView::Text(_) => {
-                let (column_profile, levels) = profile::text(name, dtype, view);
-                profiles.push(column_profile);
-                if let (true, Some(levels)) = (keep, levels) {
-                    kept.push((name.clone(), HeadColumn::Levels(levels)));
-                }
-            }
-        }
-    }
-    (profiles, kept)
-}
-
-/// Each kept head column's drift against the same column of the base; a
-/// base column's view is made only while its drift is computed.
-fn drift_against(head: &[(String, HeadColumn)], base: &DataFrame) -> Vec<ColumnDrift> {
-    let mut drifts = Vec::new();
-    for (name, column) in head {
-        let Some(base_view) = base.column(name).ok().and_then(|c| ColumnView::of(c).ok()) else {
-            continue;
-        };
-        match (column, &base_view) {
-            (HeadColumn::Numeric(head_sorted), ColumnView::Numeric(_)) => {
-                let mut base_sorted = base_view.numbers();
-                stats::sort_f64(&mut base_sorted);
-                drifts.push(drift::numeric(name, &base_sorted, head_sorted));
-            }
-            (HeadColumn::Levels(head_levels), ColumnView::Text(_)) => {
-                if let Some(base_levels) = base_view.level_counts(profile::MAX_LEVELS as usize) {
-                    drifts.push(drift::categorical(name, &base_levels, head_levels));
-                }
-            }
-            _ => {}
-        }
-    }
-    drifts
-}
-
 fn leakage_checks(
     spec: &DatasetSpec,
-    loaded: &Loaded,
-    views: &[(String, ColumnView)],
+    table: &Table,
     split_files: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Vec<CheckResult> {
@@ -319,11 +312,10 @@ fn leakage_checks(
             column,
             train,
             test,
-        }) => match views.iter().find(|(n, _)| n == column) {
-            Some((_, split)) => {
-                let (is_train, is_test) = split.membership(train, test);
-                let features: Vec<(String, ColumnView)> =
-                    views.iter().filter(|(n, _)| n != column).cloned().collect();
+        }) => match table.column(column) {
+            Some(split) => {
+                let (is_train, is_test) = split.view.membership(train, test);
+                let features = table.views_except(&[column]);
                 results.push(leakage::shared_rows(&features, &is_train, &is_test));
             }
             None => results.push(CheckResult::table(
@@ -355,24 +347,24 @@ fn leakage_checks(
         None => {}
     }
     if let Some(target) = target {
-        match views.iter().find(|(n, _)| n == target) {
-            Some((_, target_view)) => {
+        match table.column(target) {
+            Some(target_column) => {
                 let split_column = match &spec.split {
-                    Some(SplitSpec::Column { column, .. }) => Some(column.as_str()),
-                    _ => None,
+                    Some(SplitSpec::Column { column, .. }) => column.as_str(),
+                    _ => target,
                 };
-                let features: Vec<(String, ColumnView)> = views
-                    .iter()
-                    .filter(|(n, _)| n != target && Some(n.as_str()) != split_column)
-                    .cloned()
-                    .collect();
-                results.extend(leakage::leaky_features(&features, target, target_view));
+                let features = table.views_except(&[target, split_column]);
+                results.extend(leakage::leaky_features(
+                    &features,
+                    target,
+                    &target_column.view,
+                ));
             }
             None => results.push(CheckResult::table(
                 "target column",
                 &format!("the target `{target}` exists"),
                 false,
-                format!("missing; the file has {} columns", loaded.frame.width()),
+                format!("missing; the file has {} columns", table.columns.len()),
             )),
         }
     }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::column::{ColumnView, HashGroups, NULL_HASH};
-use super::stats::{mean_std, quantile_sorted};
+use super::column::{Coded, ColumnView, HashGroups, NULL_HASH, Texts};
+use super::stats::ValueCounts;
 
 /// The quantiles reported, as numpy's default (linear) computes them.
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
@@ -39,30 +39,21 @@ pub struct ColumnProfile {
     pub top: Vec<(String, u64)>,
 }
 
-/// A numeric column's profile from its sorted non-null values.
-pub fn numeric(column: &str, dtype: String, rows: u64, sorted: &[f64]) -> ColumnProfile {
-    let (mean, std) = mean_std(sorted);
-    let mut distinct = 0u64;
-    let mut previous: Option<f64> = None;
-    for value in sorted {
-        if previous != Some(*value) {
-            distinct += 1;
-            previous = Some(*value);
-        }
-    }
+/// A numeric column's profile from the counts of its non-null values.
+pub fn numeric(column: &str, dtype: String, rows: u64, counts: &ValueCounts) -> ColumnProfile {
     ColumnProfile {
         column: column.to_string(),
         dtype,
         count: rows,
-        nulls: rows - sorted.len() as u64,
-        distinct,
-        min: sorted.first().copied(),
-        max: sorted.last().copied(),
-        mean,
-        std,
+        nulls: rows - counts.len(),
+        distinct: counts.distinct(),
+        min: counts.values.first().copied(),
+        max: counts.values.last().copied(),
+        mean: counts.mean,
+        std: counts.std(),
         quantiles: QUANTILES
             .iter()
-            .filter_map(|q| quantile_sorted(sorted, *q).map(|v| (*q, v)))
+            .filter_map(|q| counts.quantile(*q).map(|v| (*q, v)))
             .collect(),
         top: Vec::new(),
     }
@@ -90,9 +81,7 @@ pub fn text(
         None => {
             let hashes = view.row_hashes();
             let groups = HashGroups::of(&hashes, Some(NULL_HASH));
-            let mut runs = groups.runs.clone();
-            runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            runs.truncate(TOP);
+            let runs = groups.most_frequent(TOP);
             let wanted: ahash::HashMap<u64, u64> = runs.iter().copied().collect();
             let mut named: ahash::HashMap<u64, String> = ahash::HashMap::default();
             for (value, hash) in values.iter().zip(&hashes) {
@@ -130,10 +119,26 @@ pub fn text(
 }
 
 /// Count per value, or `None` as soon as there are more than `limit` values.
-pub fn level_counts(
-    values: &polars::prelude::StringChunked,
-    limit: usize,
-) -> Option<BTreeMap<String, u64>> {
+pub fn level_counts(values: &Texts, limit: usize) -> Option<BTreeMap<String, u64>> {
+    let values = match values {
+        Texts::Coded(coded) => {
+            let mut counts = vec![0u64; coded.levels.len()];
+            for code in coded.codes.iter().filter(|c| **c != Coded::NULL) {
+                counts[*code as usize] += 1;
+            }
+            let present = counts.iter().filter(|n| **n > 0).count();
+            return (present <= limit).then(|| {
+                coded
+                    .levels
+                    .iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(l, n)| (l.clone(), n))
+                    .collect()
+            });
+        }
+        Texts::Plain(values) => values,
+    };
     let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
     for value in values.iter().flatten() {
         if let Some(count) = counts.get_mut(value) {

@@ -36,7 +36,7 @@ fn profile_and_drift_equal_numpy_and_scipy() {
         "churn",
         &spec("path: data/churn.csv\n"),
         DatasetFiles {
-            head: Ok(read("churn_head.csv")),
+            head: Ok(read("churn_head.csv").into()),
             base: Some(Ok(read("churn_base.csv")).into()),
             split: None,
         },
@@ -111,7 +111,7 @@ fn checks_report_observed_values_counts_and_examples() {
         "churn",
         &spec,
         DatasetFiles {
-            head: Ok(read("churn_head.csv")),
+            head: Ok(read("churn_head.csv").into()),
             base: Some(Ok(read("churn_base.csv")).into()),
             split: None,
         },
@@ -165,7 +165,7 @@ fn a_leaking_feature_and_shared_rows_are_found() {
         "leaky",
         &spec("path: leaky.csv\ntarget: churned\nsplit: { column: split }\n"),
         DatasetFiles {
-            head: Ok(csv.into_bytes()),
+            head: Ok(csv.into_bytes().into()),
             base: None,
             split: None,
         },
@@ -235,7 +235,7 @@ fn a_header_only_file_fails_the_row_count_and_a_wrong_type_names_its_rows() {
             "path: header_only.csv\nrows: { min: 1 }\ncolumns:\n  tenure_months: { type: int }\n",
         ),
         DatasetFiles {
-            head: Ok(read("header_only.csv")),
+            head: Ok(read("header_only.csv").into()),
             base: None,
             split: None,
         },
@@ -250,7 +250,7 @@ fn a_header_only_file_fails_the_row_count_and_a_wrong_type_names_its_rows() {
             "path: wrong_type.csv\ncolumns:\n  tenure_months: { type: int, min: 0 }\n  missing: { type: float }\n",
         ),
         DatasetFiles {
-            head: Ok(read("wrong_type.csv")),
+            head: Ok(read("wrong_type.csv").into()),
             base: None,
             split: None,
         },
@@ -523,7 +523,7 @@ proptest! {
     #[test]
     fn any_bytes_give_a_report_or_a_clear_error(bytes in csvish()) {
         let spec = spec("path: x.csv\ncolumns:\n  a: { type: int, min: 0 }\n  b: { type: float, unique: true }\n  c: { type: category, values: [x] }\nduplicates: forbid\nrows: { min: 1 }\n");
-        let report = evaluate("x", &spec, DatasetFiles { head: Ok(bytes.clone()), base: Some(Ok(bytes).into()), split: None });
+        let report = evaluate("x", &spec, DatasetFiles { head: Ok(bytes.clone().into()), base: Some(Ok(bytes).into()), split: None });
         for check in &report.checks {
             prop_assert!(!check.check.is_empty());
             if check.check == "readable" {
@@ -540,7 +540,7 @@ fn parquet_and_ndjson_are_read_too() {
         "n",
         &spec("path: x.ndjson\ncolumns:\n  a: { type: int, max: 1 }\n"),
         DatasetFiles {
-            head: Ok(ndjson),
+            head: Ok(ndjson.into()),
             base: None,
             split: None,
         },
