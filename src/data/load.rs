@@ -230,51 +230,6 @@ pub(super) fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
     (line, (offset - line_start) as u64 + 1)
 }
 
-/// The header's field names and the number of data records, after checking
-/// that every record has as many fields as the header and that quotes close.
-pub fn scan_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, u64), DataError> {
-    check_utf8(bytes, file)?;
-    let mut header: Option<Vec<String>> = None;
-    let mut records = 0u64;
-    let mut line = 1u64;
-    let mut pos = 0usize;
-    while pos < bytes.len() {
-        let record_line = line;
-        let record = scan_record(bytes, pos).map_err(|quote_at| {
-            let (l, c) = line_and_column(bytes, quote_at);
-            DataError::at(
-                file,
-                l,
-                Some(c),
-                "a quoted field is never closed; check the quotes on this line",
-            )
-        })?;
-        line += record.lines;
-        let start = pos;
-        pos = record.next;
-        if record.fields == 0 {
-            continue; // blank line
-        }
-        match &header {
-            None => header = Some(split_fields(&bytes[start..record.end])),
-            Some(names) if record.fields != names.len() => {
-                return Err(DataError::at(
-                    file,
-                    record_line,
-                    None,
-                    format!(
-                        "the row has {} fields but the header has {}",
-                        record.fields,
-                        names.len()
-                    ),
-                ));
-            }
-            Some(_) => records += 1,
-        }
-    }
-    Ok((header.unwrap_or_default(), records))
-}
-
 /// One record: how many fields, where its text ends, where the next starts,
 /// and how many line breaks it spans.
 pub(super) struct Record {
@@ -393,19 +348,7 @@ fn read_csv(
     file: &str,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Result<Loaded, DataError> {
-    let (header, _) = scan_csv(bytes, file)?;
-    if header.is_empty() {
-        return Err(DataError::new(file, "the file has no header row"));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(name) = header.iter().find(|name| !seen.insert(name.as_str())) {
-        return Err(DataError::at(
-            file,
-            1,
-            None,
-            format!("the header names column `{name}` twice"),
-        ));
-    }
+    let header = super::table::csv_header(bytes, file)?;
     let typed: Schema = header
         .iter()
         .filter_map(|name| {

@@ -476,7 +476,7 @@ impl Builder {
 struct CsvBlocks<'f> {
     file_name: &'f str,
     reader: Option<std::fs::File>,
-    buffer: Vec<u8>,
+    buffer: std::borrow::Cow<'f, [u8]>,
     /// Bytes before this have been handed out.
     handed: usize,
     /// Bytes before this have been checked.
@@ -505,27 +505,37 @@ impl<'f> CsvBlocks<'f> {
         file_name: &'f str,
         block_bytes: usize,
     ) -> Result<CsvBlocks<'f>, DataError> {
-        let (reader, buffer, complete, total_bytes) = match input {
-            Input::Bytes(bytes) => {
-                let total = bytes.len() as u64;
-                (None, bytes, true, total)
-            }
+        match input {
+            Input::Bytes(bytes) => CsvBlocks::start(bytes.into(), None, file_name, block_bytes),
             Input::File(path) => {
-                let unreadable = |e: std::io::Error| {
-                    DataError::new(file_name, format!("cannot read the file: {e}"))
-                };
-                let file = std::fs::File::open(&path).map_err(unreadable)?;
-                let total = file.metadata().map_err(unreadable)?.len();
-                (Some(file), Vec::new(), false, total)
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| DataError::new(file_name, format!("cannot read the file: {e}")))?;
+                CsvBlocks::start(Vec::new().into(), Some(file), file_name, block_bytes)
             }
+        }
+    }
+
+    /// Over `buffer`, then what `reader` holds; the header is read.
+    fn start(
+        buffer: std::borrow::Cow<'f, [u8]>,
+        reader: Option<std::fs::File>,
+        file_name: &'f str,
+        block_bytes: usize,
+    ) -> Result<CsvBlocks<'f>, DataError> {
+        let total_bytes = match &reader {
+            Some(file) => file
+                .metadata()
+                .map_err(|e| DataError::new(file_name, format!("cannot read the file: {e}")))?
+                .len(),
+            None => buffer.len() as u64,
         };
         let mut blocks = CsvBlocks {
             file_name,
+            complete: reader.is_none(),
             reader,
             buffer,
             handed: 0,
             start: 0,
-            complete,
             line: 1,
             header: Vec::new(),
             total_bytes,
@@ -549,8 +559,9 @@ impl<'f> CsvBlocks<'f> {
         let Some(reader) = self.reader.as_mut() else {
             return Ok(());
         };
+        let buffer = self.buffer.to_mut();
         if self.handed > 0 {
-            self.buffer.drain(..self.handed);
+            buffer.drain(..self.handed);
             self.start -= self.handed;
             for blank in &mut self.blank_lines {
                 *blank = blank.start - self.handed..blank.end - self.handed;
@@ -560,12 +571,12 @@ impl<'f> CsvBlocks<'f> {
             }
             self.handed = 0;
         }
-        let before = self.buffer.len();
+        let before = buffer.len();
         reader
             .take(self.block_bytes as u64)
-            .read_to_end(&mut self.buffer)
+            .read_to_end(buffer)
             .map_err(|e| DataError::new(self.file_name, format!("cannot read the file: {e}")))?;
-        if self.buffer.len() - before < self.block_bytes {
+        if buffer.len() - before < self.block_bytes {
             self.complete = true;
         }
         Ok(())
@@ -713,6 +724,19 @@ impl<'f> CsvBlocks<'f> {
         }
         Ok(())
     }
+}
+
+/// The header of a CSV held in memory, after checking every record as
+/// [`read_columns`] does: for readers that parse a file whole.
+pub fn csv_header(bytes: &[u8], file: &str) -> Result<Vec<String>, DataError> {
+    let mut blocks = CsvBlocks::start(bytes.into(), None, file, BLOCK_BYTES)?;
+    while blocks.start < blocks.buffer.len() {
+        // Nothing is handed out: move the block window along with the scan.
+        blocks.handed = blocks.start;
+        blocks.blank_lines.clear();
+        blocks.scan()?;
+    }
+    Ok(blocks.header)
 }
 
 fn ragged(file: &str, line: u64, found: usize, wanted: usize) -> DataError {
