@@ -31,16 +31,18 @@ pub fn shared_rows(
 ) -> CheckResult {
     let rows = is_train.len();
     let row_hashes = row_hashes_of(features, rows);
-    let sorted_part = |part: &[bool]| {
-        let mut pairs: Vec<(u64, u32)> = (0..rows)
+    let part = |part: &[bool]| -> Vec<(u64, u32)> {
+        (0..rows)
             .filter(|r| part[*r])
             .map(|r| (row_hashes[r], r as u32))
-            .collect();
-        radix_sort_by_key(&mut pairs, |(hash, _)| *hash);
-        pairs
+            .collect()
     };
-    let (train, test) = rayon::join(|| sorted_part(is_train), || sorted_part(is_test));
-    drop(row_hashes);
+    let (mut train, mut test) = (part(is_train), part(is_test));
+    drop(row_hashes); // before the sorts, which need room of their own
+    rayon::join(
+        || radix_sort_by_key(&mut train, |(hash, _)| *hash),
+        || radix_sort_by_key(&mut test, |(hash, _)| *hash),
+    );
     let same = |a: usize, b: usize| features.iter().all(|(_, v)| v.same(a, b));
     // (test row, the first training row equal to it)
     let mut shared: Vec<(u32, u32)> = Vec::new();

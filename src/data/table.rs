@@ -684,27 +684,32 @@ impl<'f> CsvBlocks<'f> {
             .max(self.start + 1)
             .min(self.buffer.len());
         // Without quotes a record is a line and its fields are its commas
-        // plus one, counted a line at a time (the compiler vectorises it).
+        // plus one: counted a line at a time (the compiler vectorises it),
+        // in pieces on both cores, since polars waits for the check.
         let window = &self.buffer[self.start..limit.max(self.start)];
         if let Some(last_newline) = memchr::memrchr(b'\n', window) {
             let window = &window[..last_newline + 1];
             if memchr::memchr(b'"', window).is_none() {
-                check_utf8_at(window, self.file_name, self.line)?;
-                let mut at = 0;
-                for line_end in memchr::memchr_iter(b'\n', window) {
-                    let line = &window[at..line_end];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if line.is_empty() {
-                        let blank = self.start + at..self.start + line_end + 1;
-                        self.blank_lines.push(blank);
-                    } else {
-                        let found = line.iter().filter(|b| **b == b',').count() + 1;
-                        if found != fields {
-                            return Err(ragged(self.file_name, self.line, found, fields));
-                        }
+                let pieces = pieces_at_newlines(window, (self.block_bytes / 8).clamp(64, 1 << 20));
+                let checked: Vec<PieceCheck> = pieces
+                    .par_iter()
+                    .map(|piece| check_piece(&window[piece.clone()], fields))
+                    .collect();
+                for (piece, check) in pieces.iter().zip(checked) {
+                    if check.utf8_error {
+                        check_utf8_at(&window[piece.clone()], self.file_name, self.line)?;
                     }
-                    self.line += 1;
-                    at = line_end + 1;
+                    if let Some((line, found)) = check.ragged {
+                        return Err(ragged(self.file_name, self.line + line, found, fields));
+                    }
+                    let base = self.start + piece.start;
+                    self.blank_lines.extend(
+                        check
+                            .blank_lines
+                            .into_iter()
+                            .map(|b| base + b.start..base + b.end),
+                    );
+                    self.line += check.lines;
                 }
                 self.start += window.len();
                 return Ok(());
@@ -724,6 +729,58 @@ impl<'f> CsvBlocks<'f> {
         }
         Ok(())
     }
+}
+
+/// What checking one quote-free piece of whole lines found.
+struct PieceCheck {
+    lines: u64,
+    utf8_error: bool,
+    /// (0-based line within the piece, fields found) of the first ragged line.
+    ragged: Option<(u64, usize)>,
+    /// Blank lines, as byte ranges of the piece.
+    blank_lines: Vec<std::ops::Range<usize>>,
+}
+
+fn check_piece(piece: &[u8], fields: usize) -> PieceCheck {
+    let mut check = PieceCheck {
+        lines: 0,
+        utf8_error: std::str::from_utf8(piece).is_err(),
+        ragged: None,
+        blank_lines: Vec::new(),
+    };
+    let mut at = 0;
+    for line_end in memchr::memchr_iter(b'\n', piece) {
+        let line = &piece[at..line_end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            check.blank_lines.push(at..line_end + 1);
+        } else {
+            let found = line.iter().filter(|b| **b == b',').count() + 1;
+            if found != fields {
+                check.ragged = Some((check.lines, found));
+                return check;
+            }
+        }
+        check.lines += 1;
+        at = line_end + 1;
+    }
+    check
+}
+
+/// `bytes` (whole lines) cut into ranges of about `size` bytes, each
+/// ending just after a line break.
+fn pieces_at_newlines(bytes: &[u8], size: usize) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = match memchr::memchr(b'\n', &bytes[(start + size).min(bytes.len() - 1)..]) {
+            Some(offset) => (start + size).min(bytes.len() - 1) + offset + 1,
+            None => bytes.len(),
+        };
+        pieces.push(start..end);
+        start = end;
+    }
+    pieces
 }
 
 /// The header of a CSV held in memory, after checking every record as
@@ -887,6 +944,47 @@ mod tests {
             error
                 .to_string()
                 .starts_with("t.csv:3:1: a quoted field is never closed"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn quote_free_lines_are_checked_in_pieces_with_their_line_numbers() {
+        let mut csv = String::from("a,b\n");
+        for i in 0..2000 {
+            csv.push_str(&format!("{i},{}\n", i % 3));
+            if i % 100 == 0 {
+                csv.push('\n');
+            }
+        }
+        let whole = read(csv.as_bytes(), 1 << 30, &[]).unwrap();
+        assert_eq!(whole.rows, 2000);
+        for block_bytes in [512, 4096] {
+            assert_eq!(
+                difference(&read(csv.as_bytes(), block_bytes, &[]).unwrap(), &whole),
+                None
+            );
+        }
+        // Line 1 is the header; data row 1500 sits on line 1 + 1500 + 15 blank lines.
+        let broken = csv.replacen("1499,2\n", "1499,2,9\n", 1);
+        for block_bytes in [512, 4096, 1 << 30] {
+            let error = read(broken.as_bytes(), block_bytes, &[]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "t.csv:1516: the row has 3 fields but the header has 2"
+            );
+        }
+        let latin = csv
+            .replacen("1499,2\n", "1499,\u{f6}\n", 1)
+            .replace('\u{f6}', "\u{1}");
+        let mut bytes = latin.into_bytes();
+        let at = bytes.iter().position(|b| *b == 1).unwrap();
+        bytes[at] = 0xf6;
+        let error = read(&bytes, 512, &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("t.csv:1516:6: the file is not UTF-8"),
             "{error}"
         );
     }
