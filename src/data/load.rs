@@ -349,6 +349,17 @@ fn read_csv(
     declared: &BTreeMap<String, ColumnType>,
 ) -> Result<Loaded, DataError> {
     let header = super::table::csv_header(bytes, file)?;
+    parse_with_header(bytes, file, &header, declared)
+}
+
+/// Parses CSV that begins with its header: declared columns get their
+/// types, others what polars infers from the first rows.
+pub(super) fn parse_with_header(
+    bytes: &[u8],
+    file: &str,
+    header: &[String],
+    declared: &BTreeMap<String, ColumnType>,
+) -> Result<Loaded, DataError> {
     let typed: Schema = header
         .iter()
         .filter_map(|name| {

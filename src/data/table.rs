@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 use super::column::{Coded, ColumnView, Texts};
 use super::load::{
-    DataError, Input, TypeViolations, check_utf8_at, conversion_failures, convert, guarded,
-    polars_type, read_table, scan_record, split_fields,
+    DataError, Input, Loaded, TypeViolations, check_utf8_at, conversion_failures, convert, guarded,
+    parse_with_header, read_table, scan_record, split_fields,
 };
 use super::spec::{ColumnType, FileFormat};
 
@@ -126,20 +126,17 @@ fn read_csv_columns(
             continue; // only blank lines
         }
         let this_block = block.len();
-        let frame = match &schema {
-            None => first_block(&block, file, &header, declared)?,
+        let mut frame = match &schema {
+            None => parse_with_header(&block, file, &header, declared)?,
             Some(schema) => later_block(&block, file, schema, &projection, declared)?,
         };
-        let mut frame = frame;
         let offset = table.rows as u64;
-        if let Some(found) = frame.violations.take() {
-            for (name, mut violations) in found {
-                let entry = table.type_violations.entry(name).or_default();
-                entry.count += violations.count;
-                for (row, value) in violations.examples.drain(..) {
-                    if entry.examples.len() < 5 {
-                        entry.examples.push((row + offset, value));
-                    }
+        for (name, mut violations) in std::mem::take(&mut frame.type_violations) {
+            let entry = table.type_violations.entry(name).or_default();
+            entry.count += violations.count;
+            for (row, value) in violations.examples.drain(..) {
+                if entry.examples.len() < 5 {
+                    entry.examples.push((row + offset, value));
                 }
             }
         }
@@ -198,60 +195,6 @@ fn read_csv_columns(
     Ok(table)
 }
 
-/// A parsed block and the type violations found in it (rows 1-based within
-/// the block).
-struct ParsedBlock {
-    frame: DataFrame,
-    violations: Option<BTreeMap<String, TypeViolations>>,
-}
-
-/// The first block, header included: declared columns get their types,
-/// others what polars infers from the first rows.
-fn first_block(
-    bytes: &[u8],
-    file: &str,
-    header: &[String],
-    declared: &BTreeMap<String, ColumnType>,
-) -> Result<ParsedBlock, DataError> {
-    let typed: Schema = header
-        .iter()
-        .filter_map(|name| {
-            declared
-                .get(name)
-                .map(|t| Field::new(name.into(), polars_type(*t)))
-        })
-        .collect();
-    let strict = guarded(file, || {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
-            .with_schema_overwrite(Some(Arc::new(typed)))
-            .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish()
-    });
-    if let Ok(frame) = strict {
-        return Ok(ParsedBlock {
-            frame,
-            violations: None,
-        });
-    }
-    // A value did not parse as its column's type: read the block as text and
-    // convert column by column, so each offending row can be named.
-    let frame = guarded(file, || {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish()
-    })?;
-    let mut loaded = super::load::coerce_declared(frame, declared);
-    super::load::infer_undeclared(&mut loaded.frame, declared);
-    Ok(ParsedBlock {
-        frame: loaded.frame,
-        violations: Some(loaded.type_violations),
-    })
-}
-
 /// A later block, parsed with the schema the first block set.
 fn later_block(
     bytes: &[u8],
@@ -259,7 +202,7 @@ fn later_block(
     schema: &SchemaRef,
     projection: &[usize],
     declared: &BTreeMap<String, ColumnType>,
-) -> Result<ParsedBlock, DataError> {
+) -> Result<Loaded, DataError> {
     let projection = (projection.len() < schema.len()).then(|| Arc::new(projection.to_vec()));
     let parse = |schema: SchemaRef| {
         guarded(file, || {
@@ -272,9 +215,9 @@ fn later_block(
         })
     };
     if let Ok(frame) = parse(schema.clone()) {
-        return Ok(ParsedBlock {
+        return Ok(Loaded {
             frame,
-            violations: None,
+            type_violations: BTreeMap::new(),
         });
     }
     let text: Schema = schema
@@ -305,9 +248,9 @@ fn later_block(
         };
         let _ = frame.replace(name, converted.into());
     }
-    Ok(ParsedBlock {
+    Ok(Loaded {
         frame,
-        violations: Some(violations),
+        type_violations: violations,
     })
 }
 
