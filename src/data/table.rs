@@ -148,6 +148,9 @@ fn read_csv_columns(
                 }
             }
             projection = kept.iter().map(|(position, _)| *position).collect();
+            if projection.is_empty() {
+                projection.push(0); // polars wants a column to count rows by
+            }
             // Room for the whole file up front, estimated from the first
             // block with 5 % to spare: a vector that doubles as it grows
             // copies itself and, at the last doubling, holds twice its size.
@@ -889,6 +892,26 @@ mod tests {
                 .starts_with("t.csv:3:1: a quoted field is never closed"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn only_the_wanted_columns_are_kept_and_none_is_fine() {
+        let csv = "a,b\n1,2\n3,4\n5,6\n";
+        let declared = BTreeMap::new();
+        let read_only = |only: &[String]| {
+            read_csv_columns(
+                csv.as_bytes().to_vec().into(),
+                "t",
+                &declared,
+                Some(only),
+                4,
+            )
+        };
+        let none = read_only(&[]).unwrap();
+        assert_eq!((none.rows, none.columns.len()), (3, 0));
+        let b = read_only(&["b".into()]).unwrap();
+        assert_eq!(b.columns.len(), 1);
+        assert_eq!(b.columns[0].view.display(2), "6");
     }
 
     #[test]
