@@ -28,6 +28,9 @@ const BLOCK_BYTES: usize = 32 << 20;
 /// strings rather than coded.
 const MAX_CODED_LEVELS: usize = 1 << 16;
 
+/// A column's name and the type the first block gave it.
+type TableColumnName = (String, DataType);
+
 /// A dataset's columns, in file order.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -115,7 +118,7 @@ fn read_csv_columns(
     // Set by the first block: the file's schema, and per kept column its
     // position in that schema and its builder.
     let mut schema: Option<SchemaRef> = None;
-    let mut kept: Vec<(usize, Builder)> = Vec::new();
+    let mut kept: Vec<(usize, TableColumnName, Builder)> = Vec::new();
     // Later blocks parse only the kept columns, in file order.
     let mut projection: Vec<usize> = Vec::new();
     let header = blocks.header.clone();
@@ -144,10 +147,14 @@ fn read_csv_columns(
             let file_schema = frame.frame.schema().clone();
             for (position, (name, dtype)) in file_schema.iter().enumerate() {
                 if only.is_none_or(|only| only.iter().any(|o| o.as_str() == name.as_str())) {
-                    kept.push((position, Builder::for_dtype(dtype)));
+                    kept.push((
+                        position,
+                        (name.to_string(), dtype.clone()),
+                        Builder::for_dtype(dtype),
+                    ));
                 }
             }
-            projection = kept.iter().map(|(position, _)| *position).collect();
+            projection = kept.iter().map(|(position, ..)| *position).collect();
             if projection.is_empty() {
                 projection.push(0); // polars wants a column to count rows by
             }
@@ -157,7 +164,7 @@ fn read_csv_columns(
             let rows = frame.frame.height() as u64;
             let estimate = total_bytes * rows / (this_block as u64).max(1);
             let estimate = (estimate + estimate / 20 + 1024) as usize;
-            for (_, builder) in &mut kept {
+            for (.., builder) in &mut kept {
                 builder.reserve(estimate);
             }
             schema = Some(file_schema);
@@ -165,7 +172,7 @@ fn read_csv_columns(
         let columns = frame.frame.columns();
         kept.par_iter_mut()
             .enumerate()
-            .try_for_each(|(i, (position, builder))| {
+            .try_for_each(|(i, (position, _, builder))| {
                 let column = if first {
                     &columns[*position]
                 } else {
@@ -176,23 +183,18 @@ fn read_csv_columns(
             .map_err(|e| DataError::new(file, e.to_string()))?;
         table.rows += frame.frame.height();
     }
-    let Some(schema) = schema else {
+    if schema.is_none() {
         return Err(DataError::new(file, "the file has no header row"));
-    };
+    }
     table.columns = kept
         .into_iter()
-        .map(|(position, builder)| {
-            let (name, dtype) = schema
-                .get_at_index(position)
-                .expect("kept column in schema");
-            let dtype = if builder.is_numeric() {
-                dtype.clone()
-            } else if dtype.is_primitive_numeric() {
+        .map(|(_, (name, dtype), builder)| {
+            let dtype = if !builder.is_numeric() && dtype.is_primitive_numeric() {
                 DataType::String // demoted: a later block held text
             } else {
-                dtype.clone()
+                dtype
             };
-            builder.finish(name.to_string(), dtype)
+            builder.finish(name, dtype)
         })
         .collect();
     Ok(table)
