@@ -518,6 +518,22 @@ mod tests {
     }
 
     #[test]
+    fn past_a_million_distinct_values_the_counts_come_from_sorting() {
+        let n = MAX_COUNTED + 5000;
+        let values: Vec<f64> = (0..n).map(|i| ((i * 7919) % n) as f64 / 3.0).collect();
+        let counts = ValueCounts::of(|| values.iter().copied());
+        let mut sorted = values.clone();
+        sort_f64(&mut sorted);
+        assert_eq!(counts.distinct(), n as u64);
+        for q in [0.0, 0.37, 0.5, 1.0] {
+            assert_eq!(counts.quantile(q), quantile_sorted(&sorted, q));
+        }
+        let scored: Vec<(f64, bool)> = values.iter().map(|v| (*v, (*v as u64) % 2 == 0)).collect();
+        let counted = roc_auc_counted(|| scored.iter().copied()).unwrap();
+        assert!((counted - roc_auc(&scored).unwrap()).abs() < 1e-12);
+    }
+
+    #[test]
     fn bins_cover_every_value_once() {
         let sorted: Vec<f64> = (0..100).map(f64::from).collect();
         let edges = decile_edges(&sorted);
