@@ -149,16 +149,6 @@ impl ColumnView {
         }
     }
 
-    /// The non-null numbers (NaN dropped), in row order.
-    pub fn numbers(&self) -> Vec<f64> {
-        match self {
-            ColumnView::Numeric(values) => {
-                values.iter().flatten().filter(|v| !v.is_nan()).collect()
-            }
-            ColumnView::Text(_) => Vec::new(),
-        }
-    }
-
     /// One hash per row; nulls share a hash. Seeds are fixed, so runs agree.
     pub fn row_hashes(&self) -> Vec<u64> {
         let mut hashes = Vec::with_capacity(self.len());
