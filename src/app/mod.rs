@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod git_fetch;
 pub mod intake;
+pub mod journal;
 pub mod metrics;
+pub mod recorder;
 pub mod redeliver;
 pub mod server;
 pub mod settings;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::app::auth::Installations;
 use crate::app::intake::{self, Delivery, MAX_BODY};
 use crate::app::metrics::{Metrics, event_label};
+use crate::app::recorder::Journaling;
 use crate::app::redeliver;
 use crate::app::settings::ServeArgs;
 use crate::app::store::{NewDelivery, NewJob, Recorded, Store};
@@ -189,7 +190,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         format!("/{}", args.webhook_path)
     };
-    let store = Store::open(&args.database_url).await?;
+    let journaling = Journaling {
+        journal_bytes: args.intake_journal_mb << 20,
+        commit_every: Duration::from_millis(args.commit_every_ms),
+    };
+    let store = Store::open_journaled(&args.database_url, journaling).await?;
     let policy = RetryPolicy {
         base_delay: args.retry_base(),
         ..RetryPolicy::default()

@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// Where deliveries, jobs and runs are kept.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dslp-bot.db")]
     pub database_url: String,
+    /// Size of the intake journal beside the database, in MiB: deliveries
+    /// are synced there before they are answered (it is filled with zeros
+    /// when created, so a sync changes no file metadata).
+    #[arg(long, env = "DSLP_INTAKE_JOURNAL_MB", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub intake_journal_mb: u64,
     /// Where pull requests are fetched to.
     #[arg(long, env = "DSLP_DATA_DIR", default_value = "dslp-data")]
     pub data_dir: PathBuf,
@@ -71,6 +76,10 @@ pub struct ServeArgs {
     /// act (only on an unprotected branch, when permitted), suggest, or off.
     #[arg(long, env = "DSLP_PROTECT", value_enum, default_value = "suggest")]
     pub protect: crate::config::Mode,
+    /// How long answered deliveries may wait, in milliseconds, before they
+    /// are committed to the queue (tests lengthen it).
+    #[arg(long, env = "DSLP_COMMIT_EVERY_MS", default_value_t = 50, hide = true)]
+    pub commit_every_ms: u64,
     /// First retry delay in milliseconds, for GitHub calls and jobs (tests shorten it).
     #[arg(long, env = "DSLP_RETRY_BASE_MS", default_value_t = 500, hide = true)]
     pub retry_base_ms: u64,

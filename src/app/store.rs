@@ -1,13 +1,9 @@
 //! The App's store: deliveries, the durable job queue and the runs ledger,
 //! in SQLite (a file; created and migrated at start).
 //!
-//! Intake answers only once a delivery is committed to disk. Commits are
-//! grouped: one writer thread takes every delivery waiting at that moment
-//! and commits them in one transaction, so a burst costs one fsync, not one
-//! each. The writer uses rusqlite on its own thread: with sqlx every
-//! statement is a hand-off to its SQLite thread, which under load cost more
-//! than the rest of the intake together (measured: a third of the CPU in
-//! context switches).
+//! Deliveries are recorded by one thread, the recorder
+//! ([`crate::app::recorder`]), which answers once they are on disk; jobs
+//! and the ledger are read and updated through an sqlx pool.
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,10 +15,9 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/app/migrations");
+use crate::app::recorder::{self, Journaling, Message};
 
-/// How many deliveries one transaction takes at most.
-const GROUP_LIMIT: usize = 1024;
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/app/migrations");
 
 /// A verified delivery, ready to be recorded (and queued when it has work).
 #[derive(Debug, Clone)]
@@ -75,12 +70,10 @@ pub struct Run {
     pub stamps: serde_json::Value,
 }
 
-type Pending = (NewDelivery, oneshot::Sender<Result<Recorded, String>>);
-
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    writer: mpsc::Sender<Pending>,
+    recorder: mpsc::Sender<Message>,
     /// Woken when a job is queued.
     pub queued: std::sync::Arc<Notify>,
 }
@@ -94,19 +87,28 @@ pub fn now_ms() -> i64 {
 
 impl Store {
     /// Opens (creating and migrating) the database at `url`, e.g.
-    /// `sqlite://dslp-bot.db`. Jobs left running by a process that died
-    /// are queued again.
+    /// `sqlite://dslp-bot.db`, with an intake journal of the default size.
     pub async fn open(url: &str) -> Result<Store> {
-        Store::open_with(url, true).await
+        Store::open_with(url, Some(Journaling::default())).await
+    }
+
+    /// As [`Store::open`], with its own intake journal settings (the
+    /// journal is `<database>-intake`). Deliveries the journal holds are
+    /// recorded again, which is idempotent, and jobs left running by a
+    /// process that died are queued again.
+    pub async fn open_journaled(url: &str, journaling: Journaling) -> Result<Store> {
+        Store::open_with(url, Some(journaling)).await
     }
 
     /// Opens the store of a running server to look at it, without taking
-    /// its running jobs back (tools and tests).
+    /// its running jobs back or its journal (tools and tests). What it
+    /// records is synced at each commit.
     pub async fn inspect(url: &str) -> Result<Store> {
-        Store::open_with(url, false).await
+        Store::open_with(url, None).await
     }
 
-    async fn open_with(url: &str, recover: bool) -> Result<Store> {
+    async fn open_with(url: &str, journaling: Option<Journaling>) -> Result<Store> {
+        let recover = journaling.is_some();
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?
             .create_if_missing(true)
@@ -129,31 +131,22 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let path = options.get_filename().to_path_buf();
-        let connection = rusqlite::Connection::open(&path)
-            .with_context(|| format!("opening {} for writing", path.display()))?;
-        connection.busy_timeout(Duration::from_secs(10))?;
-        // FULL: a commit is on disk before intake answers.
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        let (writer, receiver) = mpsc::channel(GROUP_LIMIT * 8);
         let queued = std::sync::Arc::new(Notify::new());
-        let notify = queued.clone();
-        std::thread::Builder::new()
-            .name("dslp-store-writer".into())
-            .spawn(move || write_groups(connection, receiver, notify))
-            .context("starting the store's writer")?;
+        let recorder = recorder::start(options.get_filename(), journaling, queued.clone())?;
         Ok(Store {
             pool,
-            writer,
+            recorder,
             queued,
         })
     }
 
-    /// Records a verified delivery (and queues its job) durably.
+    /// Records a verified delivery (and queues its job) durably. Its job
+    /// reaches the queue a moment later ([`Journaling::commit_every`]), or
+    /// at [`Store::flush`].
     pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded> {
         let (answer, answered) = oneshot::channel();
-        self.writer
-            .send((delivery, answer))
+        self.recorder
+            .send(Message::Record(delivery, answer))
             .await
             .map_err(|_| anyhow::anyhow!("the store is shutting down"))?;
         answered
@@ -303,110 +296,36 @@ impl Store {
             .is_some())
     }
 
-    /// Waits for the writer to finish what it was given, then closes.
+    /// Waits until every delivery answered so far is in the queue.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, flushed) = oneshot::channel();
+        self.recorder
+            .send(Message::Flush(done))
+            .await
+            .map_err(|_| anyhow::anyhow!("the store is shutting down"))?;
+        flushed
+            .await
+            .map_err(|_| anyhow::anyhow!("the store is shutting down"))
+    }
+
+    /// Commits what was answered, makes the database durable, and closes.
+    /// Deliveries sent afterwards are refused.
     pub async fn close(self) {
-        drop(self.writer);
+        let (done, closed) = oneshot::channel();
+        if self.recorder.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
         self.pool.close().await;
     }
 }
 
-/// The writer: one transaction for every delivery waiting, then the answers.
-fn write_groups(
-    mut connection: rusqlite::Connection,
-    mut receiver: mpsc::Receiver<Pending>,
-    queued: std::sync::Arc<Notify>,
-) {
-    let mut group: Vec<Pending> = Vec::with_capacity(GROUP_LIMIT);
-    while let Some(first) = receiver.blocking_recv() {
-        group.push(first);
-        while group.len() < GROUP_LIMIT {
-            match receiver.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        match write_group(&mut connection, &group) {
-            Ok(outcomes) => {
-                let any_job = group.iter().zip(&outcomes).any(|((delivery, _), outcome)| {
-                    *outcome == Recorded::New && delivery.job.is_some()
-                });
-                for ((_, answer), outcome) in group.drain(..).zip(outcomes) {
-                    let _ = answer.send(Ok(outcome));
-                }
-                if any_job {
-                    queued.notify_waiters();
-                    queued.notify_one();
-                }
-            }
-            Err(error) => {
-                let message = format!("recording the delivery failed: {error}");
-                tracing::error!("{message}");
-                for (_, answer) in group.drain(..) {
-                    let _ = answer.send(Err(message.clone()));
-                }
-            }
-        }
-    }
-}
-
-fn write_group(
-    connection: &mut rusqlite::Connection,
-    group: &[Pending],
-) -> rusqlite::Result<Vec<Recorded>> {
-    let now = now_ms();
-    let tx = connection.transaction()?;
-    let mut outcomes = Vec::with_capacity(group.len());
-    {
-        let mut record = tx.prepare_cached(
-            "INSERT OR IGNORE INTO deliveries (id, event, action, installation_id, received_at, queued)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        let mut supersede = tx.prepare_cached(
-            "UPDATE jobs SET state = 'superseded', updated_at = ?1
-             WHERE key = ?2 AND kind = 'evaluate' AND state = 'queued'",
-        )?;
-        let mut enqueue = tx.prepare_cached(
-            "INSERT INTO jobs (delivery_id, key, kind, event, payload, installation_id, state, attempts, next_attempt_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?7, ?7)",
-        )?;
-        for (delivery, _) in group {
-            let installation = delivery.installation.map(|i| i as i64);
-            let inserted = record.execute(rusqlite::params![
-                delivery.id,
-                delivery.event,
-                delivery.action,
-                installation,
-                now,
-                delivery.job.is_some(),
-            ])? == 1;
-            if !inserted {
-                outcomes.push(Recorded::Duplicate);
-                continue;
-            }
-            if let Some(job) = &delivery.job {
-                if job.evaluates {
-                    supersede.execute(rusqlite::params![now, job.key])?;
-                }
-                enqueue.execute(rusqlite::params![
-                    delivery.id,
-                    job.key,
-                    if job.evaluates { "evaluate" } else { "other" },
-                    delivery.event,
-                    job.payload,
-                    installation,
-                    now,
-                ])?;
-            }
-            outcomes.push(Recorded::New);
-        }
-    }
-    tx.commit()?;
-    Ok(outcomes)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::app::journal::Journal;
+    use crate::app::recorder::journal_path;
 
     fn delivery(id: &str, key: &str, evaluates: bool) -> NewDelivery {
         NewDelivery {
@@ -439,6 +358,7 @@ mod tests {
             store.record(delivery("a", "o/r#1", true)).await.unwrap(),
             Recorded::Duplicate
         );
+        store.flush().await.unwrap();
         assert_eq!(
             store.jobs_by_state().await.unwrap(),
             vec![("queued".into(), 1)]
@@ -452,6 +372,7 @@ mod tests {
         store.record(delivery("b", "o/r#1", true)).await.unwrap();
         store.record(delivery("c", "o/r#1", false)).await.unwrap();
         store.record(delivery("d", "o/r#2", true)).await.unwrap();
+        store.flush().await.unwrap();
         let first = store.claim().await.unwrap().unwrap();
         assert_eq!(first.key, "o/r#1");
         // #1 is running: the next claim skips its queued comment job.
@@ -471,6 +392,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::open(&url).await.unwrap();
         store.record(delivery("a", "o/r#1", true)).await.unwrap();
+        store.flush().await.unwrap();
         let job = store.claim().await.unwrap().unwrap();
         assert_eq!(job.attempts, 1);
         store.close().await;
@@ -479,10 +401,118 @@ mod tests {
         assert_eq!((again.id, again.attempts), (job.id, 2));
     }
 
+    /// Answered deliveries reach the queue on their own within moments,
+    /// and a close commits what is still waiting.
+    #[tokio::test]
+    async fn answered_deliveries_are_committed_by_the_timer_and_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(1 << 16))
+            .await
+            .unwrap();
+        let queued = store.queued.clone();
+        let woken = queued.notified();
+        store.record(delivery("a", "o/r#1", true)).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), woken)
+            .await
+            .expect("the workers are woken once the job is committed");
+        assert_eq!(
+            store.jobs_by_state().await.unwrap(),
+            vec![("queued".into(), 1)]
+        );
+        store.record(delivery("b", "o/r#2", true)).await.unwrap();
+        store.close().await;
+        let inspected = Store::inspect(&url(dir.path(), "t.db")).await.unwrap();
+        assert_eq!(inspected.delivery_count().await.unwrap(), 2);
+    }
+
+    fn small_journal(journal_bytes: u64) -> Journaling {
+        Journaling {
+            journal_bytes,
+            ..Journaling::default()
+        }
+    }
+
+    fn url(dir: &Path, name: &str) -> String {
+        format!("sqlite://{}", dir.join(name).display())
+    }
+
+    /// What a power cut can leave: a journal whose deliveries the database
+    /// never got. They are recorded at start, once, in their order.
+    #[tokio::test]
+    async fn deliveries_only_in_the_journal_are_recorded_at_start_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("t.db");
+        let (mut journal, _) =
+            Journal::open(&journal_path(&database), 1 << 16, |_| Ok(())).unwrap();
+        let mut records = Vec::new();
+        for d in [
+            delivery("a", "o/r#1", true),
+            delivery("b", "o/r#1", true),
+            NewDelivery {
+                job: None,
+                ..delivery("ping", "", false)
+            },
+        ] {
+            journal.encode(&d, &mut records);
+        }
+        journal.append(&records).unwrap();
+        drop(journal);
+        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), 3);
+        let states = store.jobs_by_state().await.unwrap();
+        assert_eq!(
+            states,
+            vec![("queued".into(), 1), ("superseded".into(), 1)],
+            "the journal's order is kept: b supersedes a"
+        );
+        store.close().await;
+        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), 3);
+        assert_eq!(store.jobs_by_state().await.unwrap(), states);
+    }
+
+    /// The journal of a running store holds what it answered since the
+    /// last time the database was made durable: a fresh database given
+    /// only that journal gets exactly those deliveries.
+    #[tokio::test]
+    async fn a_full_journal_starts_again_once_the_database_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
+            .await
+            .unwrap();
+        for i in 0..100 {
+            store
+                .record(delivery(&format!("d-{i:03}"), &format!("o/r#{i}"), true))
+                .await
+                .unwrap();
+        }
+        store.flush().await.unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), 100);
+        let journal = journal_path(&dir.path().join("t.db"));
+        assert_eq!(std::fs::metadata(&journal).unwrap().len(), 8 << 10);
+        std::fs::copy(&journal, journal_path(&dir.path().join("u.db"))).unwrap();
+        let fresh = Store::open(&url(dir.path(), "u.db")).await.unwrap();
+        let held = fresh.delivery_count().await.unwrap();
+        assert!(0 < held && held < 100, "{held} deliveries in the journal");
+        assert!(fresh.has_delivery("d-099").await.unwrap());
+        assert!(!fresh.has_delivery("d-000").await.unwrap());
+        // The store itself lost nothing at the restarts.
+        store.close().await;
+        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
+            .await
+            .unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), 100);
+        assert_eq!(
+            store.jobs_by_state().await.unwrap(),
+            vec![("queued".into(), 100)]
+        );
+    }
+
     #[tokio::test]
     async fn a_failed_attempt_waits_its_delay() {
         let (_dir, store) = store().await;
         store.record(delivery("a", "o/r#1", true)).await.unwrap();
+        store.flush().await.unwrap();
         let job = store.claim().await.unwrap().unwrap();
         store
             .retry_or_fail(&job, "502", Some(Duration::from_secs(60)))

