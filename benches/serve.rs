@@ -5,9 +5,11 @@
 //!
 //! For each server it reports:
 //! - idle resident memory;
-//! - saturated throughput (closed loop, 64 connections) with p50/p99/p99.9;
 //! - latency at a fixed 500 deliveries/s, measured from each delivery's
-//!   scheduled send time, so a stall is not hidden;
+//!   scheduled send time, so a stall is not hidden: once after the warm-up
+//!   (steady), and once right after the saturated run, while a server that
+//!   writes is still putting that burst on disk;
+//! - saturated throughput (closed loop, 64 connections) with p50/p99/p99.9;
 //! - CPU time per delivery and peak resident memory.
 //!
 //! Each server runs with its default log level (info); probot is also
@@ -307,7 +309,9 @@ struct Figures {
     name: &'static str,
     idle_mib: f64,
     saturated: Load,
-    fixed: Load,
+    /// At the fixed rate after the warm-up, and again right after saturation.
+    steady: Load,
+    after_burst: Load,
     cpu_per_delivery_us: f64,
     peak_mib: f64,
     /// Every 2xx answer, the warm-up's included.
@@ -328,23 +332,25 @@ async fn measure(name: &'static str, mut child: Child, port: u16, ready_path: &s
         Duration::from_secs(2),
     )
     .await;
+    let steady = fixed_rate(port, next_id.clone(), deliveries.clone()).await;
     let cpu_before = cpu_seconds(pid);
     let saturated = saturate(port, next_id.clone(), deliveries.clone(), SATURATE_FOR).await;
     let cpu = cpu_seconds(pid) - cpu_before;
     let cpu_per_delivery_us = cpu / (saturated.accepted.max(1) as f64) * 1e6;
-    let fixed = fixed_rate(port, next_id.clone(), deliveries.clone()).await;
+    let after_burst = fixed_rate(port, next_id.clone(), deliveries.clone()).await;
     let peak_mib = status_kib(pid, "VmHWM:") / 1024.0;
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(pid.to_string())
         .status();
     let _ = child.wait();
-    let answered = warm_up.accepted + saturated.accepted + fixed.accepted;
+    let answered = warm_up.accepted + steady.accepted + saturated.accepted + after_burst.accepted;
     Figures {
         name,
         idle_mib,
         saturated,
-        fixed,
+        steady,
+        after_burst,
         cpu_per_delivery_us,
         peak_mib,
         answered,
@@ -360,8 +366,17 @@ fn pinned(core: u32, program: &Path) -> Command {
 fn print(f: &Figures) {
     let s = &f.saturated;
     let rate = s.accepted as f64 / s.took.as_secs_f64();
+    let at_rate = |load: &Load| {
+        format!(
+            "p50 {:>6.3} ms p99 {:>6.3} ms p99.9 {:>6.3} ms ({} failed)",
+            percentile(&load.latencies_us, 0.50),
+            percentile(&load.latencies_us, 0.99),
+            percentile(&load.latencies_us, 0.999),
+            load.failed
+        )
+    };
     println!(
-        "{:<12} idle {:>6.1} MiB | saturated {:>8.0}/s ({} ok, {} failed) p50 {:>7.3} ms p99 {:>7.3} ms p99.9 {:>7.3} ms | at {}/s: p50 {:>6.3} ms p99 {:>6.3} ms p99.9 {:>6.3} ms ({} failed) | CPU {:>6.1} µs/delivery | peak {:>6.1} MiB",
+        "{:<12} idle {:>6.1} MiB | saturated {:>8.0}/s ({} ok, {} failed) p50 {:>7.3} ms p99 {:>7.3} ms p99.9 {:>7.3} ms | CPU {:>6.1} µs/delivery | peak {:>6.1} MiB",
         f.name,
         f.idle_mib,
         rate,
@@ -370,13 +385,18 @@ fn print(f: &Figures) {
         percentile(&s.latencies_us, 0.50),
         percentile(&s.latencies_us, 0.99),
         percentile(&s.latencies_us, 0.999),
-        FIXED_RATE,
-        percentile(&f.fixed.latencies_us, 0.50),
-        percentile(&f.fixed.latencies_us, 0.99),
-        percentile(&f.fixed.latencies_us, 0.999),
-        f.fixed.failed,
         f.cpu_per_delivery_us,
         f.peak_mib,
+    );
+    println!(
+        "{:<12}   at {FIXED_RATE}/s, steady: {}",
+        "",
+        at_rate(&f.steady)
+    );
+    println!(
+        "{:<12}   at {FIXED_RATE}/s, right after saturation: {}",
+        "",
+        at_rate(&f.after_burst)
     );
 }
 

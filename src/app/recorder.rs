@@ -37,7 +37,7 @@ const GROUP_LIMIT: usize = 1024;
 /// Answered deliveries are committed to SQLite this often (by default), or
 /// once this many are waiting.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
-const COMMIT_AFTER: usize = 2048;
+const COMMIT_AFTER: usize = 256;
 
 /// How a server's recorder keeps what it answers.
 #[derive(Debug, Clone, Copy)]
@@ -340,21 +340,25 @@ impl Recorder {
     /// For each delivery: new, or seen before (committed, pending, or
     /// earlier in the same group).
     fn deduplicate(&mut self, group: &[(NewDelivery, Answer)]) -> Result<Vec<Recorded>> {
-        let mut seen = self
-            .connection
-            .prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")?;
-        let mut in_group = HashSet::new();
+        // One read transaction for the group: each of its own would take
+        // and drop the WAL's read locks, a few system calls each time.
+        let reading = self.connection.transaction()?;
         let mut outcomes = Vec::with_capacity(group.len());
-        for (delivery, _) in group {
-            let duplicate = self.pending_ids.contains(&delivery.id)
-                || !in_group.insert(delivery.id.as_str())
-                || seen.exists([&delivery.id])?;
-            outcomes.push(if duplicate {
-                Recorded::Duplicate
-            } else {
-                Recorded::New
-            });
+        {
+            let mut seen = reading.prepare_cached("SELECT 1 FROM deliveries WHERE id = ?1")?;
+            let mut in_group = HashSet::new();
+            for (delivery, _) in group {
+                let duplicate = self.pending_ids.contains(&delivery.id)
+                    || !in_group.insert(delivery.id.as_str())
+                    || seen.exists([&delivery.id])?;
+                outcomes.push(if duplicate {
+                    Recorded::Duplicate
+                } else {
+                    Recorded::New
+                });
+            }
         }
+        reading.commit()?;
         Ok(outcomes)
     }
 
