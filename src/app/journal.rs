@@ -1,14 +1,16 @@
 //! The intake journal: where a delivery becomes durable before its answer.
 //!
-//! The intake's SQLite transactions commit without waiting for the disk
-//! (WAL with `synchronous=NORMAL`: always consistent, but a power cut can
-//! take the last commits back). The journal holds the deliveries of those
-//! commits until a sync of the database covers them. It is one file,
+//! The recorder commits answered deliveries to SQLite a moment later, in
+//! transactions that do not wait for the disk (WAL with
+//! `synchronous=NORMAL`: always consistent, but a power cut can take the
+//! last commits back). The journal holds those deliveries until a sync of
+//! the database covers them. It is one file,
 //! filled with zeros when created, that each group of deliveries is
 //! appended to and then `fdatasync`ed: a write into blocks the file
 //! already has changes no metadata, so the sync is a single data flush.
-//! Measured here: p99 0.24 ms for such a sync, against 1.3 ms for a
-//! SQLite commit with `synchronous=FULL` and its inline checkpoints.
+//! Measured at the store, 500 deliveries/s on one core: p99 0.46-0.52 ms
+//! from a delivery sent to its answer, against 1.3-1.4 ms when each group
+//! was a SQLite commit with `synchronous=FULL` and inline checkpoints.
 //!
 //! When the file is full, the store makes the database durable (checkpoint
 //! and fsync) and the journal starts again at its beginning under a new

@@ -38,6 +38,8 @@ const GROUP_LIMIT: usize = 1024;
 /// once this many are waiting.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
 const COMMIT_AFTER: usize = 256;
+/// How long a failed commit waits before it is tried again.
+const COMMIT_RETRY: Duration = Duration::from_secs(1);
 
 /// How a server's recorder keeps what it answers.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +120,7 @@ pub(crate) fn start(
         durability,
         pending: Vec::new(),
         pending_ids: HashSet::new(),
-        pending_since: None,
+        commit_at: None,
         commit_every: journaling.map_or(Duration::ZERO, |j| j.commit_every),
         records: Vec::new(),
         queued,
@@ -226,8 +228,8 @@ struct Recorder {
     /// Answered deliveries not committed yet, in the order they came.
     pending: Vec<NewDelivery>,
     pending_ids: HashSet<String>,
-    /// When the oldest of them was answered.
-    pending_since: Option<Instant>,
+    /// When they are to be committed (set by the oldest of them).
+    commit_at: Option<Instant>,
     commit_every: Duration,
     /// The journal records of a group, kept between groups.
     records: Vec<u8>,
@@ -251,11 +253,10 @@ impl Recorder {
         let mut group = Vec::with_capacity(GROUP_LIMIT);
         let mut flushed = Vec::new();
         loop {
-            let first = match self.pending_since {
+            let first = match self.commit_at {
                 None => receiver.blocking_recv(),
-                Some(since) => {
-                    let wait =
-                        (since + self.commit_every).saturating_duration_since(Instant::now());
+                Some(at) => {
+                    let wait = at.saturating_duration_since(Instant::now());
                     let next =
                         timer.block_on(async { tokio::time::timeout(wait, receiver.recv()).await });
                     match next {
@@ -322,7 +323,9 @@ impl Recorder {
             }
             answers.push((answer, outcome));
         }
-        self.pending_since.get_or_insert_with(Instant::now);
+        let commit_every = self.commit_every;
+        self.commit_at
+            .get_or_insert_with(|| Instant::now() + commit_every);
         let durable = self.make_new_durable(new_from);
         for (answer, outcome) in answers {
             let _ = answer.send(match &durable {
@@ -400,13 +403,14 @@ impl Recorder {
                 "committing {} deliveries to the store (kept, to try again): {error:#}",
                 self.pending.len()
             );
-            self.pending_since = Some(Instant::now());
+            // Not at once: a disk that refused may need a moment.
+            self.commit_at = Some(Instant::now() + self.commit_every.max(COMMIT_RETRY));
         }
     }
 
     fn commit_pending_or_fail(&mut self) -> Result<()> {
         if self.pending.is_empty() {
-            self.pending_since = None;
+            self.commit_at = None;
             return Ok(());
         }
         record_in_sqlite(&mut self.connection, self.pending.iter())?;
@@ -414,7 +418,7 @@ impl Recorder {
         let jobs = self.pending.iter().any(|d| d.job.is_some());
         self.pending.clear();
         self.pending_ids.clear();
-        self.pending_since = None;
+        self.commit_at = None;
         if jobs {
             self.queued.notify_waiters();
             self.queued.notify_one();

@@ -363,20 +363,7 @@ async fn the_same_issue_delivery_twice_gives_one_comment_and_secrets_stay_out_of
         server.deliver("issues", "same-id", &payload).await,
         (200, "already received\n".into())
     );
-    let comment = eventually("the issue comment", &server, || {
-        github.comments_on(6).into_iter().next()
-    })
-    .await;
-    assert!(comment.body.contains("R13"), "{}", comment.body);
-    // The job has finished when the store says so; then nothing more comes.
-    let store = server.store().await;
-    eventually("the job to finish", &server, || {
-        futures_lite_block(store.jobs_by_state())
-            .ok()
-            .filter(|s| s == &vec![("done".to_string(), 1)])
-    })
-    .await;
-    assert_eq!(github.comments_on(6).len(), 1);
+    one_comment_on_the_broken_experiment(&github, &server).await;
     assert_eq!(
         github.world.lock().unwrap().tokens.len(),
         1,
@@ -424,20 +411,26 @@ async fn a_delivery_answered_but_not_yet_committed_survives_a_sigkill() {
         "{}",
         server.log()
     );
-    let comment = eventually("the issue comment after restart", &server, || {
+    one_comment_on_the_broken_experiment(&github, &server).await;
+    github.assert_no_violations();
+}
+
+/// Waits for the broken Experiment's comment (it names R13) and for its one
+/// job to be done, after which no second comment has come.
+async fn one_comment_on_the_broken_experiment(github: &FakeGitHub, server: &Server) {
+    let comment = eventually("the issue comment", server, || {
         github.comments_on(6).into_iter().next()
     })
     .await;
     assert!(comment.body.contains("R13"), "{}", comment.body);
     let store = server.store().await;
-    eventually("the job to finish", &server, || {
+    eventually("the job to finish", server, || {
         futures_lite_block(store.jobs_by_state())
             .ok()
             .filter(|s| s == &vec![("done".to_string(), 1)])
     })
     .await;
     assert_eq!(github.comments_on(6).len(), 1);
-    github.assert_no_violations();
 }
 
 /// Polls a future from synchronous code (the `eventually` probes are sync).
