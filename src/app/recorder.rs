@@ -253,6 +253,11 @@ impl Recorder {
         let mut group = Vec::with_capacity(GROUP_LIMIT);
         let mut flushed = Vec::new();
         loop {
+            // Due before the next message is read: under a steady stream
+            // there may never be a pause for the timer to fire in.
+            if self.commit_at.is_some_and(|at| at <= Instant::now()) {
+                self.commit_pending();
+            }
             let first = match self.commit_at {
                 None => receiver.blocking_recv(),
                 Some(at) => {
