@@ -270,6 +270,18 @@ fn segment(text: &str) -> String {
     out
 }
 
+/// Percent-encodes each segment of a slash-separated path (a file path,
+/// a branch name), keeping the slashes.
+fn segments(path: &str) -> String {
+    path.split('/').map(segment).collect::<Vec<_>>().join("/")
+}
+
+/// What GitHub answers for a created issue or pull request.
+#[derive(Deserialize)]
+struct Numbered {
+    number: u64,
+}
+
 fn repo_path(repo: &RepoName) -> String {
     format!("/repos/{}/{}", segment(&repo.owner), segment(&repo.name))
 }
@@ -519,9 +531,8 @@ impl GitHub for OctocrabGitHub {
             #[serde(default)]
             content: String,
         }
-        let encoded: Vec<String> = path.split('/').map(segment).collect();
         // No `ref` means the default branch.
-        let mut url = format!("{}/contents/{}", repo_path(repo), encoded.join("/"));
+        let mut url = format!("{}/contents/{}", repo_path(repo), segments(path));
         if !reference.is_empty() {
             url.push_str(&format!("?ref={}", segment(reference)));
         }
@@ -619,11 +630,7 @@ impl GitHub for OctocrabGitHub {
         body: &str,
         labels: &[String],
     ) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Created {
-            number: u64,
-        }
-        let created: Created = self
+        let created: Numbered = self
             .json(
                 Method::POST,
                 &format!("{}/issues", repo_path(repo)),
@@ -650,10 +657,9 @@ impl GitHub for OctocrabGitHub {
     }
 
     async fn delete_branch(&self, repo: &RepoName, branch: &str) -> Result<(), GitHubError> {
-        let encoded: Vec<String> = branch.split('/').map(segment).collect();
         self.no_content(
             Method::DELETE,
-            &format!("{}/git/refs/heads/{}", repo_path(repo), encoded.join("/")),
+            &format!("{}/git/refs/heads/{}", repo_path(repo), segments(branch)),
             None,
             "delete a branch",
         )
@@ -700,7 +706,6 @@ impl GitHub for OctocrabGitHub {
         contents: &str,
         message: &str,
     ) -> Result<(), GitHubError> {
-        let encoded: Vec<String> = path.split('/').map(segment).collect();
         let body = json!({
             "message": message,
             "content": base64::engine::general_purpose::STANDARD.encode(contents),
@@ -708,7 +713,7 @@ impl GitHub for OctocrabGitHub {
         });
         self.no_content(
             Method::PUT,
-            &format!("{}/contents/{}", repo_path(repo), encoded.join("/")),
+            &format!("{}/contents/{}", repo_path(repo), segments(path)),
             Some(&body),
             "create a file",
         )
@@ -723,11 +728,7 @@ impl GitHub for OctocrabGitHub {
         base: &str,
         body: &str,
     ) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Created {
-            number: u64,
-        }
-        let created: Created = self
+        let created: Numbered = self
             .json(
                 Method::POST,
                 &format!("{}/pulls", repo_path(repo)),
