@@ -139,20 +139,23 @@ pub(crate) fn journal_path(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Opens the journal, records again what it holds, and makes the database
-/// durable, so the journal may start again from its beginning.
+/// Opens the journal, records again what it holds, makes the database
+/// durable, and empties the journal.
 fn open_journal(
     connection: &mut rusqlite::Connection,
     database: &Path,
     capacity: u64,
 ) -> Result<Journal> {
     let path = journal_path(database);
-    let (journal, replayed) = Journal::open(&path, capacity, |batch| {
+    let (mut journal, replayed) = Journal::open(&path, capacity, |batch| {
         record_in_sqlite(connection, batch.iter())?;
         Ok(())
     })
     .with_context(|| format!("opening the intake journal {}", path.display()))?;
     make_durable(connection, database).context("syncing the database")?;
+    journal
+        .restart()
+        .with_context(|| format!("emptying the intake journal {}", path.display()))?;
     if replayed > 0 {
         tracing::info!(
             "intake journal: {replayed} deliveries read again from {} (those already recorded were left as they were)",
@@ -166,7 +169,7 @@ fn open_journal(
 /// WAL before copying it), then a sync of the WAL and the database, for
 /// frames a reader kept the checkpoint from copying.
 fn make_durable(connection: &rusqlite::Connection, database: &Path) -> Result<()> {
-    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    checkpoint(connection)?;
     let mut wal = database.as_os_str().to_owned();
     wal.push("-wal");
     for path in [PathBuf::from(wal), database.to_path_buf()] {
@@ -177,6 +180,12 @@ fn make_durable(connection: &rusqlite::Connection, database: &Path) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Copies the WAL into the database as far as no reader holds it back,
+/// without waiting for anyone.
+fn checkpoint(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 /// The checkpointer: copies the WAL into the database on a connection and
@@ -191,13 +200,6 @@ fn start_checkpointer(database: &Path) -> Result<std_mpsc::Sender<usize>> {
     std::thread::Builder::new()
         .name("dslp-checkpoint".into())
         .spawn(move || {
-            let checkpoint = || {
-                if let Err(error) =
-                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                {
-                    tracing::warn!("checkpointing the store: {error}");
-                }
-            };
             let mut waiting = 0;
             let mut last = Instant::now();
             loop {
@@ -209,7 +211,9 @@ fn start_checkpointer(database: &Path) -> Result<std_mpsc::Sender<usize>> {
                 }
                 let due = waiting >= CHECKPOINT_AFTER || last.elapsed() >= CHECKPOINT_EVERY;
                 if due && waiting > 0 {
-                    checkpoint();
+                    if let Err(error) = checkpoint(&connection) {
+                        tracing::warn!("checkpointing the store: {error}");
+                    }
                     waiting = 0;
                 }
                 if due {
@@ -303,7 +307,8 @@ impl Recorder {
                 let _ = done.send(());
             }
             if let Some(done) = closing {
-                if let Err(error) = make_durable(&self.connection, &self.database) {
+                // Kept for the next start if this fails: it replays them.
+                if let Err(error) = self.empty_the_journal() {
                     tracing::error!("syncing the store at shutdown: {error:#}");
                 }
                 let _ = done.send(());
@@ -389,14 +394,21 @@ impl Recorder {
                 .append(&self.records)
                 .context("syncing the intake journal")?;
         } else {
-            self.commit_pending_or_fail()?;
-            make_durable(&self.connection, &self.database)?;
-            if let Durability::Journal { journal, .. } = &mut self.durability {
-                journal.restart();
-            }
+            self.empty_the_journal()?;
         }
         // A group with a 25 MB payload does not keep its buffer.
         self.records.shrink_to(1 << 20);
+        Ok(())
+    }
+
+    /// Commits what is pending, makes the database durable, and empties
+    /// the journal, which then holds nothing the database lacks.
+    fn empty_the_journal(&mut self) -> Result<()> {
+        self.commit_pending_or_fail()?;
+        make_durable(&self.connection, &self.database)?;
+        if let Durability::Journal { journal, .. } = &mut self.durability {
+            journal.restart().context("emptying the intake journal")?;
+        }
         Ok(())
     }
 

@@ -402,7 +402,7 @@ mod tests {
     }
 
     /// Answered deliveries reach the queue on their own within moments,
-    /// and a close commits what is still waiting.
+    /// and a close commits what is still waiting and empties the journal.
     #[tokio::test]
     async fn answered_deliveries_are_committed_by_the_timer_and_at_close() {
         let dir = tempfile::tempdir().unwrap();
@@ -423,6 +423,10 @@ mod tests {
         store.close().await;
         let inspected = Store::inspect(&url(dir.path(), "t.db")).await.unwrap();
         assert_eq!(inspected.delivery_count().await.unwrap(), 2);
+        // The next start has nothing to read again.
+        let journal = journal_path(&dir.path().join("t.db"));
+        let (_, held) = Journal::open(&journal, 1 << 16, |_| Ok(())).unwrap();
+        assert_eq!(held, 0);
     }
 
     fn small_journal(journal_bytes: u64) -> Journaling {
