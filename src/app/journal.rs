@@ -1,6 +1,6 @@
 //! The intake journal: where a delivery becomes durable before its answer.
 //!
-//! The recorder commits answered deliveries to SQLite a moment later, in
+//! The committer records answered deliveries in SQLite a moment later, in
 //! transactions that do not wait for the disk (WAL with
 //! `synchronous=NORMAL`: always consistent, but a power cut can take the
 //! last commits back). The journal holds those deliveries until a sync of

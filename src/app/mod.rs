@@ -2,6 +2,7 @@
 //! App authentication, and workers that run the same handler as the Action.
 
 pub mod auth;
+pub mod committer;
 pub mod git_fetch;
 pub mod intake;
 pub mod journal;

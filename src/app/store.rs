@@ -429,6 +429,54 @@ mod tests {
         assert_eq!(held, 0);
     }
 
+    /// A redelivery is known whether its first copy waits for the
+    /// committer, is being committed, or is committed: with a commit every
+    /// millisecond, copies sent at every distance from their first are
+    /// each a duplicate, and each delivery is recorded once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_redelivery_is_a_duplicate_at_every_moment_of_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let journaling = Journaling {
+            commit_every: Duration::from_millis(1),
+            ..small_journal(4 << 20)
+        };
+        let store = std::sync::Arc::new(
+            Store::open_journaled(&url(dir.path(), "t.db"), journaling)
+                .await
+                .unwrap(),
+        );
+        let sent = 600;
+        let senders: Vec<_> = (0..4)
+            .map(|lane| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut outcomes = Vec::new();
+                    for i in (lane..sent).step_by(4) {
+                        let id = format!("d{i}");
+                        let key = format!("o/r#{i}");
+                        outcomes.push(store.record(delivery(&id, &key, true)).await.unwrap());
+                        // Later copies, further and further from the first.
+                        tokio::time::sleep(Duration::from_micros((i % 7) as u64 * 300)).await;
+                        outcomes.push(store.record(delivery(&id, &key, true)).await.unwrap());
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for sender in senders {
+            outcomes.extend(sender.await.unwrap());
+        }
+        let new = outcomes.iter().filter(|o| **o == Recorded::New).count();
+        assert_eq!((new, outcomes.len() - new), (sent, sent));
+        store.flush().await.unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), sent as i64);
+        assert_eq!(
+            store.jobs_by_state().await.unwrap(),
+            vec![("queued".into(), sent as i64)]
+        );
+    }
+
     fn small_journal(journal_bytes: u64) -> Journaling {
         Journaling {
             journal_bytes,
