@@ -16,7 +16,10 @@
 //! measured at `warn`, which spares it a log line per delivery.
 //!
 //! For `dslp serve`, it also checks that every delivery answered 2xx is in
-//! its store.
+//! its store, and it measures the disk alone, before and after: a 1 KiB
+//! write and `fdatasync` at 500/s from core 0, in the directory of the
+//! store. That is what one durable answer costs at least on this machine,
+//! and it moves from run to run on a shared virtual disk.
 //!
 //!     cargo bench --bench serve            # installs probot@14.3.2 with npm if missing
 //!     cargo bench --bench serve -- --no-probot
@@ -400,6 +403,62 @@ fn print(f: &Figures) {
     );
 }
 
+/// Runs [`disk_probe`] on core 0 in a child process; its p50, p99 and
+/// p99.9 in ms.
+fn disk_floor(dir: &Path) -> [f64; 3] {
+    let output = pinned(0, &std::env::current_exe().unwrap())
+        .arg("--disk-probe")
+        .arg(dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the disk probe");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let figures: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match figures.as_slice() {
+        [p50, p99, p999] => [*p50, *p99, *p999],
+        _ => panic!("the disk probe printed `{text}`"),
+    }
+}
+
+/// The disk alone, at the fixed rate: a 1 KiB write into a preallocated
+/// file and `fdatasync`, timed from the write. Prints p50 p99 p99.9 (ms).
+fn disk_probe(dir: &Path) {
+    use std::os::unix::fs::FileExt;
+    const SIZE: usize = 4 << 20;
+    const RECORD: usize = 1024;
+    let path = dir.join("disk-probe");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    file.write_all_at(&vec![0; SIZE], 0).unwrap();
+    file.sync_all().unwrap();
+    let record = [7u8; RECORD];
+    let total = FIXED_RATE * FIXED_FOR.as_secs();
+    let interval = Duration::from_nanos(1_000_000_000 / FIXED_RATE);
+    let start = Instant::now() + Duration::from_millis(100);
+    let mut latencies_us = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let scheduled = start + interval * i as u32;
+        std::thread::sleep(scheduled.saturating_duration_since(Instant::now()));
+        let began = Instant::now();
+        let offset = (i as usize * RECORD) % SIZE;
+        file.write_all_at(&record, offset as u64).unwrap();
+        file.sync_data().unwrap();
+        latencies_us.push(began.elapsed().as_micros() as u64);
+    }
+    std::fs::remove_file(&path).unwrap();
+    latencies_us.sort_unstable();
+    let ms = |p| percentile(&latencies_us, p);
+    println!("{} {} {}", ms(0.50), ms(0.99), ms(0.999));
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -441,6 +500,10 @@ fn probot_dir() -> Option<PathBuf> {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--disk-probe") {
+        return disk_probe(Path::new(&args[at + 1]));
+    }
     // The load generator runs on core 1; the servers on core 0.
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
@@ -455,6 +518,7 @@ fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let mut all = Vec::new();
 
+    let disk_before = disk_floor(scratch.path());
     let port = free_port();
     let database = scratch.path().join("bench.db");
     let dslp = pinned(0, Path::new(env!("CARGO_BIN_EXE_dslp")))
@@ -483,6 +547,7 @@ fn main() {
         store.delivery_count().await.unwrap()
     });
     all.push(figures);
+    let disk_after = disk_floor(scratch.path());
 
     if with_probot {
         match probot_dir() {
@@ -518,6 +583,14 @@ fn main() {
     for figures in &all {
         print(figures);
     }
+    let disk = |[p50, p99, p999]: [f64; 3]| {
+        format!("p50 {p50:>6.3} ms p99 {p99:>6.3} ms p99.9 {p999:>6.3} ms")
+    };
+    println!(
+        "the disk alone, a 1 KiB write + fdatasync at {FIXED_RATE}/s on core 0: before dslp serve {}; after {}",
+        disk(disk_before),
+        disk(disk_after)
+    );
     println!(
         "dslp serve: {answered} deliveries answered 2xx, {stored} in its store after the load stopped{}",
         if stored as u64 == answered {
