@@ -31,18 +31,21 @@ const CHECKPOINT_AFTER: usize = 8192;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// The recorder's handle on the committer. Batches are numbered by the
-/// recorder, in order; `committed` is the last one in SQLite.
+/// recorder, in order; `committed` is the last one in SQLite, `durable`
+/// the last one SQLite has on disk.
 pub(crate) struct Committer {
     sender: std_mpsc::Sender<Instruction>,
     committed: Arc<AtomicU64>,
+    durable: Arc<AtomicU64>,
 }
 
 enum Instruction {
     Commit(u64, Vec<NewDelivery>),
     /// Commit what was handed over, then answer.
     Flush(oneshot::Sender<()>),
-    /// Commit what was handed over, make the database durable, answer.
-    MakeDurable(std_mpsc::SyncSender<Result<(), String>>),
+    /// Commit what was handed over, make the database durable, and
+    /// answer if asked to.
+    MakeDurable(Option<std_mpsc::SyncSender<Result<(), String>>>),
 }
 
 impl Committer {
@@ -56,6 +59,7 @@ impl Committer {
     ) -> Result<Committer> {
         let (sender, receiver) = std_mpsc::channel();
         let committed = Arc::new(AtomicU64::new(0));
+        let durable = Arc::new(AtomicU64::new(0));
         let committing = Committing {
             connection,
             database: database.to_path_buf(),
@@ -64,6 +68,7 @@ impl Committer {
             waiting: Vec::new(),
             last_batch: 0,
             committed: committed.clone(),
+            durable: durable.clone(),
             commit_at: None,
             uncheckpointed: 0,
             checkpointed_at: Instant::now(),
@@ -72,7 +77,11 @@ impl Committer {
             .name("dslp-committer".into())
             .spawn(move || committing.run(receiver))
             .context("starting the store's committer")?;
-        Ok(Committer { sender, committed })
+        Ok(Committer {
+            sender,
+            committed,
+            durable,
+        })
     }
 
     /// Hands over batch `batch`, answered already, to be committed.
@@ -88,6 +97,19 @@ impl Committer {
         self.committed.load(Ordering::Acquire)
     }
 
+    /// The last batch that SQLite has on disk.
+    pub(crate) fn durable(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    /// Asks for everything handed over so far to be committed and made
+    /// durable, without waiting for it ([`Committer::durable`] tells).
+    pub(crate) fn make_durable_soon(&self) {
+        // A committer that has stopped is found out by the next call
+        // that waits for it.
+        let _ = self.sender.send(Instruction::MakeDurable(None));
+    }
+
     /// Answers `done` once everything handed over so far is committed.
     pub(crate) fn flush(&self, done: oneshot::Sender<()>) {
         // If the committer has stopped, dropping `done` tells the caller.
@@ -99,7 +121,7 @@ impl Committer {
     pub(crate) fn make_durable(&self) -> Result<()> {
         let (reply, replied) = std_mpsc::sync_channel(1);
         self.sender
-            .send(Instruction::MakeDurable(reply))
+            .send(Instruction::MakeDurable(Some(reply)))
             .map_err(|_| anyhow::anyhow!("the store's committer has stopped"))?;
         replied
             .recv()
@@ -118,6 +140,7 @@ struct Committing {
     waiting: Vec<NewDelivery>,
     last_batch: u64,
     committed: Arc<AtomicU64>,
+    durable: Arc<AtomicU64>,
     /// When `waiting` is to be committed (set by the oldest of them).
     commit_at: Option<Instant>,
     uncheckpointed: usize,
@@ -149,9 +172,20 @@ impl Committing {
                         make_durable(&self.connection, &self.database)?;
                         self.uncheckpointed = 0;
                         self.checkpointed_at = Instant::now();
+                        self.durable.store(self.last_batch, Ordering::Release);
                         Ok(())
                     });
-                    let _ = reply.send(durable.map_err(|error| format!("{error:#}")));
+                    match reply {
+                        Some(reply) => {
+                            let _ = reply.send(durable.map_err(|error| format!("{error:#}")));
+                        }
+                        None => {
+                            if let Err(error) = durable {
+                                // Asked for again, by a caller that waits.
+                                tracing::warn!("making the store durable: {error:#}");
+                            }
+                        }
+                    }
                 }
                 Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std_mpsc::RecvTimeoutError::Disconnected) => {
@@ -316,6 +350,7 @@ mod tests {
             waiting: Vec::new(),
             last_batch: 0,
             committed: Arc::new(AtomicU64::new(0)),
+            durable: Arc::new(AtomicU64::new(0)),
             commit_at: None,
             uncheckpointed,
             checkpointed_at,

@@ -8,8 +8,9 @@
 //! a little later, off this thread. Until a batch is committed the
 //! recorder keeps its delivery ids, to know a redelivery as a duplicate;
 //! their jobs are not visible to the workers meanwhile (at most
-//! `commit_every`). When the journal is full, the committer makes the
-//! database durable and the journal starts again.
+//! `commit_every`). When a side of the journal is full, the committer is
+//! asked to make the database durable, and the recorder goes on in the
+//! other side once what that side holds is durable.
 //!
 //! The recorder and committer use rusqlite on threads of their own: with
 //! sqlx every statement is a hand-off to its SQLite thread, which under
@@ -93,6 +94,7 @@ pub(crate) fn start(
                 uncommitted: VecDeque::new(),
                 uncommitted_ids: HashSet::new(),
                 last_batch: 0,
+                last_batch_in_side: [0; 2],
             })
         }
         None => {
@@ -161,6 +163,8 @@ struct Journaled {
     uncommitted: VecDeque<(u64, Vec<String>)>,
     uncommitted_ids: HashSet<String>,
     last_batch: u64,
+    /// The last batch appended to each side of the journal.
+    last_batch_in_side: [u64; 2],
 }
 
 impl Recorder {
@@ -304,9 +308,8 @@ impl Journaled {
     }
 
     /// Appends the new deliveries to the journal and syncs it, then hands
-    /// them to the committer. When the journal is full they are committed
-    /// and made durable in the database instead, and the journal starts
-    /// again.
+    /// them to the committer. A group larger than a side of the journal is
+    /// committed and made durable in the database instead.
     fn make_durable_and_hand_over(&mut self, new: Vec<NewDelivery>) -> Result<()> {
         if new.is_empty() {
             return Ok(());
@@ -315,8 +318,16 @@ impl Journaled {
         for delivery in &new {
             self.journal.encode(delivery, &mut self.records);
         }
-        let fits = self.journal.fits(self.records.len());
-        if fits {
+        let journaled = self.journal.fits_in_a_side(self.records.len());
+        if journaled {
+            if !self.journal.fits(self.records.len()) {
+                self.switch_sides()?;
+                // Records carry their side's generation.
+                self.records.clear();
+                for delivery in &new {
+                    self.journal.encode(delivery, &mut self.records);
+                }
+            }
             self.journal
                 .append(&self.records)
                 .context("syncing the intake journal")?;
@@ -328,9 +339,24 @@ impl Journaled {
         self.uncommitted_ids.extend(ids.iter().cloned());
         self.uncommitted.push_back((self.last_batch, ids));
         self.committer.commit(self.last_batch, new)?;
-        if !fits {
-            self.empty_the_journal()?;
+        if journaled {
+            self.last_batch_in_side[self.journal.side()] = self.last_batch;
+            Ok(())
+        } else {
+            self.committer.make_durable()
         }
+    }
+
+    /// Goes on in the other side of the journal: asks for the database to
+    /// be made durable for the side it leaves, and waits only if what the
+    /// other side holds is not durable yet.
+    fn switch_sides(&mut self) -> Result<()> {
+        self.committer.make_durable_soon();
+        let other = 1 - self.journal.side();
+        if self.committer.durable() < self.last_batch_in_side[other] {
+            self.committer.make_durable()?;
+        }
+        self.journal.switch_sides();
         Ok(())
     }
 
@@ -340,7 +366,9 @@ impl Journaled {
         self.committer.make_durable()?;
         self.journal
             .restart()
-            .context("emptying the intake journal")
+            .context("emptying the intake journal")?;
+        self.last_batch_in_side = [0; 2];
+        Ok(())
     }
 }
 

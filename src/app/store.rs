@@ -546,8 +546,11 @@ mod tests {
         let fresh = Store::open(&url(dir.path(), "u.db")).await.unwrap();
         let held = fresh.delivery_count().await.unwrap();
         assert!(0 < held && held < 100, "{held} deliveries in the journal");
-        assert!(fresh.has_delivery("d-099").await.unwrap());
-        assert!(!fresh.has_delivery("d-000").await.unwrap());
+        // The latest ones, with no gap: both sides, the older first.
+        for i in 0..100 {
+            let id = format!("d-{i:03}");
+            assert_eq!(fresh.has_delivery(&id).await.unwrap(), i >= 100 - held);
+        }
         // The store itself lost nothing at the restarts.
         store.close().await;
         let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
@@ -558,6 +561,34 @@ mod tests {
             store.jobs_by_state().await.unwrap(),
             vec![("queued".into(), 100)]
         );
+    }
+
+    /// A delivery larger than a side of the journal is made durable in
+    /// the database before its answer, and the journal goes on.
+    #[tokio::test]
+    async fn a_delivery_larger_than_a_side_of_the_journal_is_synced_in_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
+            .await
+            .unwrap();
+        store
+            .record(delivery("small", "o/r#1", true))
+            .await
+            .unwrap();
+        let mut large = delivery("large", "o/r#2", true);
+        large.job.as_mut().unwrap().payload = vec![b' '; 6 << 10];
+        assert_eq!(store.record(large).await.unwrap(), Recorded::New);
+        store
+            .record(delivery("after", "o/r#3", true))
+            .await
+            .unwrap();
+        // What a kill leaves: the journal, and a database without a sync.
+        let journal = journal_path(&dir.path().join("t.db"));
+        let (_, held) = Journal::open(&journal, 8 << 10, |_| Ok(())).unwrap();
+        assert_eq!(held, 2, "the small ones are in the journal");
+        let inspected = Store::inspect(&url(dir.path(), "t.db")).await.unwrap();
+        assert!(inspected.has_delivery("large").await.unwrap());
+        store.close().await;
     }
 
     #[tokio::test]
