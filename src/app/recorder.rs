@@ -267,13 +267,12 @@ impl Journaled {
     /// a read transaction sees them.
     fn forget_committed(&mut self) {
         let committed = self.committer.committed();
-        while let Some((batch, _)) = self.uncommitted.front()
-            && *batch <= committed
+        while let Some((_, ids)) = self
+            .uncommitted
+            .pop_front_if(|(batch, _)| *batch <= committed)
         {
-            if let Some((_, ids)) = self.uncommitted.pop_front() {
-                for id in ids {
-                    self.uncommitted_ids.remove(&id);
-                }
+            for id in ids {
+                self.uncommitted_ids.remove(&id);
             }
         }
     }

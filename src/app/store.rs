@@ -406,9 +406,7 @@ mod tests {
     #[tokio::test]
     async fn answered_deliveries_are_committed_by_the_timer_and_at_close() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(1 << 16))
-            .await
-            .unwrap();
+        let store = with_small_journal(dir.path(), 1 << 16).await;
         let queued = store.queued.clone();
         let woken = queued.notified();
         store.record(delivery("a", "o/r#1", true)).await.unwrap();
@@ -477,6 +475,13 @@ mod tests {
         );
     }
 
+    /// The store `t.db` in `dir`, with a journal of `journal_bytes`.
+    async fn with_small_journal(dir: &Path, journal_bytes: u64) -> Store {
+        Store::open_journaled(&url(dir, "t.db"), small_journal(journal_bytes))
+            .await
+            .unwrap()
+    }
+
     fn small_journal(journal_bytes: u64) -> Journaling {
         Journaling {
             journal_bytes,
@@ -529,9 +534,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_journal_starts_again_once_the_database_is_durable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
-            .await
-            .unwrap();
+        let store = with_small_journal(dir.path(), 8 << 10).await;
         for i in 0..100 {
             store
                 .record(delivery(&format!("d-{i:03}"), &format!("o/r#{i}"), true))
@@ -553,9 +556,7 @@ mod tests {
         }
         // The store itself lost nothing at the restarts.
         store.close().await;
-        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
-            .await
-            .unwrap();
+        let store = with_small_journal(dir.path(), 8 << 10).await;
         assert_eq!(store.delivery_count().await.unwrap(), 100);
         assert_eq!(
             store.jobs_by_state().await.unwrap(),
@@ -568,9 +569,7 @@ mod tests {
     #[tokio::test]
     async fn a_delivery_larger_than_a_side_of_the_journal_is_synced_in_the_database() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_journaled(&url(dir.path(), "t.db"), small_journal(8 << 10))
-            .await
-            .unwrap();
+        let store = with_small_journal(dir.path(), 8 << 10).await;
         store
             .record(delivery("small", "o/r#1", true))
             .await
