@@ -29,12 +29,16 @@ const COMMIT_RETRY: Duration = Duration::from_secs(1);
 /// been committed since the last copy, or after this long.
 const CHECKPOINT_AFTER: usize = 8192;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How many batches may wait for the committer. When it falls this far
+/// behind (a database another process holds locked, a failing disk), the
+/// recorder waits, and so do the answers: memory does not grow instead.
+const BATCHES_WAITING: usize = 1024;
 
 /// The recorder's handle on the committer. Batches are numbered by the
 /// recorder, in order; `committed` is the last one in SQLite, `durable`
 /// the last one SQLite has on disk.
 pub(crate) struct Committer {
-    sender: std_mpsc::Sender<Instruction>,
+    sender: std_mpsc::SyncSender<Instruction>,
     committed: Arc<AtomicU64>,
     durable: Arc<AtomicU64>,
 }
@@ -57,7 +61,7 @@ impl Committer {
         commit_every: Duration,
         queued: Arc<Notify>,
     ) -> Result<Committer> {
-        let (sender, receiver) = std_mpsc::channel();
+        let (sender, receiver) = std_mpsc::sync_channel(BATCHES_WAITING);
         let committed = Arc::new(AtomicU64::new(0));
         let durable = Arc::new(AtomicU64::new(0));
         let committing = Committing {
