@@ -184,8 +184,7 @@ fn overall(
 }
 
 fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
-    let path = resolve_in_repo(root, relative)?;
-    std::fs::read(&path).map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))
+    Input::File(resolve_in_repo(root, relative)?).into_bytes(relative)
 }
 
 /// The files of a dataset in the working tree, and at the base revision.

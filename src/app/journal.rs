@@ -401,6 +401,17 @@ mod tests {
         Ok((journal, held))
     }
 
+    /// Appends the deliveries as one group; answers its length in bytes.
+    fn append(journal: &mut Journal, deliveries: &[NewDelivery]) -> usize {
+        let mut records = Vec::new();
+        for d in deliveries {
+            journal.encode(d, &mut records);
+        }
+        assert!(journal.fits(records.len()));
+        journal.append(&records).unwrap();
+        records.len()
+    }
+
     fn ids(deliveries: &[NewDelivery]) -> Vec<&str> {
         deliveries.iter().map(|d| d.id.as_str()).collect()
     }
@@ -421,15 +432,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut journal, _) = open(&path, 1 << 16).unwrap();
-        let written = [delivery("a", true), delivery("b", false)];
-        let mut records = Vec::new();
-        for d in &written {
-            journal.encode(d, &mut records);
-        }
-        journal.append(&records).unwrap();
-        let mut more = Vec::new();
-        journal.encode(&delivery("c", true), &mut more);
-        journal.append(&more).unwrap();
+        append(&mut journal, &[delivery("a", true), delivery("b", false)]);
+        append(&mut journal, &[delivery("c", true)]);
         drop(journal);
         let (reopened, held) = open(&path, 1 << 16).unwrap();
         assert_eq!(ids(&held), ["a", "b", "c"]);
@@ -453,16 +457,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut journal, _) = open(&path, 1 << 16).unwrap();
-        let mut records = Vec::new();
-        for id in ["a", "b", "c"] {
-            journal.encode(&delivery(id, true), &mut records);
-        }
-        journal.append(&records).unwrap();
+        let three = ["a", "b", "c"].map(|id| delivery(id, true));
+        let written = append(&mut journal, &three);
         drop(journal);
         // The third record's last bytes never reached the disk.
         let file = OpenOptions::new().write(true).open(&path).unwrap();
-        file.write_all_at(&[0; 20], records.len() as u64 - 20)
-            .unwrap();
+        file.write_all_at(&[0; 20], written as u64 - 20).unwrap();
         let (_, held) = open(&path, 1 << 16).unwrap();
         assert_eq!(ids(&held), ["a", "b"]);
         // A flipped bit in the middle is caught by the checksum too.
@@ -476,20 +476,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut journal, _) = open(&path, 4096).unwrap();
-        let mut old = Vec::new();
-        for id in ["old-1", "old-2", "old-3"] {
-            journal.encode(&delivery(id, true), &mut old);
-        }
-        journal.append(&old).unwrap();
-        assert!(!journal.fits(old.len() * 3));
-        journal.restart().unwrap();
-        let mut new = Vec::new();
-        journal.encode(&delivery("new", false), &mut new);
-        assert!(
-            new.len() < old.len() / 3,
-            "the new record is shorter than an old one"
+        let old = append(
+            &mut journal,
+            &["old-1", "old-2", "old-3"].map(|id| delivery(id, true)),
         );
-        journal.append(&new).unwrap();
+        assert!(!journal.fits(old * 3));
+        journal.restart().unwrap();
+        let new = append(&mut journal, &[delivery("new", false)]);
+        assert!(new < old / 3, "the new record is shorter than an old one");
         drop(journal);
         let (reopened, held) = open(&path, 4096).unwrap();
         assert_eq!(ids(&held), ["new"]);
@@ -502,9 +496,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut journal, _) = open(&path, 1 << 16).unwrap();
-        let mut records = Vec::new();
-        journal.encode(&delivery("a", true), &mut records);
-        journal.append(&records).unwrap();
+        append(&mut journal, &[delivery("a", true)]);
         journal.restart().unwrap();
         drop(journal);
         let (reopened, held) = open(&path, 1 << 16).unwrap();
@@ -521,23 +513,17 @@ mod tests {
         let path = dir.path().join("j");
         let (mut journal, _) = open(&path, 8192).unwrap();
         journal.restart().unwrap();
-        let append = |journal: &mut Journal, id: &str, job: bool| {
-            let mut records = Vec::new();
-            journal.encode(&delivery(id, job), &mut records);
-            assert!(journal.fits(records.len()));
-            journal.append(&records).unwrap();
-        };
-        append(&mut journal, "a", true);
-        append(&mut journal, "b", true);
+        append(&mut journal, &[delivery("a", true)]);
+        append(&mut journal, &[delivery("b", true)]);
         journal.switch_sides();
         assert_eq!(journal.side(), 1);
         // Before the first append, side 1 still reads as empty.
         assert_eq!(ids(&open(&path, 8192).unwrap().1), ["a", "b"]);
-        append(&mut journal, "c", true);
+        append(&mut journal, &[delivery("c", true)]);
         assert_eq!(ids(&open(&path, 8192).unwrap().1), ["a", "b", "c"]);
         journal.switch_sides();
         // Shorter than "a": "a"'s tail and "b" stay behind it in side 0.
-        append(&mut journal, "d", false);
+        append(&mut journal, &[delivery("d", false)]);
         assert_eq!(ids(&open(&path, 8192).unwrap().1), ["c", "d"]);
         // A side torn at its first record holds nothing; the other stays.
         let file = OpenOptions::new().write(true).open(&path).unwrap();

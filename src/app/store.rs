@@ -343,8 +343,8 @@ mod tests {
 
     async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        (dir, Store::open(&url).await.unwrap())
+        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
+        (dir, store)
     }
 
     #[tokio::test]
@@ -389,7 +389,7 @@ mod tests {
     #[tokio::test]
     async fn running_jobs_are_queued_again_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let url = url(dir.path(), "t.db");
         let store = Store::open(&url).await.unwrap();
         store.record(delivery("a", "o/r#1", true)).await.unwrap();
         store.flush().await.unwrap();
