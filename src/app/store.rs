@@ -512,7 +512,7 @@ mod tests {
         ] {
             journal.encode(&d, &mut records);
         }
-        journal.append(&records).unwrap();
+        journal.append(&records, || ()).unwrap();
         drop(journal);
         let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
         assert_eq!(store.delivery_count().await.unwrap(), 3);
