@@ -23,6 +23,7 @@
 //!
 //!     cargo bench --bench serve            # installs probot@14.3.2 with npm if missing
 //!     cargo bench --bench serve -- --no-probot
+//!     DSLP_BENCH_BIN=/path/to/another/dslp cargo bench --bench serve -- --no-probot
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -521,7 +522,11 @@ fn main() {
     let disk_before = disk_floor(scratch.path());
     let port = free_port();
     let database = scratch.path().join("bench.db");
-    let dslp = pinned(0, Path::new(env!("CARGO_BIN_EXE_dslp")))
+    // DSLP_BENCH_BIN measures another build of dslp, to compare two.
+    let dslp_bin = std::env::var_os("DSLP_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dslp")));
+    let dslp = pinned(0, &dslp_bin)
         .arg("serve")
         .current_dir(scratch.path())
         .env("APP_ID", "1")

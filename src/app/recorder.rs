@@ -271,14 +271,31 @@ impl Journaled {
             }
             answers.push((answer, outcome));
         }
-        let handed_over = self.hand_over(new, in_journal);
+        if in_journal {
+            // Durable already: the answers go before the hand-over, which
+            // wakes the committer.
+            for (answer, outcome) in answers {
+                let _ = answer.send(Ok(outcome));
+            }
+            if let Err(error) = self.hand_over(new) {
+                // The journal keeps them; the next start records them.
+                tracing::error!("handing deliveries to the committer: {error:#}");
+            }
+            return;
+        }
+        // Too large for the journal: durable in the database first.
+        let any_new = !new.is_empty();
+        let durable = self.hand_over(new).and_then(|()| match any_new {
+            true => self.committer.make_durable(),
+            false => Ok(()),
+        });
         for (answer, outcome) in answers {
-            let _ = answer.send(match &handed_over {
+            let _ = answer.send(match &durable {
                 Ok(()) => Ok(outcome),
                 Err(error) => Err(format!("recording the delivery failed: {error:#}")),
             });
         }
-        if let Err(error) = handed_over {
+        if let Err(error) = durable {
             tracing::error!("recording deliveries: {error:#}");
         }
     }
@@ -333,10 +350,8 @@ impl Journaled {
         }
     }
 
-    /// Hands the new deliveries of a group to the committer; when the
-    /// journal could not hold them, waits until the database has them
-    /// durably.
-    fn hand_over(&mut self, new: Vec<NewDelivery>, journaled: bool) -> Result<()> {
+    /// Hands the new deliveries of a group to the committer.
+    fn hand_over(&mut self, new: Vec<NewDelivery>) -> Result<()> {
         if new.is_empty() {
             return Ok(());
         }
@@ -344,13 +359,8 @@ impl Journaled {
         let ids = new.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
         self.uncommitted_ids.extend(ids.iter().cloned());
         self.uncommitted.push_back((self.last_batch, ids));
-        self.committer.commit(self.last_batch, new)?;
-        if journaled {
-            self.last_batch_in_side[self.journal.side()] = self.last_batch;
-            Ok(())
-        } else {
-            self.committer.make_durable()
-        }
+        self.last_batch_in_side[self.journal.side()] = self.last_batch;
+        self.committer.commit(self.last_batch, new)
     }
 
     /// Goes on in the other side of the journal: asks for the database to
