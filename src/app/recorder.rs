@@ -5,9 +5,10 @@
 //! deliveries waiting at that moment is appended to it and synced once,
 //! checked for duplicates while the disk writes, and answered. (Checked
 //! before the write, the SQLite read stood in front of every answer: in
-//! the serve bench at 500/s, leaving it out took 60-110 µs off the p50.) The answered deliveries are then handed to
-//! the committer ([`crate::app::committer`]), which records them in SQLite
-//! a little later, off this thread. Until a batch is committed the
+//! the serve bench at 500/s, leaving it out took 60-110 µs off the p50.)
+//! The answered deliveries are then handed to the committer
+//! ([`crate::app::committer`]), which records them in SQLite a little
+//! later, off this thread. Until a batch is committed the
 //! recorder keeps its delivery ids, to know a redelivery as a duplicate;
 //! their jobs are not visible to the workers meanwhile (at most
 //! `commit_every`). When a side of the journal is full, the committer is
