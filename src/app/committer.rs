@@ -174,8 +174,7 @@ impl Committing {
                 Ok(Instruction::MakeDurable(reply)) => {
                     let durable = self.commit_or_fail().and_then(|()| {
                         make_durable(&self.connection, &self.database)?;
-                        self.uncheckpointed = 0;
-                        self.checkpointed_at = Instant::now();
+                        self.checkpointed();
                         self.durable.store(self.last_batch, Ordering::Release);
                         Ok(())
                     });
@@ -206,8 +205,7 @@ impl Committing {
                 if let Err(error) = checkpoint(&self.connection) {
                     tracing::warn!("checkpointing the store: {error}");
                 }
-                self.uncheckpointed = 0;
-                self.checkpointed_at = Instant::now();
+                self.checkpointed();
             }
         }
     }
@@ -217,6 +215,12 @@ impl Committing {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Starts counting towards the next checkpoint.
+    fn checkpointed(&mut self) {
+        self.uncheckpointed = 0;
+        self.checkpointed_at = Instant::now();
     }
 
     /// When the WAL is next to be copied, if anything was committed.

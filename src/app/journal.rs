@@ -89,7 +89,13 @@ impl Journal {
         let mut held = 0;
         for side in older_first {
             let start = side as u64 * written_side;
-            held += read_records(&mut file, start, written_side, &mut replay)?;
+            held += read_records(
+                &mut file,
+                start,
+                written_side,
+                generations[side],
+                &mut replay,
+            )?;
         }
         if length < capacity {
             fill_with_zeros(&file, length, capacity)?;
@@ -124,8 +130,9 @@ impl Journal {
         self.side
     }
 
-    /// Encodes a delivery as a record of the current generation.
-    pub fn encode(&self, delivery: &NewDelivery, out: &mut Vec<u8>) {
+    /// Encodes a delivery as a record; [`Journal::append`] stamps it with
+    /// the generation of the side it goes into.
+    pub fn encode(delivery: &NewDelivery, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&[0; HEADER]);
         put_bytes(out, delivery.id.as_bytes());
@@ -148,20 +155,31 @@ impl Journal {
             None => out.push(0),
         }
         let length = (out.len() - start - HEADER) as u32;
-        let crc = checksum(self.generation, length, &out[start + HEADER..]);
-        let header = &mut out[start..start + HEADER];
-        header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-        header[4..8].copy_from_slice(&self.generation.to_le_bytes());
-        header[8..12].copy_from_slice(&length.to_le_bytes());
-        header[12..16].copy_from_slice(&crc.to_le_bytes());
+        out[start + 8..start + 12].copy_from_slice(&length.to_le_bytes());
     }
 
     /// Appends encoded records and waits until they are on disk. The disk
     /// starts writing them before `meanwhile` runs, and the flush waits
     /// for both: work that does not change the records (the recorder's
     /// duplicate check) costs no time in front of the answers.
-    pub fn append<T>(&mut self, records: &[u8], meanwhile: impl FnOnce() -> T) -> io::Result<T> {
+    pub fn append<T>(
+        &mut self,
+        records: &mut [u8],
+        meanwhile: impl FnOnce() -> T,
+    ) -> io::Result<T> {
         debug_assert!(self.fits(records.len()));
+        let mut record = 0;
+        while record < records.len() {
+            let length = u32::from_le_bytes(
+                records[record + 8..record + 12]
+                    .try_into()
+                    .unwrap_or_default(),
+            );
+            let end = record + HEADER + length as usize;
+            let (header, body) = records[record..end].split_at_mut(HEADER);
+            stamp(header, self.generation, body);
+            record = end;
+        }
         let at = self.side as u64 * self.side_bytes + self.offset;
         self.file.write_all_at(records, at)?;
         start_writing(&self.file, at, records.len());
@@ -197,11 +215,18 @@ impl Journal {
     }
 }
 
+/// Writes a record's header for `body` under `generation`.
+fn stamp(header: &mut [u8], generation: u32, body: &[u8]) {
+    let length = body.len() as u32;
+    header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+    header[4..8].copy_from_slice(&generation.to_le_bytes());
+    header[8..12].copy_from_slice(&length.to_le_bytes());
+    header[12..16].copy_from_slice(&checksum(generation, length, body).to_le_bytes());
+}
+
 fn empty_record(generation: u32) -> [u8; HEADER] {
     let mut empty = [0u8; HEADER];
-    empty[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-    empty[4..8].copy_from_slice(&generation.to_le_bytes());
-    empty[12..16].copy_from_slice(&checksum(generation, 0, &[]).to_le_bytes());
+    stamp(&mut empty, generation, &[]);
     empty
 }
 
@@ -276,20 +301,20 @@ fn fill_with_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
 /// in memory at once.
 const REPLAY_BATCH: usize = 512;
 
-/// Hands the deliveries of the side of `length` bytes at `start` to
-/// `replay` in batches (those of the generation of its first record);
+/// Hands the deliveries of the side of `side_bytes` at `start` to
+/// `replay` in batches: those of `generation`, the side's first record's;
 /// answers how many there were.
 fn read_records(
     file: &mut File,
     start: u64,
     side_bytes: u64,
+    generation: u32,
     replay: &mut impl FnMut(&[NewDelivery]) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
     file.seek(SeekFrom::Start(start))?;
     let mut reader = io::BufReader::with_capacity(1 << 16, Read::take(&mut *file, side_bytes));
     let mut batch = Vec::with_capacity(REPLAY_BATCH);
     let mut count = 0;
-    let mut generation = 0;
     let mut header = [0u8; HEADER];
     let mut body = Vec::new();
     loop {
@@ -301,10 +326,6 @@ fn read_records(
             break;
         }
         let (record_generation, length, crc) = (field(4), field(8), field(12));
-        if count == 0 && batch.is_empty() && generation == 0 {
-            // The side's generation is its first record's.
-            generation = record_generation;
-        }
         // An empty record marks where the side was emptied.
         if record_generation != generation || length == 0 {
             break;
@@ -436,10 +457,10 @@ mod tests {
     fn append(journal: &mut Journal, deliveries: &[NewDelivery]) -> usize {
         let mut records = Vec::new();
         for d in deliveries {
-            journal.encode(d, &mut records);
+            Journal::encode(d, &mut records);
         }
         assert!(journal.fits(records.len()));
-        journal.append(&records, || ()).unwrap();
+        journal.append(&mut records, || ()).unwrap();
         records.len()
     }
 

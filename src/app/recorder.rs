@@ -249,16 +249,9 @@ impl Journaled {
         // Every delivery of the group is journaled, duplicates too: the
         // duplicate check runs while the disk writes, and replaying a
         // duplicate changes nothing.
-        let journaled = self.journal_group(connection, group);
+        let checked = self.journal_group(connection, group);
         // A group with a 25 MB payload does not keep its buffer.
         self.records.shrink_to(1 << 20);
-        let checked = journaled.and_then(|outcomes| match outcomes {
-            Some(outcomes) => Ok((outcomes, true)),
-            None => Ok((
-                deduplicate(connection, &self.uncommitted_ids, group)?,
-                false,
-            )),
-        });
         let (outcomes, in_journal) = match checked {
             Ok(checked) => checked,
             Err(error) => return answer_all(group, &format!("{error:#}")),
@@ -301,39 +294,34 @@ impl Journaled {
     }
 
     /// Appends the group to the journal and syncs it, checking for
-    /// duplicates while the disk writes; answers the check's outcomes, or
-    /// `None` when the group is larger than a side.
+    /// duplicates while the disk writes; answers the check's outcomes, and
+    /// whether the group is in the journal (not when it is larger than a
+    /// side).
     fn journal_group(
         &mut self,
         connection: &mut rusqlite::Connection,
         group: &[(NewDelivery, Answer)],
-    ) -> Result<Option<Vec<Recorded>>> {
-        self.encode(group);
+    ) -> Result<(Vec<Recorded>, bool)> {
+        self.records.clear();
+        for (delivery, _) in group {
+            Journal::encode(delivery, &mut self.records);
+        }
+        let looked_up = "looking for the deliveries in the database";
         if !self.journal.fits_in_a_side(self.records.len()) {
-            return Ok(None);
+            let outcomes = deduplicate(connection, &self.uncommitted_ids, group);
+            return Ok((outcomes.context(looked_up)?, false));
         }
         if !self.journal.fits(self.records.len()) {
             self.switch_sides()?;
-            // Records carry their side's generation.
-            self.encode(group);
         }
         let uncommitted_ids = &self.uncommitted_ids;
         let outcomes = self
             .journal
-            .append(&self.records, || {
+            .append(&mut self.records, || {
                 deduplicate(connection, uncommitted_ids, group)
             })
             .context("syncing the intake journal")?;
-        Ok(Some(
-            outcomes.context("looking for the deliveries in the database")?,
-        ))
-    }
-
-    fn encode(&mut self, group: &[(NewDelivery, Answer)]) {
-        self.records.clear();
-        for (delivery, _) in group {
-            self.journal.encode(delivery, &mut self.records);
-        }
+        Ok((outcomes.context(looked_up)?, true))
     }
 
     /// Drops the ids of batches the committer has committed: from here on

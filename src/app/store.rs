@@ -144,15 +144,20 @@ impl Store {
     /// reaches the queue a moment later ([`Journaling::commit_every`]), or
     /// at [`Store::flush`].
     pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded> {
-        let (answer, answered) = oneshot::channel();
-        self.recorder
-            .send(Message::Record(delivery, answer))
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is shutting down"))?;
-        answered
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is shutting down"))?
+        self.ask(|answer| Message::Record(delivery, answer))
+            .await?
             .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Sends the recorder a message with a reply channel; waits for the reply.
+    async fn ask<T>(&self, message: impl FnOnce(oneshot::Sender<T>) -> Message) -> Result<T> {
+        let shutting_down = || anyhow::anyhow!("the store is shutting down");
+        let (reply, replied) = oneshot::channel();
+        self.recorder
+            .send(message(reply))
+            .await
+            .map_err(|_| shutting_down())?;
+        replied.await.map_err(|_| shutting_down())
     }
 
     /// Takes the oldest ready job whose key has none running.
@@ -298,23 +303,14 @@ impl Store {
 
     /// Waits until every delivery answered so far is in the queue.
     pub async fn flush(&self) -> Result<()> {
-        let (done, flushed) = oneshot::channel();
-        self.recorder
-            .send(Message::Flush(done))
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is shutting down"))?;
-        flushed
-            .await
-            .map_err(|_| anyhow::anyhow!("the store is shutting down"))
+        self.ask(Message::Flush).await
     }
 
     /// Commits what was answered, makes the database durable, and closes.
     /// Deliveries sent afterwards are refused.
     pub async fn close(self) {
-        let (done, closed) = oneshot::channel();
-        if self.recorder.send(Message::Close(done)).await.is_ok() {
-            let _ = closed.await;
-        }
+        // A recorder already gone has nothing left to commit.
+        let _ = self.ask(Message::Close).await;
         self.pool.close().await;
     }
 }
@@ -510,9 +506,9 @@ mod tests {
                 ..delivery("ping", "", false)
             },
         ] {
-            journal.encode(&d, &mut records);
+            Journal::encode(&d, &mut records);
         }
-        journal.append(&records, || ()).unwrap();
+        journal.append(&mut records, || ()).unwrap();
         drop(journal);
         let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
         assert_eq!(store.delivery_count().await.unwrap(), 3);
