@@ -478,21 +478,21 @@ pub async fn set_status(
             .await?;
         issue.labels.push(status.to_string());
     }
-    if let Some(text) = tldr_text.filter(|t| !t.trim().is_empty()) {
-        if tldr(issue).is_none() {
-            let body = with_results(&issue.body, text);
-            github
-                .update_issue(
-                    repo,
-                    issue.number.unwrap_or_default(),
-                    &IssueUpdate {
-                        body: Some(body.clone()),
-                        ..IssueUpdate::default()
-                    },
-                )
-                .await?;
-            issue.body = body;
-        }
+    if let Some(text) = tldr_text.filter(|t| !t.trim().is_empty())
+        && tldr(issue).is_none()
+    {
+        let body = with_results(&issue.body, text);
+        github
+            .update_issue(
+                repo,
+                issue.number.unwrap_or_default(),
+                &IssueUpdate {
+                    body: Some(body.clone()),
+                    ..IssueUpdate::default()
+                },
+            )
+            .await?;
+        issue.body = body;
     }
     Ok(())
 }

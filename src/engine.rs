@@ -39,18 +39,17 @@ pub fn pull_request_rules(
     directory: &IssueDirectory,
 ) -> BranchReport {
     let mut report = rulebook.check_pull_request(pr, directory);
-    if let Some(number) = report.head.number {
-        if let Lookup::Found(issue) = directory.lookup_number(number) {
-            if !issue.is_pull_request {
-                let linked = rulebook.check_issue(issue, directory);
-                report
-                    .findings
-                    .extend(linked.findings.into_iter().map(|mut finding| {
-                        finding.message = format!("issue #{number}: {}", finding.message);
-                        finding
-                    }));
-            }
-        }
+    if let Some(number) = report.head.number
+        && let Lookup::Found(issue) = directory.lookup_number(number)
+        && !issue.is_pull_request
+    {
+        let linked = rulebook.check_issue(issue, directory);
+        report
+            .findings
+            .extend(linked.findings.into_iter().map(|mut finding| {
+                finding.message = format!("issue #{number}: {}", finding.message);
+                finding
+            }));
     }
     report
 }

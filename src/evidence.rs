@@ -115,7 +115,7 @@ pub fn gather(request: &Request<'_>) -> Evidence {
     let mut models = Vec::new();
     if request.run_training {
         for (name, spec) in config.models.iter().filter(|(n, _)| wanted(n)) {
-            let dataset_report = datasets.iter().find(|d| &d.name == &spec.dataset);
+            let dataset_report = datasets.iter().find(|d| d.name == spec.dataset);
             models.push(model_outcome(
                 request,
                 name,
@@ -250,16 +250,21 @@ fn run_model(
     spec: &ModelSpec,
     dataset: &DatasetSpec,
     read: impl Fn(&str) -> Result<Vec<u8>, String>,
-) -> Result<Option<Trained>, (ModelError, Option<BTreeMap<String, f64>>)> {
+) -> Result<ModelRun, ModelError> {
     if let Some(path) = &spec.metrics_file {
-        let bytes = read(&path.0).map_err(|e| (ModelError::new(e), None))?;
-        let metrics = external_metrics(&bytes, &path.0).map_err(|e| (e, None))?;
-        return Err((ModelError::new(String::new()), Some(metrics)));
+        let bytes = read(&path.0).map_err(ModelError::new)?;
+        return external_metrics(&bytes, &path.0).map(ModelRun::External);
     }
-    let data = training_data(&read, dataset).map_err(|e| (e, None))?;
-    training::train(name, spec, dataset, data)
-        .map(Some)
-        .map_err(|e| (e, None))
+    let data = training_data(&read, dataset)?;
+    training::train(name, spec, dataset, data).map(|trained| ModelRun::Trained(Box::new(trained)))
+}
+
+/// What one model's run gave.
+enum ModelRun {
+    /// A model dslp-bot trained and evaluated.
+    Trained(Box<Trained>),
+    /// The metrics a team's own pipeline wrote (`metrics_file`).
+    External(BTreeMap<String, f64>),
 }
 
 /// Metrics a team's own pipeline wrote: a JSON object, nested keys joined
@@ -360,19 +365,18 @@ fn model_outcome(
     let mut baseline: Option<BTreeMap<String, f64>> = None;
     let mut artifact: Option<Trained> = None;
     match run_model(name, spec, dataset, read_head) {
-        Ok(Some(trained)) => {
+        Ok(ModelRun::Trained(trained)) => {
             stamp.params = trained.report.params.clone();
             metrics = Some(trained.report.evaluation.metrics.clone());
             baseline = Some(trained.report.baseline.metrics.clone());
             outcome.report = Some(trained.report.clone());
-            artifact = Some(trained);
+            artifact = Some(*trained);
         }
-        Ok(None) => {}
-        Err((_, Some(external))) => {
+        Ok(ModelRun::External(external)) => {
             metrics = Some(external.clone());
             outcome.report = Some(external_report(name, spec, external));
         }
-        Err((error, None)) => outcome.error = Some(error.message),
+        Err(error) => outcome.error = Some(error.message),
     }
     if let (Some(rev), Some(revisions)) = (request.base, revisions) {
         match base_metrics(request.root, revisions, rev, name) {
@@ -397,15 +401,14 @@ fn model_outcome(
     let (verdict, reasons) = gates::verdict(&outcome.gates, &[]);
     outcome.verdict = verdict;
     outcome.reasons = reasons;
-    if let (Some(dir), Some(trained)) = (request.output, &artifact) {
-        if let Err(e) = write_artifacts(dir, trained, &outcome) {
-            if let Some(report) = outcome.report.as_mut() {
-                report.notes.push(format!(
-                    "the artifacts could not be written to {}: {e}",
-                    dir.display()
-                ));
-            }
-        }
+    if let (Some(dir), Some(trained)) = (request.output, &artifact)
+        && let Err(e) = write_artifacts(dir, trained, &outcome)
+        && let Some(report) = outcome.report.as_mut()
+    {
+        report.notes.push(format!(
+            "the artifacts could not be written to {}: {e}",
+            dir.display()
+        ));
     }
     outcome
 }
@@ -504,11 +507,12 @@ fn base_metrics(
     {
         return Ok(cached.metrics);
     }
-    let trained = run_model(name, spec, dataset, read_base)
-        .map_err(|(e, _)| format!("the base model could not be trained: {e}"))?;
-    let metrics = trained
-        .map(|t| t.report.evaluation.metrics)
-        .unwrap_or_default();
+    let metrics = match run_model(name, spec, dataset, read_base)
+        .map_err(|e| format!("the base model could not be trained: {e}"))?
+    {
+        ModelRun::Trained(trained) => trained.report.evaluation.metrics,
+        ModelRun::External(metrics) => metrics,
+    };
     if let Some(path) = cache {
         let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
         let _ = std::fs::write(

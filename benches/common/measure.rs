@@ -23,10 +23,10 @@ pub fn invocation(default_sizes: &[u64]) -> Invocation {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let [flag, dir] = args.as_slice() {
-        if flag == "--run" {
-            return Invocation::Child(dir.into());
-        }
+    if let [flag, dir] = args.as_slice()
+        && flag == "--run"
+    {
+        return Invocation::Child(dir.into());
     }
     let given: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
     Invocation::Sizes(if given.is_empty() {

@@ -116,10 +116,10 @@ impl Installations {
     /// GitHub for one token, not one each.
     pub async fn get(&self, installation: u64) -> Result<Arc<Installation>> {
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.get(&installation) {
-            if cached.expires_at > now_seconds() + RENEW_BEFORE {
-                return Ok(cached.clone());
-            }
+        if let Some(cached) = cache.get(&installation)
+            && cached.expires_at > now_seconds() + RENEW_BEFORE
+        {
+            return Ok(cached.clone());
         }
         let token = self
             .app_client()?

@@ -114,6 +114,9 @@ impl DatasetReport {
     }
 }
 
+/// A file's bytes, or why they could not be read.
+pub type FileBytes = Result<Vec<u8>, DataError>;
+
 /// The files of one dataset, read by the caller.
 pub struct DatasetFiles<'a> {
     pub head: Result<Input, DataError>,
@@ -121,24 +124,24 @@ pub struct DatasetFiles<'a> {
     /// the head has been processed and let go, so both are never in memory.
     pub base: Option<Source<'a>>,
     /// The train and test files of a `split: { train_path, test_path }`.
-    pub split: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
+    pub split: Option<(FileBytes, FileBytes)>,
 }
 
 /// A file's bytes, read when first needed.
-pub struct Source<'a>(Box<dyn FnOnce() -> Result<Vec<u8>, DataError> + 'a>);
+pub struct Source<'a>(Box<dyn FnOnce() -> FileBytes + 'a>);
 
 impl<'a> Source<'a> {
-    pub fn lazy(read: impl FnOnce() -> Result<Vec<u8>, DataError> + 'a) -> Source<'a> {
+    pub fn lazy(read: impl FnOnce() -> FileBytes + 'a) -> Source<'a> {
         Source(Box::new(read))
     }
 
-    pub fn read(self) -> Result<Vec<u8>, DataError> {
+    pub fn read(self) -> FileBytes {
         (self.0)()
     }
 }
 
-impl From<Result<Vec<u8>, DataError>> for Source<'_> {
-    fn from(bytes: Result<Vec<u8>, DataError>) -> Self {
+impl From<FileBytes> for Source<'_> {
+    fn from(bytes: FileBytes) -> Self {
         Source::lazy(move || bytes)
     }
 }
@@ -302,7 +305,7 @@ fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
 fn leakage_checks(
     spec: &DatasetSpec,
     table: &Table,
-    split_files: Option<(Result<Vec<u8>, DataError>, Result<Vec<u8>, DataError>)>,
+    split_files: Option<(FileBytes, FileBytes)>,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
@@ -374,8 +377,8 @@ fn leakage_checks(
 /// The train and test files stacked into one frame, and the training rows' count.
 fn split_frames(
     spec: &DatasetSpec,
-    train: Result<Vec<u8>, DataError>,
-    test: Result<Vec<u8>, DataError>,
+    train: FileBytes,
+    test: FileBytes,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Result<(DataFrame, usize), DataError> {
     let Some(SplitSpec::Files {
@@ -385,7 +388,7 @@ fn split_frames(
     else {
         return Err(DataError::new(&spec.path.0, "no split files declared"));
     };
-    let read = |bytes: Result<Vec<u8>, DataError>, path: &str| -> Result<DataFrame, DataError> {
+    let read = |bytes: FileBytes, path: &str| -> Result<DataFrame, DataError> {
         let bytes = bytes?;
         let format = FileFormat::from_path(path)
             .or(spec.format)

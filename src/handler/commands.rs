@@ -13,19 +13,20 @@ pub(super) async fn command(
     let number = issue.number.unwrap_or_default();
     let mut last = Outcome::neutral("");
     for request in requests {
-        if let ChatRequest::Known(command, _) = request {
-            if command.acts() && !automation::may_act(github, repo, author).await? {
-                let text = format!(
-                    "@{author}, thanks: `/dslp {}` changes things, so it is kept for people with write access to this repository. A maintainer can run it.",
-                    chatops::COMMANDS
-                        .iter()
-                        .find(|c| c.command == *command)
-                        .map_or("", |c| c.word)
-                );
-                reply(github, repo, number, &text).await?;
-                last = Outcome::neutral(text);
-                continue;
-            }
+        if let ChatRequest::Known(command, _) = request
+            && command.acts()
+            && !automation::may_act(github, repo, author).await?
+        {
+            let text = format!(
+                "@{author}, thanks: `/dslp {}` changes things, so it is kept for people with write access to this repository. A maintainer can run it.",
+                chatops::COMMANDS
+                    .iter()
+                    .find(|c| c.command == *command)
+                    .map_or("", |c| c.word)
+            );
+            reply(github, repo, number, &text).await?;
+            last = Outcome::neutral(text);
+            continue;
         }
         last = match request {
             ChatRequest::Known(Command::Help, _) => {

@@ -388,11 +388,11 @@ pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> S
 /// The body with `section` in place of the old one, or added at the end.
 /// Text outside the markers is never touched.
 pub fn splice(body: &str, section: &str) -> String {
-    if let Some(start) = body.find(START_PREFIX) {
-        if let Some(end_at) = body[start..].find(SECTION_END) {
-            let end = start + end_at + SECTION_END.len();
-            return format!("{}{section}{}", &body[..start], &body[end..]);
-        }
+    if let Some(start) = body.find(START_PREFIX)
+        && let Some(end_at) = body[start..].find(SECTION_END)
+    {
+        let end = start + end_at + SECTION_END.len();
+        return format!("{}{section}{}", &body[..start], &body[end..]);
     }
     let trimmed = body.trim_end();
     if trimmed.is_empty() {

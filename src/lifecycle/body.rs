@@ -110,12 +110,14 @@ impl IssueBody {
         for section in &mut sections {
             section.content = section.content.trim().to_string();
         }
-        let shape = if sections.iter().any(|s| s.level < 3) || !fields.is_empty() {
-            BodyShape::Legacy
-        } else if sections.is_empty() {
-            BodyShape::Legacy
-        } else {
+        // A form renders only `###` headings and no inline fields; a body
+        // without headings is free text.
+        let form =
+            !sections.is_empty() && sections.iter().all(|s| s.level >= 3) && fields.is_empty();
+        let shape = if form {
             BodyShape::Form
+        } else {
+            BodyShape::Legacy
         };
         IssueBody {
             shape,

@@ -295,22 +295,23 @@ fn check_experiment(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let number = ctx.head.number;
-    if let Some(issue) = ctx.head_issue {
-        if !has(&issue.labels, labels::SUCCEEDED) {
-            out.push(Finding::error(
+    if let Some(issue) = ctx.head_issue
+        && !has(&issue.labels, labels::SUCCEEDED)
+    {
+        out.push(Finding::error(
                 RuleId::R43,
                 format!("Experiment #{} is not labelled `succeeded`", number.unwrap_or_default()),
                 "only a succeeded experiment merges into a model branch: label it once it met the Ask's criteria",
             ));
-        }
     }
-    if let Some(model_number) = ctx.base.number {
-        if let Lookup::Found(model) = ctx.directory.lookup_number(model_number) {
-            let based_on = IssueBody::parse(&model.body)
-                .field(BASED_ON_EXPERIMENT)
-                .and_then(|v| find_refs(&v).into_iter().next());
-            if based_on.as_ref().map(|r| r.number) != number {
-                out.push(Finding::error(
+    if let Some(model_number) = ctx.base.number
+        && let Lookup::Found(model) = ctx.directory.lookup_number(model_number)
+    {
+        let based_on = IssueBody::parse(&model.body)
+            .field(BASED_ON_EXPERIMENT)
+            .and_then(|v| find_refs(&v).into_iter().next());
+        if based_on.as_ref().map(|r| r.number) != number {
+            out.push(Finding::error(
                     RuleId::R43,
                     match &based_on {
                         Some(other) => format!("Model #{model_number} is based on {other}, not on this experiment"),
@@ -318,7 +319,6 @@ fn check_experiment(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
                     },
                     format!("set `***Based on Experiment:*** #{}` in #{model_number}, or target the right model branch", number.unwrap_or_default()),
                 ));
-            }
         }
     }
     if ctx.pr.main_merged_in == Some(false) {
@@ -386,14 +386,14 @@ fn check_approved(ctx: &PrCtx<'_>, rule: RuleId, out: &mut Vec<Finding>) {
 fn check_data(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
     check_base(ctx, BranchKind::Data, RuleId::R47, Severity::Error, out);
     let paths = &ctx.conventions.paths;
-    if let Some(files) = &ctx.pr.repo_files {
-        if !paths.data_tests.matches_any(files) {
-            out.push(Finding::error(
+    if let Some(files) = &ctx.pr.repo_files
+        && !paths.data_tests.matches_any(files)
+    {
+        out.push(Finding::error(
                 RuleId::R47,
                 format!("no data validation tests found ({})", paths.data_tests.describe()),
                 "add schema and sanity tests for the dataset, or declare them under `datasets:` in .github/dslp.yml",
             ));
-        }
     }
     if ctx.pr.data_tests_passed == Some(false) {
         out.push(Finding::error(
@@ -402,14 +402,14 @@ fn check_data(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
             "fix the data or the expectations; see the data-test report",
         ));
     }
-    if let Some(changed) = &ctx.pr.changed_files {
-        if !paths.dataset_docs.matches_any(changed) {
-            out.push(Finding::warning(
-                RuleId::R47,
-                "the pull request adds no dataset documentation or schema",
-                format!("add or update one of {}", paths.dataset_docs.describe()),
-            ));
-        }
+    if let Some(changed) = &ctx.pr.changed_files
+        && !paths.dataset_docs.matches_any(changed)
+    {
+        out.push(Finding::warning(
+            RuleId::R47,
+            "the pull request adds no dataset documentation or schema",
+            format!("add or update one of {}", paths.dataset_docs.describe()),
+        ));
     }
     check_approved(ctx, RuleId::R47, out);
 }
@@ -425,17 +425,17 @@ fn check_model(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
         ));
     }
     let paths = &ctx.conventions.paths;
-    if let Some(files) = &ctx.pr.repo_files {
-        if !paths.model_tests.matches_any(files) {
-            out.push(Finding::error(
-                RuleId::R48,
-                format!(
-                    "no tests for features, models and datasets found ({})",
-                    paths.model_tests.describe()
-                ),
-                "add tests before the model goes to production",
-            ));
-        }
+    if let Some(files) = &ctx.pr.repo_files
+        && !paths.model_tests.matches_any(files)
+    {
+        out.push(Finding::error(
+            RuleId::R48,
+            format!(
+                "no tests for features, models and datasets found ({})",
+                paths.model_tests.describe()
+            ),
+            "add tests before the model goes to production",
+        ));
     }
     if ctx.pr.training_ran == Some(false) {
         out.push(Finding::error(

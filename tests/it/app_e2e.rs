@@ -95,10 +95,10 @@ impl Server {
             if server.port == 0 {
                 server.port = port_in_log(&server.log()).unwrap_or(0);
             }
-            if server.port != 0 {
-                if let Ok((200, _)) = server.get("/healthz").await {
-                    return server;
-                }
+            if server.port != 0
+                && let Ok((200, _)) = server.get("/healthz").await
+            {
+                return server;
             }
             assert!(
                 Instant::now() < deadline,

@@ -176,10 +176,10 @@ fn operations() -> Vec<Operation> {
 fn openapi_to_json_schema(node: &mut Value) {
     match node {
         Value::Object(map) => {
-            if map.get("nullable") == Some(&Value::Bool(true)) {
-                if let Some(Value::String(t)) = map.get("type").cloned() {
-                    map.insert("type".into(), json!([t, "null"]));
-                }
+            if map.get("nullable") == Some(&Value::Bool(true))
+                && let Some(Value::String(t)) = map.get("type").cloned()
+            {
+                map.insert("type".into(), json!([t, "null"]));
             }
             for value in map.values_mut() {
                 openapi_to_json_schema(value);
@@ -217,12 +217,13 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -745,10 +746,10 @@ fn answer(
         }
         ("PATCH", "repos/{owner}/{repo}/pulls/{pull_number}") => {
             let n = number("pull_number");
-            if let Some(state) = json_body["state"].as_str() {
-                if let Some(issue) = world.issues.get_mut(&n) {
-                    issue["state"] = state.into();
-                }
+            if let Some(state) = json_body["state"].as_str()
+                && let Some(issue) = world.issues.get_mut(&n)
+            {
+                issue["state"] = state.into();
             }
             match world.pulls.get_mut(&n) {
                 Some(pull) => {

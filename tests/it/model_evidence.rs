@@ -272,8 +272,7 @@ fn bad_input_gives_a_specific_message_and_no_go() {
         model("features: [x, many], max_levels: 100"),
         model("features: [x, inf]"),
         model("features: [x], split: { holdout: 0.5, seed: 1, stratify: false }")
-            .replace("target: label", "target: cls")
-            .replace("task: binary", "task: binary"),
+            .replace("target: label", "target: cls"),
         model("features: [x, id], standardize: false, params: { max_iterations: 1 }"),
         model("features: [x], params: { depth: 3 }"),
         "{ dataset: t, task: regression, target: label, algorithm: gaussian_nb }",
