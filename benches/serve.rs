@@ -19,7 +19,11 @@
 //! its store, and it measures the disk alone, before and after: a 1 KiB
 //! write and `fdatasync` at 500/s from core 0, in the directory of the
 //! store. That is what one durable answer costs at least on this machine,
-//! and it moves from run to run on a shared virtual disk.
+//! and it moves from run to run on a shared virtual disk. It also measures
+//! loopback alone at 500/s: a server on core 0 that reads each request and
+//! answers 202 with no other work, which is what crossing from core 1 to
+//! core 0 and back costs (on a virtual machine, mostly waking a halted
+//! vCPU).
 //!
 //!     cargo bench --bench serve            # installs probot@14.3.2 with npm if missing
 //!     cargo bench --bench serve -- --no-probot
@@ -460,6 +464,76 @@ fn disk_probe(dir: &Path) {
     println!("{} {} {}", ms(0.50), ms(0.99), ms(0.999));
 }
 
+/// Loopback alone: a server pinned to core 0 that reads each request and
+/// answers 202 at once, measured at the fixed rate like the servers.
+/// Its p50, p99 and p99.9 in ms.
+fn loopback_floor(runtime: &tokio::runtime::Runtime) -> [f64; 3] {
+    let port = free_port();
+    let mut child = pinned(0, &std::env::current_exe().unwrap())
+        .arg("--answer-probe")
+        .arg(port.to_string())
+        .spawn()
+        .expect("the loopback probe");
+    let load = runtime.block_on(async {
+        wait_ready(port, "/").await;
+        let deliveries = Arc::new(deliveries());
+        fixed_rate(port, Arc::new(AtomicU64::new(0)), deliveries).await
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(load.failed, 0, "the loopback probe failed requests");
+    let ms = |p| percentile(&load.latencies_us, p);
+    [ms(0.50), ms(0.99), ms(0.999)]
+}
+
+/// Answers every HTTP/1.1 request on `port` with 202, a thread per
+/// connection, doing nothing else.
+fn answer_probe(port: u16) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        std::thread::spawn(move || {
+            let _ = stream.set_nodelay(true);
+            let mut buffer = Vec::new();
+            let mut chunk = vec![0u8; 64 * 1024];
+            let mut close = false;
+            while !close {
+                // One request: the head, then Content-Length bytes.
+                let (head_end, length) = loop {
+                    if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buffer[..i]).to_ascii_lowercase();
+                        close = head.contains("connection: close");
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (i + 4, length);
+                    }
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                while buffer.len() < head_end + length {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                buffer.drain(..head_end + length);
+                if stream
+                    .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -505,6 +579,9 @@ fn main() {
     if let Some(at) = args.iter().position(|a| a == "--disk-probe") {
         return disk_probe(Path::new(&args[at + 1]));
     }
+    if let Some(at) = args.iter().position(|a| a == "--answer-probe") {
+        return answer_probe(args[at + 1].parse().unwrap());
+    }
     // The load generator runs on core 1; the servers on core 0.
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
@@ -519,6 +596,7 @@ fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let mut all = Vec::new();
 
+    let loopback = loopback_floor(&runtime);
     let disk_before = disk_floor(scratch.path());
     let port = free_port();
     let database = scratch.path().join("bench.db");
@@ -588,13 +666,17 @@ fn main() {
     for figures in &all {
         print(figures);
     }
-    let disk = |[p50, p99, p999]: [f64; 3]| {
+    let floor = |[p50, p99, p999]: [f64; 3]| {
         format!("p50 {p50:>6.3} ms p99 {p99:>6.3} ms p99.9 {p999:>6.3} ms")
     };
     println!(
         "the disk alone, a 1 KiB write + fdatasync at {FIXED_RATE}/s on core 0: before dslp serve {}; after {}",
-        disk(disk_before),
-        disk(disk_after)
+        floor(disk_before),
+        floor(disk_after)
+    );
+    println!(
+        "loopback alone, a server on core 0 that answers 202 at once, at {FIXED_RATE}/s: {}",
+        floor(loopback)
     );
     println!(
         "dslp serve: {answered} deliveries answered 2xx, {stored} in its store after the load stopped{}",
