@@ -299,10 +299,10 @@ fn check_experiment(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
         && !has(&issue.labels, labels::SUCCEEDED)
     {
         out.push(Finding::error(
-                RuleId::R43,
-                format!("Experiment #{} is not labelled `succeeded`", number.unwrap_or_default()),
-                "only a succeeded experiment merges into a model branch: label it once it met the Ask's criteria",
-            ));
+            RuleId::R43,
+            format!("Experiment #{} is not labelled `succeeded`", number.unwrap_or_default()),
+            "only a succeeded experiment merges into a model branch: label it once it met the Ask's criteria",
+        ));
     }
     if let Some(model_number) = ctx.base.number
         && let Lookup::Found(model) = ctx.directory.lookup_number(model_number)
@@ -312,13 +312,13 @@ fn check_experiment(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
             .and_then(|v| find_refs(&v).into_iter().next());
         if based_on.as_ref().map(|r| r.number) != number {
             out.push(Finding::error(
-                    RuleId::R43,
-                    match &based_on {
-                        Some(other) => format!("Model #{model_number} is based on {other}, not on this experiment"),
-                        None => format!("Model #{model_number} names no Experiment it is based on"),
-                    },
-                    format!("set `***Based on Experiment:*** #{}` in #{model_number}, or target the right model branch", number.unwrap_or_default()),
-                ));
+                RuleId::R43,
+                match &based_on {
+                    Some(other) => format!("Model #{model_number} is based on {other}, not on this experiment"),
+                    None => format!("Model #{model_number} names no Experiment it is based on"),
+                },
+                format!("set `***Based on Experiment:*** #{}` in #{model_number}, or target the right model branch", number.unwrap_or_default()),
+            ));
         }
     }
     if ctx.pr.main_merged_in == Some(false) {
@@ -390,10 +390,10 @@ fn check_data(ctx: &PrCtx<'_>, out: &mut Vec<Finding>) {
         && !paths.data_tests.matches_any(files)
     {
         out.push(Finding::error(
-                RuleId::R47,
-                format!("no data validation tests found ({})", paths.data_tests.describe()),
-                "add schema and sanity tests for the dataset, or declare them under `datasets:` in .github/dslp.yml",
-            ));
+            RuleId::R47,
+            format!("no data validation tests found ({})", paths.data_tests.describe()),
+            "add schema and sanity tests for the dataset, or declare them under `datasets:` in .github/dslp.yml",
+        ));
     }
     if ctx.pr.data_tests_passed == Some(false) {
         out.push(Finding::error(
