@@ -477,7 +477,16 @@ fn loopback_floor(runtime: &tokio::runtime::Runtime) -> [f64; 3] {
     let load = runtime.block_on(async {
         wait_ready(port, "/").await;
         let deliveries = Arc::new(deliveries());
-        fixed_rate(port, Arc::new(AtomicU64::new(0)), deliveries).await
+        let next_id = Arc::new(AtomicU64::new(0));
+        // Warmed up as the servers are.
+        saturate(
+            port,
+            next_id.clone(),
+            deliveries.clone(),
+            Duration::from_secs(2),
+        )
+        .await;
+        fixed_rate(port, next_id, deliveries).await
     });
     let _ = child.kill();
     let _ = child.wait();
@@ -486,10 +495,22 @@ fn loopback_floor(runtime: &tokio::runtime::Runtime) -> [f64; 3] {
     [ms(0.50), ms(0.99), ms(0.999)]
 }
 
+/// Appends what the next read brings; false once the connection ended.
+fn read_more(stream: &mut std::net::TcpStream, buffer: &mut Vec<u8>, chunk: &mut [u8]) -> bool {
+    use std::io::Read;
+    match stream.read(chunk) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            buffer.extend_from_slice(&chunk[..n]);
+            true
+        }
+    }
+}
+
 /// Answers every HTTP/1.1 request on `port` with 202, a thread per
 /// connection, doing nothing else.
 fn answer_probe(port: u16) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
@@ -511,15 +532,13 @@ fn answer_probe(port: u16) {
                             .unwrap_or(0);
                         break (i + 4, length);
                     }
-                    match stream.read(&mut chunk) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    if !read_more(&mut stream, &mut buffer, &mut chunk) {
+                        return;
                     }
                 };
                 while buffer.len() < head_end + length {
-                    match stream.read(&mut chunk) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    if !read_more(&mut stream, &mut buffer, &mut chunk) {
+                        return;
                     }
                 }
                 buffer.drain(..head_end + length);
