@@ -89,13 +89,14 @@ pub fn verify_signature(
 
 /// The JSON payload of a body, which GitHub sends as JSON or as a form
 /// with a `payload` field, by the App's content-type setting.
-/// A JSON body is used as it came, without a copy.
+/// A JSON body is used as it came, without a copy; so is one labelled a
+/// form that is JSON all the same (`curl --data` labels every body so).
 pub fn json_payload<'a>(
     content_type: Option<&str>,
     body: &'a [u8],
 ) -> Result<Cow<'a, [u8]>, Rejection> {
     let form = content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    if !form {
+    if !form || body.trim_ascii_start().starts_with(b"{") {
         return Ok(Cow::Borrowed(body));
     }
     let text = std::str::from_utf8(body)
@@ -103,7 +104,11 @@ pub fn json_payload<'a>(
     text.split('&')
         .find_map(|pair| pair.strip_prefix("payload="))
         .map(|encoded| url_decode(encoded).map(Cow::Owned))
-        .ok_or_else(|| Rejection::BadRequest("the form body has no `payload` field".into()))?
+        .ok_or_else(|| {
+            Rejection::BadRequest(
+                "the body is sent as a form (Content-Type: application/x-www-form-urlencoded) but has no `payload` field; GitHub sends the payload there, or as JSON with Content-Type: application/json".into(),
+            )
+        })?
 }
 
 fn url_decode(text: &str) -> Result<Vec<u8>, Rejection> {
@@ -249,6 +254,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(via_form.event, delivery.event);
+
+        // JSON labelled as a form, as `curl --data` sends it.
+        let mislabelled = accept(
+            &secrets,
+            Some("pull_request"),
+            Some("d-3"),
+            Some(&signed("s3cret", &json)),
+            Some("application/x-www-form-urlencoded"),
+            &json,
+        )
+        .unwrap();
+        assert_eq!(mislabelled.event, delivery.event);
+        let no_payload = b"action=opened";
+        let rejection = accept(
+            &secrets,
+            Some("pull_request"),
+            Some("d-4"),
+            Some(&signed("s3cret", no_payload)),
+            Some("application/x-www-form-urlencoded"),
+            no_payload,
+        )
+        .unwrap_err();
+        assert_eq!(rejection.status(), 400);
+        assert!(
+            rejection.to_string().contains("no `payload` field"),
+            "{rejection}"
+        );
     }
 
     #[test]

@@ -160,9 +160,7 @@ pub fn router(
         .with_state(state)
 }
 
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(filter: tracing_subscriber::EnvFilter) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -180,7 +178,7 @@ pub fn run(args: ServeArgs) -> Result<i32> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    init_logging(&args.log_level);
+    init_logging(args.log_filter()?);
     install_tls_provider();
     crate::app::git_fetch::register_transport();
     let secrets = args.secrets()?;

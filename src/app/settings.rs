@@ -29,7 +29,8 @@ pub struct ServeArgs {
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
-    /// error, warn, info, debug or trace (or a tracing filter).
+    /// trace, debug, info, warn, error or fatal (probot's names), or a
+    /// tracing filter such as `dslp_bot=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
     /// GitHub's REST API: GitHub Enterprise Server's `https://HOST/api/v3`, or a test server.
@@ -132,6 +133,26 @@ impl ServeArgs {
         AppKey::from_pem(self.app_id, &pem)
     }
 
+    /// The tracing filter `LOG_LEVEL` asks for. At `info` and above,
+    /// octocrab's own error lines are left out: each failed call is logged
+    /// once, by the retry that handles it.
+    pub fn log_filter(&self) -> Result<tracing_subscriber::EnvFilter> {
+        let level = self.log_level.trim().to_ascii_lowercase();
+        let directives = match level.as_str() {
+            "trace" | "debug" => level,
+            "info" | "warn" | "error" => format!("{level},octocrab=off"),
+            "fatal" => "error,octocrab=off".to_string(),
+            "silent" => "off".to_string(),
+            _ if level.contains(['=', ',']) => self.log_level.trim().to_string(),
+            _ => bail!(
+                "LOG_LEVEL `{}` is not a level: use trace, debug, info, warn, error or fatal, or a tracing filter such as `dslp_bot=debug`",
+                self.log_level
+            ),
+        };
+        tracing_subscriber::EnvFilter::try_new(&directives)
+            .with_context(|| format!("LOG_LEVEL `{}` is not a tracing filter", self.log_level))
+    }
+
     pub fn job_time_limit(&self) -> Duration {
         Duration::from_secs(self.job_time_limit.max(1))
     }
@@ -147,5 +168,59 @@ pub fn load_dotenv() {
         Ok(path) => eprintln!("dslp serve: read {}", path.display()),
         Err(e) if e.not_found() => {}
         Err(e) => eprintln!("dslp serve: .env could not be read: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn with_log_level(level: &str) -> ServeArgs {
+        let flags = [
+            "dslp",
+            "--app-id",
+            "1",
+            "--webhook-secret",
+            "s",
+            "--log-level",
+            level,
+        ];
+        Serve::parse_from(flags).args
+    }
+
+    #[test]
+    fn log_levels_take_probots_names_or_a_filter_and_a_typo_is_refused() {
+        let info = with_log_level("info").log_filter().unwrap().to_string();
+        assert!(
+            info.contains("octocrab=off") && info.contains("info"),
+            "{info}"
+        );
+        let fatal = with_log_level("FATAL").log_filter().unwrap().to_string();
+        assert!(fatal.contains("error"), "{fatal}");
+        let debug = with_log_level("debug").log_filter().unwrap().to_string();
+        assert!(!debug.contains("octocrab"), "{debug}");
+        let custom = with_log_level("dslp_bot=debug,octocrab=warn");
+        assert!(custom.log_filter().is_ok());
+
+        let typo = with_log_level("verbose")
+            .log_filter()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            typo.contains("LOG_LEVEL `verbose` is not a level"),
+            "{typo}"
+        );
+        let bad_filter = with_log_level("dslp_bot=loud").log_filter().unwrap_err();
+        assert!(
+            format!("{bad_filter:#}").contains("not a tracing filter"),
+            "{bad_filter:#}"
+        );
     }
 }
