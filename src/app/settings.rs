@@ -29,8 +29,8 @@ pub struct ServeArgs {
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
-    /// trace, debug, info, warn, error or fatal (probot's names), or a
-    /// tracing filter such as `dslp_bot=debug`.
+    /// trace, debug, info, warn, error, fatal or silent (probot's names),
+    /// or a tracing filter such as `dslp_bot=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
     /// GitHub's REST API: GitHub Enterprise Server's `https://HOST/api/v3`, or a test server.
@@ -145,7 +145,7 @@ impl ServeArgs {
             "silent" => "off".to_string(),
             _ if level.contains(['=', ',']) => self.log_level.trim().to_string(),
             _ => bail!(
-                "LOG_LEVEL `{}` is not a level: use trace, debug, info, warn, error or fatal, or a tracing filter such as `dslp_bot=debug`",
+                "LOG_LEVEL `{}` is not a level: use trace, debug, info, warn, error, fatal or silent, or a tracing filter such as `dslp_bot=debug`",
                 self.log_level
             ),
         };
