@@ -169,7 +169,15 @@ fn init_logging(filter: tracing_subscriber::EnvFilter) {
 }
 
 pub fn run(args: ServeArgs) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // On one core (pinned, or a container's quota) there is nothing to
+    // steal work from: the current-thread scheduler skips that machinery.
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .context("starting the async runtime")?;
