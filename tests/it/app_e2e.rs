@@ -58,9 +58,30 @@ fn port_in_log(log: &str) -> Option<u16> {
 
 impl Server {
     pub(crate) async fn start(github: &FakeGitHub, dir: &Path, extra: &[(&str, &str)]) -> Server {
+        Server::start_on(github, dir, extra, None).await
+    }
+
+    /// `start`, with the server pinned to `core` when one is given (with
+    /// taskset): on one core it runs its current-thread runtime.
+    pub(crate) async fn start_on(
+        github: &FakeGitHub,
+        dir: &Path,
+        extra: &[(&str, &str)],
+        core: Option<u32>,
+    ) -> Server {
         let runs = std::fs::read_dir(dir).map_or(0, |d| d.count());
         let log = dir.join(format!("serve-{runs}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
+        let mut command = match core {
+            None => Command::new(env!("CARGO_BIN_EXE_dslp")),
+            Some(core) => {
+                let mut taskset = Command::new("taskset");
+                taskset
+                    .arg("-c")
+                    .arg(core.to_string())
+                    .arg(env!("CARGO_BIN_EXE_dslp"));
+                taskset
+            }
+        };
         command
             .arg("serve")
             .current_dir(dir)
@@ -107,6 +128,19 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The names of the server's threads (Linux).
+    fn thread_names(&self) -> Vec<String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        std::fs::read_dir(tasks)
+            .map(|tasks| {
+                tasks
+                    .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                    .map(|name| name.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub(crate) fn log(&self) -> String {
@@ -351,9 +385,28 @@ async fn intake_answers_bad_requests_clearly_and_ignores_what_it_does_not_handle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_issue_delivery_twice_gives_one_comment_and_secrets_stay_out_of_the_log() {
+    same_issue_delivery_twice(None).await;
+}
+
+/// The same, with the server pinned to one core, where it runs on a
+/// current-thread runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_core_the_same_issue_delivery_twice_gives_one_comment() {
+    same_issue_delivery_twice(Some(0)).await;
+}
+
+async fn same_issue_delivery_twice(core: Option<u32>) {
     let github = app_host().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&github, dir.path(), &[]).await;
+    let mut server = Server::start_on(&github, dir.path(), &[], core).await;
+    let threads = server.thread_names();
+    let workers = threads.iter().any(|name| name == "tokio-rt-worker");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        workers,
+        core.is_none() && cores > 1,
+        "a multi-thread runtime on several cores, a current-thread one on one: {threads:?}"
+    );
     let payload = broken_experiment_issue();
     assert_eq!(
         server.deliver("issues", "same-id", &payload).await,
