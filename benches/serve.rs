@@ -84,13 +84,30 @@ fn request(event: &str, body: &[u8], signature: &str, id: u64) -> Vec<u8> {
     bytes
 }
 
+/// Where the HTTP head at the start of `buffer` ends, and the head in
+/// lower case; `None` until all of it is there.
+fn http_head(buffer: &[u8]) -> Option<(usize, String)> {
+    let end = buffer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    Some((
+        end,
+        String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase(),
+    ))
+}
+
+/// The Content-Length of a lower-case HTTP head.
+fn content_length(head: &str) -> Option<usize> {
+    head.lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Reads one HTTP/1.1 response (Content-Length or chunked); answers its status.
 async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
     buffer.clear();
     let mut chunk = [0u8; 8192];
-    let header_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
+    let (header_end, head) = loop {
+        if let Some(head) = http_head(buffer) {
+            break head;
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -98,17 +115,12 @@ async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io:
         }
         buffer.extend_from_slice(&chunk[..n]);
     };
-    let head = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
     let status: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    if let Some(length) = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
+    if let Some(length) = content_length(&head) {
         while buffer.len() < header_end + length {
             let n = stream.read(&mut chunk).await?;
             if n == 0 {
@@ -133,6 +145,15 @@ struct Load {
     failed: u64,
     latencies_us: Vec<u64>,
     took: Duration,
+}
+
+/// p50, p99 and p99.9 of sorted latencies in µs, in ms.
+fn tail(sorted: &[u64]) -> [f64; 3] {
+    [0.50, 0.99, 0.999].map(|p| percentile(sorted, p))
+}
+
+fn describe_tail([p50, p99, p999]: [f64; 3]) -> String {
+    format!("p50 {p50:>6.3} ms p99 {p99:>6.3} ms p99.9 {p999:>6.3} ms")
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -376,23 +397,19 @@ fn print(f: &Figures) {
     let rate = s.accepted as f64 / s.took.as_secs_f64();
     let at_rate = |load: &Load| {
         format!(
-            "p50 {:>6.3} ms p99 {:>6.3} ms p99.9 {:>6.3} ms ({} failed)",
-            percentile(&load.latencies_us, 0.50),
-            percentile(&load.latencies_us, 0.99),
-            percentile(&load.latencies_us, 0.999),
+            "{} ({} failed)",
+            describe_tail(tail(&load.latencies_us)),
             load.failed
         )
     };
     println!(
-        "{:<12} idle {:>6.1} MiB | saturated {:>8.0}/s ({} ok, {} failed) p50 {:>7.3} ms p99 {:>7.3} ms p99.9 {:>7.3} ms | CPU {:>6.1} µs/delivery | peak {:>6.1} MiB",
+        "{:<12} idle {:>6.1} MiB | saturated {:>8.0}/s ({} ok, {} failed) {} | CPU {:>6.1} µs/delivery | peak {:>6.1} MiB",
         f.name,
         f.idle_mib,
         rate,
         s.accepted,
         s.failed,
-        percentile(&s.latencies_us, 0.50),
-        percentile(&s.latencies_us, 0.99),
-        percentile(&s.latencies_us, 0.999),
+        describe_tail(tail(&s.latencies_us)),
         f.cpu_per_delivery_us,
         f.peak_mib,
     );
@@ -460,8 +477,8 @@ fn disk_probe(dir: &Path) {
     }
     std::fs::remove_file(&path).unwrap();
     latencies_us.sort_unstable();
-    let ms = |p| percentile(&latencies_us, p);
-    println!("{} {} {}", ms(0.50), ms(0.99), ms(0.999));
+    let [p50, p99, p999] = tail(&latencies_us);
+    println!("{p50} {p99} {p999}");
 }
 
 /// Loopback alone: a server pinned to core 0 that reads each request and
@@ -491,8 +508,7 @@ fn loopback_floor(runtime: &tokio::runtime::Runtime) -> [f64; 3] {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(load.failed, 0, "the loopback probe failed requests");
-    let ms = |p| percentile(&load.latencies_us, p);
-    [ms(0.50), ms(0.99), ms(0.999)]
+    tail(&load.latencies_us)
 }
 
 /// Appends what the next read brings; false once the connection ended.
@@ -522,15 +538,9 @@ fn answer_probe(port: u16) {
             while !close {
                 // One request: the head, then Content-Length bytes.
                 let (head_end, length) = loop {
-                    if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buffer[..i]).to_ascii_lowercase();
+                    if let Some((end, head)) = http_head(&buffer) {
                         close = head.contains("connection: close");
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        break (i + 4, length);
+                        break (end, content_length(&head).unwrap_or(0));
                     }
                     if !read_more(&mut stream, &mut buffer, &mut chunk) {
                         return;
@@ -685,17 +695,14 @@ fn main() {
     for figures in &all {
         print(figures);
     }
-    let floor = |[p50, p99, p999]: [f64; 3]| {
-        format!("p50 {p50:>6.3} ms p99 {p99:>6.3} ms p99.9 {p999:>6.3} ms")
-    };
     println!(
         "the disk alone, a 1 KiB write + fdatasync at {FIXED_RATE}/s on core 0: before dslp serve {}; after {}",
-        floor(disk_before),
-        floor(disk_after)
+        describe_tail(disk_before),
+        describe_tail(disk_after)
     );
     println!(
         "loopback alone, a server on core 0 that answers 202 at once, at {FIXED_RATE}/s: {}",
-        floor(loopback)
+        describe_tail(loopback)
     );
     println!(
         "dslp serve: {answered} deliveries answered 2xx, {stored} in its store after the load stopped{}",
