@@ -10,7 +10,6 @@
 //! on the recorder's thread every delivery that came meanwhile waited for
 //! it. Checkpoints run here too, every second or 8,192 deliveries.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::{Notify, oneshot};
 
-use crate::app::store::{NewDelivery, Recorded, now_ms};
+use crate::app::store::{Health, NewDelivery, Part, Recorded, now_ms};
 
 /// A commit is made once this many deliveries wait, before it is due.
 const COMMIT_AFTER: usize = 256;
@@ -53,22 +52,22 @@ enum Instruction {
 }
 
 impl Committer {
-    /// Starts the committer on `connection`, a connection to `database`
+    /// Starts the committer on `connection`, a connection to the database
     /// that nothing else writes with.
     pub(crate) fn start(
         connection: rusqlite::Connection,
-        database: &Path,
         commit_every: Duration,
         queued: Arc<Notify>,
+        health: Arc<Health>,
     ) -> Result<Committer> {
         let (sender, receiver) = std_mpsc::sync_channel(BATCHES_WAITING);
         let committed = Arc::new(AtomicU64::new(0));
         let durable = Arc::new(AtomicU64::new(0));
         let committing = Committing {
             connection,
-            database: database.to_path_buf(),
             commit_every,
             queued,
+            health,
             waiting: Vec::new(),
             last_batch: 0,
             committed: committed.clone(),
@@ -136,10 +135,10 @@ impl Committer {
 
 struct Committing {
     connection: rusqlite::Connection,
-    database: PathBuf,
     commit_every: Duration,
     /// Woken when committed deliveries brought jobs.
     queued: Arc<Notify>,
+    health: Arc<Health>,
     /// Handed over, not committed yet, in the order they came.
     waiting: Vec<NewDelivery>,
     last_batch: u64,
@@ -173,11 +172,18 @@ impl Committing {
                 }
                 Ok(Instruction::MakeDurable(reply)) => {
                     let durable = self.commit_or_fail().and_then(|()| {
-                        make_durable(&self.connection, &self.database)?;
+                        make_durable(&self.connection)?;
                         self.checkpointed();
                         self.durable.store(self.last_batch, Ordering::Release);
                         Ok(())
                     });
+                    self.health.set(
+                        Part::Committer,
+                        durable
+                            .as_ref()
+                            .err()
+                            .map(|e| format!("making the store durable: {e:#}")),
+                    );
                     match reply {
                         Some(reply) => {
                             let _ = reply.send(durable.map_err(|error| format!("{error:#}")));
@@ -235,7 +241,12 @@ impl Committing {
     /// Commits what waits; a failure is logged and tried again later (the
     /// journal holds the deliveries meanwhile).
     fn commit(&mut self) {
-        if let Err(error) = self.commit_or_fail() {
+        let committed = self.commit_or_fail();
+        self.health.set(
+            Part::Committer,
+            committed.as_ref().err().map(|e| format!("committing deliveries: {e:#}")),
+        );
+        if let Err(error) = committed {
             tracing::error!(
                 "committing {} deliveries to the store (kept, to try again): {error:#}",
                 self.waiting.len()
@@ -264,20 +275,24 @@ impl Committing {
     }
 }
 
-/// Puts everything committed so far on disk: a checkpoint (which syncs the
-/// WAL before copying it), then a sync of the WAL and the database, for
-/// frames a reader kept the checkpoint from copying.
-pub(crate) fn make_durable(connection: &rusqlite::Connection, database: &Path) -> Result<()> {
+/// Puts everything committed so far on disk: one small commit with
+/// `synchronous=FULL`, at which SQLite syncs the WAL, and every frame
+/// before it with it. Only SQLite's own descriptors touch the files: a
+/// descriptor of ours, closed, would drop the process's POSIX locks on
+/// the database, and an outside reader (`sqlite3`, a backup) would then
+/// believe itself the last connection and delete the WAL.
+pub(crate) fn make_durable(connection: &rusqlite::Connection) -> Result<()> {
+    let before: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    let synced = connection.execute(
+        "INSERT INTO syncs (id, at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        [now_ms()],
+    );
+    connection.pragma_update(None, "synchronous", before)?;
+    synced.context("syncing the store's WAL")?;
+    // Copying the WAL into the database bounds its growth; not needed
+    // for durability.
     checkpoint(connection)?;
-    let mut wal = database.as_os_str().to_owned();
-    wal.push("-wal");
-    for path in [PathBuf::from(wal), database.to_path_buf()] {
-        match std::fs::File::open(&path) {
-            Ok(file) => file.sync_all()?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
     Ok(())
 }
 
@@ -352,9 +367,9 @@ mod tests {
     fn committing(uncheckpointed: usize, checkpointed_at: Instant) -> Committing {
         Committing {
             connection: rusqlite::Connection::open_in_memory().unwrap(),
-            database: PathBuf::from(":memory:"),
             commit_every: Duration::from_millis(50),
             queued: Arc::new(Notify::new()),
+            health: Arc::new(Health::default()),
             waiting: Vec::new(),
             last_batch: 0,
             committed: Arc::new(AtomicU64::new(0)),

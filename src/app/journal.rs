@@ -13,8 +13,8 @@
 //! `synchronous=FULL` and inline checkpoints.
 //!
 //! The file is two sides, written in turn. When the side being written is
-//! full, the recorder asks for the database to be made durable (checkpoint
-//! and fsync, on the committer's thread) and goes on in the other side,
+//! full, the recorder asks for the database to be made durable (one commit
+//! with `synchronous=FULL`, on the committer's thread) and goes on in the other side,
 //! whose deliveries the database made durable at the previous turn: no
 //! answer waits for the database's sync, unless a side fills up before
 //! the previous sync has ended. (With one side, the whole sync stood in

@@ -30,7 +30,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::app::committer::{Committer, make_durable, record_in_sqlite};
 use crate::app::journal::Journal;
-use crate::app::store::{NewDelivery, Recorded};
+use crate::app::store::{Health, NewDelivery, Part, Recorded};
 
 /// How many deliveries are taken from the channel at once.
 const GROUP_LIMIT: usize = 1024;
@@ -75,6 +75,7 @@ pub(crate) fn start(
     database: &Path,
     journaling: Option<Journaling>,
     queued: Arc<Notify>,
+    health: Arc<Health>,
 ) -> Result<mpsc::Sender<Message>> {
     let open = |purpose: &str| -> Result<rusqlite::Connection> {
         let connection = rusqlite::Connection::open(database)
@@ -92,7 +93,7 @@ pub(crate) fn start(
             let journal = open_journal(&mut writer, database, journaling.journal_bytes)?;
             Some(Journaled {
                 journal,
-                committer: Committer::start(writer, database, journaling.commit_every, queued)?,
+                committer: Committer::start(writer, journaling.commit_every, queued, health.clone())?,
                 records: Vec::new(),
                 uncommitted: VecDeque::new(),
                 uncommitted_ids: HashSet::new(),
@@ -108,6 +109,7 @@ pub(crate) fn start(
     let recorder = Recorder {
         connection,
         journaled,
+        health,
     };
     let (sender, receiver) = mpsc::channel(GROUP_LIMIT * 8);
     std::thread::Builder::new()
@@ -138,7 +140,7 @@ fn open_journal(
         Ok(())
     })
     .with_context(|| format!("opening the intake journal {}", path.display()))?;
-    make_durable(connection, database).context("syncing the database")?;
+    make_durable(connection).context("syncing the database")?;
     journal
         .restart()
         .with_context(|| format!("emptying the intake journal {}", path.display()))?;
@@ -155,6 +157,7 @@ struct Recorder {
     /// Reads, to deduplicate; without a journal, also commits.
     connection: rusqlite::Connection,
     journaled: Option<Journaled>,
+    health: Arc<Health>,
 }
 
 /// A recorder's journal, and what it answered that SQLite may not hold yet.
@@ -193,10 +196,11 @@ impl Recorder {
                 }
             }
             if !group.is_empty() {
-                match &mut self.journaled {
+                let recorded = match &mut self.journaled {
                     Some(journaled) => journaled.record_group(&mut self.connection, &mut group),
                     None => self.commit_group(&mut group),
-                }
+                };
+                self.health.set(Part::Recorder, recorded.err());
             }
             for done in flushed {
                 match &self.journaled {
@@ -223,14 +227,15 @@ impl Recorder {
 
     /// Without a journal: records the group in one synced commit, then
     /// answers.
-    fn commit_group(&mut self, group: &mut Vec<(NewDelivery, Answer)>) {
+    fn commit_group(&mut self, group: &mut Vec<(NewDelivery, Answer)>) -> Result<(), String> {
         match record_in_sqlite(&mut self.connection, group.iter().map(|(d, _)| d)) {
             Ok(outcomes) => {
                 for ((_, answer), outcome) in group.drain(..).zip(outcomes) {
                     let _ = answer.send(Ok(outcome));
                 }
+                Ok(())
             }
-            Err(error) => answer_all(group, &format!("{error:#}")),
+            Err(error) => Err(answer_all(group, &format!("{error:#}"))),
         }
     }
 }
@@ -239,12 +244,13 @@ impl Journaled {
     /// Makes a group durable in the journal, deciding meanwhile which of
     /// its deliveries are new; answers each, and hands the new ones to the
     /// committer. A group larger than a side of the journal is committed
-    /// and made durable in the database instead.
+    /// and made durable in the database instead. Answers why the group
+    /// could not be recorded, if it could not.
     fn record_group(
         &mut self,
         connection: &mut rusqlite::Connection,
         group: &mut Vec<(NewDelivery, Answer)>,
-    ) {
+    ) -> Result<(), String> {
         self.forget_committed();
         // Every delivery of the group is journaled, duplicates too: the
         // duplicate check runs while the disk writes, and replaying a
@@ -254,7 +260,7 @@ impl Journaled {
         self.records.shrink_to(1 << 20);
         let (outcomes, in_journal) = match checked {
             Ok(checked) => checked,
-            Err(error) => return answer_all(group, &format!("{error:#}")),
+            Err(error) => return Err(answer_all(group, &format!("{error:#}"))),
         };
         let mut new = Vec::new();
         let mut answers = Vec::with_capacity(group.len());
@@ -273,8 +279,9 @@ impl Journaled {
             if let Err(error) = self.hand_over(new) {
                 // The journal keeps them; the next start records them.
                 tracing::error!("handing deliveries to the committer: {error:#}");
+                return Err(format!("{error:#}"));
             }
-            return;
+            return Ok(());
         }
         // Too large for the journal: durable in the database first.
         let any_new = !new.is_empty();
@@ -288,9 +295,10 @@ impl Journaled {
                 Err(error) => Err(format!("recording the delivery failed: {error:#}")),
             });
         }
-        if let Err(error) = durable {
+        durable.map_err(|error| {
             tracing::error!("recording deliveries: {error:#}");
-        }
+            format!("recording deliveries: {error:#}")
+        })
     }
 
     /// Appends the group to the journal and syncs it, checking for
@@ -405,9 +413,12 @@ fn deduplicate(
     Ok(outcomes)
 }
 
-fn answer_all(group: &mut Vec<(NewDelivery, Answer)>, error: &str) {
+/// Answers every delivery of the group with the error; answers it too.
+fn answer_all(group: &mut Vec<(NewDelivery, Answer)>, error: &str) -> String {
     tracing::error!("recording deliveries: {error}");
+    let error = format!("recording the delivery failed: {error}");
     for (_, answer) in group.drain(..) {
-        let _ = answer.send(Err(format!("recording the delivery failed: {error}")));
+        let _ = answer.send(Err(error.clone()));
     }
+    error
 }

@@ -132,6 +132,19 @@ async fn webhook(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: By
     }
 }
 
+/// 200 while the store records; 503, saying why, when it cannot, so that
+/// a load balancer stops sending deliveries this replica would refuse.
+async fn health(State(intake): State<Arc<Intake>>) -> Response {
+    match intake.store.healthy().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(problem) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {problem:#}\n"),
+        )
+            .into_response(),
+    }
+}
+
 async fn metrics(State(intake): State<Arc<Intake>>) -> Response {
     let jobs = intake.store.jobs_by_state().await.unwrap_or_default();
     (
@@ -154,7 +167,7 @@ pub fn router(
     });
     Router::new()
         .route(webhook_path, post(webhook))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route("/metrics", get(self::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

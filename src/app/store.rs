@@ -76,6 +76,36 @@ pub struct Store {
     recorder: mpsc::Sender<Message>,
     /// Woken when a job is queued.
     pub queued: std::sync::Arc<Notify>,
+    health: std::sync::Arc<Health>,
+}
+
+/// The part of the store that met a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Recorder,
+    Committer,
+}
+
+/// What the store's threads last met: nothing while they record, or why
+/// they cannot. `/healthz` reads it, so that a load balancer stops sending
+/// to a replica whose store refuses deliveries.
+#[derive(Debug, Default)]
+pub struct Health {
+    problems: std::sync::Mutex<[Option<String>; 2]>,
+}
+
+impl Health {
+    /// Records how `part`'s last attempt ended.
+    pub(crate) fn set(&self, part: Part, problem: Option<String>) {
+        let mut problems = self.problems.lock().unwrap_or_else(|p| p.into_inner());
+        problems[part as usize] = problem;
+    }
+
+    /// Why the store cannot record, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        let problems = self.problems.lock().unwrap_or_else(|p| p.into_inner());
+        problems.iter().flatten().next().cloned()
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -132,11 +162,18 @@ impl Store {
                 .await?;
         }
         let queued = std::sync::Arc::new(Notify::new());
-        let recorder = recorder::start(options.get_filename(), journaling, queued.clone())?;
+        let health = std::sync::Arc::new(Health::default());
+        let recorder = recorder::start(
+            options.get_filename(),
+            journaling,
+            queued.clone(),
+            health.clone(),
+        )?;
         Ok(Store {
             pool,
             recorder,
             queued,
+            health,
         })
     }
 
@@ -299,6 +336,22 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .is_some())
+    }
+
+    /// Whether the store can record deliveries and hand out jobs: the
+    /// recorder's and the committer's last attempts succeeded, and the
+    /// database answers a read within two seconds.
+    pub async fn healthy(&self) -> Result<()> {
+        if let Some(problem) = self.health.problem() {
+            anyhow::bail!("{problem}");
+        }
+        let read = sqlx::query("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
+            .fetch_one(&self.pool);
+        match tokio::time::timeout(Duration::from_secs(2), read).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(anyhow::anyhow!("the store cannot be read: {error}")),
+            Err(_) => Err(anyhow::anyhow!("the store did not answer a read within 2 s")),
+        }
     }
 
     /// Waits until every delivery answered so far is in the queue.

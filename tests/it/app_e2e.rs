@@ -850,3 +850,102 @@ async fn deliveries_that_never_reached_us_are_asked_for_again_at_start() {
     assert_eq!(github.world.lock().unwrap().redeliveries, vec![3]);
     github.assert_no_violations();
 }
+
+/// An operator's `sqlite3` read of the live store, between two bursts of
+/// deliveries, changes nothing for the server: every delivery is answered
+/// 2xx and recorded, the WAL stays, and no I/O error is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outside_read_of_the_live_store_breaks_nothing() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let star = json!({"action": "created", "repository": {"full_name": "acme/churn"}, "installation": {"id": 77}});
+    let burst = |from: usize| {
+        let (server, star) = (&server, &star);
+        async move {
+            for i in from..from + 40 {
+                let (status, text) = server.deliver("star", &format!("star-{i}"), star).await;
+                assert!((200..300).contains(&status), "delivery {i}: {status} {text}");
+            }
+        }
+    };
+    burst(0).await;
+    let database = dir.path().join("dslp.db");
+    let read = Command::new("sqlite3")
+        .arg(&database)
+        .arg("select count(*) from jobs; select count(*) from deliveries;")
+        .output()
+        .expect("the sqlite3 CLI is installed");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let mut wal = database.clone().into_os_string();
+    wal.push("-wal");
+    assert!(
+        Path::new(&wal).exists(),
+        "the WAL was unlinked under the running server"
+    );
+    burst(40).await;
+    // A job too, which must be taken and done.
+    assert_eq!(
+        server
+            .deliver("issues", "after-read", &broken_experiment_issue())
+            .await
+            .0,
+        202
+    );
+    one_comment_on_the_broken_experiment(&github, &server).await;
+    let store = server.store().await;
+    assert_eq!(store.delivery_count().await.unwrap(), 81);
+    let (status, _) = server.get("/healthz").await.unwrap();
+    assert_eq!(status, 200);
+    let log = server.log();
+    assert!(!log.contains("disk I/O error"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+}
+
+/// While another process holds the store's write lock, deliveries are
+/// still answered from the journal, but the queue cannot take them:
+/// `/healthz` fails, saying why, and recovers once the lock is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_fails_while_the_store_cannot_record() {
+    use std::io::{BufRead, Write};
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[]).await;
+    assert_eq!(server.get("/healthz").await.unwrap(), (200, "ok\n".into()));
+    let mut holder = Command::new("sqlite3")
+        .arg(dir.path().join("dslp.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the sqlite3 CLI is installed");
+    let mut stdin = holder.stdin.take().unwrap();
+    writeln!(stdin, "BEGIN IMMEDIATE; SELECT 'locked';").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let star = json!({"action": "created", "repository": {"full_name": "acme/churn"}, "installation": {"id": 77}});
+    assert_eq!(server.deliver("star", "while-locked", &star).await.0, 200);
+    let unhealthy = eventually("/healthz to fail", &server, || {
+        let (status, text) = futures_lite_block(server.get("/healthz")).ok()?;
+        (status == 503).then_some(text)
+    })
+    .await;
+    assert!(
+        unhealthy.contains("committing deliveries") && unhealthy.contains("locked"),
+        "{unhealthy}"
+    );
+    drop(stdin); // sqlite3 ends, and its transaction with it
+    holder.wait().unwrap();
+    eventually("/healthz to recover", &server, || {
+        let (status, _) = futures_lite_block(server.get("/healthz")).ok()?;
+        (status == 200).then_some(())
+    })
+    .await;
+    assert!(server.store().await.has_delivery("while-locked").await.unwrap());
+}
