@@ -21,8 +21,6 @@ use crate::lifecycle::{BranchKind, Issue, IssueDirectory, IssueKind, IssueState,
 
 /// The marker of the bot's comment about a flow, edited in place.
 pub const FLOW_MARKER: &str = "<!-- dslp:flow -->";
-/// The label that lets a fork's pull request be evaluated.
-pub const OK_TO_TEST: &str = "ok-to-test";
 
 /// What the repository's issues say, read once per job.
 pub struct Repository {

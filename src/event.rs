@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::labels::OK_TO_TEST;
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{Issue, IssueState};
 
@@ -11,12 +12,12 @@ use crate::lifecycle::{Issue, IssueState};
 pub enum Event {
     PullRequest(PullRequestEvent),
     Issue {
-        action: String,
+        action: IssueAction,
         repo: RepoName,
         issue: Issue,
     },
     IssueComment {
-        action: String,
+        action: CommentAction,
         repo: RepoName,
         issue: Issue,
         comment: String,
@@ -47,9 +48,70 @@ pub enum Event {
     },
 }
 
+/// What happened to a pull request (GitHub's `action`), for those we act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullAction {
+    Opened,
+    Synchronize,
+    Reopened,
+    Edited,
+    Closed,
+    /// Someone added the `ok-to-test` label (other labels are ignored).
+    LabeledOkToTest,
+    /// Not GitHub's: the pull request checked again on request (`/dslp
+    /// rerun`, `/dslp ok-to-test`, a re-run of its check).
+    Rerun,
+}
+
+impl PullAction {
+    fn from_github(action: &str) -> Option<PullAction> {
+        Some(match action {
+            "opened" => PullAction::Opened,
+            "synchronize" => PullAction::Synchronize,
+            "reopened" => PullAction::Reopened,
+            "edited" => PullAction::Edited,
+            "closed" => PullAction::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to an issue, for those we act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueAction {
+    Opened,
+    Edited,
+    Labeled,
+    Unlabeled,
+    Closed,
+    Reopened,
+}
+
+impl IssueAction {
+    fn from_github(action: &str) -> Option<IssueAction> {
+        Some(match action {
+            "opened" => IssueAction::Opened,
+            "edited" => IssueAction::Edited,
+            "labeled" => IssueAction::Labeled,
+            "unlabeled" => IssueAction::Unlabeled,
+            "closed" => IssueAction::Closed,
+            "reopened" => IssueAction::Reopened,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    Created,
+    Edited,
+    Deleted,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PullRequestEvent {
-    pub action: String,
+    pub action: PullAction,
     pub repo: RepoName,
     pub number: u64,
     pub head_ref: String,
@@ -60,10 +122,28 @@ pub struct PullRequestEvent {
     pub labels: Vec<String>,
     pub merged: bool,
     pub state: IssueState,
-    /// The head lives in another repository (a fork).
-    pub from_fork: bool,
+    /// The repository the head branch lives in; `None` when GitHub no
+    /// longer knows it (a deleted fork).
+    pub head_repo: Option<RepoName>,
+    /// Who opened the pull request.
+    pub author: String,
+    /// Who caused this event (for `LabeledOkToTest`, who labelled it).
+    pub sender: String,
     /// Where the base repository is cloned from (`repository.clone_url`).
     pub clone_url: Option<String>,
+}
+
+impl PullRequestEvent {
+    /// Whether the head lives anywhere but the base repository. Decided by
+    /// allowing, not by denying: only a head repository that is known and
+    /// is the base repository is the same repository; a deleted fork's
+    /// pull request (`head.repo: null`) is a fork.
+    pub fn from_fork(&self) -> bool {
+        !self
+            .head_repo
+            .as_ref()
+            .is_some_and(|h| h.same_as(&self.repo))
+    }
 }
 
 /// A payload that cannot be read, with why.
@@ -118,6 +198,8 @@ struct RefJson {
 #[derive(Deserialize, Serialize)]
 struct PullJson {
     number: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<UserJson>,
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
@@ -183,6 +265,10 @@ struct Payload {
     issue: Option<IssueJson>,
     #[serde(default)]
     comment: Option<CommentJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    label: Option<LabelJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender: Option<UserJson>,
     #[serde(default, rename = "ref")]
     reference: Option<String>,
     #[serde(default)]
@@ -258,29 +344,32 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
     };
     match name {
         "pull_request" => {
-            let action = action.clone().unwrap_or_default();
-            if !matches!(
-                action.as_str(),
-                "opened" | "synchronize" | "reopened" | "edited" | "closed"
-            ) {
-                return ignored();
-            }
+            let ok_to_test = payload.label.as_ref().is_some_and(|l| l.name == OK_TO_TEST);
+            let action = match action.as_deref() {
+                // Other labels change nothing dslp-bot evaluates.
+                Some("labeled") if ok_to_test => PullAction::LabeledOkToTest,
+                Some(action) => match PullAction::from_github(action) {
+                    Some(action) => action,
+                    None => return ignored(),
+                },
+                None => return ignored(),
+            };
             let repo = repo()?;
             let clone_url = payload
                 .repository
                 .as_ref()
                 .and_then(|r| r.clone_url.clone());
+            let sender = payload.sender.map(|u| u.login).unwrap_or_default();
             let pr = payload
                 .pull_request
                 .ok_or_else(|| fail("no `pull_request` object".into()))?;
-            let head_repo = pr
-                .head
-                .repo
-                .as_ref()
-                .and_then(|r| RepoName::parse(&r.full_name));
             Ok(Event::PullRequest(PullRequestEvent {
                 action,
-                from_fork: head_repo.is_some_and(|h| !h.same_as(&repo)),
+                head_repo: pr
+                    .head
+                    .repo
+                    .as_ref()
+                    .and_then(|r| RepoName::parse(&r.full_name)),
                 repo,
                 number: pr.number,
                 head_ref: pr.head.name,
@@ -291,17 +380,15 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                 labels: pr.labels.into_iter().map(|l| l.name).collect(),
                 merged: pr.merged.unwrap_or(false),
                 state: IssueState::from_github(&pr.state),
+                author: pr.user.map(|u| u.login).unwrap_or_default(),
+                sender,
                 clone_url,
             }))
         }
         "issues" => {
-            let action = action.clone().unwrap_or_default();
-            if !matches!(
-                action.as_str(),
-                "opened" | "edited" | "labeled" | "unlabeled" | "closed" | "reopened"
-            ) {
+            let Some(action) = action.as_deref().and_then(IssueAction::from_github) else {
                 return ignored();
-            }
+            };
             let repo = repo()?;
             let issue = payload
                 .issue
@@ -320,8 +407,14 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
             let comment = payload
                 .comment
                 .ok_or_else(|| fail("no `comment` object".into()))?;
+            let action = match action.as_deref() {
+                Some("created") => CommentAction::Created,
+                Some("edited") => CommentAction::Edited,
+                Some("deleted") => CommentAction::Deleted,
+                _ => return ignored(),
+            };
             Ok(Event::IssueComment {
-                action: action.clone().unwrap_or_default(),
+                action,
                 repo,
                 issue: issue.into_issue(),
                 author: comment.user.map(|u| u.login).unwrap_or_default(),

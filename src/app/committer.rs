@@ -244,7 +244,10 @@ impl Committing {
         let committed = self.commit_or_fail();
         self.health.set(
             Part::Committer,
-            committed.as_ref().err().map(|e| format!("committing deliveries: {e:#}")),
+            committed
+                .as_ref()
+                .err()
+                .map(|e| format!("committing deliveries: {e:#}")),
         );
         if let Err(error) = committed {
             tracing::error!(

@@ -93,7 +93,12 @@ pub(crate) fn start(
             let journal = open_journal(&mut writer, database, journaling.journal_bytes)?;
             Some(Journaled {
                 journal,
-                committer: Committer::start(writer, journaling.commit_every, queued, health.clone())?,
+                committer: Committer::start(
+                    writer,
+                    journaling.commit_every,
+                    queued,
+                    health.clone(),
+                )?,
                 records: Vec::new(),
                 uncommitted: VecDeque::new(),
                 uncommitted_ids: HashSet::new(),

@@ -345,12 +345,14 @@ impl Store {
         if let Some(problem) = self.health.problem() {
             anyhow::bail!("{problem}");
         }
-        let read = sqlx::query("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
-            .fetch_one(&self.pool);
+        let read =
+            sqlx::query("SELECT COUNT(*) FROM jobs WHERE state = 'running'").fetch_one(&self.pool);
         match tokio::time::timeout(Duration::from_secs(2), read).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(anyhow::anyhow!("the store cannot be read: {error}")),
-            Err(_) => Err(anyhow::anyhow!("the store did not answer a read within 2 s")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the store did not answer a read within 2 s"
+            )),
         }
     }
 

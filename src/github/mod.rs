@@ -84,13 +84,29 @@ pub const ANNOTATIONS_PER_REQUEST: usize = 50;
 /// GitHub's limit on a check run's summary and text.
 pub const CHECK_TEXT_LIMIT: usize = 65_535;
 
-/// The commit-status fallback when the Checks API is not allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A commit status: the fallback when the Checks API is not allowed, the
+/// branch rules' `dslp/branch`, and a maintainer's approval of a fork's
+/// head (`dslp/ok-to-test`), which only writers can set on the base
+/// repository and which a new push leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
-    pub state: String,
+    pub state: StatusState,
     pub context: String,
+    #[serde(default)]
     pub description: String,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusState {
+    Success,
+    Failure,
+    Pending,
+    Error,
+}
+
+/// The context of the status that approves a fork's head commit.
+pub const APPROVAL_CONTEXT: &str = "dslp/ok-to-test";
 
 /// What the port's callers need of an issue or pull request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -159,8 +175,16 @@ pub struct PullData {
     pub mergeable: Option<bool>,
     #[serde(default)]
     pub labels: Vec<LabelData>,
+    #[serde(default)]
+    pub user: Option<UserData>,
     pub head: PullRef,
     pub base: PullRef,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct UserData {
+    #[serde(default)]
+    pub login: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -219,6 +243,8 @@ pub trait GitHub {
         sha: &str,
         status: &Status,
     ) -> Result<(), GitHubError>;
+    /// The statuses of a commit, newest first.
+    async fn statuses(&self, repo: &RepoName, sha: &str) -> Result<Vec<Status>, GitHubError>;
     async fn ensure_label(&self, repo: &RepoName, label: &LabelSpec) -> Result<(), GitHubError>;
     async fn add_labels(
         &self,
@@ -409,8 +435,8 @@ async fn fall_back_to_status(
 ) -> Result<Published, GitHubError> {
     tracing::warn!(repo = %repo, "the token may not create check runs; setting a commit status instead");
     let state = match run.conclusion {
-        Conclusion::Success | Conclusion::Neutral => "success",
-        Conclusion::Failure => "failure",
+        Conclusion::Success | Conclusion::Neutral => StatusState::Success,
+        Conclusion::Failure => StatusState::Failure,
     };
     let description: String = run.title.chars().take(140).collect();
     github
@@ -418,7 +444,7 @@ async fn fall_back_to_status(
             repo,
             &run.head_sha,
             &Status {
-                state: state.into(),
+                state,
                 context: run.name.clone(),
                 description,
             },

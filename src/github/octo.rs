@@ -438,6 +438,20 @@ impl GitHub for OctocrabGitHub {
         .await
     }
 
+    async fn statuses(&self, repo: &RepoName, sha: &str) -> Result<Vec<Status>, GitHubError> {
+        self.json(
+            Method::GET,
+            &format!(
+                "{}/commits/{}/statuses?per_page=100",
+                repo_path(repo),
+                segment(sha)
+            ),
+            None,
+            "list a commit's statuses",
+        )
+        .await
+    }
+
     async fn ensure_label(&self, repo: &RepoName, label: &LabelSpec) -> Result<(), GitHubError> {
         #[derive(Deserialize)]
         struct Existing {

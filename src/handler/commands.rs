@@ -35,10 +35,10 @@ pub(super) async fn command(
             }
             ChatRequest::Known(Command::Rerun, _) if issue.is_pull_request => {
                 let pull = github.pull(repo, number).await?;
-                pull_request(github, ctx, &rerun_event(repo, &pull), false).await?
+                pull_request(github, ctx, &rerun_event(repo, &pull)).await?
             }
             ChatRequest::Known(Command::Rerun, _) => {
-                check_issue(github, ctx, repo, issue, "rerun").await?
+                check_issue(github, ctx, repo, issue, IssueTrigger::Rerun).await?
             }
             ChatRequest::Known(Command::OkToTest, _) => {
                 if !issue.is_pull_request {
@@ -46,18 +46,17 @@ pub(super) async fn command(
                     reply(github, repo, number, &text).await?;
                     Outcome::neutral(text)
                 } else {
-                    github
-                        .add_labels(repo, number, &[automation::OK_TO_TEST.to_string()])
-                        .await?;
                     let pull = github.pull(repo, number).await?;
+                    approve(github, repo, &pull, author).await?;
+                    let short: String = pull.head.sha.chars().take(7).collect();
                     reply(
                         github,
                         repo,
                         number,
-                        &format!("@{author} approved: evaluating this pull request."),
+                        &format!("@{author} approved `{short}`: evaluating this pull request. A later push needs a new `/dslp ok-to-test`."),
                     )
                     .await?;
-                    pull_request(github, ctx, &rerun_event(repo, &pull), true).await?
+                    pull_request(github, ctx, &rerun_event(repo, &pull)).await?
                 }
             }
             ChatRequest::Known(
@@ -158,7 +157,12 @@ async fn experiment_command(
     Ok(Outcome::neutral(text))
 }
 
-async fn reply(github: &impl GitHub, repo: &RepoName, issue: u64, text: &str) -> Result<()> {
+pub(super) async fn reply(
+    github: &impl GitHub,
+    repo: &RepoName,
+    issue: u64,
+    text: &str,
+) -> Result<()> {
     let body = format!("{COMMAND_MARKER}\n{text}");
     github::upsert_comment(github, repo, issue, COMMAND_MARKER, &body).await?;
     Ok(())

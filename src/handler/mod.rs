@@ -12,10 +12,11 @@ use crate::automation::{self, Lifecycle, Repository};
 use crate::chatops::{self, Command, Request as ChatRequest};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
-use crate::event::{Event, PullRequestEvent};
+use crate::event::{CommentAction, Event, IssueAction, PullAction, PullRequestEvent};
 use crate::evidence::{self, Evidence, FileLimits, Request};
 use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
+    StatusState,
 };
 use crate::lifecycle::ask::Evaluation;
 use crate::lifecycle::issue::Lookup;
@@ -29,7 +30,7 @@ mod commands;
 mod pull_request;
 
 use commands::command;
-use pull_request::pull_request;
+use pull_request::{approve, labelled_ok_to_test, pull_request};
 
 /// The marker of dslp-bot's answer to `/dslp` commands, edited in place.
 pub const COMMAND_MARKER: &str = "<!-- dslp:command-reply -->";
@@ -155,12 +156,15 @@ pub struct RunContext<'a> {
 pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) -> Result<Outcome> {
     let tree = ctx.tree;
     match event {
-        Event::PullRequest(pr) => pull_request(github, ctx, pr, false).await,
+        Event::PullRequest(pr) if pr.action == PullAction::LabeledOkToTest => {
+            labelled_ok_to_test(github, ctx, pr).await
+        }
+        Event::PullRequest(pr) => pull_request(github, ctx, pr).await,
         Event::Issue {
             action,
             repo,
             issue,
-        } => check_issue(github, ctx, repo, issue, action).await,
+        } => check_issue(github, ctx, repo, issue, IssueTrigger::Event(*action)).await,
         Event::IssueComment {
             action,
             repo,
@@ -169,14 +173,14 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             author,
         } => {
             let requests = chatops::commands(comment);
-            if action == "created" && !requests.is_empty() {
+            if *action == CommentAction::Created && !requests.is_empty() {
                 command(github, ctx, repo, issue, author, &requests).await
             } else if issue.is_pull_request {
                 Ok(Outcome::neutral(
                     "A comment on a pull request: nothing to check.",
                 ))
             } else {
-                check_issue(github, ctx, repo, issue, "commented").await
+                check_issue(github, ctx, repo, issue, IssueTrigger::Comment).await
             }
         }
         Event::Push {
@@ -200,7 +204,7 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             let mut evaluated = Vec::new();
             for number in pulls {
                 let pull = github.pull(repo, *number).await?;
-                last = pull_request(github, ctx, &rerun_event(repo, &pull), false).await?;
+                last = pull_request(github, ctx, &rerun_event(repo, &pull)).await?;
                 evaluated.append(&mut last.evaluated);
             }
             last.evaluated = evaluated;
@@ -248,13 +252,8 @@ fn describe(event: &Event) -> String {
 
 /// A pull request as an event, to run it again.
 fn rerun_event(repo: &RepoName, pull: &PullData) -> PullRequestEvent {
-    let head_repo = pull
-        .head
-        .repo
-        .as_ref()
-        .and_then(|r| RepoName::parse(&r.full_name));
     PullRequestEvent {
-        action: "synchronize".into(),
+        action: PullAction::Rerun,
         repo: repo.clone(),
         number: pull.number,
         head_ref: pull.head.name.clone(),
@@ -265,9 +264,29 @@ fn rerun_event(repo: &RepoName, pull: &PullData) -> PullRequestEvent {
         labels: pull.labels.iter().map(|l| l.name.clone()).collect(),
         merged: pull.merged.unwrap_or(false),
         state: IssueState::from_github(&pull.state),
-        from_fork: head_repo.is_some_and(|h| !h.same_as(repo)),
+        head_repo: pull
+            .head
+            .repo
+            .as_ref()
+            .and_then(|r| RepoName::parse(&r.full_name)),
+        author: pull
+            .user
+            .as_ref()
+            .map(|u| u.login.clone())
+            .unwrap_or_default(),
+        sender: String::new(),
         clone_url: pull.base.repo.as_ref().and_then(|r| r.clone_url.clone()),
     }
+}
+
+/// Why an issue is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueTrigger {
+    Event(IssueAction),
+    /// A comment without commands.
+    Comment,
+    /// `/dslp rerun`.
+    Rerun,
 }
 
 /// The config of the repository's default branch (or the Action's checkout).
@@ -317,7 +336,7 @@ async fn check_issue(
     ctx: RunContext<'_>,
     repo: &RepoName,
     issue: &Issue,
-    action: &str,
+    trigger: IssueTrigger,
 ) -> Result<Outcome> {
     if issue.is_pull_request {
         return Ok(Outcome::neutral(
@@ -341,7 +360,12 @@ async fn check_issue(
         evaluations: ctx.evaluations,
     };
     // The experiment's flows follow its status label.
-    if matches!(action, "labeled" | "opened" | "edited" | "commented") {
+    let follows_status = matches!(
+        trigger,
+        IssueTrigger::Comment
+            | IssueTrigger::Event(IssueAction::Labeled | IssueAction::Opened | IssueAction::Edited)
+    );
+    if follows_status {
         let flow = if issue.labels.iter().any(|l| l == SUCCEEDED) {
             allowed(
                 automation::promote(github, &lifecycle, issue, None).await,
@@ -399,7 +423,11 @@ async fn branch_status(
         after.to_string()
     };
     let status = Status {
-        state: if errors { "failure" } else { "success" }.into(),
+        state: if errors {
+            StatusState::Failure
+        } else {
+            StatusState::Success
+        },
         context: BRANCH_STATUS.into(),
         description: description.chars().take(140).collect(),
     };

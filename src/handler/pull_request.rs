@@ -1,61 +1,29 @@
-//! A pull request: its rules, the fork gate and limits, the fetch, the
-//! evidence, the report, and the lifecycle around it.
+//! A pull request: its trust, the fetch, its config, the evidence, the
+//! report, and the lifecycle around it, one step each.
 
 use super::*;
+use crate::engine::trust::{Trust, TrustFacts};
+use crate::event::PullAction;
+use crate::github::APPROVAL_CONTEXT;
+use crate::lifecycle::labels::OK_TO_TEST;
 
 pub(super) async fn pull_request(
     github: &impl GitHub,
     ctx: RunContext<'_>,
     event: &PullRequestEvent,
-    approved: bool,
 ) -> Result<Outcome> {
-    let (tree, limits) = (ctx.tree, ctx.limits);
-    let repo = &event.repo;
-    // A fork's pull request answers to the base branch's config, and is not
-    // fetched at all until a maintainer approves it.
-    let fork_config = match tree {
-        Tree::Fetched(_) if event.from_fork => Some(config_at(github, repo, &event.base_ref).await),
-        _ => None,
-    };
-    let fork_approval = match &fork_config {
-        Some(Ok(config)) => config.automations.fork_approval,
-        _ => true,
-    };
-    let waits_for_approval = event.from_fork
-        && fork_approval
-        && !approved
-        && !event.labels.iter().any(|l| l == automation::OK_TO_TEST);
-    let root = match tree {
+    let mut gate = ForkGate::decide(github, ctx.tree, event).await?;
+    let closed = event.action == PullAction::Closed;
+    let root = match ctx.tree {
         Tree::Workspace(root) => Some(root.clone()),
         // A closed pull request needs only its rules: no fetch.
-        Tree::Fetched(_) if event.action == "closed" || waits_for_approval => None,
-        Tree::Fetched(fetch) => {
-            let clone_url = event.clone_url.clone().ok_or_else(|| {
-                anyhow!("the payload names no clone URL for {repo}; cannot fetch its commits")
-            })?;
-            let (fetch, pull) = (fetch.clone(), event.clone());
-            let fetch_limits = if event.from_fork {
-                Limits {
-                    evidence_time: limits.evidence_time.min(limits.fork_time),
-                    ..limits
-                }
-            } else {
-                limits
-            };
-            Some(
-                off_executor(
-                    fetch_limits,
-                    "fetching the pull request's commits",
-                    move || fetch.checkout(&pull, &clone_url),
-                )
-                .await??,
-            )
-        }
+        Tree::Fetched(_) if closed || !gate.trust.evaluates() => None,
+        Tree::Fetched(fetch) => Some(checkout(fetch, event, gate.limits(ctx.limits)).await?),
     };
-    let loaded = match (fork_config, &root) {
+    let loaded = match (gate.base_config.take(), &root) {
         (Some(config), _) => config,
         (None, Some(root)) => load_config(root),
-        (None, None) => config_of(github, tree, repo).await,
+        (None, None) => config_of(github, ctx.tree, &event.repo).await,
     }
     .and_then(|config| {
         let rulebook = config.rulebook(CONFIG_PATH)?;
@@ -64,133 +32,68 @@ pub(super) async fn pull_request(
     let (config, rulebook) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => match error.downcast_ref::<ConfigError>() {
-            Some(config_error) => return bad_config(github, repo, event, config_error).await,
+            Some(config_error) => {
+                return bad_config(github, &event.repo, event, config_error).await;
+            }
             None => return Err(error),
         },
     };
-    let repository = Repository::read(github, repo).await?;
-    let directory = &repository.directory;
-    let changed = github.pull_files(repo, event.number).await.ok();
-    let facts = PullRequest {
-        number: Some(event.number),
-        head: event.head_ref.clone(),
-        base: event.base_ref.clone(),
-        body: Some(event.body.clone()),
-        labels: event.labels.clone(),
-        state: event.state,
-        merged: event.merged,
-        changed_files: changed,
-        ..PullRequest::default()
-    };
-    let branch = engine::pull_request_rules(&facts, &rulebook, directory);
+    if gate.stale_label {
+        // The label said a maintainer approved; not this commit.
+        github
+            .remove_label(&event.repo, event.number, OK_TO_TEST)
+            .await
+            .or_else(absent_label)?;
+    }
+    let repository = Repository::read(github, &event.repo).await?;
+    let branch = rules_of(github, event, &rulebook, &repository.directory).await;
     let kind = branch
         .head
         .kind
         .map(|k| rulebook.conventions.policies.get(k).policy.evidence)
         .unwrap_or_default();
-    let wants_evidence =
-        (kind.data_tests || kind.training) && event.action != "closed" && !waits_for_approval;
+    let due = (kind.data_tests || kind.training) && !closed;
     let mut warnings = Vec::new();
-    let limits = if event.from_fork {
-        limits.for_fork(&config)
+    let limits = if gate.trust.is_fork() {
+        ctx.limits.for_fork(&config)
     } else {
-        limits
+        ctx.limits
     };
-    // A fork's files are measured before anything of them is parsed.
-    let over_limit = match (&root, event.from_fork && wants_evidence) {
-        (Some(root), true) => evidence::within_limits(root, &config, limits.fork_files).err(),
-        _ => None,
+    let evaluated = match root.filter(|_| due && gate.trust.evaluates()) {
+        Some(root) => gather(&root, event, &config, kind, limits, &gate, &mut warnings).await?,
+        None => Gathered::default(),
     };
-    let evidence = match root.filter(|_| wants_evidence && over_limit.is_none()) {
-        Some(root) => {
-            if let Err(RevisionError::ShallowClone { .. }) =
-                Revisions::discover(&root).and_then(|r| r.commit_id(&event.base_sha))
-            {
-                warnings.push(format!(
-                    "the base commit {} is not in this shallow clone; set `fetch-depth: 0` on actions/checkout to compare with the base branch",
-                    event.base_sha
-                ));
-            }
-            let base = event.base_sha.clone();
-            let (data_tests, training) = (kind.data_tests, kind.training);
-            let config = config.clone();
-            Some(
-                off_executor(limits, "gathering the evidence", move || {
-                    evidence::gather(&Request {
-                        root: &root,
-                        config: &config,
-                        base: Some(&base),
-                        models: &[],
-                        run_data_tests: data_tests,
-                        run_training: training,
-                        output: None,
-                    })
-                })
-                .await?,
-            )
-        }
-        None => None,
-    };
-    let notice = match &over_limit {
-        Some(why) => Some(format!(
-            "Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them."
-        )),
-        None if waits_for_approval && (kind.data_tests || kind.training) && event.action != "closed" => Some(
-            "This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.".to_string(),
-        ),
-        None => None,
-    };
+    let notice = evaluated
+        .refused
+        .clone()
+        .or_else(|| (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event)));
     let plan = engine::pull_request(
         event.number,
         &event.head_sha,
         &branch,
         &rulebook,
-        evidence.as_ref(),
+        evaluated.evidence.as_ref(),
         CONFIG_PATH,
         notice.as_deref(),
     );
-    warnings.extend(execute(github, repo, &plan).await?);
-    // The lifecycle around the pull request.
-    let head = rulebook.conventions.classify(&event.head_ref);
-    let linked = match head.number.map(|n| directory.lookup_number(n)) {
-        Some(Lookup::Found(issue)) if !issue.is_pull_request => Some(issue),
-        _ => None,
-    };
-    // The ledger's evaluations, with this one.
-    let mut evaluations = ctx.evaluations.to_vec();
-    if let Some(evidence) = &evidence {
-        evaluations.push(Evaluation::new(
-            &event.head_ref,
-            event.number,
-            &plan.verdict,
-            evidence.metrics_by_model(),
-            &evidence.stamps_by_model(),
-        ));
-    }
+    warnings.extend(execute(github, &event.repo, &plan).await?);
     let lifecycle = Lifecycle {
         repository: &repository,
         rulebook: &rulebook,
         config: &config,
-        evaluations: &evaluations,
+        evaluations: ctx.evaluations,
     };
-    if event.action == "closed" {
-        let closed = automation::ClosedPull {
-            kind: head.kind,
-            issue: linked,
-            head_ref: &event.head_ref,
-            base_kind: rulebook.conventions.classify(&event.base_ref).kind,
-            merged: event.merged,
-        };
-        if let Some(text) = automation::pull_closed(github, &lifecycle, &closed).await? {
-            automation::say(github, repo, event.number, &text).await?;
-        }
-    }
-    if let Some(issue) = linked {
-        let asks = automation::asks_touched(issue, directory);
-        automation::refresh_asks(github, &lifecycle, &asks).await?;
-    }
+    around(
+        github,
+        &lifecycle,
+        event,
+        &plan,
+        evaluated.evidence.as_ref(),
+    )
+    .await?;
     let mut outcome = Outcome::of(plan, warnings);
-    outcome.evaluated = evidence
+    outcome.evaluated = evaluated
+        .evidence
         .into_iter()
         .map(|evidence| Evaluated {
             repo: event.repo.clone(),
@@ -203,6 +106,297 @@ pub(super) async fn pull_request(
         })
         .collect();
     Ok(outcome)
+}
+
+/// Whether a pull request's head may be fetched and evaluated, and under
+/// which config: a fork answers to its base branch's.
+struct ForkGate {
+    trust: Trust,
+    /// The base branch's config, for a fork's pull request.
+    base_config: Option<Result<RepoConfig>>,
+    /// The `ok-to-test` label is on a fork whose head nobody approved: it
+    /// approved an earlier commit.
+    stale_label: bool,
+}
+
+impl ForkGate {
+    /// Gathers the facts trust is decided from. In the Action's own
+    /// checkout GitHub decides what a fork's workflow may do (a read-only
+    /// token, no secrets), so only fetched heads are gated.
+    async fn decide(
+        github: &impl GitHub,
+        tree: &Tree,
+        event: &PullRequestEvent,
+    ) -> Result<ForkGate> {
+        if matches!(tree, Tree::Workspace(_)) || !event.from_fork() {
+            return Ok(ForkGate {
+                trust: Trust::SameRepository,
+                base_config: None,
+                stale_label: false,
+            });
+        }
+        let repo = &event.repo;
+        let base_config = config_at(github, repo, &event.base_ref).await;
+        let approval_required = base_config
+            .as_ref()
+            .map_or(true, |c| c.automations.fork_approval);
+        let head_approved = approved(github, repo, &event.head_sha).await?;
+        let author_may_write =
+            !event.author.is_empty() && automation::may_act(github, repo, &event.author).await?;
+        let trust = Trust::decide(TrustFacts {
+            same_repository: false,
+            approval_required,
+            head_approved,
+            author_may_write,
+        });
+        Ok(ForkGate {
+            trust,
+            base_config: Some(base_config),
+            stale_label: trust == Trust::Unapproved && event.labels.iter().any(|l| l == OK_TO_TEST),
+        })
+    }
+
+    /// The limits the fetch runs under.
+    fn limits(&self, limits: Limits) -> Limits {
+        match self.trust.is_fork() {
+            true => Limits {
+                evidence_time: limits.evidence_time.min(limits.fork_time),
+                ..limits
+            },
+            false => limits,
+        }
+    }
+
+    /// What the report says while a fork waits for a maintainer.
+    fn waiting_notice(&self, event: &PullRequestEvent) -> String {
+        let short: String = event.head_sha.chars().take(7).collect();
+        if self.stale_label {
+            format!(
+                "This pull request comes from a fork, and `{short}` was pushed after a maintainer's approval: an approval covers the commit it was given for. Its data tests and training run after a maintainer comments `/dslp ok-to-test` again."
+            )
+        } else {
+            "This pull request comes from a fork: its data tests and training run after a maintainer comments `/dslp ok-to-test`.".to_string()
+        }
+    }
+}
+
+/// Whether a maintainer approved exactly this commit: the newest
+/// `dslp/ok-to-test` status on it is a success.
+async fn approved(github: &impl GitHub, repo: &RepoName, sha: &str) -> Result<bool> {
+    let statuses = github.statuses(repo, sha).await?;
+    Ok(statuses
+        .iter()
+        .find(|s| s.context == APPROVAL_CONTEXT)
+        .is_some_and(|s| s.state == StatusState::Success))
+}
+
+/// Approves the pull request's head commit for evaluation on `by`'s word.
+pub(super) async fn approve(
+    github: &impl GitHub,
+    repo: &RepoName,
+    pull: &PullData,
+    by: &str,
+) -> Result<()> {
+    let status = Status {
+        state: StatusState::Success,
+        context: APPROVAL_CONTEXT.into(),
+        description: format!("@{by} approved this commit for dslp-bot's data tests and training")
+            .chars()
+            .take(140)
+            .collect(),
+    };
+    github.create_status(repo, &pull.head.sha, &status).await?;
+    if !pull.labels.iter().any(|l| l.name == OK_TO_TEST) {
+        github
+            .add_labels(repo, pull.number, &[OK_TO_TEST.to_string()])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Someone added `ok-to-test`: from a maintainer it approves the head
+/// commit; from anyone else it is taken off again.
+pub(super) async fn labelled_ok_to_test(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    event: &PullRequestEvent,
+) -> Result<Outcome> {
+    let repo = &event.repo;
+    if !event.from_fork() {
+        return Ok(Outcome::neutral(
+            "`ok-to-test` on a pull request from the repository itself: nothing to approve.",
+        ));
+    }
+    if !automation::may_act(github, repo, &event.sender).await? {
+        github
+            .remove_label(repo, event.number, OK_TO_TEST)
+            .await
+            .or_else(absent_label)?;
+        let text = format!(
+            "@{}, thanks: `{OK_TO_TEST}` lets a fork's pull request be evaluated, so it is kept for people with write access to this repository. A maintainer can add it, or comment `/dslp ok-to-test`.",
+            event.sender
+        );
+        commands::reply(github, repo, event.number, &text).await?;
+        return Ok(Outcome::neutral(text));
+    }
+    let pull = github.pull(repo, event.number).await?;
+    approve(github, repo, &pull, &event.sender).await?;
+    pull_request(github, ctx, &rerun_event(repo, &pull)).await
+}
+
+/// A label already gone is what removing it wanted.
+fn absent_label(error: GitHubError) -> Result<(), GitHubError> {
+    match error {
+        GitHubError::NotFound(_) => Ok(()),
+        other => Err(other),
+    }
+}
+
+/// Fetches the pull request's two commits, off the executor, under the
+/// time limit.
+async fn checkout(
+    fetch: &Arc<dyn Fetch>,
+    event: &PullRequestEvent,
+    limits: Limits,
+) -> Result<PathBuf> {
+    let clone_url = event.clone_url.clone().ok_or_else(|| {
+        anyhow!(
+            "the payload names no clone URL for {}; cannot fetch its commits",
+            event.repo
+        )
+    })?;
+    let (fetch, pull) = (fetch.clone(), event.clone());
+    off_executor(limits, "fetching the pull request's commits", move || {
+        fetch.checkout(&pull, &clone_url)
+    })
+    .await?
+}
+
+/// The rules of the pull request's branch and of the issue it names.
+async fn rules_of(
+    github: &impl GitHub,
+    event: &PullRequestEvent,
+    rulebook: &Rulebook,
+    directory: &crate::lifecycle::IssueDirectory,
+) -> crate::lifecycle::BranchReport {
+    let changed = github.pull_files(&event.repo, event.number).await.ok();
+    let facts = PullRequest {
+        number: Some(event.number),
+        head: event.head_ref.clone(),
+        base: event.base_ref.clone(),
+        body: Some(event.body.clone()),
+        labels: event.labels.clone(),
+        state: event.state,
+        merged: event.merged,
+        changed_files: changed,
+        ..PullRequest::default()
+    };
+    engine::pull_request_rules(&facts, rulebook, directory)
+}
+
+/// The evidence gathered, or why it was not.
+#[derive(Default)]
+struct Gathered {
+    evidence: Option<Evidence>,
+    /// Why the evidence was refused (a fork's file over the limits).
+    refused: Option<String>,
+}
+
+/// Measures a fork's files, then gathers the evidence under the limits.
+async fn gather(
+    root: &Path,
+    event: &PullRequestEvent,
+    config: &RepoConfig,
+    kind: crate::lifecycle::policy::Evidence,
+    limits: Limits,
+    gate: &ForkGate,
+    warnings: &mut Vec<String>,
+) -> Result<Gathered> {
+    // A fork's files are measured before anything of them is parsed.
+    if gate.trust.is_fork()
+        && let Err(why) = evidence::within_limits(root, config, limits.fork_files)
+    {
+        return Ok(Gathered {
+            evidence: None,
+            refused: Some(format!(
+                "Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them."
+            )),
+        });
+    }
+    if let Err(RevisionError::ShallowClone { .. }) =
+        Revisions::discover(root).and_then(|r| r.commit_id(&event.base_sha))
+    {
+        warnings.push(format!(
+            "the base commit {} is not in this shallow clone; set `fetch-depth: 0` on actions/checkout to compare with the base branch",
+            event.base_sha
+        ));
+    }
+    let (root, base, config) = (root.to_path_buf(), event.base_sha.clone(), config.clone());
+    let evidence = off_executor(limits, "gathering the evidence", move || {
+        evidence::gather(&Request {
+            root: &root,
+            config: &config,
+            base: Some(&base),
+            models: &[],
+            run_data_tests: kind.data_tests,
+            run_training: kind.training,
+            output: None,
+        })
+    })
+    .await?;
+    Ok(Gathered {
+        evidence: Some(evidence),
+        refused: None,
+    })
+}
+
+/// The lifecycle around the pull request: the explore and R46 flows when
+/// it closed, and the Asks its issue belongs to.
+async fn around(
+    github: &impl GitHub,
+    lifecycle: &Lifecycle<'_>,
+    event: &PullRequestEvent,
+    plan: &Plan,
+    evidence: Option<&Evidence>,
+) -> Result<()> {
+    let (rulebook, directory) = (lifecycle.rulebook, &lifecycle.repository.directory);
+    let head = rulebook.conventions.classify(&event.head_ref);
+    let linked = match head.number.map(|n| directory.lookup_number(n)) {
+        Some(Lookup::Found(issue)) if !issue.is_pull_request => Some(issue),
+        _ => None,
+    };
+    // The ledger's evaluations, with this one.
+    let mut evaluations = lifecycle.evaluations.to_vec();
+    if let Some(evidence) = evidence {
+        evaluations.push(Evaluation::new(
+            &event.head_ref,
+            event.number,
+            &plan.verdict,
+            evidence.metrics_by_model(),
+            &evidence.stamps_by_model(),
+        ));
+    }
+    let lifecycle = Lifecycle {
+        evaluations: &evaluations,
+        ..*lifecycle
+    };
+    if event.action == PullAction::Closed {
+        let closed = automation::ClosedPull {
+            kind: head.kind,
+            issue: linked,
+            head_ref: &event.head_ref,
+            base_kind: rulebook.conventions.classify(&event.base_ref).kind,
+            merged: event.merged,
+        };
+        if let Some(text) = automation::pull_closed(github, &lifecycle, &closed).await? {
+            automation::say(github, &event.repo, event.number, &text).await?;
+        }
+    }
+    if let Some(issue) = linked {
+        let asks = automation::asks_touched(issue, directory);
+        automation::refresh_asks(github, &lifecycle, &asks).await?;
+    }
+    Ok(())
 }
 
 /// A config that cannot be read fails the check, with an annotation at the

@@ -37,6 +37,9 @@ pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 pub const ON_HOLD: &str = "on hold";
 pub const BLOCKED_NEED_ACCESS: &str = "blocked - need access";
+/// Not DSLP's: dslp-bot's mark that a maintainer let a fork's pull request
+/// be evaluated (its head commit; a new push needs a new approval).
+pub const OK_TO_TEST: &str = "ok-to-test";
 
 /// The DSLP label set. Descriptions are DSLP's own words, typos included
 /// ("revist"), because teams match on them when they sync labels.

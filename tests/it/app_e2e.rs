@@ -865,7 +865,10 @@ async fn an_outside_read_of_the_live_store_breaks_nothing() {
         async move {
             for i in from..from + 40 {
                 let (status, text) = server.deliver("star", &format!("star-{i}"), star).await;
-                assert!((200..300).contains(&status), "delivery {i}: {status} {text}");
+                assert!(
+                    (200..300).contains(&status),
+                    "delivery {i}: {status} {text}"
+                );
             }
         }
     };
@@ -947,5 +950,12 @@ async fn healthz_fails_while_the_store_cannot_record() {
         (status == 200).then_some(())
     })
     .await;
-    assert!(server.store().await.has_delivery("while-locked").await.unwrap());
+    assert!(
+        server
+            .store()
+            .await
+            .has_delivery("while-locked")
+            .await
+            .unwrap()
+    );
 }

@@ -922,6 +922,17 @@ fn answer(
                 None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
             }
         }
+        ("GET", "repos/{owner}/{repo}/commits/{ref}/statuses") => {
+            let sha = params.get("ref").cloned().unwrap_or_default();
+            let statuses: Vec<Value> = world
+                .statuses
+                .iter()
+                .rev()
+                .filter(|(s, _)| *s == sha)
+                .map(|(_, status)| status.clone())
+                .collect();
+            reply(StatusCode::OK, Value::Array(statuses))
+        }
         ("POST", "repos/{owner}/{repo}/statuses/{sha}") => {
             world.statuses.push((
                 params.get("sha").cloned().unwrap_or_default(),

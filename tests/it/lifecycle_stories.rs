@@ -598,6 +598,7 @@ async fn an_approved_fork_stays_within_the_limits_its_base_config_lowers() {
             config.into_bytes(),
         );
     }
+    approve_head(&github, &head);
     let server = Server::start(&github, dir.path(), &[]).await;
     let mut payload = pull_request_payload(&github, "opened", &base, &head);
     payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/churn".into();
@@ -756,6 +757,251 @@ async fn a_suite_rerequested_for_two_pull_requests_ledgers_both() {
     assert!(
         runs.iter()
             .all(|r| r.repository == "acme/churn" && !r.verdict.is_empty())
+    );
+    github.assert_no_violations();
+}
+
+/// What `/dslp ok-to-test` leaves on a commit: a maintainer's approval.
+fn approve_head(github: &FakeGitHub, head: &str) {
+    github.world.lock().unwrap().statuses.push((
+        head.to_string(),
+        json!({"state": "success", "context": "dslp/ok-to-test", "description": "approved"}),
+    ));
+}
+
+/// Pull request 12 as coming from a fork: `stranger/churn`, or, with
+/// `None`, a fork since deleted (GitHub then sends `head.repo: null`).
+fn from_fork(github: &FakeGitHub, payload: &mut Value, fork: Option<&str>) {
+    let repo = fork.map_or(Value::Null, |f| json!({"full_name": f}));
+    payload["pull_request"]["head"]["repo"] = repo.clone();
+    payload["pull_request"]["user"] = json!({"login": "stranger"});
+    let mut world = github.world.lock().unwrap();
+    world.pulls.get_mut(&12).unwrap()["head"]["repo"] = repo;
+    world.pulls.get_mut(&12).unwrap()["user"] = json!({"login": "stranger"});
+    world.permissions.insert("maria".into(), "maintain".into());
+    world.permissions.insert("stranger".into(), "read".into());
+    // A fork answers to the base branch's config, read through the API.
+    let config = std::fs::read(crate::support::fixture("demo/.github/dslp.yml")).unwrap();
+    world
+        .files
+        .insert((".github/dslp.yml".into(), "main".into()), config);
+}
+
+fn fetched(github: &FakeGitHub) -> usize {
+    github
+        .world
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.contains("git-upload-pack"))
+        .count()
+}
+
+/// GitHub sends `head.repo: null` once a fork is deleted. Such a pull
+/// request is a fork: whatever reaches it (opened, synchronize, edited,
+/// reopened, `/dslp rerun`, a re-run of its check), nothing is fetched
+/// without a maintainer's approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_from_a_deleted_fork_is_a_fork() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let store = server.store().await;
+    for (i, action) in ["opened", "synchronize", "edited", "reopened"]
+        .iter()
+        .enumerate()
+    {
+        // GitHub's examples have no `edited`; it is `opened`'s shape.
+        let example = if *action == "edited" {
+            "opened"
+        } else {
+            action
+        };
+        let mut payload = pull_request_payload(&github, example, &base, &head);
+        payload["action"] = (*action).into();
+        from_fork(&github, &mut payload, None);
+        let id = format!("deleted-{action}");
+        assert_eq!(server.deliver("pull_request", &id, &payload).await.0, 202);
+        let before = i as i64;
+        eventually(&format!("{action} to be handled"), &server, || {
+            futures_lite_block(store.jobs_by_state())
+                .ok()
+                .filter(|s| s == &vec![("done".to_string(), before + 1)])
+        })
+        .await;
+    }
+    let rerun = comment(12, true, "maria", "/dslp rerun");
+    assert_eq!(
+        server
+            .deliver("issue_comment", "deleted-rerun", &rerun)
+            .await
+            .0,
+        202
+    );
+    let mut suite = example("check_suite.rerequested");
+    suite["repository"]["full_name"] = "acme/churn".into();
+    suite["check_suite"]["head_sha"] = head.clone().into();
+    suite["check_suite"]["pull_requests"] = json!([{"number": 12}]);
+    assert_eq!(
+        server
+            .deliver("check_suite", "deleted-suite", &suite)
+            .await
+            .0,
+        202
+    );
+    eventually("every job to be handled", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 6)])
+    })
+    .await;
+    let report = github
+        .comments_on(12)
+        .into_iter()
+        .find(|c| c.body.contains("dslp:pr-report"))
+        .expect("the report");
+    assert!(report.body.contains("comes from a fork"), "{}", report.body);
+    assert!(!report.body.contains("roc_auc"), "{}", report.body);
+    assert_eq!(
+        fetched(&github),
+        0,
+        "nothing of the deleted fork was fetched"
+    );
+    assert!(
+        futures_lite_block(store.runs("acme/churn"))
+            .unwrap()
+            .is_empty()
+    );
+    github.assert_no_violations();
+}
+
+/// An approval covers the commit it was given for: a later push from the
+/// fork takes the `ok-to-test` label off and waits for a new approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_covers_one_commit_of_a_fork() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let mut opened = pull_request_payload(&github, "opened", &base, &head);
+    from_fork(&github, &mut opened, Some("stranger/churn"));
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let store = server.store().await;
+    assert_eq!(server.deliver("pull_request", "a-1", &opened).await.0, 202);
+    let approval = comment(12, true, "maria", "/dslp ok-to-test");
+    assert_eq!(
+        server.deliver("issue_comment", "a-2", &approval).await.0,
+        202
+    );
+    eventually("the approved evaluation", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| r.len() == 1)
+    })
+    .await;
+    assert!(labels_of(&github, 12).contains(&"ok-to-test".to_string()));
+
+    // The fork pushes again.
+    let work = dir.path().join("work");
+    std::fs::write(work.join("NOTES.md"), "more\n").unwrap();
+    git(&work, &["add", "NOTES.md"]);
+    git(&work, &["commit", "-q", "-m", "another push"]);
+    let newer = git(&work, &["rev-parse", "HEAD"]);
+    let bare = dir.path().join("git/acme/churn.git");
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            bare.to_str().unwrap(),
+            "experiment/6-boosting",
+        ],
+    );
+    git(&bare, &["update-ref", "refs/pull/12/head", &newer]);
+    github.world.lock().unwrap().pulls.get_mut(&12).unwrap()["head"]["sha"] = newer.clone().into();
+    let mut pushed = pull_request_payload(&github, "synchronize", &base, &newer);
+    from_fork(&github, &mut pushed, Some("stranger/churn"));
+    pushed["pull_request"]["labels"] = json!([{"name": "ok-to-test"}]);
+    let fetches = fetched(&github);
+    assert_eq!(server.deliver("pull_request", "a-3", &pushed).await.0, 202);
+    let waiting = eventually("the report to wait again", &server, || {
+        github
+            .comments_on(12)
+            .into_iter()
+            .find(|c| c.body.contains("was pushed after a maintainer's approval"))
+    })
+    .await;
+    assert!(
+        waiting.body.contains("/dslp ok-to-test"),
+        "{}",
+        waiting.body
+    );
+    assert!(!labels_of(&github, 12).contains(&"ok-to-test".to_string()));
+    assert_eq!(fetched(&github), fetches, "the new push was not fetched");
+    assert_eq!(
+        futures_lite_block(store.runs("acme/churn")).unwrap().len(),
+        1
+    );
+
+    // A new approval covers the new commit.
+    let again = comment(12, true, "maria", "/dslp ok-to-test");
+    assert_eq!(server.deliver("issue_comment", "a-4", &again).await.0, 202);
+    let runs = eventually("the second evaluation", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| r.len() == 2)
+    })
+    .await;
+    assert_eq!(runs[1].head_commit, newer);
+    github.assert_no_violations();
+}
+
+/// The `ok-to-test` label approves only from someone with write access:
+/// anyone else's is taken off again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ok_to_test_label_approves_only_from_a_maintainer() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let mut labelled = pull_request_payload(&github, "labeled", &base, &head);
+    from_fork(&github, &mut labelled, Some("stranger/churn"));
+    labelled["label"]["name"] = "ok-to-test".into();
+    labelled["sender"] = json!({"login": "stranger"});
+    labelled["pull_request"]["labels"] = json!([{"name": "ok-to-test"}]);
+    github.world.lock().unwrap().issues.get_mut(&12).unwrap()["labels"] =
+        json!([{"name": "ok-to-test"}]);
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let store = server.store().await;
+    assert_eq!(
+        server.deliver("pull_request", "lb-1", &labelled).await.0,
+        202
+    );
+    eventually("the refusal", &server, || {
+        github
+            .comments_on(12)
+            .into_iter()
+            .find(|c| c.body.contains("@stranger, thanks"))
+    })
+    .await;
+    assert!(!labels_of(&github, 12).contains(&"ok-to-test".to_string()));
+    assert_eq!(fetched(&github), 0);
+    labelled["sender"] = json!({"login": "maria"});
+    assert_eq!(
+        server.deliver("pull_request", "lb-2", &labelled).await.0,
+        202
+    );
+    eventually("the approved evaluation", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| r.len() == 1)
+    })
+    .await;
+    // Another label changes nothing: it is not even queued.
+    labelled["label"]["name"] = "question".into();
+    assert_eq!(
+        server.deliver("pull_request", "lb-3", &labelled).await.0,
+        200
     );
     github.assert_no_violations();
 }

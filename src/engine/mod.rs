@@ -8,6 +8,8 @@ use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::{BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity};
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
 
+pub mod trust;
+
 /// The name of dslp-bot's check run.
 pub const CHECK_NAME: &str = "dslp";
 
