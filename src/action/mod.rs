@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::event;
+use crate::event::{self, Event};
 use crate::evidence::Evidence;
+use crate::github::fetch::{GitFetcher, Secret};
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
 use crate::handler::{self, Limits, Outcome, RunContext, Tree};
@@ -86,7 +87,7 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
         ..RetryPolicy::default()
     };
     let github = OctocrabGitHub::new(&args.api_url, &args.token, policy)?;
-    let tree = Tree::Workspace(args.workspace.clone());
+    let tree = tree_for(args, &event);
     // The Action has no runs ledger: the Ask's leaderboard shows this run only.
     let context = RunContext {
         tree: &tree,
@@ -99,6 +100,25 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
         eprintln!("::warning::{warning}");
     }
     Ok(outcome)
+}
+
+/// Where the event's files come from. A comment's workflow runs on the
+/// default branch's checkout, so a command on a pull request (`/dslp
+/// rerun`, `/dslp ok-to-test`) fetches the pull request's own two commits,
+/// as the App does, with the workflow's token: nothing of them is run, and
+/// a fork's wait for approval and its limits apply.
+fn tree_for(args: &ActionArgs, event: &Event) -> Tree {
+    match event {
+        Event::IssueComment { issue, .. } if issue.is_pull_request => {
+            crate::github::fetch::register_transport();
+            let scratch = args.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+            Tree::Fetched(std::sync::Arc::new(GitFetcher {
+                root: scratch.join("dslp-checkouts"),
+                token: Secret::new(args.token.clone()),
+            }))
+        }
+        _ => Tree::Workspace(args.workspace.clone()),
+    }
 }
 
 fn write_evidence(args: &ActionArgs, evidence: &Evidence) -> Result<PathBuf> {

@@ -3,6 +3,7 @@
 //! client. The key and the tokens are never formatted into a log or comment
 //! (`Debug` is written by hand to say so).
 
+use crate::github::fetch::Secret;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -64,26 +65,6 @@ pub struct Installation {
     expires_at: u64,
 }
 
-/// A string that is never printed.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: String) -> Secret {
-        Secret(text)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 pub struct Installations {
     key: AppKey,
     api_url: String,
@@ -129,7 +110,7 @@ impl Installations {
         let client = OctocrabGitHub::new(&self.api_url, &token.token, self.policy)?;
         let fresh = Arc::new(Installation {
             client: Arc::new(client),
-            token: Secret(token.token),
+            token: Secret::new(token.token),
             expires_at: token.expires_at,
         });
         cache.insert(installation, fresh.clone());

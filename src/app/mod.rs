@@ -3,7 +3,6 @@
 
 pub mod auth;
 pub mod committer;
-pub mod git_fetch;
 pub mod intake;
 pub mod journal;
 pub mod metrics;

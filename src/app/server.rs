@@ -201,7 +201,7 @@ pub fn run(args: ServeArgs) -> Result<i32> {
 async fn serve(args: ServeArgs) -> Result<()> {
     init_logging(args.log_filter()?);
     install_tls_provider();
-    crate::app::git_fetch::register_transport();
+    crate::github::fetch::register_transport();
     let secrets = args.secrets()?;
     let key = args.app_key()?;
     let webhook_path = if args.webhook_path.starts_with('/') {

@@ -12,11 +12,11 @@ use anyhow::{Result, anyhow};
 use tokio::sync::watch;
 
 use crate::app::auth::Installations;
-use crate::app::git_fetch::GitFetcher;
 use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
+use crate::github::fetch::GitFetcher;
 use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::ask::Evaluation;
 use crate::model::stamp::Stamp;

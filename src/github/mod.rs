@@ -2,6 +2,7 @@
 //! with one octocrab implementation. Our own small types; GitHub's and
 //! octocrab's models never leave this module.
 
+pub mod fetch;
 pub mod octo;
 pub mod retry;
 

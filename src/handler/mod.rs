@@ -14,6 +14,7 @@ use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
 use crate::event::{CommentAction, Event, IssueAction, PullAction, PullRequestEvent};
 use crate::evidence::{self, Evidence, FileLimits, Request};
+use crate::github::fetch::{Fetch, PullHead};
 use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
     StatusState,
@@ -45,13 +46,6 @@ pub enum Tree {
     /// The App: the repository fetched when a pull request needs its files;
     /// the config of other events is read through the API.
     Fetched(Arc<dyn Fetch>),
-}
-
-/// Brings a pull request's commits to a local working tree.
-pub trait Fetch: Send + Sync {
-    /// A working tree at the pull request's head, with its base commit in
-    /// the object database. Blocking (git).
-    fn checkout(&self, event: &PullRequestEvent, clone_url: &str) -> Result<PathBuf>;
 }
 
 /// Limits on the CPU-heavy part (git, polars, linfa).

@@ -265,7 +265,13 @@ async fn checkout(
             event.repo
         )
     })?;
-    let (fetch, pull) = (fetch.clone(), event.clone());
+    let fetch = fetch.clone();
+    let pull = PullHead {
+        repo: event.repo.clone(),
+        number: event.number,
+        base_ref: event.base_ref.clone(),
+        head_sha: event.head_sha.clone(),
+    };
     off_executor(limits, "fetching the pull request's commits", move || {
         fetch.checkout(&pull, &clone_url)
     })

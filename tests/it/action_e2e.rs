@@ -306,3 +306,135 @@ async fn a_config_typo_fails_the_check_with_an_annotation_at_its_line() {
     );
     github.assert_no_violations();
 }
+
+/// A comment's workflow runs on the default branch's checkout. `/dslp
+/// rerun` on a pull request evaluates the pull request's own head (fetched
+/// with the workflow's token) and posts the check there, not on `main`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_on_a_pull_request_evaluates_its_head_not_the_default_branch() {
+    let github = fake_with_issues().await;
+    let root = tempfile::tempdir().unwrap();
+    let (base, head) = crate::app_e2e::serve_repository(&github, root.path());
+    let workspace = default_branch_checkout(&github, root.path());
+    let event = comment_event(root.path(), "maria", "/dslp rerun");
+    let run = run_action(&github, &workspace, &event, "issue_comment").await;
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    let runs = github.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0].head_sha, head,
+        "the check is on the pull request's head"
+    );
+    let report = github
+        .comments_on(12)
+        .into_iter()
+        .find(|c| c.body.contains("dslp:pr-report"))
+        .expect("the report");
+    // The head's parameters, compared with main's.
+    assert!(
+        report.body.contains("c=0.5") || report.body.contains("\"c\": 0.5"),
+        "{}",
+        report.body
+    );
+    assert!(
+        report.body.contains(&head[..7]) && report.body.contains(&base[..7]),
+        "{}",
+        report.body
+    );
+    github.assert_no_violations();
+}
+
+/// The same command on a fork's pull request waits for a maintainer's
+/// approval, as in the App; `/dslp ok-to-test` then evaluates its head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_on_a_forks_pull_request_waits_for_approval_in_the_action_too() {
+    let github = fake_with_issues().await;
+    let root = tempfile::tempdir().unwrap();
+    let (_, head) = crate::app_e2e::serve_repository(&github, root.path());
+    {
+        let mut world = github.world.lock().unwrap();
+        world.pulls.get_mut(&12).unwrap()["head"]["repo"] = serde_json::json!(null);
+        let config = std::fs::read(fixture("demo/.github/dslp.yml")).unwrap();
+        world
+            .files
+            .insert((".github/dslp.yml".into(), "main".into()), config);
+    }
+    let workspace = default_branch_checkout(&github, root.path());
+    let rerun = comment_event(root.path(), "maria", "/dslp rerun");
+    run_action(&github, &workspace, &rerun, "issue_comment").await;
+    let fetches = |github: &FakeGitHub| {
+        github
+            .world
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.contains("git-upload-pack"))
+            .count()
+    };
+    assert_eq!(fetches(&github), 0, "nothing of the fork was fetched");
+    let waiting = github
+        .comments_on(12)
+        .into_iter()
+        .find(|c| c.body.contains("dslp:pr-report"))
+        .expect("the report");
+    assert!(
+        waiting.body.contains("comes from a fork"),
+        "{}",
+        waiting.body
+    );
+    let approve = comment_event(root.path(), "maria", "/dslp ok-to-test");
+    run_action(&github, &workspace, &approve, "issue_comment").await;
+    assert!(fetches(&github) > 0);
+    let runs = github.check_runs();
+    assert_eq!(
+        runs.last().map(|r| r.head_sha.as_str()),
+        Some(head.as_str())
+    );
+    let report = github
+        .comments_on(12)
+        .into_iter()
+        .find(|c| c.body.contains("dslp:pr-report"))
+        .unwrap();
+    assert!(report.body.contains("roc_auc"), "{}", report.body);
+    github.assert_no_violations();
+}
+
+/// What `actions/checkout` leaves for an `issue_comment` workflow: the
+/// default branch; the workflow's token may read the repository's git.
+fn default_branch_checkout(github: &FakeGitHub, root: &Path) -> std::path::PathBuf {
+    let workspace = root.join("workspace");
+    let bare = root.join("git/acme/churn.git");
+    git(
+        root,
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "main",
+            bare.to_str().unwrap(),
+            workspace.to_str().unwrap(),
+        ],
+    );
+    let mut world = github.world.lock().unwrap();
+    world.tokens.push(TOKEN.to_string());
+    world.permissions.insert("maria".into(), "write".into());
+    workspace
+}
+
+/// `issue_comment` on pull request 12 with `body`, by `author`.
+fn comment_event(dir: &Path, author: &str, body: &str) -> std::path::PathBuf {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("github/webhooks/issue_comment.created.json")).unwrap(),
+    )
+    .unwrap();
+    event["repository"]["full_name"] = "acme/churn".into();
+    event["issue"]["number"] = 12.into();
+    event["issue"]["labels"] = serde_json::json!([]);
+    event["issue"]["pull_request"] = serde_json::json!({"url": "x"});
+    event["comment"]["body"] = body.into();
+    event["comment"]["user"]["login"] = author.into();
+    let path = dir.join(format!("comment-{}.json", body.replace(['/', ' '], "-")));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path
+}

@@ -16,9 +16,7 @@ use base64::Engine as _;
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
 use git2::{FetchOptions, Oid, Repository, build::CheckoutBuilder};
 
-use crate::app::auth::Secret;
-use crate::event::PullRequestEvent;
-use crate::handler::Fetch;
+use crate::lifecycle::links::RepoName;
 
 thread_local! {
     /// The `Authorization` header of the fetch running on this thread.
@@ -171,15 +169,51 @@ impl Write for HttpStream {
     }
 }
 
-/// Fetches into one working tree per pull request under `root`, with the
-/// installation token.
+/// A string that is never printed: a token.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// What a fetch needs to know of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullHead {
+    pub repo: RepoName,
+    pub number: u64,
+    pub base_ref: String,
+    pub head_sha: String,
+}
+
+/// Brings a pull request's commits to a local working tree.
+pub trait Fetch: Send + Sync {
+    /// A working tree at the pull request's head, with its base commit in
+    /// the object database. Blocking (git). Nothing of the tree is run.
+    fn checkout(&self, pull: &PullHead, clone_url: &str) -> Result<PathBuf>;
+}
+
+/// Fetches into one working tree per pull request under `root`, with a
+/// token (the App's installation token, the Action's workflow token).
 pub struct GitFetcher {
     pub root: PathBuf,
     pub token: Secret,
 }
 
 impl Fetch for GitFetcher {
-    fn checkout(&self, event: &PullRequestEvent, clone_url: &str) -> Result<PathBuf> {
+    fn checkout(&self, event: &PullHead, clone_url: &str) -> Result<PathBuf> {
         register_transport();
         let repo_name = &event.repo;
         let dir = self
