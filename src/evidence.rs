@@ -11,6 +11,7 @@ use crate::config::{CONFIG_PATH, RepoConfig};
 use crate::data::load::{DataError, Input, resolve_in_repo};
 use crate::data::spec::{DatasetSpec, SplitSpec};
 use crate::data::{self, DatasetFiles, DatasetReport, Source};
+use crate::lifecycle::ask::Evaluation as LedgerEvaluation;
 use crate::model::gates::{self, GateInputs, GateResult, Verdict};
 use crate::model::spec::ModelSpec;
 use crate::model::stamp::{self, Stamp};
@@ -72,12 +73,48 @@ impl Evidence {
             .collect()
     }
 
+    /// This evidence as the Ask's leaderboard reads it: each model's
+    /// metrics, parameters and data hash (its first dataset file's sha256).
+    pub fn evaluation(&self, head_ref: &str, pull: u64, verdict: Verdict) -> LedgerEvaluation {
+        ledger_evaluation(
+            head_ref,
+            pull,
+            verdict,
+            self.metrics_by_model(),
+            &self.stamps_by_model(),
+        )
+    }
+
     /// Each model's stamp, by model name.
     pub fn stamps_by_model(&self) -> BTreeMap<String, Stamp> {
         self.models
             .iter()
             .map(|m| (m.name.clone(), m.stamp.clone()))
             .collect()
+    }
+}
+
+/// An evaluation of the runs ledger, from each model's metrics and stamp.
+pub fn ledger_evaluation(
+    head_ref: &str,
+    pull: u64,
+    verdict: Verdict,
+    metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    stamps: &BTreeMap<String, Stamp>,
+) -> LedgerEvaluation {
+    LedgerEvaluation {
+        head_ref: head_ref.to_string(),
+        pull,
+        verdict,
+        metrics,
+        params: stamps
+            .iter()
+            .map(|(model, s)| (model.clone(), s.params.clone()))
+            .collect(),
+        data_hash: stamps
+            .iter()
+            .filter_map(|(model, s)| Some((model.clone(), s.datasets.values().next()?.clone())))
+            .collect(),
     }
 }
 

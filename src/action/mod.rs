@@ -12,6 +12,7 @@ use crate::github::fetch::{GitFetcher, Secret};
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
 use crate::handler::{self, Limits, Outcome, RunContext, Tree};
+use crate::lifecycle::Verdict;
 use crate::lifecycle::links::RepoName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,7 +66,7 @@ pub fn run(args: ActionArgs) -> Result<i32> {
     match runtime.block_on(run_async(&args)) {
         Ok(outcome) => {
             write_outputs(&args, &outcome)?;
-            let failed = fail_on == FailOn::NoGo && outcome.verdict == "NO-GO";
+            let failed = fail_on == FailOn::NoGo && outcome.verdict == Verdict::NoGo;
             Ok(if failed { 1 } else { 0 })
         }
         Err(error) => {

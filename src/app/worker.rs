@@ -18,6 +18,7 @@ use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
 use crate::github::fetch::GitFetcher;
 use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
+use crate::lifecycle::Verdict;
 use crate::lifecycle::ask::Evaluation;
 use crate::model::stamp::Stamp;
 
@@ -147,10 +148,10 @@ impl Worker {
             .map(|run| {
                 let stamps: BTreeMap<String, Stamp> =
                     serde_json::from_value(run.stamps).unwrap_or_default();
-                Evaluation::new(
+                crate::evidence::ledger_evaluation(
                     &run.head_ref,
                     run.pull_request,
-                    &run.verdict,
+                    Verdict::parse(&run.verdict).unwrap_or(Verdict::Neutral),
                     serde_json::from_value(run.metrics).unwrap_or_default(),
                     &stamps,
                 )
@@ -172,7 +173,7 @@ impl Worker {
             head_ref: evaluated.head_ref.clone(),
             head_commit: evaluated.head_sha.clone(),
             base_commit: evaluated.base_sha.clone(),
-            verdict: evaluated.verdict.clone(),
+            verdict: evaluated.verdict.to_string(),
             metrics: serde_json::to_value(evidence.metrics_by_model()).unwrap_or_default(),
             stamps: serde_json::to_value(evidence.stamps_by_model()).unwrap_or_default(),
         };

@@ -5,7 +5,9 @@ use crate::data::CheckResult;
 use crate::evidence::Evidence;
 use crate::github::{Annotation, AnnotationLevel, CheckRun, Conclusion};
 use crate::lifecycle::issue::Lookup;
-use crate::lifecycle::{BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity};
+use crate::lifecycle::{
+    BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity, Verdict,
+};
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
 
 pub mod trust;
@@ -29,8 +31,7 @@ pub struct Plan {
     pub effects: Vec<Effect>,
     /// The whole report, for the job summary.
     pub summary: String,
-    /// GO, NO-GO or NEUTRAL.
-    pub verdict: String,
+    pub verdict: Verdict,
 }
 
 /// The rules a pull request answers to: its branch's and, since the branch
@@ -56,27 +57,98 @@ pub fn pull_request_rules(
     report
 }
 
-/// The report and check run of a pull request; `notice` says why evidence
-/// that was due was not gathered.
+/// Where a pull request's evidence stands.
+#[derive(Debug, Clone, Copy)]
+pub enum EvidenceState<'a> {
+    /// The branch kind gathers none, or the pull request is closed.
+    NotDue,
+    Gathered(&'a Evidence),
+    /// A fork waiting for a maintainer's approval; says so.
+    Waiting(&'a str),
+    /// Due, and not gathered: a fork over its limits, or a limit hit while
+    /// gathering; says which, and what raises it.
+    Failed(&'a str),
+}
+
+impl<'a> EvidenceState<'a> {
+    fn evidence(self) -> Option<&'a Evidence> {
+        match self {
+            EvidenceState::Gathered(evidence) => Some(evidence),
+            _ => None,
+        }
+    }
+
+    /// What to say above the report, if anything.
+    fn notice(self) -> Option<&'a str> {
+        match self {
+            EvidenceState::Waiting(notice) | EvidenceState::Failed(notice) => Some(notice),
+            _ => None,
+        }
+    }
+}
+
+/// The pull request's verdict: NO-GO when a branch rule blocks it (with
+/// the evidence's own reasons when it fails too), else the evidence's;
+/// NEUTRAL when nothing was there to judge.
+pub fn pull_request_verdict(
+    branch: &BranchReport,
+    rulebook: &Rulebook,
+    state: EvidenceState<'_>,
+) -> (Verdict, Vec<String>) {
+    let blocking: Vec<String> = branch
+        .findings
+        .iter()
+        .filter(|f| rulebook.is_blocking(f, &branch.head))
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect();
+    let (verdict, reasons) = match state {
+        EvidenceState::Gathered(e) => (e.verdict, e.reasons.clone()),
+        EvidenceState::Failed(why) => (Verdict::NoGo, vec![why.to_string()]),
+        EvidenceState::Waiting(why) => (Verdict::Neutral, vec![why.to_string()]),
+        EvidenceState::NotDue => (
+            Verdict::Neutral,
+            vec!["no evidence runs for this branch kind".into()],
+        ),
+    };
+    if blocking.is_empty() {
+        return (verdict, reasons);
+    }
+    let mut all = blocking;
+    if verdict == Verdict::NoGo {
+        all.extend(reasons);
+    }
+    (Verdict::NoGo, all)
+}
+
+/// The pull request's report, its verdict decided here.
+pub fn pull_request_report(
+    branch: &BranchReport,
+    rulebook: &Rulebook,
+    state: EvidenceState<'_>,
+) -> comment::Rendered {
+    let (verdict, reasons) = pull_request_verdict(branch, rulebook, state);
+    comment::pr_comment(branch, rulebook, state.evidence(), verdict, &reasons)
+}
+
+/// The report and check run of a pull request.
 pub fn pull_request(
     number: u64,
     head_sha: &str,
     branch: &BranchReport,
     rulebook: &Rulebook,
-    evidence: Option<&Evidence>,
-    config_path: &str,
-    notice: Option<&str>,
+    state: EvidenceState<'_>,
 ) -> Plan {
-    let rendered = comment::pr_comment(branch, rulebook, evidence);
-    let (verdict, reasons) = comment::pr_verdict(branch, rulebook, evidence);
-    let conclusion = match verdict.as_str() {
-        "GO" => Conclusion::Success,
-        "NO-GO" => Conclusion::Failure,
-        _ => Conclusion::Neutral,
+    let evidence = state.evidence();
+    let (verdict, reasons) = pull_request_verdict(branch, rulebook, state);
+    let rendered = comment::pr_comment(branch, rulebook, evidence, verdict, &reasons);
+    let conclusion = match verdict {
+        Verdict::Go => Conclusion::Success,
+        Verdict::NoGo => Conclusion::Failure,
+        Verdict::Neutral => Conclusion::Neutral,
     };
     let title = match reasons.first() {
-        Some(first) if verdict == "NO-GO" => format!("NO-GO: {first}"),
-        _ => verdict.clone(),
+        Some(first) if verdict == Verdict::NoGo => format!("{verdict}: {first}"),
+        _ => verdict.to_string(),
     };
     let check = CheckRun {
         name: CHECK_NAME.into(),
@@ -85,10 +157,10 @@ pub fn pull_request(
         title: title.chars().take(200).collect(),
         summary: reasons.iter().map(|r| format!("- {r}\n")).collect(),
         text: rendered.full.clone(),
-        annotations: annotations(branch, evidence, config_path),
+        annotations: annotations(evidence),
     };
     // Why the evidence was not gathered, above the report.
-    let (body, summary) = match notice {
+    let (body, summary) = match state.notice() {
         Some(notice) => (
             rendered
                 .body
@@ -113,11 +185,7 @@ pub fn pull_request(
 
 /// Annotations for failed data checks, at the dataset file's line where a
 /// row is known; branch findings have no line, so they stay in the report.
-fn annotations(
-    _branch: &BranchReport,
-    evidence: Option<&Evidence>,
-    _config_path: &str,
-) -> Vec<Annotation> {
+fn annotations(evidence: Option<&Evidence>) -> Vec<Annotation> {
     let Some(evidence) = evidence else {
         return Vec::new();
     };
@@ -167,11 +235,10 @@ pub fn issue(
         .iter()
         .any(|f| f.severity == Severity::Error)
     {
-        "NO-GO"
+        Verdict::NoGo
     } else {
-        "GO"
-    }
-    .to_string();
+        Verdict::Go
+    };
     let body = match comment::issue_comment(&report) {
         Some(body) => Some(body),
         None if had_comment => Some(format!(

@@ -23,7 +23,9 @@ use crate::lifecycle::ask::Evaluation;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::{DSLP_LABELS, FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
-use crate::lifecycle::{BranchKind, Issue, IssueKind, IssueState, PullRequest, Rulebook, Severity};
+use crate::lifecycle::{
+    BranchKind, Issue, IssueKind, IssueState, PullRequest, Rulebook, Severity, Verdict,
+};
 use crate::report::comment::{ISSUE_MARKER, PR_MARKER};
 use crate::revision::{RevisionError, Revisions};
 
@@ -94,9 +96,9 @@ impl Limits {
 }
 
 /// What a run concluded.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
-    pub verdict: String,
+    pub verdict: Verdict,
     pub summary: String,
     /// The pull requests evaluated, with their evidence, for the runs ledger.
     pub evaluated: Vec<Evaluated>,
@@ -109,8 +111,7 @@ pub struct Outcome {
 pub struct Evaluated {
     pub repo: RepoName,
     pub pull: u64,
-    /// The pull request's verdict: GO, NO-GO or NEUTRAL.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub head_ref: String,
     pub head_sha: String,
     pub base_sha: String,
@@ -120,9 +121,10 @@ pub struct Evaluated {
 impl Outcome {
     fn neutral(summary: impl Into<String>) -> Outcome {
         Outcome {
-            verdict: "NEUTRAL".into(),
+            verdict: Verdict::Neutral,
             summary: summary.into(),
-            ..Outcome::default()
+            evaluated: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -194,7 +196,7 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
                     "No pull request of {repo} has {head_sha} as its head; nothing to run again."
                 )));
             }
-            let mut last = Outcome::default();
+            let mut last = Outcome::neutral("");
             let mut evaluated = Vec::new();
             for number in pulls {
                 let pull = github.pull(repo, *number).await?;
@@ -427,9 +429,10 @@ async fn branch_status(
     };
     github.create_status(repo, &sha, &status).await?;
     Ok(Outcome {
-        verdict: if errors { "NO-GO" } else { "GO" }.into(),
+        verdict: if errors { Verdict::NoGo } else { Verdict::Go },
         summary: description,
-        ..Outcome::default()
+        evaluated: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 /// A flow the token may not carry out says what is missing instead of

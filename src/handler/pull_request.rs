@@ -2,6 +2,7 @@
 //! report, and the lifecycle around it, one step each.
 
 use super::*;
+use crate::engine::EvidenceState;
 use crate::engine::trust::{Trust, TrustFacts};
 use crate::event::PullAction;
 use crate::github::APPROVAL_CONTEXT;
@@ -63,19 +64,24 @@ pub(super) async fn pull_request(
         Some(root) => gather(&root, event, &config, kind, limits, &gate, &mut warnings).await?,
         None => Gathered::default(),
     };
-    let notice = evaluated
-        .refused
-        .clone()
-        .or_else(|| (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event)));
-    let plan = engine::pull_request(
-        event.number,
-        &event.head_sha,
-        &branch,
-        &rulebook,
-        evaluated.evidence.as_ref(),
-        CONFIG_PATH,
-        notice.as_deref(),
-    );
+    let waiting = (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event));
+    let state = match (&evaluated, &waiting) {
+        (
+            Gathered {
+                evidence: Some(e), ..
+            },
+            _,
+        ) => EvidenceState::Gathered(e),
+        (
+            Gathered {
+                refused: Some(why), ..
+            },
+            _,
+        ) => EvidenceState::Failed(why),
+        (_, Some(notice)) => EvidenceState::Waiting(notice),
+        _ => EvidenceState::NotDue,
+    };
+    let plan = engine::pull_request(event.number, &event.head_sha, &branch, &rulebook, state);
     warnings.extend(execute(github, &event.repo, &plan).await?);
     let lifecycle = Lifecycle {
         repository: &repository,
@@ -98,7 +104,7 @@ pub(super) async fn pull_request(
         .map(|evidence| Evaluated {
             repo: event.repo.clone(),
             pull: event.number,
-            verdict: outcome.verdict.clone(),
+            verdict: outcome.verdict,
             head_ref: event.head_ref.clone(),
             head_sha: event.head_sha.clone(),
             base_sha: event.base_sha.clone(),
@@ -374,13 +380,7 @@ async fn around(
     // The ledger's evaluations, with this one.
     let mut evaluations = lifecycle.evaluations.to_vec();
     if let Some(evidence) = evidence {
-        evaluations.push(Evaluation::new(
-            &event.head_ref,
-            event.number,
-            &plan.verdict,
-            evidence.metrics_by_model(),
-            &evidence.stamps_by_model(),
-        ));
+        evaluations.push(evidence.evaluation(&event.head_ref, event.number, plan.verdict));
     }
     let lifecycle = Lifecycle {
         evaluations: &evaluations,
@@ -447,7 +447,7 @@ async fn bad_config(
             Effect::Check(run),
         ],
         summary: body,
-        verdict: "NO-GO".into(),
+        verdict: Verdict::NoGo,
     };
     let warnings = execute(github, repo, &plan).await?;
     Ok(Outcome::of(plan, warnings))

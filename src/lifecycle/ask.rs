@@ -12,8 +12,8 @@ use super::issue::{Issue, IssueDirectory, IssueState, Lookup};
 use super::kinds::{ASK_REFERENCE, IssueKind};
 use super::labels::{FAILED, ON_HOLD, SUCCEEDED};
 use super::links::find_refs;
-use crate::model::evaluation::{format_metric, greater_is_better};
-use crate::model::stamp::Stamp;
+use crate::lifecycle::Verdict;
+use crate::lifecycle::metric::{format_metric, greater_is_better};
 
 pub const SECTION_START: &str =
     "<!-- dslp:ask-section:start (kept current by dslp-bot; edits inside are replaced) -->";
@@ -76,41 +76,13 @@ pub struct Evaluation {
     /// The pull request's branch, which names its experiment issue.
     pub head_ref: String,
     pub pull: u64,
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Model name → metric → value.
     pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
     /// Model name → its parameters.
     pub params: BTreeMap<String, BTreeMap<String, f64>>,
     /// Model name → the hash of its data (first dataset file's sha256).
     pub data_hash: BTreeMap<String, String>,
-}
-
-impl Evaluation {
-    /// An evaluation from each model's metrics and stamp, by model name:
-    /// the stamp gives the parameters and the data hash (the first dataset
-    /// file's sha256).
-    pub fn new(
-        head_ref: &str,
-        pull: u64,
-        verdict: &str,
-        metrics: BTreeMap<String, BTreeMap<String, f64>>,
-        stamps: &BTreeMap<String, Stamp>,
-    ) -> Evaluation {
-        Evaluation {
-            head_ref: head_ref.to_string(),
-            pull,
-            verdict: verdict.to_string(),
-            metrics,
-            params: stamps
-                .iter()
-                .map(|(model, s)| (model.clone(), s.params.clone()))
-                .collect(),
-            data_hash: stamps
-                .iter()
-                .filter_map(|(model, s)| Some((model.clone(), s.datasets.values().next()?.clone())))
-                .collect(),
-        }
-    }
 }
 
 /// One leaderboard row: an experiment, and its latest evaluation if any.
@@ -123,7 +95,7 @@ pub struct Row {
     pub pull: Option<(u64, PullState)>,
     pub model: Option<String>,
     pub value: Option<f64>,
-    pub verdict: Option<String>,
+    pub verdict: Option<Verdict>,
     pub params: String,
     pub data_hash: Option<String>,
 }
@@ -261,7 +233,7 @@ pub fn leaderboard(
                     (Some(e), Some(model)) => e.data_hash.get(model).cloned(),
                     _ => None,
                 },
-                verdict: latest.map(|e| e.verdict.clone()),
+                verdict: latest.map(|e| e.verdict),
                 model,
                 value,
                 params,
@@ -372,7 +344,7 @@ pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> S
                 row.experiment,
                 row.title.trim().replace('|', "\\|"),
                 row.model.as_deref().unwrap_or("—"),
-                row.verdict.as_deref().unwrap_or("—"),
+                row.verdict.map_or("—", Verdict::as_str),
                 if row.params.is_empty() {
                     "—"
                 } else {
@@ -461,7 +433,7 @@ mod tests {
         Evaluation {
             head_ref: format!("experiment/{experiment}-try"),
             pull,
-            verdict: "GO".into(),
+            verdict: Verdict::Go,
             metrics: BTreeMap::from([(
                 "churn_lr".into(),
                 BTreeMap::from([("accuracy".into(), 0.7), ("roc_auc".into(), auc)]),

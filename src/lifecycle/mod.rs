@@ -11,10 +11,12 @@ pub mod issue_rules;
 pub mod kinds;
 pub mod labels;
 pub mod links;
+pub mod metric;
 pub mod policy;
 pub mod pr_rules;
 pub mod settings;
 pub mod stats;
+pub mod verdict;
 
 pub use branch::{BranchName, CollaborationBranches, Conventions};
 pub use finding::{Finding, RuleId, Severity};
@@ -24,6 +26,7 @@ pub use kinds::IssueKind;
 pub use policy::BranchKind;
 pub use pr_rules::{BranchReport, PullRequest};
 pub use settings::{RuleLevel, RuleSettings};
+pub use verdict::Verdict;
 
 /// The rules as one repository has configured them.
 #[derive(Debug, Clone, Default)]

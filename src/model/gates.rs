@@ -10,24 +10,7 @@ use serde::Serialize;
 use super::evaluation::{format_change, format_metric as fmt, greater_is_better};
 use super::spec::{Gate, MetricGate};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
-pub enum Verdict {
-    Go,
-    NoGo,
-    /// Informational: the branch kind has no gates, or none were declared.
-    Neutral,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Go => "GO",
-            Verdict::NoGo => "NO-GO",
-            Verdict::Neutral => "NEUTRAL",
-        })
-    }
-}
+pub use crate::lifecycle::Verdict;
 
 /// One condition and whether it held.
 #[derive(Debug, Clone, PartialEq, Serialize)]

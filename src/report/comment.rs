@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{environment_render, to_value};
 use crate::evidence::Evidence;
-use crate::lifecycle::{BranchReport, Finding, IssueReport, Rulebook};
+use crate::lifecycle::{BranchReport, Finding, IssueReport, Rulebook, Verdict};
 
 /// Marks the sticky pull-request report.
 pub const PR_MARKER: &str = "<!-- dslp:pr-report -->";
@@ -35,6 +35,8 @@ pub fn pr_comment(
     branch: &BranchReport,
     rulebook: &Rulebook,
     evidence: Option<&Evidence>,
+    verdict: Verdict,
+    reasons: &[String],
 ) -> Rendered {
     let render = |evidence_section: String, charts: &[String], trimmed: &str| {
         let findings: Vec<FindingView> = branch
@@ -45,20 +47,14 @@ pub fn pr_comment(
                 blocking: rulebook.is_blocking(f, &branch.head),
             })
             .collect();
-        let (verdict, reasons) = pr_verdict(branch, rulebook, evidence);
-        let icon = match verdict.as_str() {
-            "GO" => "✅",
-            "NO-GO" => "❌",
-            _ => "➖",
-        };
         environment_render(
             "pr_comment.md",
             minijinja::context! {
                 marker => PR_MARKER,
                 evidence_section => evidence_section,
-                verdict => verdict,
-                reasons => reasons,
-                icon => icon,
+                verdict => verdict.as_str(),
+                reasons => to_value(reasons),
+                icon => verdict.icon(),
                 head => &branch.head.name,
                 base => branch.base.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
                 branch_kind => describe_kind(branch),
@@ -109,35 +105,6 @@ pub fn pr_comment(
         body,
         full,
         trimmed: true,
-    }
-}
-
-/// The pull request's verdict: NO-GO when a branch rule blocks it, else the
-/// evidence's; NEUTRAL when neither has anything to judge.
-pub fn pr_verdict(
-    branch: &BranchReport,
-    rulebook: &Rulebook,
-    evidence: Option<&Evidence>,
-) -> (String, Vec<String>) {
-    let blocking: Vec<String> = branch
-        .findings
-        .iter()
-        .filter(|f| rulebook.is_blocking(f, &branch.head))
-        .map(|f| format!("{}: {}", f.rule, f.message))
-        .collect();
-    match evidence {
-        _ if !blocking.is_empty() => {
-            let mut reasons = blocking;
-            if let Some(e) = evidence.filter(|e| e.verdict == crate::model::gates::Verdict::NoGo) {
-                reasons.extend(e.reasons.iter().cloned());
-            }
-            ("NO-GO".into(), reasons)
-        }
-        Some(e) => (e.verdict.to_string(), e.reasons.clone()),
-        None => (
-            "NEUTRAL".into(),
-            vec!["no evidence runs for this branch kind".into()],
-        ),
     }
 }
 

@@ -98,7 +98,11 @@ fn pr_report(root: &Path) -> comment::Rendered {
         run_training: true,
         output: None,
     });
-    comment::pr_comment(&branch, &rulebook, Some(&evidence))
+    dslp_bot::engine::pull_request_report(
+        &branch,
+        &rulebook,
+        dslp_bot::engine::EvidenceState::Gathered(&evidence),
+    )
 }
 
 #[test]
@@ -182,7 +186,11 @@ fn a_report_too_long_for_github_is_trimmed_and_says_so() {
         run_training: false,
         output: None,
     });
-    let rendered = comment::pr_comment(&branch, &rulebook, Some(&evidence));
+    let rendered = dslp_bot::engine::pull_request_report(
+        &branch,
+        &rulebook,
+        dslp_bot::engine::EvidenceState::Gathered(&evidence),
+    );
     assert!(
         rendered.full.chars().count() > COMMENT_LIMIT,
         "the test needs a report over the limit"
