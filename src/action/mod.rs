@@ -11,6 +11,7 @@ use crate::evidence::Evidence;
 use crate::github::fetch::{GitFetcher, Secret};
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
+use crate::handler::sandbox::Sandbox;
 use crate::handler::{self, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::Verdict;
 use crate::lifecycle::links::RepoName;
@@ -93,6 +94,7 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
     let context = RunContext {
         tree: &tree,
         limits: Limits::default(),
+        sandbox: &Sandbox::InProcess,
         evaluations: &[],
         set_up: crate::automation::SetUp::NOTHING,
     };

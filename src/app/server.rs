@@ -25,7 +25,7 @@ use crate::app::worker::Worker;
 use crate::event::Event;
 use crate::github::octo::install_tls_provider;
 use crate::github::retry::RetryPolicy;
-use crate::handler::Limits;
+use crate::handler::sandbox::Sandbox;
 
 struct Intake {
     secrets: Vec<String>,
@@ -227,13 +227,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         installations: installations.clone(),
         metrics: metrics.clone(),
         checkouts: args.data_dir.join("checkouts"),
-        limits: Limits {
-            evidence_time: args.job_time_limit(),
-            fork_files: crate::evidence::FileLimits {
-                rows: args.fork_max_rows,
-                bytes: args.fork_max_mb.saturating_mul(1_000_000),
-            },
-            fork_time: std::time::Duration::from_secs(args.fork_time_limit.max(1)),
+        limits: args.limits(),
+        sandbox: Sandbox::Child {
+            program: std::env::current_exe().context("finding dslp's own binary")?,
         },
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base(),

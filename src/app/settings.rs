@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::app::auth::AppKey;
+use crate::evidence::FileLimits;
+use crate::handler::Limits;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -69,6 +71,17 @@ pub struct ServeArgs {
     /// The most seconds a fork's fetch or evidence run may take.
     #[arg(long, env = "DSLP_FORK_TIME_LIMIT", default_value_t = 300)]
     pub fork_time_limit: u64,
+    /// The most columns per dataset file for a pull request from a fork,
+    /// counted in the file's header before anything is parsed.
+    #[arg(long, env = "DSLP_FORK_MAX_COLUMNS", default_value_t = 1000)]
+    pub fork_max_columns: u64,
+    /// The memory (address space) one evaluation may take, in MiB; past it
+    /// the evaluation is stopped and its check fails, saying so.
+    #[arg(long, env = "DSLP_JOB_MEMORY_MB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(64..))]
+    pub job_memory_mb: u64,
+    /// The memory one evaluation of a fork's pull request may take, in MiB.
+    #[arg(long, env = "DSLP_FORK_MEMORY_MB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(64..))]
+    pub fork_memory_mb: u64,
     /// On installation, open one pull request adding the issue forms and
     /// `.github/dslp.yml` where they are missing.
     #[arg(long, env = "DSLP_SETUP_PR", default_value_t = false, action = clap::ArgAction::Set)]
@@ -155,6 +168,21 @@ impl ServeArgs {
 
     pub fn job_time_limit(&self) -> Duration {
         Duration::from_secs(self.job_time_limit.max(1))
+    }
+
+    /// The limits every job, and a fork's, runs under.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            evidence_time: self.job_time_limit(),
+            memory_bytes: self.job_memory_mb << 20,
+            fork_files: FileLimits {
+                rows: self.fork_max_rows,
+                bytes: self.fork_max_mb.saturating_mul(1_000_000),
+                columns: self.fork_max_columns,
+            },
+            fork_time: Duration::from_secs(self.fork_time_limit.max(1)),
+            fork_memory_bytes: self.fork_memory_mb << 20,
+        }
     }
 
     pub fn retry_base(&self) -> Duration {

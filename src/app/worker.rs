@@ -17,6 +17,7 @@ use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
 use crate::github::fetch::GitFetcher;
+use crate::handler::sandbox::Sandbox;
 use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::Verdict;
 use crate::lifecycle::ask::Evaluation;
@@ -31,6 +32,8 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     pub checkouts: PathBuf,
     pub limits: Limits,
+    /// Where evaluations run: a child process of this binary.
+    pub sandbox: Sandbox,
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub set_up: crate::automation::SetUp,
@@ -129,6 +132,7 @@ impl Worker {
         let context = RunContext {
             tree: &tree,
             limits: self.limits,
+            sandbox: &self.sandbox,
             evaluations: &evaluations,
             set_up: self.set_up,
         };

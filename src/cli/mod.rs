@@ -75,6 +75,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// The App's sandboxed evaluation: a job on stdin, its evidence on stdout.
+    #[command(name = "__evaluate", hide = true)]
+    Evaluate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +139,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Train(args) => model::train(args),
         Command::Check(args) => model::check(args),
         Command::Action(args) => crate::action::run(args),
+        Command::Evaluate => Ok(crate::handler::sandbox::child_main()),
         Command::Serve(args) => crate::app::server::run(args),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));

@@ -51,6 +51,11 @@ pub struct RepoConfig {
     /// What the App does by itself along the lifecycle.
     #[serde(default)]
     pub automations: AutomationsConfig,
+    /// The text this config was read from: what an evaluation in a child
+    /// process reads again.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source: String,
 }
 
 /// Whether an automation acts, or only says what it would do.
@@ -280,7 +285,7 @@ impl RepoConfig {
                 ),
             });
         }
-        serde_saphyr::from_str::<RepoConfig>(text).map_err(|error| {
+        let mut config = serde_saphyr::from_str::<RepoConfig>(text).map_err(|error| {
             let (line, column) = error
                 .location()
                 .map(|l| (l.line(), l.column()))
@@ -291,7 +296,9 @@ impl RepoConfig {
                 column: column.max(1),
                 message: without_position(&first_line(&error.without_snippet().to_string())),
             }
-        })
+        })?;
+        config.source = text.to_string();
+        Ok(config)
     }
 
     /// The rules as this repository configured them.

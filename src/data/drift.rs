@@ -9,14 +9,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::CheckResult;
 use super::spec::{DriftLimits, NewCategories, Thresholds};
 use super::stats::{ValueCounts, psi};
 use crate::lifecycle::Severity;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColumnDrift {
     pub column: String,
     pub psi: Option<f64>,

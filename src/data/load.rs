@@ -90,7 +90,7 @@ pub fn resolve_in_repo(root: &Path, relative: &str) -> Result<PathBuf, DataError
         )
     })?;
     match joined.canonicalize() {
-        Ok(real) if real.starts_with(&canonical_root) => Ok(real),
+        Ok(real) if real.starts_with(&canonical_root) => regular_file(relative, real),
         Ok(_) => Err(DataError::new(
             relative,
             "the path is a symlink leading outside the repository; datasets must live inside it",
@@ -104,6 +104,25 @@ pub fn resolve_in_repo(root: &Path, relative: &str) -> Result<PathBuf, DataError
             format!("cannot read the file: {e}"),
         )),
     }
+}
+
+/// A dataset must be a regular file: reading a named pipe waits for a
+/// writer forever, and a device never ends.
+fn regular_file(relative: &str, real: PathBuf) -> Result<PathBuf, DataError> {
+    let metadata = std::fs::metadata(&real)
+        .map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))?;
+    if metadata.is_file() {
+        return Ok(real);
+    }
+    let what = if metadata.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a named pipe, a socket or a device)"
+    };
+    Err(DataError::new(
+        relative,
+        format!("the path is {what}; `path:` must name a data file inside the repository"),
+    ))
 }
 
 /// Where a dataset's bytes are: in memory (a revision's blob), or a file of

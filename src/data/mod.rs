@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::Severity;
 use column::ColumnView;
@@ -30,7 +30,7 @@ use stats::ValueCounts;
 use table::{Table, read_columns};
 
 /// One row that broke a check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
     /// 1-based data row (the header is not counted).
     pub row: u64,
@@ -38,7 +38,7 @@ pub struct Example {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// What was checked: `type`, `range`, `rows`, `drift PSI`, ….
     pub check: String,
@@ -93,7 +93,7 @@ impl CheckResult {
 }
 
 /// Everything learnt about one dataset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatasetReport {
     pub name: String,
     pub path: String,

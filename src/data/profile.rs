@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::column::{Coded, ColumnView, HashGroups, NULL_HASH, Texts};
 use super::stats::ValueCounts;
@@ -15,7 +15,7 @@ const TOP: usize = 10;
 /// (for categorical drift); beyond it they are identifiers or free text.
 pub const MAX_LEVELS: u64 = 1000;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColumnProfile {
     pub column: String,
     pub dtype: String,
@@ -32,10 +32,10 @@ pub struct ColumnProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub std: Option<f64>,
     /// (q, value) for q in [`QUANTILES`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quantiles: Vec<(f64, f64)>,
     /// The most frequent values with their counts, most frequent first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top: Vec<(String, u64)>,
 }
 

@@ -13,7 +13,7 @@ use crate::chatops::{self, Command, Request as ChatRequest};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::{self, Effect, Plan};
 use crate::event::{CommentAction, Event, IssueAction, PullAction, PullRequestEvent};
-use crate::evidence::{self, Evidence, FileLimits, Request};
+use crate::evidence::{self, Evidence, FileLimits};
 use crate::github::fetch::{Fetch, PullHead};
 use crate::github::{
     self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, GitHubError, PullData, Status,
@@ -31,6 +31,7 @@ use crate::revision::{RevisionError, Revisions};
 
 mod commands;
 mod pull_request;
+pub mod sandbox;
 
 use commands::command;
 use pull_request::{approve, labelled_ok_to_test, pull_request};
@@ -54,20 +55,26 @@ pub enum Tree {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub evidence_time: Duration,
+    /// The address space an evaluation may take, bytes.
+    pub memory_bytes: u64,
     /// The most a pull request from a fork gets; its config can lower these.
     pub fork_files: FileLimits,
     pub fork_time: Duration,
+    pub fork_memory_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             evidence_time: Duration::from_secs(30 * 60),
+            memory_bytes: 4096 << 20,
             fork_files: FileLimits {
                 rows: 1_000_000,
                 bytes: 200_000_000,
+                columns: 1_000,
             },
             fork_time: Duration::from_secs(5 * 60),
+            fork_memory_bytes: 2048 << 20,
         }
     }
 }
@@ -82,6 +89,7 @@ impl Limits {
         });
         Limits {
             evidence_time: self.evidence_time.min(time),
+            memory_bytes: self.memory_bytes.min(self.fork_memory_bytes),
             fork_files: FileLimits {
                 rows: asked
                     .rows
@@ -89,8 +97,10 @@ impl Limits {
                 bytes: asked.megabytes.map_or(self.fork_files.bytes, |mb| {
                     (mb * 1_000_000).min(self.fork_files.bytes)
                 }),
+                columns: self.fork_files.columns,
             },
             fork_time: time,
+            fork_memory_bytes: self.fork_memory_bytes,
         }
     }
 }
@@ -144,6 +154,8 @@ impl Outcome {
 pub struct RunContext<'a> {
     pub tree: &'a Tree,
     pub limits: Limits,
+    /// Where evaluations run.
+    pub sandbox: &'a sandbox::Sandbox,
     pub evaluations: &'a [Evaluation],
     /// What to set up when the App is installed.
     pub set_up: automation::SetUp,

@@ -1,6 +1,7 @@
 //! A pull request: its trust, the fetch, its config, the evidence, the
 //! report, and the lifecycle around it, one step each.
 
+use super::sandbox::{EvaluationJob, JobLimits};
 use super::*;
 use crate::engine::EvidenceState;
 use crate::engine::trust::{Trust, TrustFacts};
@@ -55,32 +56,12 @@ pub(super) async fn pull_request(
         .unwrap_or_default();
     let due = (kind.data_tests || kind.training) && !closed;
     let mut warnings = Vec::new();
-    let limits = if gate.trust.is_fork() {
-        ctx.limits.for_fork(&config)
-    } else {
-        ctx.limits
-    };
     let evaluated = match root.filter(|_| due && gate.trust.evaluates()) {
-        Some(root) => gather(&root, event, &config, kind, limits, &gate, &mut warnings).await?,
+        Some(root) => gather(ctx, &root, event, &config, kind, &gate, &mut warnings).await?,
         None => Gathered::default(),
     };
     let waiting = (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event));
-    let state = match (&evaluated, &waiting) {
-        (
-            Gathered {
-                evidence: Some(e), ..
-            },
-            _,
-        ) => EvidenceState::Gathered(e),
-        (
-            Gathered {
-                refused: Some(why), ..
-            },
-            _,
-        ) => EvidenceState::Failed(why),
-        (_, Some(notice)) => EvidenceState::Waiting(notice),
-        _ => EvidenceState::NotDue,
-    };
+    let state = evaluated.state(waiting.as_deref());
     let plan = engine::pull_request(event.number, &event.head_sha, &branch, &rulebook, state);
     warnings.extend(execute(github, &event.repo, &plan).await?);
     let lifecycle = Lifecycle {
@@ -310,28 +291,44 @@ async fn rules_of(
 #[derive(Default)]
 struct Gathered {
     evidence: Option<Evidence>,
-    /// Why the evidence was refused (a fork's file over the limits).
-    refused: Option<String>,
+    /// Why the evidence was not gathered: a fork's file over the limits,
+    /// a limit hit while gathering.
+    failed: Option<String>,
 }
 
-/// Measures a fork's files, then gathers the evidence under the limits.
+impl Gathered {
+    fn state<'a>(&'a self, waiting: Option<&'a str>) -> EvidenceState<'a> {
+        match (&self.evidence, &self.failed, waiting) {
+            (Some(evidence), _, _) => EvidenceState::Gathered(evidence),
+            (None, Some(why), _) => EvidenceState::Failed(why),
+            (None, None, Some(notice)) => EvidenceState::Waiting(notice),
+            (None, None, None) => EvidenceState::NotDue,
+        }
+    }
+}
+
+/// Measures a fork's files, then gathers the evidence under the limits,
+/// in the sandbox.
 async fn gather(
+    ctx: RunContext<'_>,
     root: &Path,
     event: &PullRequestEvent,
     config: &RepoConfig,
     kind: crate::lifecycle::policy::Evidence,
-    limits: Limits,
     gate: &ForkGate,
     warnings: &mut Vec<String>,
 ) -> Result<Gathered> {
+    let fork = gate.trust.is_fork();
+    let limits = match fork {
+        true => ctx.limits.for_fork(config),
+        false => ctx.limits,
+    };
     // A fork's files are measured before anything of them is parsed.
-    if gate.trust.is_fork()
-        && let Err(why) = evidence::within_limits(root, config, limits.fork_files)
-    {
+    if fork && let Err(why) = evidence::within_limits(root, config, limits.fork_files) {
         return Ok(Gathered {
             evidence: None,
-            refused: Some(format!(
-                "Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`) and `automations.fork_limits` set them."
+            failed: Some(format!(
+                "Not evaluated: {why}. The server's limits (`DSLP_FORK_MAX_ROWS`, `DSLP_FORK_MAX_MB`, `DSLP_FORK_MAX_COLUMNS`) and `automations.fork_limits` set them."
             )),
         });
     }
@@ -343,22 +340,27 @@ async fn gather(
             event.base_sha
         ));
     }
-    let (root, base, config) = (root.to_path_buf(), event.base_sha.clone(), config.clone());
-    let evidence = off_executor(limits, "gathering the evidence", move || {
-        evidence::gather(&Request {
-            root: &root,
-            config: &config,
-            base: Some(&base),
-            models: &[],
-            run_data_tests: kind.data_tests,
-            run_training: kind.training,
-            output: None,
-        })
-    })
-    .await?;
-    Ok(Gathered {
-        evidence: Some(evidence),
-        refused: None,
+    let job = EvaluationJob {
+        root: root.to_path_buf(),
+        config: config.source.clone(),
+        base: Some(event.base_sha.clone()),
+        run_data_tests: kind.data_tests,
+        run_training: kind.training,
+    };
+    let job_limits = JobLimits {
+        wall: limits.evidence_time,
+        memory_bytes: limits.memory_bytes,
+        fork,
+    };
+    Ok(match ctx.sandbox.evaluate(job, job_limits).await {
+        Ok(evidence) => Gathered {
+            evidence: Some(evidence),
+            failed: None,
+        },
+        Err(error) => Gathered {
+            evidence: None,
+            failed: Some(format!("Not evaluated: {error}.")),
+        },
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::evaluation::{format_change, format_metric as fmt, greater_is_better};
 use super::spec::{Gate, MetricGate};
@@ -13,7 +13,7 @@ use super::spec::{Gate, MetricGate};
 pub use crate::lifecycle::Verdict;
 
 /// One condition and whether it held.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateResult {
     pub gate: String,
     pub condition: String,

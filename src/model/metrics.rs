@@ -4,7 +4,7 @@
 //! and predicted classes, sorted, as scikit-learn's `unique_labels`. A
 //! division by zero counts as 0 (scikit-learn's `zero_division="warn"`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `sklearn.metrics.accuracy_score`.
 pub fn accuracy(truth: &[usize], predicted: &[usize]) -> f64 {
@@ -54,7 +54,7 @@ pub fn balanced_accuracy(truth: &[usize], predicted: &[usize], classes: usize) -
 }
 
 /// Precision, recall and F1 of one class.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
     pub precision: f64,
     pub recall: f64,
@@ -210,7 +210,7 @@ pub fn brier(is_positive: &[bool], probability: &[f64]) -> f64 {
 }
 
 /// One reliability bin of `sklearn.calibration.calibration_curve` (uniform bins).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationBin {
     pub lower: f64,
     pub upper: f64,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::algorithms::{Fitted, select_rows};
 use super::evaluation::Evaluation;
@@ -26,7 +26,7 @@ pub struct TrainingData {
 }
 
 /// Everything measured about one trained model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelReport {
     pub name: String,
     pub task: Task,
@@ -59,7 +59,7 @@ pub struct ModelReport {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SliceMetrics {
     pub column: String,
     pub value: String,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::algorithms::select_rows;
 use super::evaluation::{greater_is_better, metric_names};
@@ -108,14 +108,14 @@ pub fn cross_validate(
     Ok(FoldScores { folds: scores })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Candidate {
     pub params: BTreeMap<String, f64>,
     pub score_mean: f64,
     pub score_std: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TuningReport {
     pub scoring: String,
     pub folds: u32,

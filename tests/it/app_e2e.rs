@@ -495,6 +495,16 @@ pub(crate) fn futures_lite_block<F: std::future::Future>(future: F) -> F::Output
 /// A bare repository `acme/churn` with the demo project on `main` and
 /// `experiment/6-boosting` as pull request 12, served by the fake.
 pub(crate) fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, String) {
+    serve_repository_with(github, root, |_| {})
+}
+
+/// As [`serve_repository`], with `edit` changing the experiment branch's
+/// files before its commit.
+pub(crate) fn serve_repository_with(
+    github: &FakeGitHub,
+    root: &Path,
+    edit: impl FnOnce(&Path),
+) -> (String, String) {
     let work = root.join("work");
     std::fs::create_dir_all(work.join(".github")).unwrap();
     std::fs::create_dir_all(work.join("data")).unwrap();
@@ -510,7 +520,9 @@ pub(crate) fn serve_repository(github: &FakeGitHub, root: &Path) -> (String, Str
         .unwrap()
         .replace("params: { c: 1.0 }", "params: { c: 0.5 }");
     std::fs::write(work.join(".github/dslp.yml"), config).unwrap();
-    git(&work, &["commit", "-q", "-am", "weaker regularisation"]);
+    edit(&work);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "weaker regularisation"]);
     let head = git(&work, &["rev-parse", "HEAD"]);
     let bare = root.join("git/acme/churn.git");
     std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
@@ -958,4 +970,133 @@ async fn healthz_fails_while_the_store_cannot_record() {
             .await
             .unwrap()
     );
+}
+
+/// The server's own resident memory, bytes.
+fn resident(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+/// The server's own CPU time so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// The processes running `dslp __evaluate` for the server `parent`.
+fn evaluations_running(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:"))?;
+            (ppid.trim() == parent.to_string()
+                && cmdline.split(|b| *b == 0).any(|arg| arg == b"__evaluate"))
+            .then_some(pid)
+        })
+        .collect()
+}
+
+/// An evaluation past its time limit is stopped, not abandoned: its check
+/// fails naming the limit and its setting, and no process of it goes on
+/// using the CPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_past_its_time_limit_is_stopped_and_fails_its_check() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository_with(&github, dir.path(), |work| {
+        let config = std::fs::read_to_string(work.join(".github/dslp.yml"))
+            .unwrap()
+            .replace("algorithm: logistic_regression", "algorithm: random_forest")
+            .replace("params: { c: 0.5 }", "params: { n_estimators: 100000 }");
+        std::fs::write(work.join(".github/dslp.yml"), config).unwrap();
+    });
+    let server = Server::start(&github, dir.path(), &[("DSLP_JOB_TIME_LIMIT", "2")]).await;
+    let payload = pull_request_payload(&github, "synchronize", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "slow", &payload).await.0,
+        202
+    );
+    let run = eventually("the failed check", &server, || {
+        github.check_runs().into_iter().find(|r| r.head_sha == head)
+    })
+    .await;
+    assert_eq!(run.conclusion, "failure", "{run:?}");
+    assert!(
+        run.text.contains("time limit of 2 s") && run.text.contains("DSLP_JOB_TIME_LIMIT"),
+        "{run:?}"
+    );
+    // Within a second, nothing of the evaluation is left.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let left = evaluations_running(server.child.id());
+    assert!(left.is_empty(), "an evaluation goes on: {left:?}");
+    let before = cpu_ticks(server.child.id());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let used = cpu_ticks(server.child.id()) - before;
+    assert!(used < 20, "the server used {used} ticks of CPU while idle");
+    let store = server.store().await;
+    assert_eq!(
+        store.jobs_by_state().await.unwrap(),
+        vec![("done".to_string(), 1)],
+        "a limit is not retried"
+    );
+    github.assert_no_violations();
+}
+
+/// A CSV a million columns wide is stopped at the evaluation's memory
+/// limit: the check fails naming it, and the server's own memory does not
+/// grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_column_csv_stops_at_the_memory_limit_and_the_server_stays_small() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository_with(&github, dir.path(), |work| {
+        let header: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+        let row = vec!["1"; 1_000_000].join(",");
+        std::fs::write(
+            work.join("data/churn.csv"),
+            format!("{}\n{row}\n{row}\n", header.join(",")),
+        )
+        .unwrap();
+    });
+    let server = Server::start(&github, dir.path(), &[("DSLP_JOB_MEMORY_MB", "512")]).await;
+    let before = resident(&server);
+    let payload = pull_request_payload(&github, "synchronize", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "wide", &payload).await.0,
+        202
+    );
+    let run = eventually("the failed check", &server, || {
+        github.check_runs().into_iter().find(|r| r.head_sha == head)
+    })
+    .await;
+    assert_eq!(run.conclusion, "failure", "{run:?}");
+    assert!(
+        run.text.contains("memory limit of 512 MB") && run.text.contains("DSLP_JOB_MEMORY_MB"),
+        "{}",
+        run.text
+    );
+    let after = resident(&server);
+    assert!(
+        after < before + (64 << 20),
+        "the server grew from {} to {} MiB",
+        before >> 20,
+        after >> 20
+    );
+    github.assert_no_violations();
 }

@@ -286,6 +286,40 @@ fn paths_outside_the_repository_are_refused() {
     #[cfg(unix)]
     assert!(refused("link.csv").contains("symlink leading outside"));
     assert!(refused("missing.csv").contains("does not exist"));
+    std::fs::create_dir(repo.path().join("data")).unwrap();
+    assert!(refused("data").contains("a directory"));
+}
+
+/// A named pipe as a dataset path is refused at once: reading it would
+/// wait for a writer forever.
+#[test]
+fn a_named_pipe_as_a_dataset_is_refused_not_waited_on() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::create_dir_all(repo.path().join("data")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  churn: { path: data/churn.csv }\n",
+    )
+    .unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(repo.path().join("data/churn.csv"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let run = crate::support::dslp_in_with_timeout(
+        repo.path(),
+        &["data", "test"],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(started.elapsed().as_secs() < 60, "dslp waited on the pipe");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("not a regular file (a named pipe"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

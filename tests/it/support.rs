@@ -50,6 +50,33 @@ pub fn dslp_in(dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
+/// Runs `dslp` in `dir`, killed after `limit` (a hang fails the test
+/// instead of holding it forever).
+pub fn dslp_in_with_timeout(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dslp runs");
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().expect("dslp is waited for").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("dslp ran");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Runs `dslp` from the repository root.
 pub fn dslp(args: &[&str]) -> Run {
     dslp_in(&repo_root(), args)
