@@ -362,6 +362,7 @@ fn model_outcome(
             crate::model::spec::SplitChoice::Holdout { seed, .. } => Some(*seed),
             _ => None,
         },
+        tune_seed: spec.tune.as_ref().map(|tune| tune.seed),
         versions: stamp::versions(),
     };
     let mut outcome = ModelOutcome {
@@ -536,13 +537,8 @@ fn base_metrics(
     );
     let key = stamp::hash_of(&hasher_input);
     let cache = cache_path(root, &key);
-    if let Some(cached) = cache
-        .as_ref()
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice::<CachedMetrics>(&b).ok())
-        .filter(|c| c.key == key)
-    {
-        return Ok(cached.metrics);
+    if let Some(cached) = cache.as_deref().and_then(|p| read_cached(p, &key)) {
+        return Ok(cached);
     }
     let metrics = match run_model(name, spec, dataset, read_base)
         .map_err(|e| format!("the base model could not be trained: {e}"))?
@@ -551,17 +547,28 @@ fn base_metrics(
         ModelRun::External(metrics) => metrics,
     };
     if let Some(path) = cache {
-        let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
-        let _ = std::fs::write(
-            &path,
-            serde_json::to_vec(&CachedMetrics {
-                key,
-                metrics: metrics.clone(),
-            })
-            .unwrap_or_default(),
-        );
+        write_cached(&path, key, &metrics);
     }
     Ok(metrics)
+}
+
+/// The cached metrics at `path`, when they are `key`'s. Read back bit for
+/// bit (serde_json's `float_roundtrip`): a cached base must compare with a
+/// head exactly as a fresh one would.
+fn read_cached(path: &Path, key: &str) -> Option<BTreeMap<String, f64>> {
+    let bytes = std::fs::read(path).ok()?;
+    let cached: CachedMetrics = serde_json::from_slice(&bytes).ok()?;
+    (cached.key == key).then_some(cached.metrics)
+}
+
+/// Caches the metrics; a cache that cannot be written is only slower.
+fn write_cached(path: &Path, key: String, metrics: &BTreeMap<String, f64>) {
+    let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
+    let cached = CachedMetrics {
+        key,
+        metrics: metrics.clone(),
+    };
+    let _ = std::fs::write(path, serde_json::to_vec(&cached).unwrap_or_default());
 }
 
 /// Inside `.git/`, so the cache is never committed.
@@ -742,6 +749,25 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let shape = measure(&path, format).unwrap();
         (shape.rows, shape.columns)
+    }
+
+    /// The Brier score of the issue that found it: read back through the
+    /// cache it came out one bit off, and an unchanged model showed a delta.
+    #[test]
+    fn cached_metrics_read_back_bit_for_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("base.json");
+        let metrics = BTreeMap::from([
+            ("brier".to_string(), 0.18457485394174467),
+            ("roc_auc".to_string(), 0.1 + 0.2),
+            ("tiny".to_string(), 5e-324),
+        ]);
+        write_cached(&path, "k".into(), &metrics);
+        let back = read_cached(&path, "k").unwrap();
+        for (name, value) in &metrics {
+            assert_eq!(back[name].to_bits(), value.to_bits(), "{name}");
+        }
+        assert_eq!(read_cached(&path, "another key"), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! GitHub's timestamps (`2016-07-11T22:14:10Z`) as unix seconds, without a
-//! date-time crate: GitHub writes them in UTC, to the second.
+//! The clock, and GitHub's timestamps (`2016-07-11T22:14:10Z`) as unix
+//! seconds, without a date-time crate: GitHub writes them in UTC, to the
+//! second.
 
 /// `2016-07-11T22:14:10Z` as unix seconds.
 pub fn unix_seconds(text: &str) -> Option<u64> {
@@ -20,11 +21,16 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
-/// Now, as unix seconds.
+/// Now, as unix seconds. dslp-bot's one clock.
 pub fn now() -> u64 {
+    now_ms() as u64 / 1000
+}
+
+/// Now, as unix milliseconds.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
 

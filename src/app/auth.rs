@@ -12,7 +12,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::app::store::now_ms;
 use crate::github::octo::OctocrabGitHub;
 use crate::github::retry::RetryPolicy;
 
@@ -72,9 +71,7 @@ pub struct Installations {
     cache: Mutex<HashMap<u64, Arc<Installation>>>,
 }
 
-fn now_seconds() -> u64 {
-    now_ms() as u64 / 1000
-}
+use crate::timestamp::now as now_seconds;
 
 impl Installations {
     pub fn new(key: AppKey, api_url: &str, policy: RetryPolicy) -> Installations {

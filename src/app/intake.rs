@@ -134,6 +134,29 @@ fn url_decode(text: &str) -> Result<Vec<u8>, Rejection> {
     Ok(out)
 }
 
+/// The longest `X-GitHub-Delivery` taken. GitHub's are GUIDs (36
+/// characters); the id is a key of the store, so anything far from that
+/// shape is refused rather than kept.
+const DELIVERY_ID_LIMIT: usize = 64;
+
+/// `X-GitHub-Delivery`, when it is one: 1 to 64 letters, digits, `-`, `_`
+/// or `.`.
+fn delivery_id(header: Option<&str>) -> Result<&str, Rejection> {
+    let id = header.ok_or_else(|| Rejection::BadRequest("missing X-GitHub-Delivery".into()))?;
+    let shaped = !id.is_empty()
+        && id.len() <= DELIVERY_ID_LIMIT
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !shaped {
+        return Err(Rejection::BadRequest(format!(
+            "X-GitHub-Delivery must be 1 to {DELIVERY_ID_LIMIT} letters, digits or dashes (GitHub sends a GUID); this one is {} characters",
+            id.chars().count()
+        )));
+    }
+    Ok(id)
+}
+
 /// The whole intake: size, signature, then parsing. The signature is
 /// checked before anything of the body is believed.
 pub fn accept(
@@ -150,9 +173,7 @@ pub fn accept(
     verify_signature(secrets, body, signature)?;
     let event_name =
         event_name.ok_or_else(|| Rejection::BadRequest("missing X-GitHub-Event".into()))?;
-    let id = delivery
-        .filter(|d| !d.trim().is_empty())
-        .ok_or_else(|| Rejection::BadRequest("missing X-GitHub-Delivery".into()))?;
+    let id = delivery_id(delivery)?;
     let payload = json_payload(content_type, body)?;
     let parsed = event::parse_delivery(event_name, &payload)
         .map_err(|e| Rejection::BadRequest(e.to_string()))?;
@@ -311,6 +332,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ping.status(), 200);
+    }
+
+    #[test]
+    fn a_delivery_id_is_a_guid_or_something_shaped_like_one() {
+        assert_eq!(
+            delivery_id(Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")),
+            Ok("72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        );
+        for bad in ["", " ", "a b", "x".repeat(100_000).as_str(), "id\n", "../x"] {
+            let rejection = delivery_id(Some(bad)).unwrap_err();
+            assert_eq!(rejection.status(), 400, "{bad:?}");
+        }
+        assert!(
+            delivery_id(None)
+                .unwrap_err()
+                .to_string()
+                .contains("missing")
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! and the ledger are read and updated through an sqlx pool.
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sqlx::Row;
@@ -108,12 +108,7 @@ impl Health {
     }
 }
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+pub use crate::timestamp::now_ms;
 
 impl Store {
     /// Opens (creating and migrating) the database at `url`, e.g.

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::app::auth::Installations;
 use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::event::{self, Event, EventError};
+use crate::github::GitHubError;
 use crate::github::fetch::GitFetcher;
 use crate::handler::sandbox::Sandbox;
 use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
@@ -69,10 +71,16 @@ impl Worker {
         }
     }
 
+    /// One attempt at a job, its log lines in the job's own span: a span
+    /// entered across an await would wrap whatever else the thread runs
+    /// meanwhile (`job{id=35}:job{id=32}`), so the future carries it.
     async fn attempt(&self, job: Job) {
-        let started = Instant::now();
         let span = tracing::info_span!("job", id = job.id, key = %job.key, event = %job.event, attempt = job.attempts);
-        let _enter = span.enter();
+        self.attempt_in_span(job).instrument(span).await
+    }
+
+    async fn attempt_in_span(&self, job: Job) {
+        let started = Instant::now();
         let result = self.execute(&job).await;
         let took = started.elapsed();
         let recorded = match result {
@@ -89,10 +97,7 @@ impl Worker {
                 let message = format!("{error:#}");
                 let permanent = is_permanent(&error);
                 if !permanent && job.attempts < self.max_attempts {
-                    let delay = self
-                        .retry_base
-                        .saturating_mul(1 << (job.attempts - 1).min(16))
-                        .min(MAX_BACKOFF);
+                    let delay = retry_delay(&error, job.attempts, self.retry_base);
                     tracing::warn!(
                         delay_ms = delay.as_millis() as u64,
                         "job failed, will retry: {message}"
@@ -186,30 +191,50 @@ impl Worker {
         }
     }
 
-    /// A pull request's job that gave up fails its check run, saying why.
+    /// A job that gave up says so where people look: a pull request's
+    /// check run fails, an issue's sticky comment says the check could not
+    /// finish; both say why.
     async fn report_failure(&self, job: &Job, message: &str) {
         let Ok(event) = event::parse(&job.event, &job.payload) else {
             return;
         };
-        let (repo, head_sha) = match &event {
-            Event::PullRequest(pr) => (pr.repo.clone(), pr.head_sha.clone()),
-            Event::Rerequested { repo, head_sha, .. } => (repo.clone(), head_sha.clone()),
-            _ => return,
-        };
         let Some(installation) = job.installation else {
             return;
         };
-        match self.installations.get(installation).await {
-            Ok(installation) => {
-                if let Err(error) =
-                    handler::report_failure(&*installation.client, &repo, &head_sha, message).await
-                {
-                    tracing::error!("reporting the failure on {repo}@{head_sha}: {error}");
-                }
+        let installation = match self.installations.get(installation).await {
+            Ok(installation) => installation,
+            Err(error) => return tracing::error!("reporting the failure: {error:#}"),
+        };
+        let github = &*installation.client;
+        let reported = match &event {
+            Event::PullRequest(pr) => {
+                handler::report_failure(github, &pr.repo, &pr.head_sha, message).await
             }
-            Err(error) => tracing::error!("reporting the failure: {error:#}"),
+            Event::Rerequested { repo, head_sha, .. } => {
+                handler::report_failure(github, repo, head_sha, message).await
+            }
+            Event::Issue { repo, issue, .. } | Event::IssueComment { repo, issue, .. } => {
+                handler::report_issue_failure(github, repo, issue, message).await
+            }
+            _ => return,
+        };
+        if let Err(error) = reported {
+            tracing::error!("reporting the failure: {error}");
         }
     }
+}
+
+/// How long a failed job waits before its next attempt: its own backoff,
+/// or longer when GitHub asked for a wait (a rate limit): never sooner.
+fn retry_delay(error: &anyhow::Error, attempts: u32, base: Duration) -> Duration {
+    let backoff = base
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let asked = error.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(GitHubError::RateLimited { retry_after, .. }) => Some(*retry_after),
+        _ => None,
+    });
+    asked.map_or(backoff, |asked| asked.max(backoff))
 }
 
 /// Errors that another attempt cannot mend: a payload or config we cannot read.
@@ -218,4 +243,24 @@ fn is_permanent(error: &anyhow::Error) -> bool {
         cause.downcast_ref::<EventError>().is_some()
             || cause.downcast_ref::<ConfigError>().is_some()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_waits_out_what_github_asked_for() {
+        let base = Duration::from_millis(500);
+        let limited = anyhow::Error::new(GitHubError::RateLimited {
+            retry_after: Duration::from_secs(120),
+            message: "create comment: retry after 120 s".into(),
+        })
+        .context("running the job");
+        assert_eq!(retry_delay(&limited, 1, base), Duration::from_secs(120));
+        let failed = anyhow::anyhow!("502");
+        assert_eq!(retry_delay(&failed, 1, base), base);
+        assert_eq!(retry_delay(&failed, 3, base), base * 4);
+        assert_eq!(retry_delay(&failed, 30, base), MAX_BACKOFF);
+    }
 }

@@ -19,9 +19,13 @@ pub enum GitHubError {
     NotAllowed { status: u16, message: String },
     #[error("not found: {0}")]
     NotFound(String),
-    /// 429, or 403 with a rate-limit header, after the retries ran out.
-    #[error("rate limited: {0}")]
-    RateLimited(String),
+    /// 429, or 403 with a rate-limit header, after the retries ran out;
+    /// `retry_after` is how long GitHub wants nothing sent meanwhile.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        retry_after: std::time::Duration,
+        message: String,
+    },
     /// 5xx after the retries ran out.
     #[error("GitHub answered {status}: {message}")]
     Server { status: u16, message: String },

@@ -165,7 +165,7 @@ impl OctocrabGitHub {
             .await?;
         // GitHub's tokens last an hour; trust that if the date is unreadable.
         let expires_at = crate::timestamp::unix_seconds(&token.expires_at)
-            .unwrap_or_else(|| crate::app::store::now_ms() as u64 / 1000 + 3600);
+            .unwrap_or_else(|| crate::timestamp::now() + 3600);
         Ok(InstallationToken {
             token: token.token,
             expires_at,

@@ -3,7 +3,7 @@
 //! of requests that create something.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use http::HeaderMap;
 
@@ -60,12 +60,21 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// How long GitHub asks us to wait, for a rate-limited answer.
-fn rate_limit_wait(reply: &Reply) -> Option<Duration> {
+/// The first wait after a secondary rate limit that names none: GitHub
+/// asks for at least a minute, then longer each time.
+const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// How long GitHub asks us to wait, for a rate-limited answer; `earlier`
+/// is how many secondary limits without `Retry-After` this call met before.
+/// Follows GitHub's guidance: `Retry-After` when given; the reset time only
+/// when the primary limit is spent (`x-ratelimit-remaining: 0`); otherwise
+/// at least a minute, doubling each time.
+fn rate_limit_wait(reply: &Reply, earlier: u32) -> Option<Duration> {
+    let remaining = header_number(&reply.headers, "x-ratelimit-remaining");
     let limited = reply.status == 429
         || (reply.status == 403
             && (reply.headers.contains_key("retry-after")
-                || header_number(&reply.headers, "x-ratelimit-remaining") == Some(0)
+                || remaining == Some(0)
                 || reply.body.to_ascii_lowercase().contains("rate limit")));
     if !limited {
         return None;
@@ -73,15 +82,13 @@ fn rate_limit_wait(reply: &Reply) -> Option<Duration> {
     if let Some(seconds) = header_number(&reply.headers, "retry-after") {
         return Some(Duration::from_secs(seconds));
     }
-    if let Some(reset) = header_number(&reply.headers, "x-ratelimit-reset") {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+    if remaining == Some(0)
+        && let Some(reset) = header_number(&reply.headers, "x-ratelimit-reset")
+    {
+        let now = crate::timestamp::now();
         return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
     }
-    // A secondary limit without a header: GitHub asks for at least a minute.
-    Some(Duration::from_secs(60))
+    Some(SECONDARY_WAIT.saturating_mul(1 << earlier.min(10)))
 }
 
 /// GitHub calls by status, and the rate limit GitHub last reported: the
@@ -131,6 +138,7 @@ where
     Fut: Future<Output = Result<Reply, String>>,
 {
     let mut attempt = 0;
+    let mut secondary = 0;
     loop {
         attempt += 1;
         let last = attempt >= policy.attempts;
@@ -163,7 +171,12 @@ where
             return Ok(reply);
         }
         // Rate limits: GitHub did not act, so even a create may be resent.
-        if let Some(wait) = rate_limit_wait(&reply) {
+        if let Some(wait) = rate_limit_wait(&reply, secondary) {
+            if !reply.headers.contains_key("retry-after")
+                && header_number(&reply.headers, "x-ratelimit-remaining") != Some(0)
+            {
+                secondary += 1;
+            }
             tracing::warn!(
                 call = what,
                 attempt,
@@ -171,10 +184,11 @@ where
                 "rate limited by GitHub"
             );
             if last || wait > policy.max_delay {
-                return Err(GitHubError::RateLimited(format!(
-                    "{what}: retry after {} s",
-                    wait.as_secs()
-                )));
+                // Never sooner than GitHub asks: the job waits it out.
+                return Err(GitHubError::RateLimited {
+                    retry_after: wait,
+                    message: format!("{what}: retry after {} s", wait.as_secs()),
+                });
             }
             tokio::time::sleep(wait).await;
             continue;
@@ -248,29 +262,101 @@ mod tests {
         }
     }
 
+    /// GitHub's guidance for a secondary limit without `Retry-After`: at
+    /// least a minute, then longer; the reset time only once the primary
+    /// limit is spent (it was read as an hour with 4,999 calls left).
+    #[test]
+    fn a_secondary_limit_without_retry_after_waits_a_minute_then_longer() {
+        let far = (crate::timestamp::now() + 3600).to_string();
+        let secondary = reply(
+            403,
+            &[
+                ("x-ratelimit-remaining", "4999"),
+                ("x-ratelimit-reset", &far),
+            ],
+            "You have exceeded a secondary rate limit",
+        );
+        assert_eq!(
+            rate_limit_wait(&secondary, 0),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            rate_limit_wait(&secondary, 1),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            rate_limit_wait(&secondary, 2),
+            Some(Duration::from_secs(240))
+        );
+        let spent = reply(
+            403,
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &far)],
+            "API rate limit exceeded",
+        );
+        let wait = rate_limit_wait(&spent, 0).unwrap();
+        assert!(wait > Duration::from_secs(3500), "{wait:?}");
+    }
+
+    /// The call waits the minute before it sends again, and hands the next
+    /// wait, longer than it may sleep itself, to its caller.
+    #[tokio::test(start_paused = true)]
+    async fn a_secondary_limit_is_never_resent_sooner_than_a_minute() {
+        let policy = RetryPolicy::default();
+        let limited = || {
+            reply(
+                403,
+                &[("x-ratelimit-remaining", "4999")],
+                "secondary rate limit",
+            )
+        };
+        let sent = std::sync::Mutex::new(Vec::new());
+        let started = tokio::time::Instant::now();
+        let result = call(&policy, Idempotence::Creates, "post", || {
+            sent.lock().unwrap().push(started.elapsed());
+            let answer = limited();
+            async move { Ok(answer) }
+        })
+        .await;
+        let sent = sent.into_inner().unwrap();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent[1] - sent[0] >= Duration::from_secs(60), "{sent:?}");
+        match result {
+            Err(GitHubError::RateLimited { retry_after, .. }) => {
+                assert_eq!(retry_after, Duration::from_secs(120))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn rate_limits_are_recognised_and_their_wait_read() {
         assert_eq!(
-            rate_limit_wait(&reply(429, &[("retry-after", "3")], "")),
+            rate_limit_wait(&reply(429, &[("retry-after", "3")], ""), 0),
             Some(Duration::from_secs(3))
         );
         assert_eq!(
-            rate_limit_wait(&reply(403, &[("retry-after", "7")], "")),
+            rate_limit_wait(&reply(403, &[("retry-after", "7")], ""), 0),
             Some(Duration::from_secs(7))
         );
         assert!(
-            rate_limit_wait(&reply(
-                403,
-                &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
-                ""
-            ))
+            rate_limit_wait(
+                &reply(
+                    403,
+                    &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
+                    ""
+                ),
+                0
+            )
             .is_some()
         );
         assert_eq!(
-            rate_limit_wait(&reply(403, &[], "Resource not accessible by integration")),
+            rate_limit_wait(
+                &reply(403, &[], "Resource not accessible by integration"),
+                0
+            ),
             None
         );
-        assert_eq!(rate_limit_wait(&reply(502, &[], "")), None);
+        assert_eq!(rate_limit_wait(&reply(502, &[], ""), 0), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -503,6 +503,27 @@ pub async fn report_failure(
     github::publish_check(github, repo, &run).await.map(|_| ())
 }
 
+/// A job on an issue that could not finish says so in the issue's sticky
+/// comment; on a pull request's conversation, on its check run.
+pub async fn report_issue_failure(
+    github: &impl GitHub,
+    repo: &RepoName,
+    issue: &Issue,
+    error: &str,
+) -> Result<(), GitHubError> {
+    let number = issue.number.unwrap_or_default();
+    if issue.is_pull_request {
+        let pull = github.pull(repo, number).await?;
+        return report_failure(github, repo, &pull.head.sha, error).await;
+    }
+    let body = format!(
+        "{ISSUE_MARKER}\n### ⚠️ dslp-bot could not check this issue\n\nIt gave up after several attempts: {error}\n\nComment `/dslp rerun` to try again.\n"
+    );
+    github::upsert_comment(github, repo, number, ISSUE_MARKER, &body)
+        .await
+        .map(|_| ())
+}
+
 /// Carries the plan out; answers the warnings worth showing.
 async fn execute(
     github: &impl GitHub,

@@ -19,7 +19,11 @@ pub struct Stamp {
     /// sha256 of the model's and its dataset's declarations.
     pub config_hash: String,
     pub params: BTreeMap<String, f64>,
+    /// The holdout split's seed.
     pub seed: Option<u64>,
+    /// The tuning's seed: its folds and its random search's candidates.
+    #[serde(default)]
+    pub tune_seed: Option<u64>,
     pub versions: BTreeMap<String, String>,
 }
 

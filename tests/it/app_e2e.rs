@@ -1100,3 +1100,83 @@ async fn a_million_column_csv_stops_at_the_memory_limit_and_the_server_stays_sma
     );
     github.assert_no_violations();
 }
+
+/// A job on an issue that keeps failing says so in the issue's sticky
+/// comment; and each job's log lines carry its own span alone, even with
+/// two jobs running at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_given_up_on_an_issue_says_so_and_each_job_logs_in_its_own_span() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    // Two attempts of four calls each: the issue's job gives up.
+    for _ in 0..8 {
+        github.inject(Method::GET, "/repos/acme/churn/issues", Fault::Status(502));
+    }
+    // On one core both jobs share one thread: where a span could leak into
+    // another job's lines, it does.
+    let server =
+        Server::start_on(&github, dir.path(), &[("DSLP_MAX_ATTEMPTS", "2")], Some(0)).await;
+    assert_eq!(
+        server
+            .deliver("issues", "doomed-issue", &broken_experiment_issue())
+            .await
+            .0,
+        202
+    );
+    let said = eventually(
+        "the issue's comment saying it could not finish",
+        &server,
+        || {
+            github
+                .comments_on(6)
+                .into_iter()
+                .find(|c| c.body.contains("could not check this issue"))
+        },
+    )
+    .await;
+    assert!(
+        said.body.contains("502") && said.body.contains("/dslp rerun"),
+        "{}",
+        said.body
+    );
+    // Two jobs at once: a pull request's evaluation and the issue again.
+    let payload = pull_request_payload(&github, "synchronize", &base, &head);
+    assert_eq!(
+        server
+            .deliver("pull_request", "pr-meanwhile", &payload)
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        server
+            .deliver("issues", "issue-meanwhile", &broken_experiment_issue())
+            .await
+            .0,
+        202
+    );
+    let store = server.store().await;
+    eventually("the three jobs to end", &server, || {
+        futures_lite_block(store.jobs_by_state())
+            .ok()
+            .filter(|s| s == &vec![("done".to_string(), 2), ("failed".to_string(), 1)])
+    })
+    .await;
+    let log = server.log();
+    let nested: Vec<&str> = log
+        .lines()
+        .filter(|l| l.matches("job{").count() > 1)
+        .collect();
+    assert!(
+        nested.is_empty(),
+        "spans nest across jobs:\n{}",
+        nested.join("\n")
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("job{") && l.contains("job done")),
+        "{log}"
+    );
+    github.assert_no_violations();
+}

@@ -179,7 +179,7 @@ async fn a_rate_limit_is_waited_out_as_github_asks() {
     );
     let limited = gh.issue(&repo(), 3).await.unwrap_err();
     assert!(
-        matches!(limited, github::GitHubError::RateLimited(_)),
+        matches!(limited, github::GitHubError::RateLimited { .. }),
         "{limited:?}"
     );
 }

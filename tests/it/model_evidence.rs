@@ -373,11 +373,13 @@ fn a_single_class_in_the_training_split_is_refused() {
 
 #[test]
 fn tuning_scores_on_the_training_split_only() {
-    let models = "  cancer_lr: { dataset: cancer, task: binary, target: target, algorithm: logistic_regression, split: dataset, params: { max_iterations: 500 }, tune: { grid: { c: [0.01, 0.1, 1.0] }, scoring: roc_auc, folds: 3 } }\n";
+    let models = "  cancer_lr: { dataset: cancer, task: binary, target: target, algorithm: logistic_regression, split: dataset, params: { max_iterations: 500 }, tune: { grid: { c: [0.01, 0.1, 1.0] }, scoring: roc_auc, folds: 3, seed: 7 } }\n";
     let repo = reference_repository(models);
     let first = dslp_in(repo.path(), &["train", "--format", "json"]).json();
     let tuning = &outcome(&first, "cancer_lr")["report"]["tuning"];
     assert_eq!(tuning["candidates"].as_array().unwrap().len(), 3);
+    // The stamp names the tuning's seed: the folds depend on it.
+    assert_eq!(outcome(&first, "cancer_lr")["stamp"]["tune_seed"], 7);
     let chosen = tuning["chosen"]["c"].as_f64().unwrap();
     let best = tuning["candidates"]
         .as_array()
@@ -485,6 +487,14 @@ fn check_compares_with_the_base_branch_and_caches_it() {
         outcome(&again, "cancer")["base_metrics"],
         model["base_metrics"]
     );
+    // Bit for bit: the cached base's metrics as printed, against a fresh
+    // run's once the cache is gone (compared as text, so no parser's
+    // rounding can hide a difference in the last bit).
+    let cached = dslp_in(repo.path(), &["check", "--format", "json"]).stdout;
+    std::fs::remove_dir_all(&cache).unwrap();
+    let fresh = dslp_in(repo.path(), &["check", "--format", "json"]).stdout;
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    assert_eq!(base_metrics_text(&cached), base_metrics_text(&fresh));
 
     let markdown = dslp_in(repo.path(), &["check", "--format", "markdown"]);
     assert!(
@@ -562,4 +572,13 @@ fn external_metrics_go_through_the_same_gates() {
         ]
     );
     assert_eq!(run.code, 1);
+}
+
+/// The `base_metrics` object of a `--format json` output, as printed.
+fn base_metrics_text(json: &str) -> &str {
+    let start = json
+        .find("\"base_metrics\"")
+        .expect("base metrics are printed");
+    let end = start + json[start..].find('}').expect("the object ends");
+    &json[start..=end]
 }
