@@ -19,7 +19,7 @@ use measure::peak_rss_mib;
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
-use dslp_bot::data::load::Input;
+use dslp_bot::data::source::Input;
 use dslp_bot::data::{DatasetFiles, evaluate};
 use synthetic::generate;
 

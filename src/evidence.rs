@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CONFIG_PATH, RepoConfig};
-use crate::data::load::{DataError, Input, resolve_in_repo};
+use crate::data::source::{DataError, Input, resolve_in_repo};
 use crate::data::spec::{DatasetSpec, FileFormat, SplitSpec};
 use crate::data::{self, DatasetFiles, DatasetReport, Source};
 use crate::lifecycle::ask::Evaluation as LedgerEvaluation;

@@ -36,6 +36,46 @@ impl Coded {
 }
 
 impl Texts {
+    /// Count per value, or `None` as soon as there are more than `limit` values.
+    pub fn level_counts(&self, limit: usize) -> Option<std::collections::BTreeMap<String, u64>> {
+        let values = match self {
+            Texts::Coded(coded) => {
+                let mut counts = vec![0u64; coded.levels.len()];
+                for code in coded.codes.iter().filter(|c| **c != Coded::NULL) {
+                    counts[*code as usize] += 1;
+                }
+                let present = counts.iter().filter(|n| **n > 0).count();
+                return (present <= limit).then(|| {
+                    coded
+                        .levels
+                        .iter()
+                        .zip(counts)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(l, n)| (l.clone(), n))
+                        .collect()
+                });
+            }
+            Texts::Plain(values) => values,
+        };
+        let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
+        for value in values.iter().flatten() {
+            if let Some(count) = counts.get_mut(value) {
+                *count += 1;
+            } else {
+                if counts.len() == limit {
+                    return None;
+                }
+                counts.insert(value, 1);
+            }
+        }
+        Some(
+            counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Texts::Plain(values) => values.len(),
@@ -209,7 +249,7 @@ impl ColumnView {
     /// Count per value of a text column, or `None` past `limit` values.
     pub fn level_counts(&self, limit: usize) -> Option<std::collections::BTreeMap<String, u64>> {
         match self {
-            ColumnView::Text(values) => super::profile::level_counts(values, limit),
+            ColumnView::Text(values) => values.level_counts(limit),
             ColumnView::Numeric(_) => None,
         }
     }

@@ -4,151 +4,16 @@
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::csv::{check_utf8, csv_header};
+use super::source::DataError;
 use super::spec::{ColumnType, FileFormat};
 
-/// Why a dataset could not be read. The message names the file, and the
-/// line and column where known.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {message}", location(*line, *column))]
-pub struct DataError {
-    pub file: String,
-    pub line: Option<u64>,
-    pub column: Option<u64>,
-    pub message: String,
-}
-
-fn location(line: Option<u64>, column: Option<u64>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    }
-}
-
-impl DataError {
-    pub fn new(file: &str, message: impl Into<String>) -> DataError {
-        DataError {
-            file: file.to_string(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
-    }
-
-    fn at(file: &str, line: u64, column: Option<u64>, message: impl Into<String>) -> DataError {
-        DataError {
-            file: file.to_string(),
-            line: Some(line),
-            column,
-            message: message.into(),
-        }
-    }
-}
-
-/// Resolves a dataset path from the config inside `root`. Absolute paths,
-/// `..` escapes and symlinks leading outside the repository are refused.
-pub fn resolve_in_repo(root: &Path, relative: &str) -> Result<PathBuf, DataError> {
-    let given = Path::new(relative);
-    if given.is_absolute() || relative.starts_with('/') || relative.starts_with('\\') {
-        return Err(DataError::new(
-            relative,
-            "dataset paths are relative to the repository root; absolute paths are refused",
-        ));
-    }
-    let mut depth: i64 = 0;
-    for component in given.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(DataError::new(
-                        relative,
-                        "the path leads outside the repository (`..`); datasets must live inside it",
-                    ));
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(DataError::new(
-                    relative,
-                    "dataset paths are relative to the repository root; absolute paths are refused",
-                ));
-            }
-        }
-    }
-    let joined = root.join(given);
-    let canonical_root = root.canonicalize().map_err(|e| {
-        DataError::new(
-            &root.display().to_string(),
-            format!("cannot open the repository: {e}"),
-        )
-    })?;
-    match joined.canonicalize() {
-        Ok(real) if real.starts_with(&canonical_root) => regular_file(relative, real),
-        Ok(_) => Err(DataError::new(
-            relative,
-            "the path is a symlink leading outside the repository; datasets must live inside it",
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(DataError::new(
-            relative,
-            "the file does not exist; check `path:` in .github/dslp.yml",
-        )),
-        Err(e) => Err(DataError::new(
-            relative,
-            format!("cannot read the file: {e}"),
-        )),
-    }
-}
-
-/// A dataset must be a regular file: reading a named pipe waits for a
-/// writer forever, and a device never ends.
-fn regular_file(relative: &str, real: PathBuf) -> Result<PathBuf, DataError> {
-    let metadata = std::fs::metadata(&real)
-        .map_err(|e| DataError::new(relative, format!("cannot read the file: {e}")))?;
-    if metadata.is_file() {
-        return Ok(real);
-    }
-    let what = if metadata.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file (a named pipe, a socket or a device)"
-    };
-    Err(DataError::new(
-        relative,
-        format!("the path is {what}; `path:` must name a data file inside the repository"),
-    ))
-}
-
-/// Where a dataset's bytes are: in memory (a revision's blob), or a file of
-/// the working tree, which CSV reading takes a block at a time so the whole
-/// file is never in memory next to its columns.
-#[derive(Debug)]
-pub enum Input {
-    Bytes(Vec<u8>),
-    File(PathBuf),
-}
-
-impl From<Vec<u8>> for Input {
-    fn from(bytes: Vec<u8>) -> Input {
-        Input::Bytes(bytes)
-    }
-}
-
-impl Input {
-    /// The whole content (formats that are not read by blocks).
-    pub fn into_bytes(self, file: &str) -> Result<Vec<u8>, DataError> {
-        match self {
-            Input::Bytes(bytes) => Ok(bytes),
-            Input::File(path) => std::fs::read(&path)
-                .map_err(|e| DataError::new(file, format!("cannot read the file: {e}"))),
-        }
-    }
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text).trim()
 }
 
 /// Values in a declared column that do not have the declared type.
@@ -216,141 +81,6 @@ pub(super) fn guarded(
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text).trim()
-}
-
-fn check_utf8(bytes: &[u8], file: &str) -> Result<(), DataError> {
-    check_utf8_at(bytes, file, 1)
-}
-
-/// As [`check_utf8`] for a part of a file that begins on line `first_line`.
-pub(super) fn check_utf8_at(bytes: &[u8], file: &str, first_line: u64) -> Result<(), DataError> {
-    if let Err(error) = std::str::from_utf8(bytes) {
-        let offset = error.valid_up_to();
-        let (line, column) = line_and_column(bytes, offset);
-        return Err(DataError::at(
-            file,
-            first_line + line - 1,
-            Some(column),
-            format!(
-                "the file is not UTF-8 (byte 0x{:02x}); save it as UTF-8",
-                bytes[offset]
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn line_and_column(bytes: &[u8], offset: usize) -> (u64, u64) {
-    let before = &bytes[..offset];
-    let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
-    let line_start = memchr::memrchr(b'\n', before).map(|p| p + 1).unwrap_or(0);
-    (line, (offset - line_start) as u64 + 1)
-}
-
-/// One record: how many fields, where its text ends, where the next starts,
-/// and how many line breaks it spans.
-pub(super) struct Record {
-    pub(super) fields: usize,
-    pub(super) end: usize,
-    pub(super) next: usize,
-    pub(super) lines: u64,
-}
-
-/// Scans one record from `start` without allocating. Err holds the offset of
-/// an unclosed quote.
-pub(super) fn scan_record(bytes: &[u8], start: usize) -> Result<Record, usize> {
-    let mut fields = 1usize;
-    let mut pos = start;
-    let mut lines = 0u64;
-    while pos < bytes.len() {
-        // Fast path: jump to the next byte that matters outside quotes.
-        match memchr::memchr3(b'"', b',', b'\n', &bytes[pos..]) {
-            None => break,
-            Some(offset) => pos += offset,
-        }
-        match bytes[pos] {
-            b',' => fields += 1,
-            b'\n' => {
-                let end = if pos > start && bytes[pos - 1] == b'\r' {
-                    pos - 1
-                } else {
-                    pos
-                };
-                let blank = end == start;
-                return Ok(Record {
-                    fields: if blank { 0 } else { fields },
-                    end,
-                    next: pos + 1,
-                    lines: lines + 1,
-                });
-            }
-            _ => {
-                // A quoted field: find its closing quote, `""` being an escaped one.
-                let quote_at = pos;
-                pos += 1;
-                loop {
-                    match memchr::memchr(b'"', &bytes[pos..]) {
-                        None => return Err(quote_at),
-                        Some(offset) => {
-                            lines += memchr::memchr_iter(b'\n', &bytes[pos..pos + offset]).count()
-                                as u64;
-                            pos += offset + 1;
-                            if bytes.get(pos) == Some(&b'"') {
-                                pos += 1;
-                                continue;
-                            }
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
-        }
-        pos += 1;
-    }
-    let end = if bytes.len() > start && bytes[bytes.len() - 1] == b'\r' {
-        bytes.len() - 1
-    } else {
-        bytes.len()
-    };
-    let blank = end == start;
-    Ok(Record {
-        fields: if blank { 0 } else { fields },
-        end,
-        next: bytes.len(),
-        lines,
-    })
-}
-
-/// The fields of one (header) record, unquoted.
-pub(super) fn split_fields(record: &[u8]) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut current = Vec::new();
-    let mut in_quotes = false;
-    let mut i = 0;
-    while i < record.len() {
-        let byte = record[i];
-        match (in_quotes, byte) {
-            (true, b'"') if record.get(i + 1) == Some(&b'"') => {
-                current.push(b'"');
-                i += 1;
-            }
-            (true, b'"') => in_quotes = false,
-            (false, b'"') => in_quotes = true,
-            (false, b',') => fields.push(std::mem::take(&mut current)),
-            _ => current.push(byte),
-        }
-        i += 1;
-    }
-    fields.push(current);
-    fields
-        .into_iter()
-        .map(|f| String::from_utf8_lossy(&f).trim().to_string())
-        .collect()
-}
-
 pub(super) fn polars_type(column_type: ColumnType) -> DataType {
     match column_type {
         ColumnType::Int => DataType::Int64,
@@ -367,7 +97,7 @@ fn read_csv(
     file: &str,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Result<Loaded, DataError> {
-    let header = super::table::csv_header(bytes, file)?;
+    let header = csv_header(bytes, file)?;
     parse_with_header(bytes, file, &header, declared)
 }
 

@@ -5,11 +5,13 @@
 //! revision's object database) and this module decides.
 
 pub mod checks;
+pub mod csv;
 pub mod column;
 pub mod drift;
 pub mod leakage;
 pub mod load;
 pub mod profile;
+pub mod source;
 pub mod spec;
 pub mod stats;
 pub mod table;
@@ -23,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::lifecycle::Severity;
 use column::ColumnView;
 use drift::ColumnDrift;
-use load::{DataError, Input, read_table};
+use load::read_table;
+use source::{DataError, Input};
 use profile::ColumnProfile;
 use spec::{ColumnType, DatasetSpec, FileFormat, SplitSpec};
 use stats::ValueCounts;
@@ -284,7 +287,7 @@ fn drift_against(head: &[(String, HeadColumn)], base: &Table) -> Vec<ColumnDrift
                     Some(drift::numeric(name, &base_counts, head_counts))
                 }
                 (HeadColumn::Levels(head_levels), ColumnView::Text(texts)) => {
-                    profile::level_counts(texts, profile::MAX_LEVELS as usize)
+                    texts.level_counts(profile::MAX_LEVELS as usize)
                         .map(|base_levels| drift::categorical(name, &base_levels, head_levels))
                 }
                 _ => None,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::column::{Coded, ColumnView, HashGroups, NULL_HASH, Texts};
+use super::column::{ColumnView, HashGroups, NULL_HASH};
 use super::stats::ValueCounts;
 
 /// The quantiles reported, as numpy's default (linear) computes them.
@@ -72,7 +72,7 @@ pub fn text(
     };
     // Few levels (the usual case for categories): count them directly.
     // Many levels: fall back to sorting hashes, which needs no map of strings.
-    let levels = level_counts(values, MAX_LEVELS as usize);
+    let levels = values.level_counts(MAX_LEVELS as usize);
     let (distinct, top) = match &levels {
         Some(levels) => (
             levels.len() as u64,
@@ -116,46 +116,6 @@ pub fn text(
         top,
     };
     (profile, levels)
-}
-
-/// Count per value, or `None` as soon as there are more than `limit` values.
-pub fn level_counts(values: &Texts, limit: usize) -> Option<BTreeMap<String, u64>> {
-    let values = match values {
-        Texts::Coded(coded) => {
-            let mut counts = vec![0u64; coded.levels.len()];
-            for code in coded.codes.iter().filter(|c| **c != Coded::NULL) {
-                counts[*code as usize] += 1;
-            }
-            let present = counts.iter().filter(|n| **n > 0).count();
-            return (present <= limit).then(|| {
-                coded
-                    .levels
-                    .iter()
-                    .zip(counts)
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(l, n)| (l.clone(), n))
-                    .collect()
-            });
-        }
-        Texts::Plain(values) => values,
-    };
-    let mut counts: ahash::HashMap<&str, u64> = ahash::HashMap::default();
-    for value in values.iter().flatten() {
-        if let Some(count) = counts.get_mut(value) {
-            *count += 1;
-        } else {
-            if counts.len() == limit {
-                return None;
-            }
-            counts.insert(value, 1);
-        }
-    }
-    Some(
-        counts
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
 }
 
 fn top_of(mut counts: Vec<(String, u64)>) -> Vec<(String, u64)> {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use dslp_bot::data::load::{DataError, read_table, resolve_in_repo};
+use dslp_bot::data::load::read_table;
+use dslp_bot::data::source::{DataError, resolve_in_repo};
 use dslp_bot::data::spec::{ColumnType, DatasetSpec, FileFormat};
 use dslp_bot::data::{DatasetFiles, evaluate};
 use proptest::prelude::*;

@@ -13,3 +13,4 @@ mod model_evidence;
 mod parsers_never_panic;
 mod report_snapshots;
 mod support;
+mod layers;
