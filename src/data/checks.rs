@@ -3,10 +3,10 @@
 use polars::prelude::*;
 use regex::Regex;
 
+use super::check_result::{CheckResult, Example};
 use super::column::{ColumnView, HashGroups, format_number, row_hashes_of, verified_duplicates};
 use super::spec::{ColumnSpec, ColumnType, DatasetSpec, DuplicatePolicy, DuplicateRule};
 use super::table::{Table, TableColumn};
-use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
 use rayon::prelude::*;
 

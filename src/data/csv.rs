@@ -296,8 +296,7 @@ impl<'f> CsvBlocks<'f> {
             Ok(record) => record,
             Err(_) if !self.complete => return Ok(None),
             Err(quote_at) => {
-                let (l, c) =
-                    line_and_column(&bytes[self.start..], quote_at - self.start);
+                let (l, c) = line_and_column(&bytes[self.start..], quote_at - self.start);
                 return Err(DataError {
                     file: self.file_name.to_string(),
                     line: Some(self.line + l - 1),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::CheckResult;
+use super::check_result::CheckResult;
 use super::spec::{DriftLimits, NewCategories, Thresholds};
 use super::stats::{ValueCounts, psi};
 use crate::lifecycle::Severity;

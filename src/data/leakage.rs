@@ -14,9 +14,9 @@
 
 use rayon::prelude::*;
 
+use super::check_result::{CheckResult, Example};
 use super::column::{Coded, ColumnView, Texts, numbers_of, row_hashes_of};
 use super::stats::{radix_sort_by_key, roc_auc_counted};
-use super::{CheckResult, Example};
 use crate::lifecycle::Severity;
 
 const MAX_EXAMPLES: usize = 5;

@@ -4,9 +4,10 @@
 //! Pure over bytes: the caller reads the files (from the working tree, or a
 //! revision's object database) and this module decides.
 
+pub mod check_result;
 pub mod checks;
-pub mod csv;
 pub mod column;
+pub mod csv;
 pub mod drift;
 pub mod leakage;
 pub mod load;
@@ -22,78 +23,15 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::Severity;
+pub use check_result::{CheckResult, Example};
 use column::ColumnView;
 use drift::ColumnDrift;
 use load::read_table;
-use source::{DataError, Input};
 use profile::ColumnProfile;
+use source::{DataError, Input};
 use spec::{ColumnType, DatasetSpec, FileFormat, SplitSpec};
 use stats::ValueCounts;
 use table::{Table, read_columns};
-
-/// One row that broke a check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Example {
-    /// 1-based data row (the header is not counted).
-    pub row: u64,
-    pub value: String,
-}
-
-/// The outcome of one check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// What was checked: `type`, `range`, `rows`, `drift PSI`, ….
-    pub check: String,
-    /// The column, or `None` for a table-level check.
-    pub column: Option<String>,
-    pub expected: String,
-    pub passed: bool,
-    /// How much a failure matters.
-    pub severity: Severity,
-    pub observed: String,
-    pub offending_rows: u64,
-    /// Up to five offending rows.
-    pub examples: Vec<Example>,
-}
-
-impl CheckResult {
-    /// A passed error-level check with nothing observed yet; callers fill in
-    /// what they found.
-    pub fn new(check: &str, column: Option<&str>, expected: impl Into<String>) -> CheckResult {
-        CheckResult {
-            check: check.into(),
-            column: column.map(str::to_string),
-            expected: expected.into(),
-            passed: true,
-            severity: Severity::Error,
-            observed: String::new(),
-            offending_rows: 0,
-            examples: Vec::new(),
-        }
-    }
-
-    fn table(check: &str, expected: &str, passed: bool, observed: String) -> CheckResult {
-        CheckResult {
-            passed,
-            observed,
-            ..CheckResult::new(check, None, expected)
-        }
-    }
-
-    fn unreadable(error: &DataError, what: &str) -> CheckResult {
-        CheckResult {
-            passed: false,
-            observed: error.to_string(),
-            ..CheckResult::new("readable", None, format!("the {what} can be read"))
-        }
-    }
-
-    /// A failed check at error level.
-    pub fn blocks(&self) -> bool {
-        !self.passed && self.severity == Severity::Error
-    }
-}
 
 /// Everything learnt about one dataset.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -286,10 +224,9 @@ fn drift_against(head: &[(String, HeadColumn)], base: &Table) -> Vec<ColumnDrift
                     let base_counts = ValueCounts::of(|| column::numbers_of(values));
                     Some(drift::numeric(name, &base_counts, head_counts))
                 }
-                (HeadColumn::Levels(head_levels), ColumnView::Text(texts)) => {
-                    texts.level_counts(profile::MAX_LEVELS as usize)
-                        .map(|base_levels| drift::categorical(name, &base_levels, head_levels))
-                }
+                (HeadColumn::Levels(head_levels), ColumnView::Text(texts)) => texts
+                    .level_counts(profile::MAX_LEVELS as usize)
+                    .map(|base_levels| drift::categorical(name, &base_levels, head_levels)),
                 _ => None,
             }
         })

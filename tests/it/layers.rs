@@ -26,7 +26,14 @@ const LAYERS: [&[&str]; 4] = [
         "scaffold",
     ],
     // What decides and what renders.
-    &["event", "chatops", "evidence", "report", "engine", "automation"],
+    &[
+        "event",
+        "chatops",
+        "evidence",
+        "report",
+        "engine",
+        "automation",
+    ],
     // What carries an event through.
     &["handler"],
     // The shells.
@@ -315,7 +322,13 @@ fn the_resolver_reads_groups_super_and_inline_paths() {
     assert!(named.contains(&vec!["github".into(), "fetch".into(), "Fetch".into()]));
     assert!(named.contains(&vec!["github".into(), "GitHub".into()]));
     assert!(named.contains(&vec!["handler".into()]));
-    let children = child_paths("mod commands;\npub mod sandbox;\nuse commands::command;", &own[..1]);
-    assert_eq!(children, vec![vec!["handler".to_string(), "commands".to_string()]]);
+    let children = child_paths(
+        "mod commands;\npub mod sandbox;\nuse commands::command;",
+        &own[..1],
+    );
+    assert_eq!(
+        children,
+        vec![vec!["handler".to_string(), "commands".to_string()]]
+    );
     assert!(named.contains(&vec!["app".into(), "store".into(), "now_ms".into()]));
 }
