@@ -78,8 +78,9 @@ pub fn train(args: TrainArgs) -> Result<i32> {
         models: &args.models,
         run_data_tests: false,
         run_training: true,
-        output: args.common.output.as_deref(),
+        keep_artifacts: args.common.output.is_some(),
     });
+    let evidence = write_artifacts(evidence, args.common.output.as_deref());
     print(&evidence, args.common.format, args.base.as_deref());
     Ok(code(evidence.verdict))
 }
@@ -108,8 +109,9 @@ pub fn check(args: CheckArgs) -> Result<i32> {
         models: &[],
         run_data_tests: evidence_kind.data_tests,
         run_training: evidence_kind.training,
-        output: args.common.output.as_deref(),
+        keep_artifacts: args.common.output.is_some(),
     });
+    let evidence = write_artifacts(evidence, args.common.output.as_deref());
     if !matches!(args.common.format, DataFormat::Json) {
         let kind = head
             .kind
@@ -125,6 +127,36 @@ pub fn check(args: CheckArgs) -> Result<i32> {
     }
     print(&evidence, args.common.format, base.as_deref());
     Ok(code(evidence.verdict))
+}
+
+/// Writes each trained model (`NAME.model.json`) and its model card
+/// (`NAME.card.md`) into `dir`, taking the models out of the evidence; a
+/// model that cannot be written says so in its notes.
+fn write_artifacts(mut evidence: Evidence, dir: Option<&Path>) -> Evidence {
+    let Some(dir) = dir else {
+        return evidence;
+    };
+    for outcome in &mut evidence.models {
+        let Some(artifact) = outcome.artifact.take() else {
+            continue;
+        };
+        let written = std::fs::create_dir_all(dir).and_then(|()| {
+            let name = &outcome.name;
+            let json = serde_json::to_vec_pretty(&artifact).map_err(std::io::Error::other)?;
+            std::fs::write(dir.join(format!("{name}.model.json")), json)?;
+            std::fs::write(
+                dir.join(format!("{name}.card.md")),
+                crate::report::model_card(outcome),
+            )
+        });
+        if let (Err(e), Some(report)) = (written, outcome.report.as_mut()) {
+            report.notes.push(format!(
+                "the artifacts could not be written to {}: {e}",
+                dir.display()
+            ));
+        }
+    }
+    evidence
 }
 
 fn code(verdict: Verdict) -> i32 {

@@ -107,7 +107,7 @@ fn gather(job: &EvaluationJob) -> Result<Evidence> {
         models: &[],
         run_data_tests: job.run_data_tests,
         run_training: job.run_training,
-        output: None,
+        keep_artifacts: false,
     }))
 }
 

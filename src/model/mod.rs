@@ -5,6 +5,7 @@
 //! parameters; no code from the repository is ever run.
 
 pub mod algorithms;
+pub mod artifact;
 pub mod evaluation;
 pub mod features;
 pub mod gates;

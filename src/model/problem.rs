@@ -9,7 +9,16 @@ use super::ModelError;
 use super::algorithms::{self, Fitted};
 use super::evaluation::{self, Evaluation};
 use super::spec::Algorithm;
-use super::training::Target;
+
+/// The target, encoded.
+pub(super) enum Target {
+    Classes {
+        index: Vec<Option<usize>>,
+        labels: Vec<String>,
+        positive: usize,
+    },
+    Values(Vec<Option<f64>>),
+}
 
 /// The target restricted to some rows, ready to fit or score.
 pub struct Problem {

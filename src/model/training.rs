@@ -9,6 +9,7 @@ use super::algorithms::{Fitted, select_rows};
 use super::evaluation::Evaluation;
 use super::features::FeaturePlan;
 pub use super::problem::Problem;
+use super::problem::Target;
 use super::spec::{Algorithm, DeclaredSplit, ModelSpec, SplitChoice, Task};
 use super::tune::{self, TuningReport};
 use super::{ModelError, SeededRng};
@@ -72,16 +73,6 @@ pub struct Trained {
     pub report: ModelReport,
     pub plan: FeaturePlan,
     pub fitted: Fitted,
-}
-
-/// The target, encoded.
-pub(super) enum Target {
-    Classes {
-        index: Vec<Option<usize>>,
-        labels: Vec<String>,
-        positive: usize,
-    },
-    Values(Vec<Option<f64>>),
 }
 
 pub fn train(

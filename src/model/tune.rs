@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::algorithms::select_rows;
 use super::evaluation::{greater_is_better, metric_names};
+use super::problem::Problem;
 use super::spec::{Algorithm, Task, TuneSpec};
-use super::training::Problem;
 use super::{ModelError, SeededRng};
 
 /// The metrics of each fold.

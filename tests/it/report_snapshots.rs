@@ -96,7 +96,7 @@ fn pr_report(root: &Path) -> comment::Rendered {
         models: &[],
         run_data_tests: true,
         run_training: true,
-        output: None,
+        keep_artifacts: false,
     });
     dslp_bot::engine::pull_request_report(
         &branch,
@@ -122,19 +122,18 @@ fn pull_request_comment() {
 #[test]
 fn model_card() {
     let demo = demo_copy();
-    let out = demo.path().join("out");
     let text = std::fs::read_to_string(demo.path().join(".github/dslp.yml")).unwrap();
     let config = RepoConfig::parse(&text, "dslp.yml").unwrap();
-    evidence::gather(&Request {
+    let evidence = evidence::gather(&Request {
         root: demo.path(),
         config: &config,
         base: None,
         models: &[],
         run_data_tests: false,
         run_training: true,
-        output: Some(&out),
+        keep_artifacts: false,
     });
-    let card = std::fs::read_to_string(out.join("churn_lr.card.md")).unwrap();
+    let card = dslp_bot::report::model_card(&evidence.models[0]);
     insta::assert_snapshot!("model_card", redact_timings(&card));
 }
 
@@ -184,7 +183,7 @@ fn a_report_too_long_for_github_is_trimmed_and_says_so() {
         models: &[],
         run_data_tests: true,
         run_training: false,
-        output: None,
+        keep_artifacts: false,
     });
     let rendered = dslp_bot::engine::pull_request_report(
         &branch,

@@ -1,0 +1,120 @@
+//! The evidence for a revision: data tests, training and evaluation, the
+//! base revision's metrics, gates and the verdict. This is the shell around
+//! the pure `data` and `model` modules: it reads the working tree and git.
+
+mod base;
+mod files;
+mod limits;
+mod model;
+mod outcome;
+mod run;
+
+use crate::data::{self, DatasetReport};
+use crate::model::gates::Verdict;
+use crate::revision::Revisions;
+
+pub use files::{dataset_files, dataset_paths};
+pub use limits::{FileLimits, within_limits};
+use model::{At, model_outcome};
+pub use outcome::{Evidence, ModelOutcome, Request, ledger_evaluation};
+pub use run::external_metrics;
+
+pub fn gather(request: &Request<'_>) -> Evidence {
+    let revisions = Revisions::discover(request.root).ok();
+    let head_commit = revisions.as_ref().and_then(|r| r.commit_id("HEAD").ok());
+    let base_commit = match (request.base, &revisions) {
+        (Some(rev), Some(r)) => r.commit_id(rev).ok(),
+        _ => None,
+    };
+    let config = request.config;
+    let wanted = |name: &String| request.models.is_empty() || request.models.contains(name);
+    let model_datasets: Vec<&String> = config
+        .models
+        .iter()
+        .filter(|(n, _)| wanted(n))
+        .map(|(_, m)| &m.dataset)
+        .collect();
+    let datasets: Vec<DatasetReport> = if request.run_data_tests || request.run_training {
+        config
+            .datasets
+            .iter()
+            .filter(|(name, _)| request.run_data_tests || model_datasets.contains(name))
+            .map(|(name, spec)| {
+                data::evaluate(
+                    name,
+                    spec,
+                    dataset_files(request.root, spec, request.base, revisions.as_ref()),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut models = Vec::new();
+    if request.run_training {
+        for (name, spec) in config.models.iter().filter(|(n, _)| wanted(n)) {
+            let dataset_report = datasets.iter().find(|d| d.name == spec.dataset);
+            let at = At {
+                request,
+                revisions: revisions.as_ref(),
+                head_commit: &head_commit,
+                base_commit: &base_commit,
+            };
+            models.push(model_outcome(&at, name, spec, dataset_report));
+        }
+    }
+    let (verdict, reasons) = overall(request, &datasets, &models);
+    Evidence {
+        datasets,
+        models,
+        verdict,
+        reasons,
+        head_commit,
+        base_commit,
+    }
+}
+
+fn overall(
+    request: &Request<'_>,
+    datasets: &[DatasetReport],
+    models: &[ModelOutcome],
+) -> (Verdict, Vec<String>) {
+    let mut reasons = Vec::new();
+    if request.run_data_tests {
+        for d in datasets.iter().filter(|d| !d.passed()) {
+            let failed = d.checks.iter().filter(|c| c.blocks()).count();
+            reasons.push(format!(
+                "dataset `{}`: {failed} data check{} failed",
+                d.name,
+                if failed == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    for m in models.iter().filter(|m| m.verdict == Verdict::NoGo) {
+        reasons.extend(m.reasons.iter().map(|r| format!("model `{}`: {r}", m.name)));
+    }
+    if !reasons.is_empty() {
+        return (Verdict::NoGo, reasons);
+    }
+    let gated = models.iter().any(|m| m.verdict == Verdict::Go)
+        || (request.run_data_tests && !datasets.is_empty());
+    if gated {
+        let mut why: Vec<String> = datasets
+            .iter()
+            .filter(|_| request.run_data_tests)
+            .map(|d| format!("dataset `{}`: all data checks passed", d.name))
+            .collect();
+        why.extend(
+            models
+                .iter()
+                .filter(|m| m.verdict == Verdict::Go)
+                .map(|m| format!("model `{}`: every gate holds", m.name)),
+        );
+        (Verdict::Go, why)
+    } else {
+        (
+            Verdict::Neutral,
+            vec!["nothing on this branch is gated".into()],
+        )
+    }
+}
