@@ -10,29 +10,14 @@ use crate::lifecycle::{
 };
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
 
+pub mod effect;
+pub mod notices;
 pub mod trust;
+
+pub use effect::{Effect, Plan};
 
 /// The name of dslp-bot's check run.
 pub const CHECK_NAME: &str = "dslp";
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Create the comment with this marker, or edit it in place.
-    UpsertComment {
-        issue: u64,
-        marker: &'static str,
-        body: String,
-    },
-    Check(CheckRun),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub effects: Vec<Effect>,
-    /// The whole report, for the job summary.
-    pub summary: String,
-    pub verdict: Verdict,
-}
 
 /// The rules a pull request answers to: its branch's and, since the branch
 /// names its issue, that issue's own (an Experiment without its Ask, say).

@@ -8,6 +8,7 @@ pub mod retry;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
 use crate::lifecycle::links::RepoName;
 
@@ -163,7 +164,7 @@ pub struct IssueUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<IssueState>,
 }
 
 /// What the port's callers need of a pull request.
@@ -338,122 +339,6 @@ pub trait GitHub {
         repo: &RepoName,
         number: u64,
         base: Option<&str>,
-        state: Option<&str>,
+        state: Option<IssueState>,
     ) -> Result<(), GitHubError>;
-}
-
-/// Creates the comment carrying `marker`, or edits it in place: never two.
-/// A create that failed in flight is retried only after checking that it
-/// did not land.
-pub async fn upsert_comment(
-    github: &impl GitHub,
-    repo: &RepoName,
-    issue: u64,
-    marker: &str,
-    body: &str,
-) -> Result<u64, GitHubError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let existing = github
-            .comments(repo, issue)
-            .await?
-            .into_iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
-        if let Some(existing) = existing {
-            if existing.body.as_deref() != Some(body) {
-                github.update_comment(repo, existing.id, body).await?;
-            }
-            return Ok(existing.id);
-        }
-        match github.create_comment(repo, issue, body).await {
-            Ok(created) => return Ok(created.id),
-            // It may have landed: look again before resending.
-            Err(e) if may_have_landed(&e) && attempt < CREATE_ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Times a create is tried, each after checking that the last did not land.
-const CREATE_ATTEMPTS: u32 = 3;
-
-/// A failure after which a create may or may not have happened on GitHub.
-fn may_have_landed(error: &GitHubError) -> bool {
-    matches!(
-        error,
-        GitHubError::Server { .. } | GitHubError::Timeout | GitHubError::Transport(_)
-    )
-}
-
-/// How a check reached GitHub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Published {
-    CheckRun(u64),
-    /// The token may not use the Checks API; a commit status was set instead.
-    Status,
-}
-
-/// Publishes the check run, annotations in batches of 50; falls back to a
-/// commit status when the Checks API is not allowed.
-pub async fn publish_check(
-    github: &impl GitHub,
-    repo: &RepoName,
-    run: &CheckRun,
-) -> Result<Published, GitHubError> {
-    let mut batches = run.annotations.chunks(ANNOTATIONS_PER_REQUEST);
-    let first = batches.next().unwrap_or(&[]);
-    let mut attempt = 0;
-    let id = loop {
-        attempt += 1;
-        match github.find_check_run(repo, &run.head_sha, &run.name).await {
-            Ok(Some(existing)) => {
-                github.update_check_run(repo, existing, run, first).await?;
-                break existing;
-            }
-            Ok(None) => {}
-            Err(GitHubError::NotAllowed { .. }) => {
-                return fall_back_to_status(github, repo, run).await;
-            }
-            Err(e) => return Err(e),
-        }
-        match github.create_check_run(repo, run, first).await {
-            Ok(created) => break created,
-            Err(GitHubError::NotAllowed { .. }) => {
-                return fall_back_to_status(github, repo, run).await;
-            }
-            // It may have landed: look again before resending.
-            Err(e) if may_have_landed(&e) && attempt < CREATE_ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    for batch in batches {
-        github.update_check_run(repo, id, run, batch).await?;
-    }
-    Ok(Published::CheckRun(id))
-}
-
-async fn fall_back_to_status(
-    github: &impl GitHub,
-    repo: &RepoName,
-    run: &CheckRun,
-) -> Result<Published, GitHubError> {
-    tracing::warn!(repo = %repo, "the token may not create check runs; setting a commit status instead");
-    let state = match run.conclusion {
-        Conclusion::Success | Conclusion::Neutral => StatusState::Success,
-        Conclusion::Failure => StatusState::Failure,
-    };
-    let description: String = run.title.chars().take(140).collect();
-    github
-        .create_status(
-            repo,
-            &run.head_sha,
-            &Status {
-                state,
-                context: run.name.clone(),
-                description,
-            },
-        )
-        .await?;
-    Ok(Published::Status)
 }

@@ -12,6 +12,7 @@ use super::{
     Annotation, CHECK_TEXT_LIMIT, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate,
     PullData, Status,
 };
+use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
 use crate::lifecycle::links::RepoName;
 
@@ -802,14 +803,17 @@ impl GitHub for OctocrabGitHub {
         repo: &RepoName,
         number: u64,
         base: Option<&str>,
-        state: Option<&str>,
+        state: Option<IssueState>,
     ) -> Result<(), GitHubError> {
         let mut body = serde_json::Map::new();
         if let Some(base) = base {
             body.insert("base".into(), base.into());
         }
         if let Some(state) = state {
-            body.insert("state".into(), state.into());
+            body.insert(
+                "state".into(),
+                serde_json::to_value(state).unwrap_or_default(),
+            );
         }
         self.no_content(
             Method::PATCH,

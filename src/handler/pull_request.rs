@@ -1,13 +1,31 @@
 //! A pull request: its trust, the fetch, its config, the evidence, the
 //! report, and the lifecycle around it, one step each.
 
-use super::sandbox::{EvaluationJob, JobLimits};
-use super::*;
-use crate::engine::EvidenceState;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+
+use crate::automation::closed::ClosedPull;
+use crate::automation::{self, Lifecycle, Repository};
+use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
 use crate::engine::trust::{Trust, TrustFacts};
-use crate::event::PullAction;
-use crate::github::APPROVAL_CONTEXT;
+use crate::engine::{self, Effect, EvidenceState, Plan, notices};
+use crate::event::{PullAction, PullRequestEvent};
+use crate::evidence::{self, Evidence};
+use crate::github::fetch::{Fetch, PullHead};
+use crate::github::{APPROVAL_CONTEXT, GitHub, PullData, Status, StatusState};
+use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::OK_TO_TEST;
+use crate::lifecycle::links::RepoName;
+use crate::lifecycle::{PullRequest, Rulebook};
+use crate::revision::{RevisionError, Revisions};
+
+use super::context::{Evaluated, Limits, Outcome, RunContext, Tree};
+use super::execute::execute;
+use super::facts::{config_at, config_of, load_config, off_executor, rerun_event};
+use super::flows::{self, reply};
+use super::sandbox::{EvaluationJob, JobLimits};
 
 pub(super) async fn pull_request(
     github: &impl GitHub,
@@ -35,17 +53,20 @@ pub(super) async fn pull_request(
         Ok(loaded) => loaded,
         Err(error) => match error.downcast_ref::<ConfigError>() {
             Some(config_error) => {
-                return bad_config(github, &event.repo, event, config_error).await;
+                let plan = notices::bad_config(event.number, &event.head_sha, config_error);
+                let warnings = execute(github, &event.repo, &plan.effects).await?.warnings;
+                return Ok(Outcome::of(plan, warnings));
             }
             None => return Err(error),
         },
     };
     if gate.stale_label {
         // The label said a maintainer approved; not this commit.
-        github
-            .remove_label(&event.repo, event.number, OK_TO_TEST)
-            .await
-            .or_else(absent_label)?;
+        let unlabel = Effect::RemoveLabel {
+            issue: event.number,
+            label: OK_TO_TEST.into(),
+        };
+        execute(github, &event.repo, &[unlabel]).await?;
     }
     let repository = Repository::read(github, &event.repo).await?;
     let branch = rules_of(github, event, &rulebook, &repository.directory).await;
@@ -63,7 +84,7 @@ pub(super) async fn pull_request(
     let waiting = (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event));
     let state = evaluated.state(waiting.as_deref());
     let plan = engine::pull_request(event.number, &event.head_sha, &branch, &rulebook, state);
-    warnings.extend(execute(github, &event.repo, &plan).await?);
+    warnings.extend(execute(github, &event.repo, &plan.effects).await?.warnings);
     let lifecycle = Lifecycle {
         repository: &repository,
         rulebook: &rulebook,
@@ -177,7 +198,9 @@ async fn approved(github: &impl GitHub, repo: &RepoName, sha: &str) -> Result<bo
         .is_some_and(|s| s.state == StatusState::Success))
 }
 
-/// Approves the pull request's head commit for evaluation on `by`'s word.
+/// Approves the pull request's head commit for evaluation on `by`'s word:
+/// a `dslp/ok-to-test` status on it, which only writers can set, and the
+/// label people see.
 pub(super) async fn approve(
     github: &impl GitHub,
     repo: &RepoName,
@@ -192,12 +215,17 @@ pub(super) async fn approve(
             .take(140)
             .collect(),
     };
-    github.create_status(repo, &pull.head.sha, &status).await?;
+    let mut effects = vec![Effect::SetStatus {
+        sha: pull.head.sha.clone(),
+        status,
+    }];
     if !pull.labels.iter().any(|l| l.name == OK_TO_TEST) {
-        github
-            .add_labels(repo, pull.number, &[OK_TO_TEST.to_string()])
-            .await?;
+        effects.push(Effect::AddLabels {
+            issue: pull.number,
+            labels: vec![OK_TO_TEST.to_string()],
+        });
     }
+    execute(github, repo, &effects).await?;
     Ok(())
 }
 
@@ -215,28 +243,21 @@ pub(super) async fn labelled_ok_to_test(
         ));
     }
     if !automation::may_act(github, repo, &event.sender).await? {
-        github
-            .remove_label(repo, event.number, OK_TO_TEST)
-            .await
-            .or_else(absent_label)?;
+        let unlabel = Effect::RemoveLabel {
+            issue: event.number,
+            label: OK_TO_TEST.into(),
+        };
+        execute(github, repo, &[unlabel]).await?;
         let text = format!(
             "@{}, thanks: `{OK_TO_TEST}` lets a fork's pull request be evaluated, so it is kept for people with write access to this repository. A maintainer can add it, or comment `/dslp ok-to-test`.",
             event.sender
         );
-        commands::reply(github, repo, event.number, &text).await?;
+        reply(github, repo, event.number, &text).await?;
         return Ok(Outcome::neutral(text));
     }
     let pull = github.pull(repo, event.number).await?;
     approve(github, repo, &pull, &event.sender).await?;
     pull_request(github, ctx, &rerun_event(repo, &pull)).await
-}
-
-/// A label already gone is what removing it wanted.
-fn absent_label(error: GitHubError) -> Result<(), GitHubError> {
-    match error {
-        GitHubError::NotFound(_) => Ok(()),
-        other => Err(other),
-    }
 }
 
 /// Fetches the pull request's two commits, off the executor, under the
@@ -389,68 +410,19 @@ async fn around(
         ..*lifecycle
     };
     if event.action == PullAction::Closed {
-        let closed = automation::ClosedPull {
+        let closed = ClosedPull {
             kind: head.kind,
             issue: linked,
             head_ref: &event.head_ref,
             base_kind: rulebook.conventions.classify(&event.base_ref).kind,
             merged: event.merged,
         };
-        if let Some(text) = automation::pull_closed(github, &lifecycle, &closed).await? {
-            automation::say(github, &event.repo, event.number, &text).await?;
-        }
+        let said = flows::pull_closed(github, &lifecycle, &closed).await?;
+        flows::say(github, &event.repo, event.number, &said).await?;
     }
     if let Some(issue) = linked {
         let asks = automation::asks_touched(issue, directory);
-        automation::refresh_asks(github, &lifecycle, &asks).await?;
+        flows::refresh_asks(github, &lifecycle, &asks).await?;
     }
     Ok(())
-}
-
-/// A config that cannot be read fails the check, with an annotation at the
-/// line and column, and says so in the pull request.
-async fn bad_config(
-    github: &impl GitHub,
-    repo: &RepoName,
-    pr: &PullRequestEvent,
-    error: &ConfigError,
-) -> Result<Outcome> {
-    let title = format!("{CONFIG_PATH} is invalid");
-    let message = format!(
-        "{}:{}:{}: {}",
-        CONFIG_PATH, error.line, error.column, error.message
-    );
-    let body = format!(
-        "{PR_MARKER}\n## ❌ dslp: **NO-GO**\n\n`{CONFIG_PATH}` cannot be used, so nothing was checked:\n\n```\n{message}\n```\n\n`dslp lint config` checks it locally.\n",
-    );
-    let run = CheckRun {
-        name: engine::CHECK_NAME.into(),
-        head_sha: pr.head_sha.clone(),
-        conclusion: Conclusion::Failure,
-        title: title.clone(),
-        summary: message.clone(),
-        text: body.clone(),
-        annotations: vec![Annotation {
-            path: CONFIG_PATH.into(),
-            start_line: error.line,
-            end_line: error.line,
-            annotation_level: AnnotationLevel::Failure,
-            message: error.message.clone(),
-            title,
-        }],
-    };
-    let plan = Plan {
-        effects: vec![
-            Effect::UpsertComment {
-                issue: pr.number,
-                marker: PR_MARKER,
-                body: body.clone(),
-            },
-            Effect::Check(run),
-        ],
-        summary: body,
-        verdict: Verdict::NoGo,
-    };
-    let warnings = execute(github, repo, &plan).await?;
-    Ok(Outcome::of(plan, warnings))
 }

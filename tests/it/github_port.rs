@@ -6,8 +6,9 @@ use axum::http::Method;
 use dslp_bot::github::octo::OctocrabGitHub;
 use dslp_bot::github::retry::RetryPolicy;
 use dslp_bot::github::{
-    self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, IssueUpdate, Published,
+    self, Annotation, AnnotationLevel, CheckRun, Conclusion, GitHub, IssueUpdate,
 };
+use dslp_bot::handler::execute::{self, Published};
 use dslp_bot::lifecycle::labels::DSLP_LABELS;
 use dslp_bot::lifecycle::links::RepoName;
 
@@ -98,10 +99,10 @@ async fn every_operation_round_trips() {
         "ed9a53"
     );
 
-    let first = github::upsert_comment(&gh, &repo, 12, "<!-- m -->", "<!-- m -->\none")
+    let first = execute::upsert_comment(&gh, &repo, 12, "<!-- m -->", "<!-- m -->\none")
         .await
         .unwrap();
-    let second = github::upsert_comment(&gh, &repo, 12, "<!-- m -->", "<!-- m -->\ntwo")
+    let second = execute::upsert_comment(&gh, &repo, 12, "<!-- m -->", "<!-- m -->\ntwo")
         .await
         .unwrap();
     assert_eq!(first, second);
@@ -136,7 +137,7 @@ async fn more_than_fifty_annotations_go_in_batches() {
         text: "x".repeat(80_000),
         annotations,
     };
-    let published = github::publish_check(&gh, &repo(), &run).await.unwrap();
+    let published = execute::publish_check(&gh, &repo(), &run).await.unwrap();
     assert!(matches!(published, Published::CheckRun(_)));
     let runs = fake.check_runs();
     assert_eq!(runs.len(), 1);
@@ -211,7 +212,7 @@ async fn a_call_that_times_out_is_retried_when_safe() {
         "/issues/4/comments",
         Fault::Slow(Duration::from_secs(5)),
     );
-    let id = github::upsert_comment(&gh, &repo(), 4, "<!-- t -->", "<!-- t -->\nbody")
+    let id = execute::upsert_comment(&gh, &repo(), 4, "<!-- t -->", "<!-- t -->\nbody")
         .await
         .unwrap();
     assert!(id > 0);

@@ -1,0 +1,44 @@
+//! The Ask kept current (dslp#6): each Ask's bot-managed section, its
+//! linked issues by kind and its experiment leaderboard, rewritten in its
+//! body between the section's markers.
+
+use super::{Lifecycle, Step};
+use crate::engine::Effect;
+use crate::lifecycle::IssueKind;
+use crate::lifecycle::ask;
+use crate::lifecycle::issue::Lookup;
+
+/// The sections of `asks`, from what the job knows of the repository and
+/// the ledger. The executor writes each into the Ask's body as it is then,
+/// and writes nothing when the text is already there.
+pub fn refresh(lifecycle: &Lifecycle<'_>, asks: &[u64]) -> Step {
+    if !lifecycle.config.automations.ask_section {
+        return Step::none();
+    }
+    let directory = &lifecycle.repository.directory;
+    let pulls = lifecycle.repository.pull_states();
+    let effects = asks
+        .iter()
+        .filter_map(|&number| match directory.lookup_number(number) {
+            Lookup::Found(ask) if ask.labelled_kind() == Some(IssueKind::Ask) => {
+                let board = ask::leaderboard(
+                    ask,
+                    directory,
+                    &lifecycle.rulebook.conventions,
+                    lifecycle.evaluations,
+                    &pulls,
+                );
+                Some(Effect::UpdateAskSection {
+                    ask: number,
+                    section: ask::render(ask, directory, &board),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    Step {
+        effects,
+        said: String::new(),
+        done: true,
+    }
+}

@@ -1,0 +1,138 @@
+//! An issue: its rules in its sticky comment, the experiment's flows that
+//! follow its status label, and the Asks it belongs to. A branch: its name
+//! rules as a commit status. An installation: the set-up.
+
+use anyhow::Result;
+
+use crate::automation::{self, Lifecycle, Repository, set_up};
+use crate::engine::{self, notices};
+use crate::event::IssueAction;
+use crate::github::GitHub;
+use crate::lifecycle::labels::{FAILED, SUCCEEDED};
+use crate::lifecycle::links::RepoName;
+use crate::lifecycle::{Issue, IssueState};
+use crate::report::comment::ISSUE_MARKER;
+
+use super::context::{IssueTrigger, Outcome, RunContext, Tree};
+use super::execute::execute;
+use super::facts::rulebook_of;
+use super::flows;
+
+pub(super) async fn check_issue(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repo: &RepoName,
+    issue: &Issue,
+    trigger: IssueTrigger,
+) -> Result<Outcome> {
+    if issue.is_pull_request {
+        return Ok(Outcome::neutral(
+            "A pull request's conversation: nothing to check.",
+        ));
+    }
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let repository = Repository::read(github, repo).await?;
+    let number = issue.number.unwrap_or_default();
+    let had_comment = github
+        .comments(repo, number)
+        .await?
+        .iter()
+        .any(|c| c.body.as_deref().is_some_and(|b| b.contains(ISSUE_MARKER)));
+    let plan = engine::issue(issue, &rulebook, &repository.directory, had_comment);
+    let mut warnings = execute(github, repo, &plan.effects).await?.warnings;
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: ctx.evaluations,
+    };
+    // The experiment's flows follow its status label.
+    let follows_status = matches!(
+        trigger,
+        IssueTrigger::Comment
+            | IssueTrigger::Event(IssueAction::Labeled | IssueAction::Opened | IssueAction::Edited)
+    );
+    if follows_status {
+        let flow = if issue.labels.iter().any(|l| l == SUCCEEDED) {
+            flows::succeed(github, &lifecycle, issue, None).await?
+        } else if issue.labels.iter().any(|l| l == FAILED) && issue.state == IssueState::Open {
+            flows::fail(github, &lifecycle, issue, None).await?
+        } else {
+            String::new()
+        };
+        flows::say(github, repo, number, &flow).await?;
+    }
+    let asks = automation::asks_touched(issue, &repository.directory);
+    let updated = flows::refresh_asks(github, &lifecycle, &asks).await?;
+    if !updated.is_empty() {
+        warnings.push(format!(
+            "kept Ask{} {} current",
+            if updated.len() == 1 { "" } else { "s" },
+            updated
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(Outcome::of(plan, warnings))
+}
+
+pub(super) async fn branch_status(
+    github: &impl GitHub,
+    tree: &Tree,
+    repo: &RepoName,
+    branch: &str,
+    after: &str,
+) -> Result<Outcome> {
+    let (_, rulebook) = rulebook_of(github, tree, repo).await?;
+    let directory = Repository::read(github, repo).await?.directory;
+    let report = rulebook.check_branch(branch, &directory);
+    // A `create` event names no commit: ask for the branch's.
+    let sha = match after.is_empty() {
+        true => github.branch_head(repo, branch).await?,
+        false => after.to_string(),
+    };
+    let plan = notices::branch_status(&report, &sha);
+    execute(github, repo, &plan.effects).await?;
+    Ok(Outcome::of(plan, Vec::new()))
+}
+
+/// The App was installed on `repos`: labels, protection, the set-up pull
+/// request, as the server's settings ask.
+pub(super) async fn installed(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repos: &[RepoName],
+) -> Result<Outcome> {
+    let mut warnings = Vec::new();
+    for repo in repos {
+        execute(github, repo, &set_up::labels()).await?;
+        let wanted = ctx.set_up;
+        if !wanted.pull_request && wanted.protection == crate::config::Mode::Off {
+            continue;
+        }
+        let facts = set_up::Facts::gather(github, repo, wanted).await?;
+        let (effects, mut done, mut suggestion) = set_up::protection(&facts, wanted);
+        let protected = execute(github, repo, &effects).await?;
+        if let Some(refused) = protected.refused {
+            done.clear();
+            suggestion = Some(refused);
+        }
+        let (effects, opened) = set_up::pull_request(&facts, wanted, suggestion.as_deref());
+        let executed = execute(github, repo, &effects).await?;
+        done.extend(opened.into_iter().map(|d| match executed.opened.last() {
+            Some(number) if d.contains("opened") => format!("set-up pull request #{number} opened"),
+            _ => d,
+        }));
+        warnings.push(format!("{repo}: {}", done.join("; ")));
+    }
+    let mut outcome = Outcome::neutral(format!(
+        "The {} DSLP labels are in place on {} repositor{}.",
+        crate::lifecycle::labels::DSLP_LABELS.len(),
+        repos.len(),
+        if repos.len() == 1 { "y" } else { "ies" }
+    ));
+    outcome.warnings = warnings;
+    Ok(outcome)
+}
