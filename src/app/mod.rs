@@ -2,11 +2,9 @@
 //! App authentication, and workers that run the same handler as the Action.
 
 pub mod auth;
-pub mod committer;
+pub mod delivery;
 pub mod intake;
-pub mod journal;
 pub mod metrics;
-pub mod recorder;
 pub mod redeliver;
 pub mod server;
 pub mod settings;

@@ -15,9 +15,9 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 
 use crate::app::auth::Installations;
+use crate::app::intake::recorder::Journaling;
 use crate::app::intake::{self, Delivery, MAX_BODY};
 use crate::app::metrics::{Metrics, event_label};
-use crate::app::recorder::Journaling;
 use crate::app::redeliver;
 use crate::app::settings::ServeArgs;
 use crate::app::store::{NewDelivery, NewJob, Recorded, Store};

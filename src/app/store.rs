@@ -2,7 +2,7 @@
 //! in SQLite (a file; created and migrated at start).
 //!
 //! Deliveries are recorded by one thread, the recorder
-//! ([`crate::app::recorder`]), which answers once they are on disk; jobs
+//! ([`crate::app::intake::recorder`]), which answers once they are on disk; jobs
 //! and the ledger are read and updated through an sqlx pool.
 
 use std::str::FromStr;
@@ -15,36 +15,10 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::app::recorder::{self, Journaling, Message};
+pub use crate::app::delivery::{Health, NewDelivery, NewJob, Recorded};
+use crate::app::intake::recorder::{self, Journaling, Message};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/app/migrations");
-
-/// A verified delivery, ready to be recorded (and queued when it has work).
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub id: String,
-    pub event: String,
-    pub action: Option<String>,
-    pub installation: Option<u64>,
-    pub job: Option<NewJob>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    /// One job per key runs at a time (`owner/name#12`, `owner/name@branch`).
-    pub key: String,
-    /// A newer evaluation of a pull request supersedes a queued older one.
-    pub evaluates: bool,
-    pub payload: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    /// Committed; a job was queued if it had one.
-    New,
-    /// This delivery id was recorded before: nothing was done again.
-    Duplicate,
-}
 
 /// A job taken from the queue.
 #[derive(Debug, Clone)]
@@ -77,35 +51,6 @@ pub struct Store {
     /// Woken when a job is queued.
     pub queued: std::sync::Arc<Notify>,
     health: std::sync::Arc<Health>,
-}
-
-/// The part of the store that met a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part {
-    Recorder,
-    Committer,
-}
-
-/// What the store's threads last met: nothing while they record, or why
-/// they cannot. `/healthz` reads it, so that a load balancer stops sending
-/// to a replica whose store refuses deliveries.
-#[derive(Debug, Default)]
-pub struct Health {
-    problems: std::sync::Mutex<[Option<String>; 2]>,
-}
-
-impl Health {
-    /// Records how `part`'s last attempt ended.
-    pub(crate) fn set(&self, part: Part, problem: Option<String>) {
-        let mut problems = self.problems.lock().unwrap_or_else(|p| p.into_inner());
-        problems[part as usize] = problem;
-    }
-
-    /// Why the store cannot record, if it cannot.
-    pub fn problem(&self) -> Option<String> {
-        let problems = self.problems.lock().unwrap_or_else(|p| p.into_inner());
-        problems.iter().flatten().next().cloned()
-    }
 }
 
 pub use crate::timestamp::now_ms;
@@ -370,8 +315,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::app::journal::Journal;
-    use crate::app::recorder::journal_path;
+    use crate::app::intake::journal::Journal;
+    use crate::app::intake::recorder::journal_path;
 
     fn delivery(id: &str, key: &str, evaluates: bool) -> NewDelivery {
         NewDelivery {

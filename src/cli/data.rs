@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
 
-use super::{exit, load_repository, output};
+use super::common::{exit, load_repository};
+use super::output;
 use crate::data::{self, DatasetReport};
 use crate::evidence;
 use crate::lifecycle::Severity;

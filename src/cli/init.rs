@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::{Format, exit, output};
+use super::common::exit;
+use super::output::{self, Format};
 use crate::lifecycle::labels::DSLP_LABELS;
 use crate::scaffold::{self, Outcome};
 

@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 
+use super::common::{RepoArgs, exit, load_rulebook, read_input};
 use super::issues_file::{parse_export, parse_issue};
-use super::{Format, RepoArgs, exit, load_rulebook, output, read_input};
+use super::output::{self, Format};
 use crate::config::{self, RepoConfig};
 use crate::lifecycle::finding::has_errors;
 use crate::lifecycle::{
@@ -43,7 +44,7 @@ pub enum LintCommand {
         /// The repository config; by default .github/dslp.yml in the current directory, if present.
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
-        #[arg(long, value_name = "OWNER/NAME", value_parser = super::parse_repo)]
+        #[arg(long, value_name = "OWNER/NAME", value_parser = super::common::parse_repo)]
         repo: Option<crate::lifecycle::links::RepoName>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,

@@ -1,5 +1,6 @@
 //! The `dslp` command line.
 
+mod common;
 mod data;
 mod init;
 mod issues_file;
@@ -8,26 +9,12 @@ mod model;
 mod output;
 mod stats;
 
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, RepoConfig};
-use crate::lifecycle::Rulebook;
-use crate::lifecycle::links::RepoName;
+use crate::config;
+pub use common::exit;
 pub use output::Format;
-
-/// Exit codes, as the README documents them.
-pub mod exit {
-    /// No findings at error level.
-    pub const CLEAN: i32 = 0;
-    /// At least one finding at error level.
-    pub const FINDINGS: i32 = 1;
-    /// Wrong usage, unreadable input, or an invalid config.
-    pub const USAGE: i32 = 2;
-}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,25 +71,6 @@ enum Command {
 enum ConfigCommand {
     /// Print the JSON Schema of .github/dslp.yml, for editors.
     Schema,
-}
-
-/// Options shared by the commands that apply the repository's rules.
-#[derive(Debug, clap::Args)]
-pub struct RepoArgs {
-    /// The repository config; by default .github/dslp.yml in the current directory, if present.
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// A JSON export of the repository's issues, so links can be checked
-    /// (`gh issue list --state all --limit 1000 --json number,title,body,labels,state`).
-    #[arg(long, value_name = "FILE")]
-    issues: Option<PathBuf>,
-    /// The repository as owner/name, to tell its own links from other repositories'.
-    #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
-    repo: Option<RepoName>,
-}
-
-fn parse_repo(text: &str) -> Result<RepoName, String> {
-    RepoName::parse(text).ok_or_else(|| format!("`{text}` is not owner/name"))
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -185,63 +153,4 @@ fn print_rules(format: Format) {
             }
         }
     }
-}
-
-/// Reads a file, or standard input for `-`.
-fn read_input(path: &Path) -> Result<String> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading standard input")?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-}
-
-/// Reads and validates a config; `shown` is how messages name it.
-fn read_config(path: &Path) -> Result<(String, RepoConfig)> {
-    let text = read_input(path)
-        .map_err(|e| anyhow::anyhow!("{e:#}; `dslp init` writes a commented .github/dslp.yml"))?;
-    let shown = path.display().to_string();
-    let config = RepoConfig::parse(&text, &shown)?;
-    config.rulebook(&shown)?;
-    Ok((shown, config))
-}
-
-/// The rulebook from `--config`, or from .github/dslp.yml when present.
-fn load_rulebook(explicit: Option<&Path>) -> Result<Rulebook> {
-    let default = Path::new(config::CONFIG_PATH);
-    let path = match explicit {
-        Some(path) => path,
-        None if default.exists() => default,
-        None => return Ok(Rulebook::default()),
-    };
-    let (shown, config) = read_config(path)?;
-    Ok(config.rulebook(&shown)?)
-}
-
-/// The repository root (as given, else the git work tree around the
-/// current directory, else the current directory) and its config (as
-/// given, else the root's .github/dslp.yml).
-fn load_repository(
-    root: Option<&Path>,
-    config: Option<&Path>,
-) -> Result<(PathBuf, String, RepoConfig)> {
-    let root = match root {
-        Some(root) if !root.is_dir() => anyhow::bail!("{} is not a directory", root.display()),
-        Some(root) => root.to_path_buf(),
-        None => {
-            let here = std::env::current_dir().context("reading the current directory")?;
-            git2::Repository::discover(&here)
-                .ok()
-                .and_then(|repo| repo.workdir().map(Path::to_path_buf))
-                .unwrap_or(here)
-        }
-    };
-    let path = config
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.join(config::CONFIG_PATH));
-    let (shown, config) = read_config(&path)?;
-    Ok((root, shown, config))
 }

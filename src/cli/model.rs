@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use super::common::{exit, load_repository};
 use super::data::{DataFormat, text_report};
-use super::{exit, load_repository, output};
+use super::output;
 use crate::config::{self, RepoConfig};
 use crate::evidence::{self, Evidence, Request};
 use crate::lifecycle::Rulebook;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::exit;
+use super::common::exit;
 use super::issues_file::parse_dated_export;
 use crate::lifecycle::stats::{self, Dated};
 

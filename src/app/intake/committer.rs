@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::{Notify, oneshot};
 
-use crate::app::store::{Health, NewDelivery, Part, Recorded, now_ms};
+use crate::app::delivery::{Health, NewDelivery, Part, Recorded};
+use crate::timestamp::now_ms;
 
 /// A commit is made once this many deliveries wait, before it is due.
 const COMMIT_AFTER: usize = 256;

@@ -1,13 +1,13 @@
 //! The recorder: the one thread that answers deliveries once they are on
 //! disk.
 //!
-//! The disk is the intake journal ([`crate::app::journal`]): each group of
+//! The disk is the intake journal ([`super::journal`]): each group of
 //! deliveries waiting at that moment is appended to it and synced once,
 //! checked for duplicates while the disk writes, and answered. (Checked
 //! before the write, the SQLite read stood in front of every answer: in
 //! the serve bench at 500/s, leaving it out took 60-110 µs off the p50.)
 //! The answered deliveries are then handed to the committer
-//! ([`crate::app::committer`]), which records them in SQLite a little
+//! ([`super::committer`]), which records them in SQLite a little
 //! later, off this thread. Until a batch is committed the
 //! recorder keeps its delivery ids, to know a redelivery as a duplicate;
 //! their jobs are not visible to the workers meanwhile (at most
@@ -28,9 +28,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::app::committer::{Committer, make_durable, record_in_sqlite};
-use crate::app::journal::Journal;
-use crate::app::store::{Health, NewDelivery, Part, Recorded};
+use super::committer::{Committer, make_durable, record_in_sqlite};
+use super::journal::Journal;
+use crate::app::delivery::{Health, NewDelivery, Part, Recorded};
 
 /// How many deliveries are taken from the channel at once.
 const GROUP_LIMIT: usize = 1024;
@@ -50,7 +50,7 @@ pub struct Journaling {
 impl Default for Journaling {
     fn default() -> Journaling {
         Journaling {
-            journal_bytes: crate::app::journal::DEFAULT_CAPACITY,
+            journal_bytes: super::journal::DEFAULT_CAPACITY,
             commit_every: COMMIT_EVERY,
         }
     }

@@ -40,7 +40,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::app::store::{NewDelivery, NewJob};
+use crate::app::delivery::{NewDelivery, NewJob};
 
 const MAGIC: u32 = u32::from_le_bytes(*b"DSLJ");
 const HEADER: usize = 16;

@@ -8,6 +8,10 @@ use sha2::Sha256;
 
 use crate::event::{self, Event};
 
+pub(crate) mod committer;
+pub mod journal;
+pub mod recorder;
+
 /// GitHub's largest webhook payload.
 pub const MAX_BODY: usize = 25 * 1024 * 1024;
 
