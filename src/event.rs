@@ -8,7 +8,7 @@ use crate::lifecycle::labels::OK_TO_TEST;
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{Issue, IssueState};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     PullRequest(PullRequestEvent),
     Issue {
@@ -49,7 +49,7 @@ pub enum Event {
 }
 
 /// What happened to a pull request (GitHub's `action`), for those we act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PullAction {
     Opened,
     Synchronize,
@@ -77,7 +77,7 @@ impl PullAction {
 }
 
 /// What happened to an issue, for those we act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IssueAction {
     Opened,
     Edited,
@@ -102,14 +102,14 @@ impl IssueAction {
 }
 
 /// What happened to a comment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommentAction {
     Created,
     Edited,
     Deleted,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullRequestEvent {
     pub action: PullAction,
     pub repo: RepoName,
@@ -297,15 +297,14 @@ pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
     Ok(parse_delivery(name, payload)?.event)
 }
 
-/// A delivery as the queue keeps it: the event, the installation it came
-/// through, and the payload cut down to the fields dslp-bot reads (a few
-/// hundred bytes instead of GitHub's tens of kilobytes), which `parse`
-/// reads back into the same event.
+/// A delivery as the queue keeps it: the event, read once at intake, and
+/// the installation it came through.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedDelivery {
     pub event: Event,
     pub installation: Option<u64>,
-    pub compact: Vec<u8>,
+    /// The event as the queue stores it ([`Event::from_stored`] reads it).
+    pub stored: Vec<u8>,
 }
 
 pub fn parse_delivery(name: &str, payload: &[u8]) -> Result<ParsedDelivery, EventError> {
@@ -313,14 +312,27 @@ pub fn parse_delivery(name: &str, payload: &[u8]) -> Result<ParsedDelivery, Even
         event: name.to_string(),
         message: format!("not the JSON GitHub sends: {e}"),
     })?;
-    let compact = serde_json::to_vec(&payload).unwrap_or_default();
     let installation = payload.installation.as_ref().map(|i| i.id);
     let event = decide(name, payload)?;
     Ok(ParsedDelivery {
+        stored: event.to_stored(),
         event,
         installation,
-        compact,
     })
+}
+
+impl Event {
+    /// The event as the queue keeps it: a few hundred bytes of JSON, where
+    /// GitHub sent tens of kilobytes.
+    pub fn to_stored(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// An event the queue kept. A job queued by an older dslp-bot kept
+    /// GitHub's payload cut down, which is read as a payload of `name`.
+    pub fn from_stored(name: &str, bytes: &[u8]) -> Result<Event, EventError> {
+        serde_json::from_slice(bytes).or_else(|_| parse(name, bytes))
+    }
 }
 
 fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
@@ -473,5 +485,58 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
             })
         }
         _ => ignored(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/fixtures/github/webhooks/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// The queue keeps the event read at intake; a job an older dslp-bot
+    /// queued kept GitHub's payload cut down, and still reads.
+    #[test]
+    fn a_stored_event_reads_back_and_so_does_an_older_jobs_payload() {
+        for (name, file) in [
+            ("pull_request", "pull_request.synchronize"),
+            ("issues", "issues.opened"),
+            ("issue_comment", "issue_comment.created"),
+            ("check_suite", "check_suite.rerequested"),
+            ("push", "push"),
+        ] {
+            let parsed = parse_delivery(name, &example(file)).unwrap();
+            assert_eq!(
+                Event::from_stored(name, &parsed.stored).unwrap(),
+                parsed.event
+            );
+            let payload: Payload = serde_json::from_slice(&example(file)).unwrap();
+            let older = serde_json::to_vec(&payload).unwrap();
+            assert_eq!(
+                Event::from_stored(name, &older).unwrap(),
+                parsed.event,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn actions_are_read_into_types_and_unknown_ones_ignored() {
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&example("pull_request.opened")).unwrap();
+        payload["action"] = "assigned".into();
+        let event = parse("pull_request", payload.to_string().as_bytes()).unwrap();
+        assert!(matches!(event, Event::Ignored { .. }), "{event:?}");
+        payload["action"] = "reopened".into();
+        match parse("pull_request", payload.to_string().as_bytes()).unwrap() {
+            Event::PullRequest(pr) => assert_eq!(pr.action, PullAction::Reopened),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -69,11 +69,11 @@ fn record_of(delivery: Delivery) -> NewDelivery {
         event: delivery.event_name,
         action,
         installation: delivery.installation,
-        // The compact payload moves into the job: no copy on the hot path.
+        // The stored event moves into the job: no copy on the hot path.
         job: key.map(|(key, evaluates)| NewJob {
             key,
             evaluates,
-            payload: delivery.compact,
+            payload: delivery.stored,
         }),
     }
 }

@@ -16,7 +16,7 @@ use crate::app::auth::Installations;
 use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
-use crate::event::{self, Event, EventError};
+use crate::event::{Event, EventError};
 use crate::github::GitHubError;
 use crate::github::fetch::GitFetcher;
 use crate::handler::sandbox::Sandbox;
@@ -81,7 +81,12 @@ impl Worker {
 
     async fn attempt_in_span(&self, job: Job) {
         let started = Instant::now();
-        let result = self.execute(&job).await;
+        // Read once: the attempt and, if it gives up, its report.
+        let event = Event::from_stored(&job.event, &job.payload);
+        let result = match &event {
+            Ok(event) => self.execute(&job, event).await,
+            Err(error) => Err(error.clone().into()),
+        };
         let took = started.elapsed();
         let recorded = match result {
             Ok(outcome) => {
@@ -107,7 +112,9 @@ impl Worker {
                 } else {
                     tracing::error!("job failed for good: {message}");
                     self.metrics.job("failed", took);
-                    self.report_failure(&job, &message).await;
+                    if let Ok(event) = &event {
+                        self.report_failure(&job, event, &message).await;
+                    }
                     self.store.retry_or_fail(&job, &message, None).await
                 }
             }
@@ -117,8 +124,7 @@ impl Worker {
         }
     }
 
-    async fn execute(&self, job: &Job) -> Result<Outcome> {
-        let event = event::parse(&job.event, &job.payload)?;
+    async fn execute(&self, job: &Job, event: &Event) -> Result<Outcome> {
         let installation = job
             .installation
             .ok_or_else(|| anyhow!("the delivery names no installation"))?;
@@ -194,10 +200,7 @@ impl Worker {
     /// A job that gave up says so where people look: a pull request's
     /// check run fails, an issue's sticky comment says the check could not
     /// finish; both say why.
-    async fn report_failure(&self, job: &Job, message: &str) {
-        let Ok(event) = event::parse(&job.event, &job.payload) else {
-            return;
-        };
+    async fn report_failure(&self, job: &Job, event: &Event, message: &str) {
         let Some(installation) = job.installation else {
             return;
         };
@@ -206,7 +209,7 @@ impl Worker {
             Err(error) => return tracing::error!("reporting the failure: {error:#}"),
         };
         let github = &*installation.client;
-        let reported = match &event {
+        let reported = match event {
             Event::PullRequest(pr) => {
                 handler::report_failure(github, &pr.repo, &pr.head_sha, message).await
             }

@@ -132,11 +132,7 @@ pub async fn may_act(
     repo: &RepoName,
     user: &str,
 ) -> Result<bool, GitHubError> {
-    let permission = github.permission(repo, user).await?;
-    Ok(matches!(
-        permission.as_str(),
-        "admin" | "maintain" | "write"
-    ))
+    Ok(github.permission(repo, user).await?.writes())
 }
 
 fn has_label(issue: &Issue, label: &str) -> bool {

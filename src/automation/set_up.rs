@@ -194,7 +194,12 @@ pub fn pull_request(
                 .unwrap_or_default()
         ),
     });
-    (effects, vec!["set-up pull request opened".to_string()])
+    (effects, Vec::new())
+}
+
+/// What set-up says of the pull request it opened.
+pub fn opened(number: u64) -> String {
+    format!("set-up pull request #{number} opened")
 }
 
 #[cfg(test)]

@@ -114,6 +114,39 @@ pub enum StatusState {
 /// The context of the status that approves a fork's head commit.
 pub const APPROVAL_CONTEXT: &str = "dslp/ok-to-test";
 
+/// A user's role on a repository, as GitHub names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Admin,
+    Maintain,
+    Write,
+    Triage,
+    Read,
+    None,
+}
+
+impl Permission {
+    /// GitHub's `permission` (or `role_name`); anything unknown is none.
+    pub fn from_github(text: &str) -> Permission {
+        match text {
+            "admin" => Permission::Admin,
+            "maintain" => Permission::Maintain,
+            "write" => Permission::Write,
+            "triage" => Permission::Triage,
+            "read" => Permission::Read,
+            _ => Permission::None,
+        }
+    }
+
+    /// Write access or more: may give commands and approve forks.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Permission::Admin | Permission::Maintain | Permission::Write
+        )
+    }
+}
+
 /// What the port's callers need of an issue or pull request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct IssueData {
@@ -284,8 +317,8 @@ pub trait GitHub {
     async fn pull_files(&self, repo: &RepoName, number: u64) -> Result<Vec<String>, GitHubError>;
     /// The commit a branch points at.
     async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError>;
-    /// A user's permission on the repository: admin, maintain, write, triage, read or none.
-    async fn permission(&self, repo: &RepoName, user: &str) -> Result<String, GitHubError>;
+    /// A user's permission on the repository.
+    async fn permission(&self, repo: &RepoName, user: &str) -> Result<Permission, GitHubError>;
     /// Opens an issue; answers its number.
     async fn create_issue(
         &self,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::retry::{self, Idempotence, Reply, RetryPolicy};
 use super::{
     Annotation, CHECK_TEXT_LIMIT, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate,
-    PullData, Status,
+    Permission, PullData, Status,
 };
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
@@ -613,13 +613,13 @@ impl GitHub for OctocrabGitHub {
         Ok(branch.commit.sha)
     }
 
-    async fn permission(&self, repo: &RepoName, user: &str) -> Result<String, GitHubError> {
+    async fn permission(&self, repo: &RepoName, user: &str) -> Result<Permission, GitHubError> {
         #[derive(Deserialize)]
-        struct Permission {
+        struct Answer {
             permission: String,
         }
         match self
-            .json::<Permission>(
+            .json::<Answer>(
                 Method::GET,
                 &format!(
                     "{}/collaborators/{}/permission",
@@ -631,9 +631,9 @@ impl GitHub for OctocrabGitHub {
             )
             .await
         {
-            Ok(p) => Ok(p.permission),
+            Ok(p) => Ok(Permission::from_github(&p.permission)),
             // Not a collaborator at all.
-            Err(GitHubError::NotFound(_)) => Ok("none".into()),
+            Err(GitHubError::NotFound(_)) => Ok(Permission::None),
             Err(e) => Err(e),
         }
     }

@@ -119,12 +119,10 @@ pub(super) async fn installed(
             done.clear();
             suggestion = Some(refused);
         }
-        let (effects, opened) = set_up::pull_request(&facts, wanted, suggestion.as_deref());
+        let (effects, said) = set_up::pull_request(&facts, wanted, suggestion.as_deref());
         let executed = execute(github, repo, &effects).await?;
-        done.extend(opened.into_iter().map(|d| match executed.opened.last() {
-            Some(number) if d.contains("opened") => format!("set-up pull request #{number} opened"),
-            _ => d,
-        }));
+        done.extend(said);
+        done.extend(executed.opened.last().map(|&number| set_up::opened(number)));
         warnings.push(format!("{repo}: {}", done.join("; ")));
     }
     let mut outcome = Outcome::neutral(format!(

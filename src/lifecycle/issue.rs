@@ -28,7 +28,7 @@ impl IssueState {
 }
 
 /// The facts about one issue that the rules use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
     pub number: Option<u64>,
     pub title: String,

@@ -47,8 +47,8 @@ pub struct Delivery {
     pub event_name: String,
     pub event: Event,
     pub installation: Option<u64>,
-    /// The payload cut down to what dslp-bot reads, for the queue.
-    pub compact: Vec<u8>,
+    /// The event as the queue stores it.
+    pub stored: Vec<u8>,
 }
 
 impl Delivery {
@@ -191,7 +191,7 @@ pub fn accept(
         event_name: event_name.to_string(),
         event: parsed.event,
         installation: parsed.installation,
-        compact: parsed.compact,
+        stored: parsed.stored,
     })
 }
 
@@ -258,10 +258,10 @@ mod tests {
         assert!(matches!(delivery.event, Event::PullRequest(_)));
         assert_eq!(delivery.status(), 202);
         assert_eq!(delivery.installation, Some(1));
-        // The queue keeps the compact payload, which reads back the same.
-        assert!(delivery.compact.len() * 5 < json.len());
+        // The queue keeps the event, which reads back the same.
+        assert!(delivery.stored.len() * 5 < json.len());
         assert_eq!(
-            crate::event::parse("pull_request", &delivery.compact).unwrap(),
+            Event::from_stored("pull_request", &delivery.stored).unwrap(),
             delivery.event
         );
 
