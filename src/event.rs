@@ -336,146 +336,29 @@ impl Event {
 }
 
 fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
-    let fail = |message: String| EventError {
-        event: name.to_string(),
-        message,
-    };
-    let action = payload.action.clone();
-    let ignored = || {
-        Ok(Event::Ignored {
-            event: name.to_string(),
-            action: action.clone(),
-        })
-    };
-    let repo = || {
-        payload
-            .repository
-            .as_ref()
-            .and_then(|r| RepoName::parse(&r.full_name))
-            .ok_or_else(|| fail("the payload names no repository".into()))
-    };
+    let read = Read { name };
     match name {
-        "pull_request" => {
-            let ok_to_test = payload.label.as_ref().is_some_and(|l| l.name == OK_TO_TEST);
-            let action = match action.as_deref() {
-                // Other labels change nothing dslp-bot evaluates.
-                Some("labeled") if ok_to_test => PullAction::LabeledOkToTest,
-                Some(action) => match PullAction::from_github(action) {
-                    Some(action) => action,
-                    None => return ignored(),
-                },
-                None => return ignored(),
-            };
-            let repo = repo()?;
-            let clone_url = payload
-                .repository
-                .as_ref()
-                .and_then(|r| r.clone_url.clone());
-            let sender = payload.sender.map(|u| u.login).unwrap_or_default();
-            let pr = payload
-                .pull_request
-                .ok_or_else(|| fail("no `pull_request` object".into()))?;
-            Ok(Event::PullRequest(PullRequestEvent {
-                action,
-                head_repo: pr
-                    .head
-                    .repo
-                    .as_ref()
-                    .and_then(|r| RepoName::parse(&r.full_name)),
-                repo,
-                number: pr.number,
-                head_ref: pr.head.name,
-                head_sha: pr.head.sha,
-                base_ref: pr.base.name,
-                base_sha: pr.base.sha,
-                body: pr.body.unwrap_or_default(),
-                labels: pr.labels.into_iter().map(|l| l.name).collect(),
-                merged: pr.merged.unwrap_or(false),
-                state: IssueState::from_github(&pr.state),
-                author: pr.user.map(|u| u.login).unwrap_or_default(),
-                sender,
-                clone_url,
-            }))
-        }
-        "issues" => {
-            let Some(action) = action.as_deref().and_then(IssueAction::from_github) else {
-                return ignored();
-            };
-            let repo = repo()?;
-            let issue = payload
-                .issue
-                .ok_or_else(|| fail("no `issue` object".into()))?;
-            Ok(Event::Issue {
-                action,
-                repo,
-                issue: issue.into_issue(),
-            })
-        }
-        "issue_comment" => {
-            let repo = repo()?;
-            let issue = payload
-                .issue
-                .ok_or_else(|| fail("no `issue` object".into()))?;
-            let comment = payload
-                .comment
-                .ok_or_else(|| fail("no `comment` object".into()))?;
-            let action = match action.as_deref() {
-                Some("created") => CommentAction::Created,
-                Some("edited") => CommentAction::Edited,
-                Some("deleted") => CommentAction::Deleted,
-                _ => return ignored(),
-            };
-            Ok(Event::IssueComment {
-                action,
-                repo,
-                issue: issue.into_issue(),
-                author: comment.user.map(|u| u.login).unwrap_or_default(),
-                comment: comment.body,
-            })
-        }
-        "push" => {
-            let repo = repo()?;
-            let branch = payload
-                .reference
-                .as_deref()
-                .and_then(|r| r.strip_prefix("refs/heads/"))
-                .map(str::to_string);
-            Ok(Event::Push {
-                repo,
-                branch,
-                after: payload.after.unwrap_or_default(),
-                created: payload.created.unwrap_or(false),
-                deleted: payload.deleted.unwrap_or(false),
-            })
-        }
+        "pull_request" => read.pull_request(payload),
+        "issues" => read.issue(payload),
+        "issue_comment" => read.comment(payload),
+        "push" => read.push(payload),
         // `create` names the branch (without `refs/heads/`) but no commit.
         "create" if payload.ref_type.as_deref() == Some("branch") => Ok(Event::Push {
-            repo: repo()?,
+            repo: read.repo(&payload)?,
             branch: payload.reference.clone(),
             after: String::new(),
             created: true,
             deleted: false,
         }),
-        "check_suite" | "check_run" if action.as_deref() == Some("rerequested") => {
-            let repo = repo()?;
-            let check = match name {
-                "check_suite" => payload.check_suite,
-                _ => payload.check_run,
-            }
-            .ok_or_else(|| fail(format!("no `{name}` object")))?;
-            Ok(Event::Rerequested {
-                repo,
-                head_sha: check.head_sha,
-                pulls: check.pull_requests.into_iter().map(|p| p.number).collect(),
-            })
+        "check_suite" | "check_run" if payload.action.as_deref() == Some("rerequested") => {
+            read.rerequested(payload)
         }
         "installation" | "installation_repositories"
-            if matches!(action.as_deref(), Some("created" | "added")) =>
+            if matches!(payload.action.as_deref(), Some("created" | "added")) =>
         {
-            let listed = if name == "installation" {
-                payload.repositories
-            } else {
-                payload.repositories_added
+            let listed = match name {
+                "installation" => payload.repositories,
+                _ => payload.repositories_added,
             };
             Ok(Event::Installed {
                 repos: listed
@@ -484,7 +367,144 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                     .collect(),
             })
         }
-        _ => ignored(),
+        _ => Ok(read.ignored(&payload)),
+    }
+}
+
+/// Reads the payload of one event, whose name its errors carry.
+struct Read<'a> {
+    name: &'a str,
+}
+
+impl Read<'_> {
+    fn fail(&self, message: impl Into<String>) -> EventError {
+        EventError {
+            event: self.name.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn ignored(&self, payload: &Payload) -> Event {
+        Event::Ignored {
+            event: self.name.to_string(),
+            action: payload.action.clone(),
+        }
+    }
+
+    fn repo(&self, payload: &Payload) -> Result<RepoName, EventError> {
+        payload
+            .repository
+            .as_ref()
+            .and_then(|r| RepoName::parse(&r.full_name))
+            .ok_or_else(|| self.fail("the payload names no repository"))
+    }
+
+    fn pull_request(&self, payload: Payload) -> Result<Event, EventError> {
+        let ok_to_test = payload.label.as_ref().is_some_and(|l| l.name == OK_TO_TEST);
+        let action = match payload.action.as_deref() {
+            // Other labels change nothing dslp-bot evaluates.
+            Some("labeled") if ok_to_test => PullAction::LabeledOkToTest,
+            Some(action) => match PullAction::from_github(action) {
+                Some(action) => action,
+                None => return Ok(self.ignored(&payload)),
+            },
+            None => return Ok(self.ignored(&payload)),
+        };
+        let repo = self.repo(&payload)?;
+        let clone_url = payload.repository.and_then(|r| r.clone_url);
+        let sender = payload.sender.map(|u| u.login).unwrap_or_default();
+        let pr = payload
+            .pull_request
+            .ok_or_else(|| self.fail("no `pull_request` object"))?;
+        Ok(Event::PullRequest(PullRequestEvent {
+            action,
+            head_repo: pr
+                .head
+                .repo
+                .as_ref()
+                .and_then(|r| RepoName::parse(&r.full_name)),
+            repo,
+            number: pr.number,
+            head_ref: pr.head.name,
+            head_sha: pr.head.sha,
+            base_ref: pr.base.name,
+            base_sha: pr.base.sha,
+            body: pr.body.unwrap_or_default(),
+            labels: pr.labels.into_iter().map(|l| l.name).collect(),
+            merged: pr.merged.unwrap_or(false),
+            state: IssueState::from_github(&pr.state),
+            author: pr.user.map(|u| u.login).unwrap_or_default(),
+            sender,
+            clone_url,
+        }))
+    }
+
+    fn issue(&self, payload: Payload) -> Result<Event, EventError> {
+        let Some(action) = payload.action.as_deref().and_then(IssueAction::from_github) else {
+            return Ok(self.ignored(&payload));
+        };
+        let repo = self.repo(&payload)?;
+        let issue = payload
+            .issue
+            .ok_or_else(|| self.fail("no `issue` object"))?;
+        Ok(Event::Issue {
+            action,
+            repo,
+            issue: issue.into_issue(),
+        })
+    }
+
+    fn comment(&self, payload: Payload) -> Result<Event, EventError> {
+        let action = match payload.action.as_deref() {
+            Some("created") => CommentAction::Created,
+            Some("edited") => CommentAction::Edited,
+            Some("deleted") => CommentAction::Deleted,
+            _ => return Ok(self.ignored(&payload)),
+        };
+        let repo = self.repo(&payload)?;
+        let issue = payload
+            .issue
+            .ok_or_else(|| self.fail("no `issue` object"))?;
+        let comment = payload
+            .comment
+            .ok_or_else(|| self.fail("no `comment` object"))?;
+        Ok(Event::IssueComment {
+            action,
+            repo,
+            issue: issue.into_issue(),
+            author: comment.user.map(|u| u.login).unwrap_or_default(),
+            comment: comment.body,
+        })
+    }
+
+    fn push(&self, payload: Payload) -> Result<Event, EventError> {
+        let repo = self.repo(&payload)?;
+        let branch = payload
+            .reference
+            .as_deref()
+            .and_then(|r| r.strip_prefix("refs/heads/"))
+            .map(str::to_string);
+        Ok(Event::Push {
+            repo,
+            branch,
+            after: payload.after.unwrap_or_default(),
+            created: payload.created.unwrap_or(false),
+            deleted: payload.deleted.unwrap_or(false),
+        })
+    }
+
+    fn rerequested(&self, payload: Payload) -> Result<Event, EventError> {
+        let repo = self.repo(&payload)?;
+        let check = match self.name {
+            "check_suite" => payload.check_suite,
+            _ => payload.check_run,
+        }
+        .ok_or_else(|| self.fail(format!("no `{}` object", self.name)))?;
+        Ok(Event::Rerequested {
+            repo,
+            head_sha: check.head_sha,
+            pulls: check.pull_requests.into_iter().map(|p| p.number).collect(),
+        })
     }
 }
 

@@ -57,32 +57,47 @@ pub(super) fn split_rows(
                 stratify,
             },
             _,
-        ) => {
-            let mut rng = SeededRng::new(*seed);
-            let groups: Vec<Vec<usize>> = match target {
-                Target::Classes { index, labels, .. } if *stratify => (0..labels.len())
-                    .map(|c| {
-                        labelled
-                            .iter()
-                            .copied()
-                            .filter(|r| index[*r] == Some(c))
-                            .collect()
-                    })
-                    .collect(),
-                _ => vec![labelled.to_vec()],
-            };
-            let (mut train, mut test) = (Vec::new(), Vec::new());
-            for mut group in groups {
-                rng.shuffle(&mut group);
-                let take = (group.len() as f64 * holdout.0).round() as usize;
-                test.extend_from_slice(&group[..take.min(group.len())]);
-                train.extend_from_slice(&group[take.min(group.len())..]);
-            }
-            train.sort_unstable();
-            test.sort_unstable();
-            (train, test)
-        }
+        ) => holdout_split(labelled, target, holdout.0, *seed, *stratify),
     };
+    usable(&train, &test, target)?;
+    Ok((train, test))
+}
+
+/// A seeded share of each class (or of all rows) held out for testing.
+fn holdout_split(
+    labelled: &[usize],
+    target: &Target,
+    share: f64,
+    seed: u64,
+    stratify: bool,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = SeededRng::new(seed);
+    let groups: Vec<Vec<usize>> = match target {
+        Target::Classes { index, labels, .. } if stratify => (0..labels.len())
+            .map(|c| {
+                labelled
+                    .iter()
+                    .copied()
+                    .filter(|r| index[*r] == Some(c))
+                    .collect()
+            })
+            .collect(),
+        _ => vec![labelled.to_vec()],
+    };
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for mut group in groups {
+        rng.shuffle(&mut group);
+        let take = (group.len() as f64 * share).round() as usize;
+        test.extend_from_slice(&group[..take.min(group.len())]);
+        train.extend_from_slice(&group[take.min(group.len())..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
+
+/// Both sides have rows, and the training side two classes at least.
+fn usable(train: &[usize], test: &[usize], target: &Target) -> Result<(), ModelError> {
     if train.is_empty() || test.is_empty() {
         return Err(ModelError::new(format!(
             "the split leaves {} training and {} test rows; both need rows",
@@ -104,5 +119,5 @@ pub(super) fn split_rows(
             )));
         }
     }
-    Ok((train, test))
+    Ok(())
 }
