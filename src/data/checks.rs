@@ -86,63 +86,25 @@ fn column_checks(
     out: &mut Vec<CheckResult>,
 ) {
     let view = &column.view;
-    let rows = view.len();
-    let check = |check: &str, expected: String| CheckResult::new(check, Some(name), expected);
     if let Some(column_type) = spec.column_type {
-        let mut result = check("type", type_name(column_type).into());
-        let violations = table.type_violations.get(name);
-        let dtype = &column.dtype;
-        let fits = type_fits(column_type, dtype, view);
-        match violations {
-            Some(found) => {
-                result.passed = false;
-                result.observed = format!(
-                    "{} value{} of another type",
-                    found.count,
-                    plural(found.count)
-                );
-                result.offending_rows = found.count;
-                result.examples = found
-                    .examples
-                    .iter()
-                    .map(|(row, value)| Example {
-                        row: *row,
-                        value: value.clone(),
-                    })
-                    .collect();
-            }
-            None if !fits => {
-                result.passed = false;
-                result.observed = format!("the column holds {dtype}");
-            }
-            None => result.observed = type_name(column_type).into(),
-        }
-        out.push(result);
+        out.push(type_check(name, column_type, column, table));
     }
     let nulls = view.null_count();
     if spec.nullable == Some(false) {
-        let mut result = check("not null", "no nulls".into());
-        result.passed = nulls == 0;
-        result.observed = format!("{nulls} null{}", plural(nulls));
-        result.offending_rows = nulls;
-        result.examples = null_flags(view)
-            .enumerate()
-            .filter(|(_, null)| *null)
-            .take(MAX_EXAMPLES)
-            .map(|(row, _)| Example {
-                row: row as u64 + 1,
-                value: "null".into(),
-            })
-            .collect();
-        out.push(result);
+        out.push(not_null_check(name, view, nulls));
     }
     if let Some(limit) = spec.max_null_fraction.as_ref().map(|f| f.0) {
+        let rows = view.len();
         let fraction = if rows == 0 {
             0.0
         } else {
             nulls as f64 / rows as f64
         };
-        let mut result = check("null fraction", format!("at most {}", percent(limit)));
+        let mut result = CheckResult::new(
+            "null fraction",
+            Some(name),
+            format!("at most {}", percent(limit)),
+        );
         result.passed = fraction <= limit;
         result.observed = percent(fraction);
         result.offending_rows = nulls;
@@ -152,71 +114,139 @@ fn column_checks(
         out.push(range_check(name, spec, view));
     }
     if let Some(allowed) = &spec.values {
-        let set: ahash::HashSet<&str> = allowed.iter().map(String::as_str).collect();
-        let mut result = check("allowed values", format!("one of {}", allowed.join(", ")));
-        match view {
-            ColumnView::Text(values) => {
-                let flags = values.flags(|v| !set.contains(v));
-                fill_offending(&mut result, view, flags, "outside the allowed values");
-            }
-            ColumnView::Numeric(values) => {
-                // Allowed values of a numeric column compare as numbers.
-                let numbers: Vec<f64> = allowed
-                    .iter()
-                    .filter_map(|a| a.trim().parse().ok())
-                    .collect();
-                let flags = values
-                    .iter()
-                    .map(|v| v.is_some_and(|v| !v.is_nan() && !numbers.contains(&v)));
-                fill_offending(&mut result, view, flags, "outside the allowed values");
-            }
-        }
-        out.push(result);
+        out.push(allowed_check(name, allowed, view));
     }
     if let Some(pattern) = spec.regex.as_ref().map(|p| &p.0) {
-        let mut result = check("regex", format!("matches `{pattern}`"));
-        match Regex::new(&format!("^(?:{pattern})$")) {
-            Ok(regex) => match view {
-                ColumnView::Text(values) => {
-                    let flags = values.flags(|v| !regex.is_match(v));
-                    fill_offending(&mut result, view, flags, "not matching");
-                }
-                ColumnView::Numeric(values) => {
-                    let flags = values.iter().map(|v| {
-                        v.is_some_and(|v| !v.is_nan() && !regex.is_match(&format_number(v)))
-                    });
-                    fill_offending(&mut result, view, flags, "not matching");
-                }
-            },
-            Err(e) => {
-                result.passed = false;
-                result.observed = format!("the regex is invalid: {e}");
-            }
-        }
-        out.push(result);
+        out.push(regex_check(name, pattern, view));
     }
     if spec.unique == Some(true) {
-        let mut result = check("unique", "no value twice".into());
-        let hashes = view.row_hashes();
-        let groups = HashGroups::of(&hashes, None);
-        let (count, pairs) = verified_duplicates(
-            &hashes,
-            &groups.repeated(),
-            |a, b| !view.is_null(a) && view.same(a, b),
-            MAX_EXAMPLES,
-        );
-        result.passed = count == 0;
-        result.observed = format!("{count} repeated value{}", plural(count));
-        result.offending_rows = count;
-        result.examples = pairs
-            .into_iter()
-            .map(|(row, first)| Example {
-                row: row as u64 + 1,
-                value: format!("{} (as row {})", view.display(row), first + 1),
-            })
-            .collect();
-        out.push(result);
+        out.push(unique_check(name, view));
     }
+}
+
+fn type_check(
+    name: &str,
+    column_type: ColumnType,
+    column: &TableColumn,
+    table: &Table,
+) -> CheckResult {
+    let mut result = CheckResult::new("type", Some(name), type_name(column_type));
+    let dtype = &column.dtype;
+    match table.type_violations.get(name) {
+        Some(found) => {
+            result.passed = false;
+            result.observed = format!(
+                "{} value{} of another type",
+                found.count,
+                plural(found.count)
+            );
+            result.offending_rows = found.count;
+            result.examples = found
+                .examples
+                .iter()
+                .map(|(row, value)| Example {
+                    row: *row,
+                    value: value.clone(),
+                })
+                .collect();
+        }
+        None if !type_fits(column_type, dtype, &column.view) => {
+            result.passed = false;
+            result.observed = format!("the column holds {dtype}");
+        }
+        None => result.observed = type_name(column_type).into(),
+    }
+    result
+}
+
+fn not_null_check(name: &str, view: &ColumnView, nulls: u64) -> CheckResult {
+    let mut result = CheckResult::new("not null", Some(name), "no nulls");
+    result.passed = nulls == 0;
+    result.observed = format!("{nulls} null{}", plural(nulls));
+    result.offending_rows = nulls;
+    result.examples = null_flags(view)
+        .enumerate()
+        .filter(|(_, null)| *null)
+        .take(MAX_EXAMPLES)
+        .map(|(row, _)| Example {
+            row: row as u64 + 1,
+            value: "null".into(),
+        })
+        .collect();
+    result
+}
+
+fn allowed_check(name: &str, allowed: &[String], view: &ColumnView) -> CheckResult {
+    let set: ahash::HashSet<&str> = allowed.iter().map(String::as_str).collect();
+    let mut result = CheckResult::new(
+        "allowed values",
+        Some(name),
+        format!("one of {}", allowed.join(", ")),
+    );
+    match view {
+        ColumnView::Text(values) => {
+            let flags = values.flags(|v| !set.contains(v));
+            fill_offending(&mut result, view, flags, "outside the allowed values");
+        }
+        ColumnView::Numeric(values) => {
+            // Allowed values of a numeric column compare as numbers.
+            let numbers: Vec<f64> = allowed
+                .iter()
+                .filter_map(|a| a.trim().parse().ok())
+                .collect();
+            let flags = values
+                .iter()
+                .map(|v| v.is_some_and(|v| !v.is_nan() && !numbers.contains(&v)));
+            fill_offending(&mut result, view, flags, "outside the allowed values");
+        }
+    }
+    result
+}
+
+fn regex_check(name: &str, pattern: &str, view: &ColumnView) -> CheckResult {
+    let mut result = CheckResult::new("regex", Some(name), format!("matches `{pattern}`"));
+    match Regex::new(&format!("^(?:{pattern})$")) {
+        Ok(regex) => match view {
+            ColumnView::Text(values) => {
+                let flags = values.flags(|v| !regex.is_match(v));
+                fill_offending(&mut result, view, flags, "not matching");
+            }
+            ColumnView::Numeric(values) => {
+                let flags = values
+                    .iter()
+                    .map(|v| v.is_some_and(|v| !v.is_nan() && !regex.is_match(&format_number(v))));
+                fill_offending(&mut result, view, flags, "not matching");
+            }
+        },
+        Err(e) => {
+            result.passed = false;
+            result.observed = format!("the regex is invalid: {e}");
+        }
+    }
+    result
+}
+
+fn unique_check(name: &str, view: &ColumnView) -> CheckResult {
+    let mut result = CheckResult::new("unique", Some(name), "no value twice");
+    let hashes = view.row_hashes();
+    let groups = HashGroups::of(&hashes, None);
+    let (count, pairs) = verified_duplicates(
+        &hashes,
+        &groups.repeated(),
+        |a, b| !view.is_null(a) && view.same(a, b),
+        MAX_EXAMPLES,
+    );
+    result.passed = count == 0;
+    result.observed = format!("{count} repeated value{}", plural(count));
+    result.offending_rows = count;
+    result.examples = pairs
+        .into_iter()
+        .map(|(row, first)| Example {
+            row: row as u64 + 1,
+            value: format!("{} (as row {})", view.display(row), first + 1),
+        })
+        .collect();
+    result
 }
 
 fn range_check(name: &str, spec: &ColumnSpec, view: &ColumnView) -> CheckResult {
