@@ -68,74 +68,12 @@ pub fn fit_classifier(
         ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
     };
     match algorithm {
-        Algorithm::LogisticRegression => {
-            let c = param(params, "c", 1.0);
-            if c <= 0.0 {
-                return Err(ModelError::new("logistic regression needs `c` > 0"));
-            }
-            let iterations = param(params, "max_iterations", 100.0).max(1.0) as u64;
-            let tolerance = param(params, "tolerance", 1e-4);
-            // linfa's objective sums the loss over rows where scikit-learn's
-            // averages it, so its gradient is n times larger: scale the
-            // tolerance to stop where scikit-learn's `tol` stops.
-            let solver_tolerance = tolerance * x.nrows().max(1) as f64;
-            let dataset = DatasetView::new(x.view(), y.view());
-            if classes == 2 {
-                let model = LogisticRegression::default()
-                    .alpha(1.0 / c)
-                    .max_iterations(iterations)
-                    .gradient_tolerance(solver_tolerance)
-                    .fit(&dataset)
-                    .map_err(|e| failed(&e))?;
-                let labels = model.labels();
-                let fitted = Fitted::Logistic {
-                    weights: model.params().to_vec(),
-                    intercept: model.intercept(),
-                    positive: labels.pos.class,
-                    negative: labels.neg.class,
-                };
-                let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
-                Ok((fitted, note))
-            } else {
-                let model = MultiLogisticRegression::default()
-                    .alpha(1.0 / c)
-                    .max_iterations(iterations)
-                    .gradient_tolerance(solver_tolerance)
-                    .fit(&dataset)
-                    .map_err(|e| failed(&e))?;
-                let weights = model
-                    .params()
-                    .t()
-                    .rows()
-                    .into_iter()
-                    .map(|r| r.to_vec())
-                    .collect();
-                let fitted = Fitted::Multinomial {
-                    weights,
-                    intercepts: model.intercept().to_vec(),
-                    classes: model.classes().to_vec(),
-                };
-                let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
-                Ok((fitted, note))
-            }
-        }
+        Algorithm::LogisticRegression => fit_logistic(params, x, y, classes, &failed),
         Algorithm::DecisionTree => {
-            let depth = param(params, "max_depth", 0.0);
-            let tree = Tree::fit(
-                x,
-                y,
-                classes,
-                TreeParams {
-                    max_depth: (depth >= 1.0).then_some(depth as usize),
-                    min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
-                    min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
-                    max_features: None,
-                },
-            );
+            let tree = Tree::fit(x, y, classes, tree_params(params, None));
             Ok((Fitted::Tree(tree), None))
         }
         Algorithm::RandomForest => {
-            let depth = param(params, "max_depth", 0.0);
             let features = param(params, "max_features", 0.0);
             let max_features = if features >= 1.0 {
                 features as usize
@@ -146,12 +84,7 @@ pub fn fit_classifier(
                 x,
                 y,
                 classes,
-                TreeParams {
-                    max_depth: (depth >= 1.0).then_some(depth as usize),
-                    min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
-                    min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
-                    max_features: Some(max_features),
-                },
+                tree_params(params, Some(max_features)),
                 param(params, "n_estimators", 100.0).max(1.0) as usize,
                 param(params, "seed", 0.0).max(0.0) as u64,
             );
@@ -169,6 +102,73 @@ pub fn fit_classifier(
             other.name()
         ))),
     }
+}
+
+/// A tree's shape from the parameters.
+fn tree_params(params: &BTreeMap<String, f64>, max_features: Option<usize>) -> TreeParams {
+    let depth = param(params, "max_depth", 0.0);
+    TreeParams {
+        max_depth: (depth >= 1.0).then_some(depth as usize),
+        min_samples_split: param(params, "min_samples_split", 2.0).max(2.0) as usize,
+        min_samples_leaf: param(params, "min_samples_leaf", 1.0).max(1.0) as usize,
+        max_features,
+    }
+}
+
+/// Logistic regression, binary or multinomial (linfa).
+fn fit_logistic(
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    y: &Array1<usize>,
+    classes: usize,
+    failed: &dyn Fn(&dyn std::fmt::Display) -> ModelError,
+) -> Result<(Fitted, TrainingNote), ModelError> {
+    let c = param(params, "c", 1.0);
+    if c <= 0.0 {
+        return Err(ModelError::new("logistic regression needs `c` > 0"));
+    }
+    let iterations = param(params, "max_iterations", 100.0).max(1.0) as u64;
+    let tolerance = param(params, "tolerance", 1e-4);
+    // linfa's objective sums the loss over rows where scikit-learn's
+    // averages it, so its gradient is n times larger: scale the
+    // tolerance to stop where scikit-learn's `tol` stops.
+    let solver_tolerance = tolerance * x.nrows().max(1) as f64;
+    let dataset = DatasetView::new(x.view(), y.view());
+    let fitted = if classes == 2 {
+        let model = LogisticRegression::default()
+            .alpha(1.0 / c)
+            .max_iterations(iterations)
+            .gradient_tolerance(solver_tolerance)
+            .fit(&dataset)
+            .map_err(|e| failed(&e))?;
+        let labels = model.labels();
+        Fitted::Logistic {
+            weights: model.params().to_vec(),
+            intercept: model.intercept(),
+            positive: labels.pos.class,
+            negative: labels.neg.class,
+        }
+    } else {
+        let model = MultiLogisticRegression::default()
+            .alpha(1.0 / c)
+            .max_iterations(iterations)
+            .gradient_tolerance(solver_tolerance)
+            .fit(&dataset)
+            .map_err(|e| failed(&e))?;
+        Fitted::Multinomial {
+            weights: model
+                .params()
+                .t()
+                .rows()
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect(),
+            intercepts: model.intercept().to_vec(),
+            classes: model.classes().to_vec(),
+        }
+    };
+    let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
+    Ok((fitted, note))
 }
 
 /// Fits a regressor on `x` and values `y`.

@@ -133,75 +133,8 @@ pub fn search(
     problem: &Problem,
     task: Task,
 ) -> Result<TuningReport, ModelError> {
-    if !metric_names(task).contains(&spec.scoring.as_str()) {
-        return Err(ModelError::new(
-            format!(
-                "`tune.scoring: {}` is not a {:?} metric; use one of {}",
-                spec.scoring,
-                task,
-                metric_names(task).join(", ")
-            )
-            .to_lowercase(),
-        ));
-    }
-    let known: Vec<&str> = algorithm.defaults().iter().map(|(k, _)| *k).collect();
-    for name in spec.grid.keys().chain(spec.random.keys()) {
-        if !known.contains(&name.as_str()) {
-            return Err(ModelError::new(format!(
-                "cannot tune `{name}`: {} takes {}",
-                algorithm.name(),
-                known.join(", ")
-            )));
-        }
-    }
-    let mut space = BTreeMap::new();
-    let mut candidates: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new()];
-    for (name, values) in &spec.grid {
-        space.insert(name.clone(), format!("grid {values:?}"));
-        candidates = candidates
-            .into_iter()
-            .flat_map(|c| {
-                values.iter().map(move |v| {
-                    let mut next = c.clone();
-                    next.insert(name.clone(), *v);
-                    next
-                })
-            })
-            .collect();
-    }
-    if !spec.random.is_empty() {
-        let budget = spec.budget.unwrap_or(10).max(1) as usize;
-        let mut rng = SeededRng::new(spec.seed);
-        let grid = std::mem::take(&mut candidates);
-        for (name, range) in &spec.random {
-            space.insert(
-                name.clone(),
-                format!(
-                    "{} from {} to {}{}",
-                    if range.log { "log-uniform" } else { "uniform" },
-                    range.min,
-                    range.max,
-                    if range.integer { ", whole numbers" } else { "" }
-                ),
-            );
-        }
-        for i in 0..budget {
-            let mut candidate = grid[i % grid.len()].clone();
-            for (name, range) in &spec.random {
-                let u = rng.unit();
-                let mut value = if range.log && range.min > 0.0 {
-                    (range.min.ln() + u * (range.max.ln() - range.min.ln())).exp()
-                } else {
-                    range.min + u * (range.max - range.min)
-                };
-                if range.integer {
-                    value = value.round();
-                }
-                candidate.insert(name.clone(), value);
-            }
-            candidates.push(candidate);
-        }
-    }
+    tunable(algorithm, spec, task)?;
+    let (space, candidates) = candidates(spec);
     let higher = greater_is_better(&spec.scoring);
     let mut scored = Vec::with_capacity(candidates.len());
     for candidate in candidates {
@@ -247,4 +180,89 @@ pub fn search(
         chosen: best.params.clone(),
         candidates: scored,
     })
+}
+
+/// The scoring is a metric of the task, and every tuned name a parameter
+/// of the algorithm.
+fn tunable(algorithm: Algorithm, spec: &TuneSpec, task: Task) -> Result<(), ModelError> {
+    if !metric_names(task).contains(&spec.scoring.as_str()) {
+        return Err(ModelError::new(
+            format!(
+                "`tune.scoring: {}` is not a {:?} metric; use one of {}",
+                spec.scoring,
+                task,
+                metric_names(task).join(", ")
+            )
+            .to_lowercase(),
+        ));
+    }
+    let known: Vec<&str> = algorithm.defaults().iter().map(|(k, _)| *k).collect();
+    match spec
+        .grid
+        .keys()
+        .chain(spec.random.keys())
+        .find(|name| !known.contains(&name.as_str()))
+    {
+        Some(name) => Err(ModelError::new(format!(
+            "cannot tune `{name}`: {} takes {}",
+            algorithm.name(),
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The search space as words, and the candidates: every combination of
+/// the grid, then `budget` random draws from the ranges (seeded).
+fn candidates(spec: &TuneSpec) -> (BTreeMap<String, String>, Vec<BTreeMap<String, f64>>) {
+    let mut space = BTreeMap::new();
+    let mut candidates: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new()];
+    for (name, values) in &spec.grid {
+        space.insert(name.clone(), format!("grid {values:?}"));
+        candidates = candidates
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut next = c.clone();
+                    next.insert(name.clone(), *v);
+                    next
+                })
+            })
+            .collect();
+    }
+    if spec.random.is_empty() {
+        return (space, candidates);
+    }
+    for (name, range) in &spec.random {
+        space.insert(
+            name.clone(),
+            format!(
+                "{} from {} to {}{}",
+                if range.log { "log-uniform" } else { "uniform" },
+                range.min,
+                range.max,
+                if range.integer { ", whole numbers" } else { "" }
+            ),
+        );
+    }
+    let budget = spec.budget.unwrap_or(10).max(1) as usize;
+    let mut rng = SeededRng::new(spec.seed);
+    let grid = std::mem::take(&mut candidates);
+    for i in 0..budget {
+        let mut candidate = grid[i % grid.len()].clone();
+        for (name, range) in &spec.random {
+            let u = rng.unit();
+            let mut value = if range.log && range.min > 0.0 {
+                (range.min.ln() + u * (range.max.ln() - range.min.ln())).exp()
+            } else {
+                range.min + u * (range.max - range.min)
+            };
+            if range.integer {
+                value = value.round();
+            }
+            candidate.insert(name.clone(), value);
+        }
+        candidates.push(candidate);
+    }
+    (space, candidates)
 }
