@@ -176,6 +176,10 @@ pub fn leaderboard(
         relevant.iter().map(|(_, e)| (*e).clone()).collect();
     let metric = primary_metric(ask, &relevant_evaluations);
     let higher = metric.as_deref().map(greater_is_better).unwrap_or(true);
+    let ranking = Ranking {
+        metric: metric.as_deref(),
+        higher,
+    };
     let mut rows: Vec<Row> = experiments
         .iter()
         .map(|issue| {
@@ -186,58 +190,7 @@ pub fn leaderboard(
                 .rev()
                 .find(|(n, _)| *n == number)
                 .map(|(_, e)| *e);
-            let (model, value) = match (latest, &metric) {
-                (Some(e), Some(metric)) => {
-                    let mut scored: Vec<(&String, f64)> = e
-                        .metrics
-                        .iter()
-                        .filter_map(|(model, m)| m.get(metric).map(|v| (model, *v)))
-                        .collect();
-                    scored.sort_by(|a, b| {
-                        let order = a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal);
-                        if higher { order.reverse() } else { order }
-                    });
-                    match scored.first() {
-                        Some((model, v)) => (Some((*model).clone()), Some(*v)),
-                        None => (e.metrics.keys().next().cloned(), None),
-                    }
-                }
-                (Some(e), None) => (e.metrics.keys().next().cloned(), None),
-                _ => (None, None),
-            };
-            let params = match (latest, &model) {
-                (Some(e), Some(model)) => e
-                    .params
-                    .get(model)
-                    .map(|p| {
-                        p.iter()
-                            .map(|(k, v)| format!("{k}={}", format_metric(*v)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default(),
-                _ => String::new(),
-            };
-            Row {
-                experiment: number,
-                title: issue.title.clone(),
-                status: status_label(issue),
-                state: issue.state,
-                pull: latest.map(|e| {
-                    (
-                        e.pull,
-                        pulls.get(&e.pull).copied().unwrap_or(PullState::Open),
-                    )
-                }),
-                data_hash: match (latest, &model) {
-                    (Some(e), Some(model)) => e.data_hash.get(model).cloned(),
-                    _ => None,
-                },
-                verdict: latest.map(|e| e.verdict),
-                model,
-                value,
-                params,
-            }
+            ranking.row(issue, latest, pulls)
         })
         .collect();
     rows.sort_by(|a, b| match (a.value, b.value) {
@@ -255,6 +208,79 @@ pub fn leaderboard(
     }
 }
 
+/// The metric experiments are ranked by, and which way is better.
+struct Ranking<'a> {
+    metric: Option<&'a str>,
+    higher: bool,
+}
+
+impl Ranking<'_> {
+    /// An experiment's row, from its latest evaluation: the best of its
+    /// models by the metric, with its parameters and data.
+    fn row(
+        &self,
+        issue: &Issue,
+        latest: Option<&Evaluation>,
+        pulls: &BTreeMap<u64, PullState>,
+    ) -> Row {
+        let (model, value) = match (latest, self.metric) {
+            (Some(e), Some(metric)) => self.best(e, metric),
+            (Some(e), None) => (e.metrics.keys().next().cloned(), None),
+            _ => (None, None),
+        };
+        let params = match (latest, &model) {
+            (Some(e), Some(model)) => e
+                .params
+                .get(model)
+                .map(|p| {
+                    p.iter()
+                        .map(|(k, v)| format!("{k}={}", format_metric(*v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        Row {
+            experiment: issue.number.unwrap_or_default(),
+            title: issue.title.clone(),
+            status: status_label(issue),
+            state: issue.state,
+            pull: latest.map(|e| {
+                (
+                    e.pull,
+                    pulls.get(&e.pull).copied().unwrap_or(PullState::Open),
+                )
+            }),
+            data_hash: match (latest, &model) {
+                (Some(e), Some(model)) => e.data_hash.get(model).cloned(),
+                _ => None,
+            },
+            verdict: latest.map(|e| e.verdict),
+            model,
+            value,
+            params,
+        }
+    }
+
+    /// The evaluation's best model by `metric`, and its value.
+    fn best(&self, evaluation: &Evaluation, metric: &str) -> (Option<String>, Option<f64>) {
+        let mut scored: Vec<(&String, f64)> = evaluation
+            .metrics
+            .iter()
+            .filter_map(|(model, m)| m.get(metric).map(|v| (model, *v)))
+            .collect();
+        scored.sort_by(|a, b| {
+            let order = a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal);
+            if self.higher { order.reverse() } else { order }
+        });
+        match scored.first() {
+            Some((model, v)) => (Some((*model).clone()), Some(*v)),
+            None => (evaluation.metrics.keys().next().cloned(), None),
+        }
+    }
+}
+
 fn state_word(state: IssueState) -> &'static str {
     match state {
         IssueState::Open => "open",
@@ -264,9 +290,22 @@ fn state_word(state: IssueState) -> &'static str {
 
 /// The section's text, markers included.
 pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> String {
-    let ask_number = ask.number.unwrap_or_default();
     let mut out = format!("{SECTION_START}\n### Linked issues\n\n");
-    let mut any = false;
+    out.push_str(&linked_issues(ask, directory));
+    out.push_str("### Experiment leaderboard\n\n");
+    if board.rows.is_empty() {
+        out.push_str("No experiment refers to this Ask yet.\n");
+    } else {
+        out.push_str(&board_table(board));
+    }
+    out.push_str(SECTION_END);
+    out
+}
+
+/// The issues that refer to the Ask, by kind.
+fn linked_issues(ask: &Issue, directory: &IssueDirectory) -> String {
+    let ask_number = ask.number.unwrap_or_default();
+    let mut out = String::new();
     for kind in [
         IssueKind::Data,
         IssueKind::Explore,
@@ -280,7 +319,6 @@ pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> S
         if linked.is_empty() {
             continue;
         }
-        any = true;
         out.push_str(&format!("**{}**\n\n", kind.label()));
         for issue in linked {
             let status = status_label(issue)
@@ -295,66 +333,71 @@ pub fn render(ask: &Issue, directory: &IssueDirectory, board: &Leaderboard) -> S
         }
         out.push('\n');
     }
-    if !any {
+    if out.is_empty() {
         out.push_str("No Data, Explore, Experiment or Model issue refers to this Ask yet.\n\n");
     }
-    out.push_str("### Experiment leaderboard\n\n");
-    if board.rows.is_empty() {
-        out.push_str("No experiment refers to this Ask yet.\n");
-    } else {
-        match &board.metric {
-            Some((metric, higher)) => out.push_str(&format!(
-                "Ranked by `{metric}` ({} is better), from dslp-bot's latest evaluation of each experiment's pull request. Failed experiments stay listed, so that no approach is tried twice by accident.\n\n",
-                if *higher { "higher" } else { "lower" }
-            )),
-            None => out.push_str("No experiment has been evaluated yet; each is listed by number.\n\n"),
-        }
-        let metric_name = board.metric.as_ref().map_or("metric", |(m, _)| m.as_str());
-        out.push_str(&format!(
-            "| Rank | Experiment | Status | Pull request | Model | {metric_name} | Verdict | Key parameters | Data |\n|---|---|---|---|---|---|---|---|---|\n"
-        ));
-        let mut rank = 0;
-        for row in &board.rows {
-            let rank_text = if row.value.is_some() {
+    out
+}
+
+/// The leaderboard as a table, with the sentence that says how it ranks.
+fn board_table(board: &Leaderboard) -> String {
+    let mut out = match &board.metric {
+        Some((metric, higher)) => format!(
+            "Ranked by `{metric}` ({} is better), from dslp-bot's latest evaluation of each experiment's pull request. Failed experiments stay listed, so that no approach is tried twice by accident.\n\n",
+            if *higher { "higher" } else { "lower" }
+        ),
+        None => "No experiment has been evaluated yet; each is listed by number.\n\n".to_string(),
+    };
+    let metric_name = board.metric.as_ref().map_or("metric", |(m, _)| m.as_str());
+    out.push_str(&format!(
+        "| Rank | Experiment | Status | Pull request | Model | {metric_name} | Verdict | Key parameters | Data |\n|---|---|---|---|---|---|---|---|---|\n"
+    ));
+    let mut rank = 0;
+    for row in &board.rows {
+        let rank_text = match row.value {
+            Some(_) => {
                 rank += 1;
                 rank.to_string()
-            } else {
-                "–".to_string()
-            };
-            let status = row
-                .status
-                .map(|s| format!("`{s}`"))
-                .unwrap_or_else(|| state_word(row.state).to_string());
-            let pull = row
-                .pull
-                .map(|(n, s)| format!("#{n} {}", s.word()))
-                .unwrap_or_else(|| "—".into());
-            let value = match (row.value, &row.verdict) {
-                (Some(v), _) => format_metric(v),
-                (None, Some(_)) => "—".into(),
-                (None, None) => "not evaluated".into(),
-            };
-            let data = row
-                .data_hash
-                .as_deref()
-                .map(|h| format!("`{}`", &h[..h.len().min(7)]))
-                .unwrap_or_else(|| "—".into());
-            out.push_str(&format!(
-                "| {rank_text} | #{} {} | {status} | {pull} | {} | {value} | {} | {} | {data} |\n",
-                row.experiment,
-                row.title.trim().replace('|', "\\|"),
-                row.model.as_deref().unwrap_or("—"),
-                row.verdict.map_or("—", Verdict::as_str),
-                if row.params.is_empty() {
-                    "—"
-                } else {
-                    &row.params
-                },
-            ));
-        }
+            }
+            None => "–".to_string(),
+        };
+        out.push_str(&format!("| {rank_text} | {} |\n", row_cells(row)));
     }
-    out.push_str(SECTION_END);
     out
+}
+
+/// A leaderboard row's cells after its rank.
+fn row_cells(row: &Row) -> String {
+    let status = row
+        .status
+        .map(|s| format!("`{s}`"))
+        .unwrap_or_else(|| state_word(row.state).to_string());
+    let pull = row
+        .pull
+        .map(|(n, s)| format!("#{n} {}", s.word()))
+        .unwrap_or_else(|| "—".into());
+    let value = match (row.value, &row.verdict) {
+        (Some(v), _) => format_metric(v),
+        (None, Some(_)) => "—".into(),
+        (None, None) => "not evaluated".into(),
+    };
+    let data = row
+        .data_hash
+        .as_deref()
+        .map(|h| format!("`{}`", &h[..h.len().min(7)]))
+        .unwrap_or_else(|| "—".into());
+    format!(
+        "#{} {} | {status} | {pull} | {} | {value} | {} | {} | {data}",
+        row.experiment,
+        row.title.trim().replace('|', "\\|"),
+        row.model.as_deref().unwrap_or("—"),
+        row.verdict.map_or("—", Verdict::as_str),
+        if row.params.is_empty() {
+            "—"
+        } else {
+            &row.params
+        },
+    )
 }
 
 /// The body with `section` in place of the old one, or added at the end.
