@@ -114,27 +114,44 @@ fn read_csv_columns(
         columns: Vec::new(),
         type_violations: BTreeMap::new(),
     };
-    // Set by the first block: the file's schema, and per kept column its
-    // position in that schema and its builder.
-    let mut schema: Option<SchemaRef> = None;
-    let mut kept: Vec<(usize, TableColumnName, Builder)> = Vec::new();
-    // Later blocks parse only the kept columns, in file order.
-    let mut projection: Vec<usize> = Vec::new();
+    let mut columns = Columns::default();
     let header = blocks.header.clone();
     let total_bytes = blocks.total_bytes;
     while let Some(block) = blocks.next_block()? {
-        let first = schema.is_none();
+        let first = columns.schema.is_none();
         if !first && block.iter().all(u8::is_ascii_whitespace) {
             continue; // only blank lines
         }
-        let this_block = block.len();
-        let mut frame = match &schema {
+        let mut frame = match &columns.schema {
             None => parse_with_header(&block, file, &header, declared)?,
-            Some(schema) => later_block(&block, file, schema, &projection, declared)?,
+            Some(schema) => later_block(&block, file, schema, &columns.projection, declared)?,
         };
-        let offset = table.rows as u64;
+        table.add_violations(&mut frame, table.rows as u64);
+        if first {
+            // Room for the whole file up front, estimated from the first
+            // block with 5 % to spare: a vector that doubles as it grows
+            // copies itself and, at the last doubling, holds twice its size.
+            let rows = frame.frame.height() as u64;
+            let estimate = total_bytes * rows / (block.len() as u64).max(1);
+            columns.keep(frame.frame.schema().clone(), only, estimate);
+        }
+        columns
+            .push(&frame.frame, first)
+            .map_err(|e| DataError::new(file, e.to_string()))?;
+        table.rows += frame.frame.height();
+    }
+    if columns.schema.is_none() {
+        return Err(DataError::new(file, "the file has no header row"));
+    }
+    table.columns = columns.finish();
+    Ok(table)
+}
+
+impl Table {
+    /// A block's type violations, its rows counted from `offset`.
+    fn add_violations(&mut self, frame: &mut Loaded, offset: u64) {
         for (name, mut violations) in std::mem::take(&mut frame.type_violations) {
-            let entry = table.type_violations.entry(name).or_default();
+            let entry = self.type_violations.entry(name).or_default();
             entry.count += violations.count;
             for (row, value) in violations.examples.drain(..) {
                 if entry.examples.len() < 5 {
@@ -142,34 +159,49 @@ fn read_csv_columns(
                 }
             }
         }
-        if first {
-            let file_schema = frame.frame.schema().clone();
-            for (position, (name, dtype)) in file_schema.iter().enumerate() {
-                if only.is_none_or(|only| only.iter().any(|o| o.as_str() == name.as_str())) {
-                    kept.push((
-                        position,
-                        (name.to_string(), dtype.clone()),
-                        Builder::for_dtype(dtype),
-                    ));
-                }
+    }
+}
+
+/// The columns being built. The first block sets the file's schema and,
+/// per kept column, its position in that schema and its builder; later
+/// blocks parse only the kept columns, in file order.
+#[derive(Default)]
+struct Columns {
+    schema: Option<SchemaRef>,
+    kept: Vec<(usize, TableColumnName, Builder)>,
+    projection: Vec<usize>,
+}
+
+impl Columns {
+    /// Keeps the columns `only` names (all without it), with room for
+    /// about `rows` values each.
+    fn keep(&mut self, schema: SchemaRef, only: Option<&[String]>, rows: u64) {
+        for (position, (name, dtype)) in schema.iter().enumerate() {
+            if only.is_none_or(|only| only.iter().any(|o| o.as_str() == name.as_str())) {
+                self.kept.push((
+                    position,
+                    (name.to_string(), dtype.clone()),
+                    Builder::for_dtype(dtype),
+                ));
             }
-            projection = kept.iter().map(|(position, ..)| *position).collect();
-            if projection.is_empty() {
-                projection.push(0); // polars wants a column to count rows by
-            }
-            // Room for the whole file up front, estimated from the first
-            // block with 5 % to spare: a vector that doubles as it grows
-            // copies itself and, at the last doubling, holds twice its size.
-            let rows = frame.frame.height() as u64;
-            let estimate = total_bytes * rows / (this_block as u64).max(1);
-            let estimate = (estimate + estimate / 20 + 1024) as usize;
-            for (.., builder) in &mut kept {
-                builder.reserve(estimate);
-            }
-            schema = Some(file_schema);
         }
-        let columns = frame.frame.columns();
-        kept.par_iter_mut()
+        self.projection = self.kept.iter().map(|(position, ..)| *position).collect();
+        if self.projection.is_empty() {
+            self.projection.push(0); // polars wants a column to count rows by
+        }
+        let reserve = (rows + rows / 20 + 1024) as usize;
+        for (.., builder) in &mut self.kept {
+            builder.reserve(reserve);
+        }
+        self.schema = Some(schema);
+    }
+
+    /// Appends a block's columns: the first block has every column of the
+    /// file, later ones only the kept.
+    fn push(&mut self, frame: &DataFrame, first: bool) -> PolarsResult<()> {
+        let columns = frame.columns();
+        self.kept
+            .par_iter_mut()
             .enumerate()
             .try_for_each(|(i, (position, _, builder))| {
                 let column = if first {
@@ -179,24 +211,21 @@ fn read_csv_columns(
                 };
                 builder.push(column.as_materialized_series())
             })
-            .map_err(|e| DataError::new(file, e.to_string()))?;
-        table.rows += frame.frame.height();
     }
-    if schema.is_none() {
-        return Err(DataError::new(file, "the file has no header row"));
+
+    fn finish(self) -> Vec<TableColumn> {
+        self.kept
+            .into_iter()
+            .map(|(_, (name, dtype), builder)| {
+                let dtype = if !builder.is_numeric() && dtype.is_primitive_numeric() {
+                    DataType::String // demoted: a later block held text
+                } else {
+                    dtype
+                };
+                builder.finish(name, dtype)
+            })
+            .collect()
     }
-    table.columns = kept
-        .into_iter()
-        .map(|(_, (name, dtype), builder)| {
-            let dtype = if !builder.is_numeric() && dtype.is_primitive_numeric() {
-                DataType::String // demoted: a later block held text
-            } else {
-                dtype
-            };
-            builder.finish(name, dtype)
-        })
-        .collect();
-    Ok(table)
 }
 
 /// A later block, parsed with the schema the first block set.

@@ -71,6 +71,34 @@ async fn one(
     executed: &mut Executed,
 ) -> Result<(), GitHubError> {
     match effect {
+        Effect::UpsertComment { .. } | Effect::Check(_) | Effect::SetStatus { .. } => {
+            report(github, repo, effect, executed).await
+        }
+        Effect::EnsureLabel(_)
+        | Effect::AddLabels { .. }
+        | Effect::RemoveLabel { .. }
+        | Effect::EditIssue { .. }
+        | Effect::UpdateAskSection { .. }
+        | Effect::CreateIssue { .. } => issues(github, repo, effect, executed).await,
+        Effect::CreateBranch { .. }
+        | Effect::DeleteBranch { .. }
+        | Effect::Retarget { .. }
+        | Effect::ClosePull { .. }
+        | Effect::CreateFile { .. }
+        | Effect::CreatePull { .. }
+        | Effect::Protect { .. } => code(github, repo, effect, executed).await,
+        Effect::Try { effect, .. } => Box::pin(one(github, repo, effect, executed)).await,
+    }
+}
+
+/// The report: comments, the check run, statuses.
+async fn report(
+    github: &impl GitHub,
+    repo: &RepoName,
+    effect: &Effect,
+    executed: &mut Executed,
+) -> Result<(), GitHubError> {
+    match effect {
         Effect::UpsertComment {
             issue,
             marker,
@@ -91,6 +119,18 @@ async fn one(
             Ok(())
         }
         Effect::SetStatus { sha, status } => github.create_status(repo, sha, status).await,
+        _ => unreachable!("not a report effect"),
+    }
+}
+
+/// Labels and issues.
+async fn issues(
+    github: &impl GitHub,
+    repo: &RepoName,
+    effect: &Effect,
+    executed: &mut Executed,
+) -> Result<(), GitHubError> {
+    match effect {
         Effect::EnsureLabel(label) => github.ensure_label(repo, label).await,
         Effect::AddLabels { issue, labels } => github.add_labels(repo, *issue, labels).await,
         Effect::RemoveLabel { issue, label } => {
@@ -113,13 +153,23 @@ async fn one(
             executed.opened.push(number);
             Ok(())
         }
-        Effect::CreateBranch { name, sha } => {
-            match github.create_branch(repo, name, sha).await {
-                // 422 "Reference already exists": made by an earlier run.
-                Err(GitHubError::Rejected { status: 422, .. }) => Ok(()),
-                other => other,
-            }
-        }
+        _ => unreachable!("not an issue effect"),
+    }
+}
+
+/// Branches, files and pull requests.
+async fn code(
+    github: &impl GitHub,
+    repo: &RepoName,
+    effect: &Effect,
+    executed: &mut Executed,
+) -> Result<(), GitHubError> {
+    match effect {
+        Effect::CreateBranch { name, sha } => match github.create_branch(repo, name, sha).await {
+            // 422 "Reference already exists": made by an earlier run.
+            Err(GitHubError::Rejected { status: 422, .. }) => Ok(()),
+            other => other,
+        },
         Effect::DeleteBranch { name } => match github.delete_branch(repo, name).await {
             Err(GitHubError::Rejected { status: 422, .. }) => Ok(()),
             other => already(other),
@@ -159,7 +209,7 @@ async fn one(
             let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
             github.protect(repo, branch, &checks).await
         }
-        Effect::Try { effect, .. } => Box::pin(one(github, repo, effect, executed)).await,
+        _ => unreachable!("not a code effect"),
     }
 }
 
