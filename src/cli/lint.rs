@@ -106,60 +106,73 @@ pub fn run(command: LintCommand) -> Result<i32> {
             if number.is_some() {
                 issue.number = number;
             }
-            let rulebook = load_rulebook(repo.config.as_deref())?;
-            let directory = directory(&repo)?;
-            let report = rulebook.check_issue(&issue, &directory);
-            print_issue_reports(&[(issue, report.clone())], format);
-            Ok(code(&report.findings))
+            lint_issue(issue, &repo, format)
         }
         LintCommand::Issues {
             file,
             config,
             repo,
             format,
-        } => {
-            let issues = parse_export(&read_input(&file)?, &file.display().to_string())?;
-            let rulebook = load_rulebook(config.as_deref())?;
-            let directory = IssueDirectory::complete(repo, issues.clone());
-            let reports: Vec<(Issue, IssueReport)> = issues
-                .into_iter()
-                .filter(|issue| !issue.is_pull_request)
-                .map(|issue| {
-                    let report = rulebook.check_issue(&issue, &directory);
-                    (issue, report)
-                })
-                .collect();
-            print_issue_reports(&reports, format);
-            let all: Vec<Finding> = reports
-                .iter()
-                .flat_map(|(_, r)| r.findings.clone())
-                .collect();
-            Ok(code(&all))
-        }
+        } => lint_issues(&file, config.as_deref(), repo, format),
         LintCommand::Branch {
             name,
             base,
             repo,
             format,
-        } => {
-            let rulebook = load_rulebook(repo.config.as_deref())?;
-            let directory = directory(&repo)?;
-            let report = match base {
-                Some(base) => rulebook.check_pull_request(
-                    &PullRequest {
-                        head: name,
-                        base,
-                        ..PullRequest::default()
-                    },
-                    &directory,
-                ),
-                None => rulebook.check_branch(&name, &directory),
-            };
-            print_branch_report(&report, &rulebook, format);
-            Ok(code(&report.findings))
-        }
+        } => lint_branch(name, base, &repo, format),
         LintCommand::Config { path, format } => lint_config(path.as_deref(), format),
     }
+}
+
+fn lint_issue(issue: Issue, repo: &RepoArgs, format: Format) -> Result<i32> {
+    let rulebook = load_rulebook(repo.config.as_deref())?;
+    let directory = directory(repo)?;
+    let report = rulebook.check_issue(&issue, &directory);
+    print_issue_reports(&[(issue, report.clone())], format);
+    Ok(code(&report.findings))
+}
+
+fn lint_issues(
+    file: &std::path::Path,
+    config: Option<&std::path::Path>,
+    repo: Option<crate::lifecycle::links::RepoName>,
+    format: Format,
+) -> Result<i32> {
+    let issues = parse_export(&read_input(file)?, &file.display().to_string())?;
+    let rulebook = load_rulebook(config)?;
+    let directory = IssueDirectory::complete(repo, issues.clone());
+    let reports: Vec<(Issue, IssueReport)> = issues
+        .into_iter()
+        .filter(|issue| !issue.is_pull_request)
+        .map(|issue| {
+            let report = rulebook.check_issue(&issue, &directory);
+            (issue, report)
+        })
+        .collect();
+    print_issue_reports(&reports, format);
+    let all: Vec<Finding> = reports
+        .iter()
+        .flat_map(|(_, r)| r.findings.clone())
+        .collect();
+    Ok(code(&all))
+}
+
+fn lint_branch(name: String, base: Option<String>, repo: &RepoArgs, format: Format) -> Result<i32> {
+    let rulebook = load_rulebook(repo.config.as_deref())?;
+    let directory = directory(repo)?;
+    let report = match base {
+        Some(base) => rulebook.check_pull_request(
+            &PullRequest {
+                head: name,
+                base,
+                ..PullRequest::default()
+            },
+            &directory,
+        ),
+        None => rulebook.check_branch(&name, &directory),
+    };
+    print_branch_report(&report, &rulebook, format);
+    Ok(code(&report.findings))
 }
 
 fn code(findings: &[Finding]) -> i32 {

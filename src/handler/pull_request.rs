@@ -40,25 +40,13 @@ pub(super) async fn pull_request(
         Tree::Fetched(_) if closed || !gate.trust.evaluates() => None,
         Tree::Fetched(fetch) => Some(checkout(fetch, event, gate.limits(ctx.limits)).await?),
     };
-    let loaded = match (gate.base_config.take(), &root) {
-        (Some(config), _) => config,
-        (None, Some(root)) => load_config(root),
-        (None, None) => config_of(github, ctx.tree, &event.repo).await,
-    }
-    .and_then(|config| {
-        let rulebook = config.rulebook(CONFIG_PATH)?;
-        Ok((config, rulebook))
-    });
-    let (config, rulebook) = match loaded {
+    let base_config = gate.base_config.take();
+    let (config, rulebook) = match config_for(github, ctx.tree, event, base_config, &root).await? {
         Ok(loaded) => loaded,
-        Err(error) => match error.downcast_ref::<ConfigError>() {
-            Some(config_error) => {
-                let plan = notices::bad_config(event.number, &event.head_sha, config_error);
-                let warnings = execute(github, &event.repo, &plan.effects).await?.warnings;
-                return Ok(Outcome::of(plan, warnings));
-            }
-            None => return Err(error),
-        },
+        Err(plan) => {
+            let warnings = execute(github, &event.repo, &plan.effects).await?.warnings;
+            return Ok(Outcome::of(plan, warnings));
+        }
     };
     if gate.stale_label {
         // The label said a maintainer approved; not this commit.
@@ -91,17 +79,10 @@ pub(super) async fn pull_request(
         config: &config,
         evaluations: ctx.evaluations,
     };
-    around(
-        github,
-        &lifecycle,
-        event,
-        &plan,
-        evaluated.evidence.as_ref(),
-    )
-    .await?;
+    let evidence = evaluated.evidence;
+    around(github, &lifecycle, event, &plan, evidence.as_ref()).await?;
     let mut outcome = Outcome::of(plan, warnings);
-    outcome.evaluated = evaluated
-        .evidence
+    outcome.evaluated = evidence
         .into_iter()
         .map(|evidence| Evaluated {
             repo: event.repo.clone(),
@@ -114,6 +95,38 @@ pub(super) async fn pull_request(
         })
         .collect();
     Ok(outcome)
+}
+
+/// The config the pull request answers to: a fork's base branch's, else
+/// its head's (from the checkout, or through the API when nothing was
+/// fetched). One that cannot be read is the plan that says so.
+async fn config_for(
+    github: &impl GitHub,
+    tree: &Tree,
+    event: &PullRequestEvent,
+    base_config: Option<Result<RepoConfig>>,
+    root: &Option<PathBuf>,
+) -> Result<Result<(RepoConfig, Rulebook), Plan>> {
+    let loaded = match (base_config, root) {
+        (Some(config), _) => config,
+        (None, Some(root)) => load_config(root),
+        (None, None) => config_of(github, tree, &event.repo).await,
+    }
+    .and_then(|config| {
+        let rulebook = config.rulebook(CONFIG_PATH)?;
+        Ok((config, rulebook))
+    });
+    match loaded {
+        Ok(loaded) => Ok(Ok(loaded)),
+        Err(error) => match error.downcast_ref::<ConfigError>() {
+            Some(config_error) => Ok(Err(notices::bad_config(
+                event.number,
+                &event.head_sha,
+                config_error,
+            ))),
+            None => Err(error),
+        },
+    }
 }
 
 /// Whether a pull request's head may be fetched and evaluated, and under
