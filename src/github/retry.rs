@@ -137,45 +137,87 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Reply, String>>,
 {
-    let mut attempt = 0;
-    let mut secondary = 0;
+    let mut tries = Tries {
+        policy,
+        idempotence,
+        what,
+        attempt: 0,
+        secondary: 0,
+    };
     loop {
-        attempt += 1;
-        let last = attempt >= policy.attempts;
-        let backoff = policy
+        tries.attempt += 1;
+        let answer = match tokio::time::timeout(policy.call_timeout, send()).await {
+            Ok(answer) => answer.map_err(Failure::Transport),
+            Err(_) => Err(Failure::Timeout),
+        };
+        match tries.next(answer) {
+            Next::Done(result) => return result,
+            Next::Wait(wait) => tokio::time::sleep(wait).await,
+        }
+    }
+}
+
+/// Why an attempt got no answer.
+enum Failure {
+    Timeout,
+    Transport(String),
+}
+
+/// After an attempt: done with this result, or wait and try again.
+enum Next {
+    Done(Result<Reply, GitHubError>),
+    Wait(Duration),
+}
+
+/// One call's attempts so far.
+struct Tries<'a> {
+    policy: &'a RetryPolicy,
+    idempotence: Idempotence,
+    what: &'a str,
+    attempt: u32,
+    /// Secondary rate limits without `Retry-After` met so far.
+    secondary: u32,
+}
+
+impl Tries<'_> {
+    fn last(&self) -> bool {
+        self.attempt >= self.policy.attempts
+    }
+
+    fn backoff(&self) -> Duration {
+        self.policy
             .base_delay
-            .saturating_mul(1 << (attempt - 1).min(10))
-            .min(policy.max_delay);
-        let outcome = tokio::time::timeout(policy.call_timeout, send()).await;
-        let reply = match outcome {
-            Err(_) => {
+            .saturating_mul(1 << (self.attempt - 1).min(10))
+            .min(self.policy.max_delay)
+    }
+
+    /// What to do after an attempt's answer (or its failure to come).
+    fn next(&mut self, answer: Result<Reply, Failure>) -> Next {
+        let (what, attempt) = (self.what, self.attempt);
+        // Without an answer, a create may have landed: the caller checks
+        // before resending.
+        let give_up = self.last() || self.idempotence == Idempotence::Creates;
+        let reply = match answer {
+            Err(Failure::Timeout) => {
                 tracing::warn!(call = what, attempt, "GitHub did not answer in time");
-                if last || idempotence == Idempotence::Creates {
-                    return Err(GitHubError::Timeout);
-                }
-                tokio::time::sleep(backoff).await;
-                continue;
+                return self.again_unless(give_up, GitHubError::Timeout);
             }
-            Ok(Err(transport)) => {
+            Err(Failure::Transport(transport)) => {
                 tracing::warn!(call = what, attempt, error = %transport, "GitHub call failed");
-                if last || idempotence == Idempotence::Creates {
-                    return Err(GitHubError::Transport(transport));
-                }
-                tokio::time::sleep(backoff).await;
-                continue;
+                return self.again_unless(give_up, GitHubError::Transport(transport));
             }
-            Ok(Ok(reply)) => reply,
+            Ok(reply) => reply,
         };
         observe(&reply);
         if reply.ok() {
-            return Ok(reply);
+            return Next::Done(Ok(reply));
         }
         // Rate limits: GitHub did not act, so even a create may be resent.
-        if let Some(wait) = rate_limit_wait(&reply, secondary) {
+        if let Some(wait) = rate_limit_wait(&reply, self.secondary) {
             if !reply.headers.contains_key("retry-after")
                 && header_number(&reply.headers, "x-ratelimit-remaining") != Some(0)
             {
-                secondary += 1;
+                self.secondary += 1;
             }
             tracing::warn!(
                 call = what,
@@ -183,15 +225,14 @@ where
                 wait_s = wait.as_secs(),
                 "rate limited by GitHub"
             );
-            if last || wait > policy.max_delay {
+            if self.last() || wait > self.policy.max_delay {
                 // Never sooner than GitHub asks: the job waits it out.
-                return Err(GitHubError::RateLimited {
+                return Next::Done(Err(GitHubError::RateLimited {
                     retry_after: wait,
                     message: format!("{what}: retry after {} s", wait.as_secs()),
-                });
+                }));
             }
-            tokio::time::sleep(wait).await;
-            continue;
+            return Next::Wait(wait);
         }
         if reply.status >= 500 {
             tracing::warn!(
@@ -200,17 +241,20 @@ where
                 status = reply.status,
                 "GitHub server error"
             );
-            // A create that met a 5xx may have landed: the caller checks before resending.
-            if last || idempotence == Idempotence::Creates {
-                return Err(GitHubError::Server {
-                    status: reply.status,
-                    message: first_line(&reply.body),
-                });
-            }
-            tokio::time::sleep(backoff).await;
-            continue;
+            let error = GitHubError::Server {
+                status: reply.status,
+                message: first_line(&reply.body),
+            };
+            return self.again_unless(give_up, error);
         }
-        return Ok(reply);
+        Next::Done(Ok(reply))
+    }
+
+    fn again_unless(&self, give_up: bool, error: GitHubError) -> Next {
+        match give_up {
+            true => Next::Done(Err(error)),
+            false => Next::Wait(self.backoff()),
+        }
     }
 }
 
