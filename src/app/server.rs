@@ -222,22 +222,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     let (stop, stopped) = watch::channel(false);
 
-    let worker = Arc::new(Worker {
-        store: store.clone(),
-        installations: installations.clone(),
-        metrics: metrics.clone(),
-        checkouts: args.data_dir.join("checkouts"),
-        limits: args.limits(),
-        sandbox: Sandbox::Child {
-            program: std::env::current_exe().context("finding dslp's own binary")?,
-        },
-        max_attempts: args.max_attempts.max(1),
-        retry_base: args.retry_base(),
-        set_up: crate::automation::SetUp {
-            pull_request: args.setup_pr,
-            protection: args.protect,
-        },
-    });
+    let worker = Arc::new(worker(&args, &store, &installations, &metrics)?);
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(worker.clone().run(stopped.clone())))
         .collect();
@@ -278,6 +263,31 @@ async fn serve(args: ServeArgs) -> Result<()> {
     store.close().await;
     tracing::info!("dslp serve: stopped");
     Ok(())
+}
+
+/// What each worker runs with, from the settings.
+fn worker(
+    args: &ServeArgs,
+    store: &Store,
+    installations: &Arc<Installations>,
+    metrics: &Arc<Metrics>,
+) -> Result<Worker> {
+    Ok(Worker {
+        store: store.clone(),
+        installations: installations.clone(),
+        metrics: metrics.clone(),
+        checkouts: args.data_dir.join("checkouts"),
+        limits: args.limits(),
+        sandbox: Sandbox::Child {
+            program: std::env::current_exe().context("finding dslp's own binary")?,
+        },
+        max_attempts: args.max_attempts.max(1),
+        retry_base: args.retry_base(),
+        set_up: crate::automation::SetUp {
+            pull_request: args.setup_pr,
+            protection: args.protect,
+        },
+    })
 }
 
 /// The redelivery sweep: at start, then every `every`.

@@ -86,65 +86,11 @@ pub fn run(command: DataCommand) -> Result<i32> {
 pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> String {
     let mut out = String::new();
     for report in reports {
-        let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
-        let errors = failed
-            .iter()
-            .filter(|c| c.severity == Severity::Error)
-            .count();
-        let warnings = failed.len() - errors;
-        let rows = report
-            .rows
-            .map(|r| format!(", {r} rows"))
-            .unwrap_or_default();
-        let verdict = if report.passed() { "passed" } else { "FAILED" };
-        out.push_str(&format!(
-            "dataset {} ({}{rows}): {verdict}, {} checks, {errors} failed, {warnings} warning{}\n",
-            report.name,
-            report.path,
-            report.checks.len(),
-            if warnings == 1 { "" } else { "s" }
-        ));
+        out.push_str(&dataset_line(report));
         for check in &report.checks {
-            let mark = match (check.passed, check.severity) {
-                (true, _) => "ok     ",
-                (false, Severity::Error) => "FAILED ",
-                (false, Severity::Warning) => "warning",
-            };
-            let column = check
-                .column
-                .as_deref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {mark} {column}{} — expected {}; {}\n",
-                check.check, check.expected, check.observed
-            ));
-            if !check.examples.is_empty() {
-                let examples: Vec<String> = check
-                    .examples
-                    .iter()
-                    .map(|e| format!("row {}: {}", e.row, e.value))
-                    .collect();
-                out.push_str(&format!("          {}\n", examples.join("; ")));
-            }
+            out.push_str(&check_text(check));
         }
-        match (&report.drift, &report.drift_note, base) {
-            (Some(drifts), _, Some(base)) if !drifts.is_empty() => {
-                out.push_str(&format!("  drift versus {base}:\n"));
-                for drift in drifts {
-                    let ks = drift.ks.map(|k| format!("  KS {k:.4}")).unwrap_or_default();
-                    let psi = drift.psi.map(|p| format!("PSI {p:.4}")).unwrap_or_default();
-                    let new = if drift.new_categories.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  new: {}", drift.new_categories.join(", "))
-                    };
-                    out.push_str(&format!("    {:<24} {psi}{ks}{new}\n", drift.column));
-                }
-            }
-            (_, Some(note), _) => out.push_str(&format!("  drift not computed: {note}\n")),
-            _ => {}
-        }
+        out.push_str(&drift_text(report, base));
         out.push_str("  profile:\n");
         for p in &report.profile {
             let stats = match (p.min, p.max, p.mean) {
@@ -166,4 +112,75 @@ pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> Stri
         }
     }
     out
+}
+
+/// A dataset's first line: its verdict and its checks counted.
+fn dataset_line(report: &DatasetReport) -> String {
+    let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+    let errors = failed
+        .iter()
+        .filter(|c| c.severity == Severity::Error)
+        .count();
+    let warnings = failed.len() - errors;
+    let rows = report
+        .rows
+        .map(|r| format!(", {r} rows"))
+        .unwrap_or_default();
+    let verdict = if report.passed() { "passed" } else { "FAILED" };
+    format!(
+        "dataset {} ({}{rows}): {verdict}, {} checks, {errors} failed, {warnings} warning{}\n",
+        report.name,
+        report.path,
+        report.checks.len(),
+        if warnings == 1 { "" } else { "s" }
+    )
+}
+
+/// One check, with the rows that broke it.
+fn check_text(check: &crate::data::CheckResult) -> String {
+    let mark = match (check.passed, check.severity) {
+        (true, _) => "ok     ",
+        (false, Severity::Error) => "FAILED ",
+        (false, Severity::Warning) => "warning",
+    };
+    let column = check
+        .column
+        .as_deref()
+        .map(|c| format!("{c}: "))
+        .unwrap_or_default();
+    let mut out = format!(
+        "  {mark} {column}{} — expected {}; {}\n",
+        check.check, check.expected, check.observed
+    );
+    if !check.examples.is_empty() {
+        let examples: Vec<String> = check
+            .examples
+            .iter()
+            .map(|e| format!("row {}: {}", e.row, e.value))
+            .collect();
+        out.push_str(&format!("          {}\n", examples.join("; ")));
+    }
+    out
+}
+
+/// The drift of each column against the base, or why there is none.
+fn drift_text(report: &DatasetReport, base: Option<&str>) -> String {
+    match (&report.drift, &report.drift_note, base) {
+        (Some(drifts), _, Some(base)) if !drifts.is_empty() => {
+            let mut out = format!("  drift versus {base}:\n");
+            for drift in drifts {
+                let ks = drift.ks.map(|k| format!("  KS {k:.4}")).unwrap_or_default();
+                let psi = drift.psi.map(|p| format!("PSI {p:.4}")).unwrap_or_default();
+                let new = if drift.new_categories.is_empty() {
+                    String::new()
+                } else {
+                    format!("  new: {}", drift.new_categories.join(", "))
+                };
+                out.push_str(&format!("    {:<24} {psi}{ks}{new}\n", drift.column));
+            }
+            out
+        }
+        (_, Some(note), _) => format!("  drift not computed: {note}\n"),
+        _ => String::new(),
+    }
 }

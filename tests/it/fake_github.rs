@@ -439,6 +439,43 @@ fn page(uri: &Uri) -> usize {
         .unwrap_or(1)
 }
 
+/// A page of `items` as GitHub answers it: `per_page` of them (30 unless
+/// asked), and a `Link` header to the next page while there is one.
+fn paged(uri: &Uri, items: Vec<Value>) -> Response {
+    let per_page = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("per_page=")))
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = page(uri);
+    let more = items.len() > page * per_page;
+    let body = Value::Array(
+        items
+            .into_iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .collect(),
+    );
+    let mut response = reply(StatusCode::OK, body);
+    if more {
+        let query: Vec<&str> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))
+            .collect();
+        let link = format!(
+            "<http://localhost{}?{}&page={}>; rel=\"next\"",
+            uri.path(),
+            query.join("&"),
+            page + 1
+        );
+        response.headers_mut().insert("link", link.parse().unwrap());
+    }
+    response
+}
+
 fn reply(status: StatusCode, body: Value) -> Response {
     (
         status,
@@ -589,12 +626,8 @@ fn answer(
     let template = op.template.join("/");
     match (method.as_str(), template.as_str()) {
         ("GET", "repos/{owner}/{repo}/issues") => {
-            let page = page(&uri);
             let all: Vec<Value> = world.issues.values().cloned().collect();
-            reply(
-                StatusCode::OK,
-                Value::Array(all.into_iter().skip((page - 1) * 100).take(100).collect()),
-            )
+            paged(&uri, all)
         }
         ("GET", "repos/{owner}/{repo}/issues/{issue_number}") => {
             let wanted = number("issue_number");
@@ -944,18 +977,15 @@ fn answer(
             )
         }
         ("GET", "repos/{owner}/{repo}/pulls/{pull_number}/files") => {
-            let page = page(&uri);
             let files: Vec<Value> = world
                 .pull_files
                 .get(&number("pull_number"))
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
-                .skip((page - 1) * 100)
-                .take(100)
                 .map(|f| json!({"filename": f, "status": "modified"}))
                 .collect();
-            reply(StatusCode::OK, Value::Array(files))
+            paged(&uri, files)
         }
         ("GET", "repos/{owner}/{repo}/contents/{path}") => {
             use base64::Engine as _;

@@ -218,3 +218,28 @@ async fn a_call_that_times_out_is_retried_when_safe() {
     assert!(id > 0);
     assert_eq!(fake.comments_on(4).len(), 1);
 }
+
+/// Lists follow GitHub's `Link: rel="next"` to the last page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_a_list_is_read() {
+    let fake = FakeGitHub::start().await;
+    for number in 1..=250 {
+        fake.add_pull_request(number, "x", &[]);
+    }
+    let files: Vec<String> = (0..230).map(|i| format!("data/{i}.csv")).collect();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    fake.add_pull_request(251, "many files", &names);
+    let gh = client(&fake);
+    assert_eq!(gh.issues(&repo()).await.unwrap().len(), 251);
+    assert_eq!(gh.pull_files(&repo(), 251).await.unwrap(), files);
+    let pages = fake
+        .world
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.contains("/issues") && !r.contains("/issues/"))
+        .count();
+    assert_eq!(pages, 3, "100 a page");
+    fake.assert_no_violations();
+}

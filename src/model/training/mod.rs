@@ -91,15 +91,8 @@ pub fn train(
     let algorithm = checked_algorithm(name, spec)?;
     let (frame, declared_test_from) = read_frame(spec, dataset, data)?;
     let views = views_of(&frame)?;
-    let view = |column: &str| views.iter().find(|(n, _)| n == column).map(|(_, v)| v);
-    let target_view = view(&spec.target).ok_or_else(|| {
-        ModelError::new(format!(
-            "the target column `{}` is not in {}",
-            spec.target, dataset.path.0
-        ))
-    })?;
     let mut notes = Vec::new();
-    let target = encode_target(spec, target_view)?;
+    let target = target_of(spec, dataset, &views)?;
     let labelled = labelled_rows(&target, frame.height(), &mut notes);
     let (train_rows, test_rows) = split_rows(
         spec,
@@ -126,14 +119,7 @@ pub fn train(
     let training_seconds = started.elapsed().as_secs_f64();
     notes.extend(note);
     let test_problem = Problem::new(&target, &test_rows);
-    let cross_validation = match spec.cv {
-        Some(folds) if folds >= 2 => Some(
-            tune::cross_validate(algorithm, &params, folds, 0, &x_train, &problem, spec.task)?
-                .summary(),
-        ),
-        Some(_) => return Err(ModelError::new("`cv:` needs at least 2 folds")),
-        None => None,
-    };
+    let cross_validation = cross_validation(spec, algorithm, &params, &x_train, &problem)?;
     let test = Tested {
         target: &target,
         rows: &test_rows,
@@ -242,6 +228,25 @@ fn views_of(frame: &DataFrame) -> Result<Vec<(String, ColumnView)>, ModelError> 
         .map_err(|e| ModelError::new(format!("cannot read the dataset's columns: {e}")))
 }
 
+/// The target column, encoded for the task.
+fn target_of(
+    spec: &ModelSpec,
+    dataset: &DatasetSpec,
+    views: &[(String, ColumnView)],
+) -> Result<Target, ModelError> {
+    let view = views
+        .iter()
+        .find(|(n, _)| *n == spec.target)
+        .map(|(_, v)| v)
+        .ok_or_else(|| {
+            ModelError::new(format!(
+                "the target column `{}` is not in {}",
+                spec.target, dataset.path.0
+            ))
+        })?;
+    encode_target(spec, view)
+}
+
 /// The rows with a target value; a note says how many had none.
 fn labelled_rows(target: &Target, rows: usize, notes: &mut Vec<String>) -> Vec<usize> {
     let labelled: Vec<usize> = (0..rows)
@@ -324,6 +329,24 @@ fn parameters(
     let report = tune::search(algorithm, &params, search, x_train, problem, spec.task)?;
     params.extend(report.chosen.clone());
     Ok((params, Some(report)))
+}
+
+/// Each metric's mean and spread over `cv:` folds of the training rows.
+fn cross_validation(
+    spec: &ModelSpec,
+    algorithm: Algorithm,
+    params: &BTreeMap<String, f64>,
+    x_train: &ndarray::Array2<f64>,
+    problem: &Problem,
+) -> Result<Option<BTreeMap<String, (f64, f64)>>, ModelError> {
+    match spec.cv {
+        Some(folds) if folds >= 2 => Ok(Some(
+            tune::cross_validate(algorithm, params, folds, 0, x_train, problem, spec.task)?
+                .summary(),
+        )),
+        Some(_) => Err(ModelError::new("`cv:` needs at least 2 folds")),
+        None => Ok(None),
+    }
 }
 
 /// The test rows and the model's predictions on them.
