@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::branch::{CollaborationBranches, PathConventions, PathSet};
 use crate::lifecycle::policy::{
-    BaseTarget, BranchKind, Evidence, MergePolicy, Policies, PolicyOverride,
+    BranchKind, NoPattern, Policies, PolicyOverride,
 };
 use crate::lifecycle::{Conventions, RuleId, RuleLevel, RuleSettings, Rulebook};
 
@@ -171,26 +171,11 @@ impl Default for BranchesConfig {
     }
 }
 
-/// Collaboration branches are named under `branches:`, so their policy has
-/// no pattern.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CollaborationOverride {
-    #[serde(default)]
-    pub bases: Option<Vec<BaseTarget>>,
-    #[serde(default)]
-    pub merge: Option<MergePolicy>,
-    #[serde(default)]
-    pub evidence: Option<Evidence>,
-    #[serde(default)]
-    pub blocking: Option<Vec<RuleId>>,
-}
-
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoliciesConfig {
     #[serde(default)]
-    pub collaboration: Option<CollaborationOverride>,
+    pub collaboration: Option<PolicyOverride<NoPattern>>,
     #[serde(default)]
     pub feature: Option<PolicyOverride>,
     #[serde(default)]
@@ -207,16 +192,7 @@ impl PoliciesConfig {
     fn overrides(&self) -> BTreeMap<BranchKind, PolicyOverride> {
         let mut map = BTreeMap::new();
         if let Some(c) = &self.collaboration {
-            map.insert(
-                BranchKind::Collaboration,
-                PolicyOverride {
-                    pattern: None,
-                    bases: c.bases.clone(),
-                    merge: c.merge,
-                    evidence: c.evidence,
-                    blocking: c.blocking.clone(),
-                },
-            );
+            map.insert(BranchKind::Collaboration, c.patterned());
         }
         let typed = [
             (BranchKind::Feature, &self.feature),

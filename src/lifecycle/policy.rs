@@ -139,14 +139,19 @@ impl JsonSchema for BranchPattern {
     }
 }
 
-/// A repository's changes to one policy; every field is optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyOverride {
+/// A repository's changes to one policy; every field is optional. `P` is
+/// what its `pattern` may be: a [`BranchPattern`], or [`NoPattern`] for
+/// the collaboration branches, which are named under `branches:`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "P: Deserialize<'de>", serialize = "P: Serialize")
+)]
+pub struct PolicyOverride<P = BranchPattern> {
     /// Regular expression for the branch name, with the named groups
     /// `number` (the issue) and `slug`.
     #[serde(default)]
-    pub pattern: Option<BranchPattern>,
+    pub pattern: Option<P>,
     /// Allowed pull-request bases.
     #[serde(default)]
     pub bases: Option<Vec<BaseTarget>>,
@@ -159,6 +164,54 @@ pub struct PolicyOverride {
     /// Rules whose errors fail the `dslp` check.
     #[serde(default)]
     pub blocking: Option<Vec<RuleId>>,
+}
+
+impl<P> Default for PolicyOverride<P> {
+    fn default() -> Self {
+        PolicyOverride {
+            pattern: None,
+            bases: None,
+            merge: None,
+            evidence: None,
+            blocking: None,
+        }
+    }
+}
+
+/// The pattern a collaboration branch's policy cannot have: its branches
+/// are named under `branches:`. Reading one is an error that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NoPattern {}
+
+impl<'de> Deserialize<'de> for NoPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(
+            "collaboration branches are named under `branches: main:`, so their policy takes no `pattern`",
+        ))
+    }
+}
+
+impl JsonSchema for NoPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoPattern".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::Schema::from(false)
+    }
+}
+
+impl PolicyOverride<NoPattern> {
+    /// The same changes, as any policy's.
+    pub fn patterned(&self) -> PolicyOverride {
+        PolicyOverride {
+            pattern: None,
+            bases: self.bases.clone(),
+            merge: self.merge,
+            evidence: self.evidence,
+            blocking: self.blocking.clone(),
+        }
+    }
 }
 
 /// The embedded default policy files, one per branch kind.
