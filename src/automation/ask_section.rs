@@ -42,3 +42,57 @@ pub fn refresh(lifecycle: &Lifecycle<'_>, asks: &[u64]) -> Step {
         done: true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::facts_for_tests::{config, issue, repository};
+    use crate::lifecycle::Rulebook;
+
+    #[test]
+    fn each_ask_touched_gets_its_section_and_nothing_else_does() {
+        let repo = repository(vec![
+            issue(
+                1,
+                "Churn",
+                &["Ask"],
+                "## Problem Statement\n\nChurn.\n",
+                "open",
+            ),
+            issue(
+                6,
+                "Boosting",
+                &["Experiment"],
+                "### Ask Reference\n\n#1\n",
+                "open",
+            ),
+        ]);
+        let rulebook = Rulebook::default();
+        let on = config("");
+        let lifecycle = Lifecycle {
+            repository: &repo,
+            rulebook: &rulebook,
+            config: &on,
+            evaluations: &[],
+        };
+        let step = refresh(&lifecycle, &[1, 6, 99]);
+        assert_eq!(
+            step.effects.len(),
+            1,
+            "the Ask only: #6 is no Ask, #99 unknown"
+        );
+        match &step.effects[0] {
+            Effect::UpdateAskSection { ask, section } => {
+                assert_eq!(*ask, 1);
+                assert!(section.contains("- #6 Boosting · open"), "{section}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let off = config("automations: { ask_section: false }\n");
+        let lifecycle = Lifecycle {
+            config: &off,
+            ..lifecycle
+        };
+        assert!(refresh(&lifecycle, &[1]).effects.is_empty());
+    }
+}

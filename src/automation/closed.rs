@@ -79,3 +79,70 @@ fn explored(mode: Mode, issue: &Issue) -> Step {
         done: true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::facts_for_tests::{config, issue, repository};
+    use crate::lifecycle::Rulebook;
+
+    fn decided(kind: BranchKind, base: Option<BranchKind>, merged: bool, findings: &str) -> Step {
+        let repo = repository(vec![issue(
+            4,
+            "Seasonality",
+            &["Explore"],
+            findings,
+            "open",
+        )]);
+        let (config, rulebook) = (config(""), Rulebook::default());
+        let lifecycle = Lifecycle {
+            repository: &repo,
+            rulebook: &rulebook,
+            config: &config,
+            evaluations: &[],
+        };
+        let linked = repo.issues[0].to_issue();
+        decide(
+            &lifecycle,
+            &ClosedPull {
+                kind: Some(kind),
+                issue: Some(&linked),
+                head_ref: "explore/4-seasonality",
+                base_kind: base,
+                merged,
+            },
+        )
+    }
+
+    #[test]
+    fn facts_to_effects() {
+        let written = "## What was discovered during this exploration?\n\nWeekly cycles.\n";
+        let step = decided(BranchKind::Explore, None, false, written);
+        assert_eq!(step.effects, vec![close(4)]);
+        let step = decided(
+            BranchKind::Explore,
+            None,
+            false,
+            "## What was discovered during this exploration?\n\n",
+        );
+        assert!(step.effects.is_empty() && step.said.contains("Write what was found in #4"));
+        let step = decided(BranchKind::Explore, None, true, written);
+        assert!(step.effects.is_empty() && step.said.contains("never merged"));
+        let step = decided(
+            BranchKind::Experiment,
+            Some(BranchKind::Model),
+            true,
+            written,
+        );
+        assert_eq!(
+            step.effects,
+            vec![
+                close(4),
+                Effect::DeleteBranch {
+                    name: "explore/4-seasonality".into()
+                }
+            ]
+        );
+        assert_eq!(decided(BranchKind::Data, None, true, written), Step::none());
+    }
+}

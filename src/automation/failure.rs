@@ -71,3 +71,70 @@ pub(super) fn close(issue: u64) -> Effect {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::facts_for_tests::{config, issue, pull, repository};
+    use crate::lifecycle::Rulebook;
+    use crate::lifecycle::ask::Evaluation;
+
+    fn decided(labels: &[&str], body: &str, yaml: &str) -> Step {
+        let repo = repository(vec![
+            issue(8, "Random forest", labels, body, "open"),
+            pull(14, "open"),
+            pull(15, "closed"),
+        ]);
+        let config = config(yaml);
+        let rulebook = Rulebook::default();
+        let evaluation = |pull: u64| Evaluation {
+            head_ref: "experiment/8-random-forest".into(),
+            pull,
+            verdict: crate::lifecycle::Verdict::NoGo,
+            metrics: Default::default(),
+            params: Default::default(),
+            data_hash: Default::default(),
+        };
+        let evaluations = [evaluation(14), evaluation(15)];
+        let lifecycle = Lifecycle {
+            repository: &repo,
+            rulebook: &rulebook,
+            config: &config,
+            evaluations: &evaluations,
+        };
+        let experiment = repo.directory.lookup_number(8);
+        match experiment {
+            crate::lifecycle::issue::Lookup::Found(e) => decide(&lifecycle, e, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn facts_to_effects() {
+        let tldr = "### Results\n\nTLDR: no lift\n";
+        // Not failed: nothing.
+        assert_eq!(decided(&["Experiment"], tldr, ""), Step::none());
+        // Failed without a TLDR: asked for one, nothing closed.
+        let step = decided(
+            &["Experiment", "failed"],
+            "### Results\n\n_No response_\n",
+            "",
+        );
+        assert!(step.effects.is_empty() && step.said.contains("write down what was learned"));
+        // With it: its open pull request closed (the closed one left), the issue closed.
+        let step = decided(&["Experiment", "failed"], tldr, "");
+        assert_eq!(step.effects, vec![Effect::ClosePull { pull: 14 }, close(8)]);
+        assert!(
+            step.said.contains("Closed without merging: #14."),
+            "{}",
+            step.said
+        );
+        // Suggested: the steps in words.
+        let step = decided(
+            &["Experiment", "failed"],
+            tldr,
+            "automations: { failure: suggest }\n",
+        );
+        assert!(step.effects.is_empty() && step.said.contains("`gh pr close 14`"));
+    }
+}

@@ -181,3 +181,49 @@ fn numbers(list: &[u64]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Facts for the flows' table tests: a repository of issues, the default
+/// rules and a config.
+#[cfg(test)]
+pub(crate) mod facts_for_tests {
+    use super::*;
+    use crate::github::LabelData;
+
+    pub fn issue(number: u64, title: &str, labels: &[&str], body: &str, state: &str) -> IssueData {
+        IssueData {
+            number,
+            title: title.into(),
+            body: Some(body.into()),
+            state: state.into(),
+            labels: labels
+                .iter()
+                .map(|l| LabelData {
+                    name: l.to_string(),
+                })
+                .collect(),
+            pull_request: None,
+        }
+    }
+
+    pub fn pull(number: u64, state: &str) -> IssueData {
+        IssueData {
+            pull_request: Some(serde_json::json!({"url": "x"})),
+            ..issue(number, "a pull request", &[], "", state)
+        }
+    }
+
+    pub fn repository(issues: Vec<IssueData>) -> Repository {
+        let name = RepoName::parse("acme/churn").unwrap();
+        let directory =
+            IssueDirectory::complete(Some(name.clone()), issues.iter().map(IssueData::to_issue));
+        Repository {
+            name,
+            issues,
+            directory,
+        }
+    }
+
+    pub fn config(yaml: &str) -> RepoConfig {
+        RepoConfig::parse(&format!("version: 1\n{yaml}"), "dslp.yml").unwrap()
+    }
+}

@@ -10,9 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::branch::{CollaborationBranches, PathConventions, PathSet};
-use crate::lifecycle::policy::{
-    BranchKind, NoPattern, Policies, PolicyOverride,
-};
+use crate::lifecycle::policy::{BranchKind, NoPattern, Policies, PolicyOverride};
 use crate::lifecycle::{Conventions, RuleId, RuleLevel, RuleSettings, Rulebook};
 
 /// Where the config lives in a repository.

@@ -117,3 +117,43 @@ pub fn branch_status(report: &BranchReport, sha: &str) -> Plan {
         verdict: if errors { Verdict::NoGo } else { Verdict::Go },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::{IssueDirectory, Rulebook};
+
+    #[test]
+    fn a_branch_name_becomes_its_commits_status() {
+        let rulebook = Rulebook::default();
+        let directory = IssueDirectory::default();
+        let plan = branch_status(&rulebook.check_branch("main", &directory), "abc");
+        assert_eq!(plan.verdict, Verdict::Go);
+        match &plan.effects[..] {
+            [Effect::SetStatus { sha, status }] => {
+                assert_eq!((sha.as_str(), status.state), ("abc", StatusState::Success));
+                assert_eq!(status.context, BRANCH_STATUS);
+            }
+            other => panic!("{other:?}"),
+        }
+        let plan = branch_status(&rulebook.check_branch("my-branch", &directory), "abc");
+        match &plan.effects[..] {
+            [Effect::SetStatus { status, .. }] => {
+                assert!(status.description.starts_with("R30"), "{status:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_job_that_gave_up_says_so_where_people_look() {
+        let plan = gave_up_on_pull("abc", "502");
+        assert!(
+            matches!(&plan.effects[..], [Effect::Check(run)] if run.conclusion == Conclusion::Failure && run.summary.contains("502"))
+        );
+        let plan = gave_up_on_issue(6, "502");
+        assert!(
+            matches!(&plan.effects[..], [Effect::UpsertComment { issue: 6, marker, .. }] if *marker == ISSUE_MARKER)
+        );
+    }
+}
