@@ -15,4 +15,5 @@ pub mod model;
 pub mod report;
 pub mod revision;
 pub mod scaffold;
+pub mod secret;
 pub mod timestamp;

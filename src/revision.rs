@@ -55,6 +55,26 @@ impl Revisions {
         Ok(Revisions { repo, prefix })
     }
 
+    /// The repository's git directory (`.git`).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The working tree's root, where there is one.
+    pub fn work_tree(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// The URL of remote `name` (`origin`), where there is one.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        self.repo
+            .find_remote(name)
+            .ok()?
+            .url()
+            .ok()
+            .map(str::to_string)
+    }
+
     /// The full commit id `rev` names.
     pub fn commit_id(&self, rev: &str) -> Result<String, RevisionError> {
         Ok(self.commit(rev)?.id().to_string())

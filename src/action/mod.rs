@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::data::source::{LfsRemote, Sources};
 use crate::event::{self, Event};
 use crate::evidence::Evidence;
 use crate::github::fetch::{GitFetcher, Secret};
@@ -41,6 +42,8 @@ pub struct ActionArgs {
     sha: String,
     #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     api_url: String,
+    #[arg(long, env = "GITHUB_SERVER_URL", default_value = "https://github.com")]
+    server_url: String,
     /// The token; never printed.
     #[arg(long, env = "INPUT_TOKEN", hide_env_values = true)]
     token: String,
@@ -90,11 +93,25 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
     };
     let github = OctocrabGitHub::new(&args.api_url, &args.token, policy)?;
     let tree = tree_for(args, &event);
+    // Git LFS objects the checkout lacks come from the repository's server
+    // with the workflow's token.
+    let sources = Sources {
+        lfs: Some(LfsRemote {
+            url: format!(
+                "{}/{}.git",
+                args.server_url.trim_end_matches('/'),
+                args.repository
+            ),
+            token: Some(Secret::new(args.token.clone())),
+        }),
+        ..Sources::default()
+    };
     // The Action has no runs ledger: the Ask's leaderboard shows this run only.
     let context = RunContext {
         tree: &tree,
         limits: Limits::default(),
         sandbox: &Sandbox::InProcess,
+        sources: &sources,
         evaluations: &[],
         set_up: crate::automation::SetUp::NOTHING,
     };

@@ -277,6 +277,7 @@ fn worker(
         installations: installations.clone(),
         metrics: metrics.clone(),
         checkouts: args.data_dir.join("checkouts"),
+        downloads: args.data_dir.join("downloads"),
         limits: args.limits(),
         sandbox: Sandbox::Child {
             program: std::env::current_exe().context("finding dslp's own binary")?,

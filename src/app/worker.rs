@@ -16,6 +16,7 @@ use crate::app::auth::Installations;
 use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
+use crate::data::source::{LfsRemote, Sources};
 use crate::event::{Event, EventError};
 use crate::github::GitHubError;
 use crate::github::fetch::GitFetcher;
@@ -33,6 +34,8 @@ pub struct Worker {
     pub installations: Arc<Installations>,
     pub metrics: Arc<Metrics>,
     pub checkouts: PathBuf,
+    /// Downloaded data (Git LFS, DVC, URIs), by content hash, for every job.
+    pub downloads: PathBuf,
     pub limits: Limits,
     /// Where evaluations run: a child process of this binary.
     pub sandbox: Sandbox,
@@ -140,10 +143,20 @@ impl Worker {
             | Event::Rerequested { repo, .. } => self.evaluations(&repo.to_string()).await,
             _ => Vec::new(),
         };
+        // The pull request's clone URL is its LFS server's; the token reads it.
+        let sources = Sources {
+            cache: Some(self.downloads.clone()),
+            lfs: Some(LfsRemote {
+                url: String::new(),
+                token: Some(installation.token.clone()),
+            }),
+            ..Sources::default()
+        };
         let context = RunContext {
             tree: &tree,
             limits: self.limits,
             sandbox: &self.sandbox,
+            sources: &sources,
             evaluations: &evaluations,
             set_up: self.set_up,
         };

@@ -7,10 +7,10 @@ use clap::{Subcommand, ValueEnum};
 
 use super::common::{exit, load_repository};
 use super::output;
-use crate::data::{self, DatasetReport};
-use crate::evidence;
+use crate::data::DatasetReport;
+use crate::data::source::Sources;
+use crate::evidence::{self, Request};
 use crate::lifecycle::Severity;
-use crate::revision::Revisions;
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
@@ -60,17 +60,18 @@ pub fn run(command: DataCommand) -> Result<i32> {
             );
         }
     }
-    let revisions = args.base.as_ref().map(|_| Revisions::discover(&root));
-    let reports: Vec<DatasetReport> = config
-        .datasets
-        .iter()
-        .filter(|(name, _)| args.datasets.is_empty() || args.datasets.contains(name))
-        .map(|(name, spec)| {
-            let revisions = revisions.as_ref().and_then(|r| r.as_ref().ok());
-            let files = evidence::dataset_files(&root, spec, args.base.as_deref(), revisions);
-            data::evaluate(name, spec, files)
-        })
-        .collect();
+    let reports = evidence::gather(&Request {
+        root: &root,
+        config: &config,
+        base: args.base.as_deref(),
+        models: &[],
+        datasets: &args.datasets,
+        run_data_tests: true,
+        run_training: false,
+        keep_artifacts: false,
+        sources: &Sources::default(),
+    })
+    .datasets;
     match args.format {
         DataFormat::Json => println!("{}", output::json(&reports)),
         DataFormat::Markdown => println!("{}", crate::report::data_tests_markdown(&reports)),

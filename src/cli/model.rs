@@ -8,6 +8,7 @@ use super::common::{exit, load_repository};
 use super::data::{DataFormat, text_report};
 use super::output;
 use crate::config::{self, RepoConfig};
+use crate::data::source::Sources;
 use crate::evidence::{self, Evidence, Request};
 use crate::lifecycle::Rulebook;
 use crate::model::evaluation::format_metric;
@@ -77,9 +78,11 @@ pub fn train(args: TrainArgs) -> Result<i32> {
         config: &config,
         base: args.base.as_deref(),
         models: &args.models,
+        datasets: &[],
         run_data_tests: false,
         run_training: true,
         keep_artifacts: args.common.output.is_some(),
+        sources: &Sources::default(),
     });
     let evidence = write_artifacts(evidence, args.common.output.as_deref());
     print(&evidence, args.common.format, args.base.as_deref());
@@ -108,9 +111,11 @@ pub fn check(args: CheckArgs) -> Result<i32> {
         config: &config,
         base: base.as_deref(),
         models: &[],
+        datasets: &[],
         run_data_tests: evidence_kind.data_tests,
         run_training: evidence_kind.training,
         keep_artifacts: args.common.output.is_some(),
+        sources: &Sources::default(),
     });
     let evidence = write_artifacts(evidence, args.common.output.as_deref());
     if !matches!(args.common.format, DataFormat::Json) {

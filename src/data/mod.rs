@@ -56,7 +56,7 @@ impl DatasetReport {
 }
 
 /// A file's bytes, or why they could not be read.
-pub type FileBytes = Result<Vec<u8>, DataError>;
+pub type FileInput = Result<Input, DataError>;
 
 /// The files of one dataset, read by the caller.
 pub struct DatasetFiles<'a> {
@@ -65,24 +65,24 @@ pub struct DatasetFiles<'a> {
     /// the head has been processed and let go, so both are never in memory.
     pub base: Option<Source<'a>>,
     /// The train and test files of a `split: { train_path, test_path }`.
-    pub split: Option<(FileBytes, FileBytes)>,
+    pub split: Option<(FileInput, FileInput)>,
 }
 
 /// A file's bytes, read when first needed.
-pub struct Source<'a>(Box<dyn FnOnce() -> FileBytes + 'a>);
+pub struct Source<'a>(Box<dyn FnOnce() -> FileInput + 'a>);
 
 impl<'a> Source<'a> {
-    pub fn lazy(read: impl FnOnce() -> FileBytes + 'a) -> Source<'a> {
+    pub fn lazy(read: impl FnOnce() -> FileInput + 'a) -> Source<'a> {
         Source(Box::new(read))
     }
 
-    pub fn read(self) -> FileBytes {
+    pub fn read(self) -> FileInput {
         (self.0)()
     }
 }
 
-impl From<FileBytes> for Source<'_> {
-    fn from(bytes: FileBytes) -> Self {
+impl From<FileInput> for Source<'_> {
+    fn from(bytes: FileInput) -> Self {
         Source::lazy(move || bytes)
     }
 }
@@ -151,10 +151,10 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
     drop(table);
     if let Some(source) = files.base {
         let wanted: Vec<String> = head_columns.iter().map(|(n, _)| n.clone()).collect();
-        let base = source.read().map_err(|e| e.to_string()).and_then(|bytes| {
+        let base = source.read().map_err(|e| e.to_string()).and_then(|input| {
             format_of(spec)
                 .and_then(|format| {
-                    read_columns(bytes.into(), format, &spec.path.0, &declared, Some(&wanted))
+                    read_columns(input, format, &spec.path.0, &declared, Some(&wanted))
                 })
                 .map_err(|error| format!("the base revision's file cannot be read: {error}"))
         });
@@ -245,7 +245,7 @@ fn views_of(frame: &DataFrame) -> PolarsResult<Vec<(String, ColumnView)>> {
 fn leakage_checks(
     spec: &DatasetSpec,
     table: &Table,
-    split_files: Option<(FileBytes, FileBytes)>,
+    split_files: Option<(FileInput, FileInput)>,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
@@ -317,8 +317,8 @@ fn leakage_checks(
 /// The train and test files stacked into one frame, and the training rows' count.
 fn split_frames(
     spec: &DatasetSpec,
-    train: FileBytes,
-    test: FileBytes,
+    train: FileInput,
+    test: FileInput,
     declared: &BTreeMap<String, ColumnType>,
 ) -> Result<(DataFrame, usize), DataError> {
     let Some(SplitSpec::Files {
@@ -328,8 +328,8 @@ fn split_frames(
     else {
         return Err(DataError::new(&spec.path.0, "no split files declared"));
     };
-    let read = |bytes: FileBytes, path: &str| -> Result<DataFrame, DataError> {
-        let bytes = bytes?;
+    let read = |input: FileInput, path: &str| -> Result<DataFrame, DataError> {
+        let bytes = input?.into_bytes(path)?;
         let format = FileFormat::from_path(path)
             .or(spec.format)
             .unwrap_or(FileFormat::Csv);

@@ -37,6 +37,15 @@ macro_rules! validated {
     };
 }
 
+/// Whether `path` is a URI rather than a file of the repository.
+pub fn is_uri(path: &str) -> bool {
+    [
+        "s3://", "gs://", "az://", "azure://", "abfs://", "abfss://", "https://", "http://",
+    ]
+    .iter()
+    .any(|scheme| path.starts_with(scheme))
+}
+
 validated!(
     /// A path relative to the repository root that stays inside it.
     RepoPath(String),
@@ -45,6 +54,9 @@ validated!(
         let p = std::path::Path::new(path);
         if path.is_empty() {
             return Err("the path is empty".into());
+        }
+        if is_uri(path) {
+            return Ok(());
         }
         let drive_letter = path.as_bytes().get(1) == Some(&b':');
         if p.is_absolute() || path.starts_with('/') || path.starts_with('\\') || drive_letter {
@@ -62,6 +74,18 @@ validated!(
             }
         }
         Ok(())
+    }
+);
+
+validated!(
+    /// A sha256, 64 hex digits.
+    Sha256Pin(String),
+    { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" },
+    |value| {
+        match value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            true => Ok(()),
+            false => Err(format!("`{value}` is not a sha256 (64 hex digits)")),
+        }
     }
 );
 
@@ -85,8 +109,13 @@ validated!(
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
-    /// The file, relative to the repository root.
+    /// The file, relative to the repository root (in git, Git LFS or DVC),
+    /// or a URI: `s3://`, `gs://`, `az://`, `https://`.
     pub path: RepoPath,
+    /// For a URI: the sha256 its object must have (a pull request that
+    /// changes the data changes this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256Pin>,
     /// csv, parquet or ndjson; by default from the file extension.
     #[serde(default)]
     pub format: Option<FileFormat>,

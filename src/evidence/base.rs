@@ -10,8 +10,9 @@ use crate::config::{CONFIG_PATH, RepoConfig};
 use crate::model::stamp;
 use crate::revision::Revisions;
 
-use super::files::dataset_paths;
+use super::files::{dataset_paths, read_at};
 use super::run::{ModelRun, external_metrics, run_model};
+use crate::data::source::Resolver;
 
 #[derive(Serialize, Deserialize)]
 struct CachedMetrics {
@@ -19,20 +20,27 @@ struct CachedMetrics {
     metrics: BTreeMap<String, f64>,
 }
 
-/// The model's metrics at the base revision, from its own config and data;
-/// cached by (config hash, data hash) so an unchanged base is not retrained.
-pub(super) fn base_metrics(
-    root: &Path,
-    revisions: &Revisions,
-    rev: &str,
-    name: &str,
-) -> Result<BTreeMap<String, f64>, String> {
+/// The base revision's config.
+pub(super) fn config_at(revisions: &Revisions, rev: &str) -> Result<RepoConfig, String> {
     let text = revisions
         .read(rev, CONFIG_PATH)
         .map_err(|e| format!("no base config: {e}"))?;
     let text = String::from_utf8(text).map_err(|_| "the base config is not UTF-8".to_string())?;
-    let config = RepoConfig::parse(&text, &format!("{CONFIG_PATH} at {rev}"))
-        .map_err(|e| format!("the base config is invalid: {e}"))?;
+    RepoConfig::parse(&text, &format!("{CONFIG_PATH} at {rev}"))
+        .map_err(|e| format!("the base config is invalid: {e}"))
+}
+
+/// The model's metrics at the base revision, from its own config and data;
+/// cached by (config hash, data hash) so an unchanged base is not retrained.
+pub(super) fn base_metrics(
+    resolver: &Resolver<'_>,
+    rev: &str,
+    name: &str,
+) -> Result<BTreeMap<String, f64>, String> {
+    let revisions = resolver
+        .revisions
+        .ok_or("the working tree is not inside a git repository")?;
+    let config = config_at(revisions, rev)?;
     let spec = config
         .models
         .get(name)
@@ -41,7 +49,8 @@ pub(super) fn base_metrics(
         .datasets
         .get(&spec.dataset)
         .ok_or_else(|| format!("the base config lacks dataset `{}`", spec.dataset))?;
-    let read_base = |path: &str| revisions.read(rev, path).map_err(|e| e.to_string());
+    let read_base =
+        |path: &str| read_at(resolver, rev, Some(dataset), path).map_err(|e| e.to_string());
     if let Some(path) = &spec.metrics_file {
         let bytes = read_base(&path.0)?;
         return external_metrics(&bytes, &path.0).map_err(|e| e.message);
@@ -58,7 +67,7 @@ pub(super) fn base_metrics(
             .join(","),
     );
     let key = stamp::hash_of(&hasher_input);
-    let cache = cache_path(root, &key);
+    let cache = cache_path(revisions, &key);
     if let Some(cached) = cache.as_deref().and_then(|p| read_cached(p, &key)) {
         return Ok(cached);
     }
@@ -94,10 +103,10 @@ fn write_cached(path: &Path, key: String, metrics: &BTreeMap<String, f64>) {
 }
 
 /// Inside `.git/`, so the cache is never committed.
-fn cache_path(root: &Path, key: &str) -> Option<PathBuf> {
-    let repo = git2::Repository::discover(root).ok()?;
+fn cache_path(revisions: &Revisions, key: &str) -> Option<PathBuf> {
     Some(
-        repo.path()
+        revisions
+            .git_dir()
             .join("dslp-cache")
             .join(format!("base-{key}.json")),
     )

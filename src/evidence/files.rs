@@ -1,53 +1,83 @@
-//! The files of a revision's datasets: the working tree's, and the base
-//! revision's straight from git.
+//! The files of a revision's datasets, through the one source layer: the
+//! working tree's (plain, Git LFS, DVC, a URI), and the base revision's
+//! (its blob, its pointer, its `.dvc`), as its own config names them.
 
-use std::path::Path;
-
-use crate::data::source::{DataError, Input, resolve_in_repo};
-use crate::data::spec::{DatasetSpec, SplitSpec};
-use crate::data::{DatasetFiles, Source};
+use crate::data::source::{DataError, Resolver};
+use crate::data::spec::{DatasetSpec, FileFormat, SplitSpec};
+use crate::data::{DatasetFiles, Source, format_of};
 use crate::model::ModelError;
 use crate::model::training::TrainingData;
-use crate::revision::{RevisionError, Revisions};
 
-pub(super) fn read_working(root: &Path, relative: &str) -> Result<Vec<u8>, DataError> {
-    Input::File(resolve_in_repo(root, relative)?).into_bytes(relative)
+/// The format a file is read as: the dataset's, else its extension's.
+fn format_for(spec: Option<&DatasetSpec>, path: &str) -> FileFormat {
+    spec.and_then(|s| format_of(s).ok())
+        .or_else(|| FileFormat::from_path(path))
+        .unwrap_or(FileFormat::Csv)
 }
 
-/// The files of a dataset in the working tree, and at the base revision.
+/// A whole file of the working tree (a dataset's, a split file, a metrics
+/// file); `spec` is the dataset it belongs to, for its format and pin.
+pub(super) fn read_head(
+    resolver: &Resolver<'_>,
+    spec: Option<&DatasetSpec>,
+    path: &str,
+) -> Result<Vec<u8>, DataError> {
+    let pin = spec
+        .filter(|s| s.path.0 == path)
+        .and_then(|s| s.sha256.as_ref())
+        .map(|p| p.0.as_str());
+    resolver
+        .head(path, pin, format_for(spec, path))?
+        .into_bytes(path)
+}
+
+/// A whole file at revision `rev`.
+pub(super) fn read_at(
+    resolver: &Resolver<'_>,
+    rev: &str,
+    spec: Option<&DatasetSpec>,
+    path: &str,
+) -> Result<Vec<u8>, DataError> {
+    let pin = spec
+        .filter(|s| s.path.0 == path)
+        .and_then(|s| s.sha256.as_ref())
+        .map(|p| p.0.as_str());
+    resolver
+        .at(rev, path, pin, format_for(spec, path))?
+        .into_bytes(path)
+}
+
+/// The files of a dataset in the working tree, and at the base revision
+/// as the base's own config declares it (`base_spec`; the head's when the
+/// base has none): a pull request that changes a `.dvc` file or a URI
+/// changes the data.
 pub fn dataset_files<'r>(
-    root: &'r Path,
+    resolver: &'r Resolver<'r>,
     spec: &'r DatasetSpec,
-    base: Option<&'r str>,
-    revisions: Option<&'r Revisions>,
+    base: Option<(&'r str, Option<&'r DatasetSpec>)>,
 ) -> DatasetFiles<'r> {
     let path = &spec.path.0;
-    let base = base.map(|rev| {
-        Source::lazy(move || match revisions {
-            Some(r) => r.read(rev, path).map_err(|e| match e {
-                RevisionError::NoSuchFile { .. } => {
-                    DataError::new(path, format!("the dataset is new: {e}"))
-                }
-                other => DataError::new(path, other.to_string()),
-            }),
-            None => Err(DataError::new(
-                path,
-                format!("{} is not inside a git repository", root.display()),
-            )),
+    let pin = spec.sha256.as_ref().map(|p| p.0.as_str());
+    let base = base.map(|(rev, base_spec)| {
+        let base_spec = base_spec.unwrap_or(spec);
+        Source::lazy(move || {
+            let pin = base_spec.sha256.as_ref().map(|p| p.0.as_str());
+            let format = format_for(Some(base_spec), &base_spec.path.0);
+            resolver.at(rev, &base_spec.path.0, pin, format)
         })
     });
     let split = match &spec.split {
         Some(SplitSpec::Files {
             train_path,
             test_path,
-        }) => Some((
-            read_working(root, &train_path.0),
-            read_working(root, &test_path.0),
-        )),
+        }) => {
+            let read = |p: &str| resolver.head(p, None, format_for(Some(spec), p));
+            Some((read(&train_path.0), read(&test_path.0)))
+        }
         _ => None,
     };
     DatasetFiles {
-        head: resolve_in_repo(root, path).map(Input::File),
+        head: resolver.head(path, pin, format_for(Some(spec), path)),
         base,
         split,
     }
@@ -71,7 +101,6 @@ pub(super) fn training_data(
     Ok(TrainingData { bytes, split_files })
 }
 
-/// Trains (or reads the metrics file of) one model at one revision's files.
 /// Every file a dataset is read from: its path, and its split's files.
 pub fn dataset_paths(dataset: &DatasetSpec) -> Vec<String> {
     let mut paths = vec![dataset.path.0.clone()];

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::config::RepoConfig;
-use crate::data::source::resolve_in_repo;
+use crate::data::source::{lfs, resolve_in_repo};
 use crate::data::spec::FileFormat;
 
 use super::files::dataset_paths;
@@ -29,6 +29,17 @@ pub fn within_limits(root: &Path, config: &RepoConfig, limits: FileLimits) -> Re
             let Ok(path) = resolve_in_repo(root, &relative) else {
                 continue; // the data tests report a bad path themselves
             };
+            // A Git LFS pointer: its object's size, told before any download.
+            if let Some(pointer) = lfs::peek(&path) {
+                if pointer.size > limits.bytes {
+                    return Err(format!(
+                        "`{relative}` is a Git LFS pointer to {:.1} MB, over the limit of {:.1} MB for pull requests from forks",
+                        pointer.size as f64 / 1e6,
+                        limits.bytes as f64 / 1e6
+                    ));
+                }
+                continue;
+            }
             let Ok(metadata) = std::fs::metadata(&path) else {
                 continue;
             };

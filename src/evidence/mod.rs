@@ -9,6 +9,7 @@ mod model;
 mod outcome;
 mod run;
 
+use crate::data::source::Resolver;
 use crate::data::{self, DatasetReport};
 use crate::model::gates::Verdict;
 use crate::revision::Revisions;
@@ -21,6 +22,16 @@ pub use run::external_metrics;
 
 pub fn gather(request: &Request<'_>) -> Evidence {
     let revisions = Revisions::discover(request.root).ok();
+    let resolver = Resolver {
+        root: request.root,
+        revisions: revisions.as_ref(),
+        sources: request.sources,
+    };
+    // The base's own declarations: its data may live elsewhere (a `.dvc`
+    // file, a URI) than the head's.
+    let base_config = request
+        .base
+        .and_then(|rev| base::config_at(revisions.as_ref()?, rev).ok());
     let head_commit = revisions.as_ref().and_then(|r| r.commit_id("HEAD").ok());
     let base_commit = match (request.base, &revisions) {
         (Some(rev), Some(r)) => r.commit_id(rev).ok(),
@@ -38,13 +49,15 @@ pub fn gather(request: &Request<'_>) -> Evidence {
         config
             .datasets
             .iter()
-            .filter(|(name, _)| request.run_data_tests || model_datasets.contains(name))
+            .filter(|(name, _)| {
+                let tested = request.run_data_tests
+                    && (request.datasets.is_empty() || request.datasets.contains(name));
+                tested || model_datasets.contains(name)
+            })
             .map(|(name, spec)| {
-                data::evaluate(
-                    name,
-                    spec,
-                    dataset_files(request.root, spec, request.base, revisions.as_ref()),
-                )
+                let base_spec = base_config.as_ref().and_then(|c| c.datasets.get(name));
+                let base = request.base.map(|rev| (rev, base_spec));
+                data::evaluate(name, spec, dataset_files(&resolver, spec, base))
             })
             .collect()
     } else {
@@ -56,7 +69,7 @@ pub fn gather(request: &Request<'_>) -> Evidence {
             let dataset_report = datasets.iter().find(|d| d.name == spec.dataset);
             let at = At {
                 request,
-                revisions: revisions.as_ref(),
+                resolver: &resolver,
                 head_commit: &head_commit,
                 base_commit: &base_commit,
             };

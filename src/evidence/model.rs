@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::data::DatasetReport;
+use crate::data::source::Resolver;
 use crate::model::ModelError;
 use crate::model::artifact::ModelArtifact;
 use crate::model::evaluation::{Evaluation, metric_names};
@@ -12,16 +13,15 @@ use crate::model::gates::{self, GateInputs, Verdict};
 use crate::model::spec::{ModelSpec, SplitChoice};
 use crate::model::stamp::{self, Stamp};
 use crate::model::training::{ModelReport, Trained};
-use crate::revision::Revisions;
 
-use super::files::{dataset_paths, read_working};
+use super::files::{dataset_paths, read_head};
 use super::outcome::{ModelOutcome, Request};
 use super::run::{ModelRun, run_model};
 
 /// Where a model's evidence is gathered: the request, and the commits.
 pub(super) struct At<'a> {
     pub request: &'a Request<'a>,
-    pub revisions: Option<&'a Revisions>,
+    pub resolver: &'a Resolver<'a>,
     pub head_commit: &'a Option<String>,
     pub base_commit: &'a Option<String>,
 }
@@ -40,7 +40,8 @@ pub(super) fn model_outcome(
         ));
         return outcome;
     };
-    let read_head = |path: &str| read_working(at.request.root, path).map_err(|e| e.to_string());
+    let read_head =
+        |path: &str| read_head(at.resolver, Some(dataset), path).map_err(|e| e.to_string());
     outcome.stamp.config_hash = stamp::hash_of(&(spec, dataset));
     for path in dataset_paths(dataset) {
         if let Ok(bytes) = read_head(&path) {
@@ -52,8 +53,8 @@ pub(super) fn model_outcome(
     }
     let ran = run_model(name, spec, dataset, read_head);
     let baseline = outcome.record(ran, spec, at.request.keep_artifacts);
-    if let (Some(rev), Some(revisions)) = (at.request.base, at.revisions) {
-        match super::base::base_metrics(at.request.root, revisions, rev, name) {
+    if let (Some(rev), Some(_)) = (at.request.base, at.resolver.revisions) {
+        match super::base::base_metrics(at.resolver, rev, name) {
             Ok(m) => outcome.base_metrics = Some(m),
             Err(note) => outcome.base_note = Some(note),
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RepoConfig;
 use crate::data::DatasetReport;
+use crate::data::source::Sources;
 use crate::lifecycle::ask::Evaluation as LedgerEvaluation;
 use crate::model::artifact::ModelArtifact;
 use crate::model::gates::{GateResult, Verdict};
@@ -21,11 +22,15 @@ pub struct Request<'a> {
     pub base: Option<&'a str>,
     /// Only these models (all when empty).
     pub models: &'a [String],
+    /// Only these datasets' data tests (all when empty).
+    pub datasets: &'a [String],
     pub run_data_tests: bool,
     pub run_training: bool,
     /// Keep each trained model (its fitted preprocessing and weights) in
     /// its outcome, for artifacts and releases.
     pub keep_artifacts: bool,
+    /// Where data beyond the working tree comes from (LFS, DVC, URIs).
+    pub sources: &'a Sources,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

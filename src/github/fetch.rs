@@ -169,25 +169,7 @@ impl Write for HttpStream {
     }
 }
 
-/// A string that is never printed: a token.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: String) -> Secret {
-        Secret(text)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::Secret;
 
 /// What a fetch needs to know of a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::automation::SetUp;
 use crate::config::RepoConfig;
+use crate::data::source::Sources;
 use crate::engine::Plan;
 use crate::event::IssueAction;
 use crate::evidence::{Evidence, FileLimits};
@@ -133,6 +134,9 @@ pub struct RunContext<'a> {
     pub limits: Limits,
     /// Where evaluations run.
     pub sandbox: &'a Sandbox,
+    /// Where data beyond the working tree comes from: the download cache,
+    /// the token for Git LFS.
+    pub sources: &'a Sources,
     pub evaluations: &'a [Evaluation],
     /// What to set up when the App is installed.
     pub set_up: SetUp,

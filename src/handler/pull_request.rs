@@ -9,6 +9,7 @@ use anyhow::{Result, anyhow};
 use crate::automation::closed::ClosedPull;
 use crate::automation::{self, Lifecycle, Repository};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
+use crate::data::source::{LfsRemote, Sources};
 use crate::engine::trust::{Trust, TrustFacts};
 use crate::engine::{self, Effect, EvidenceState, Plan, notices};
 use crate::event::{PullAction, PullRequestEvent};
@@ -341,6 +342,35 @@ impl Gathered {
     }
 }
 
+/// Where the pull request's data comes from: the job's cache and token,
+/// its repository's LFS server, and for a fork, the size limit and the
+/// base's `.dvc/config` (a fork must not point dslp-bot at a remote of its
+/// choosing).
+fn sources_for(
+    ctx: RunContext<'_>,
+    root: &Path,
+    event: &PullRequestEvent,
+    fork_bytes: Option<u64>,
+) -> Sources {
+    let mut sources = ctx.sources.clone();
+    if let Some(url) = &event.clone_url {
+        let token = sources.lfs.take().and_then(|l| l.token);
+        sources.lfs = Some(LfsRemote {
+            url: url.clone(),
+            token,
+        });
+    }
+    if let Some(bytes) = fork_bytes {
+        sources.max_bytes = Some(bytes);
+        sources.dvc_config = Revisions::discover(root)
+            .and_then(|r| r.read(&event.base_sha, ".dvc/config"))
+            .ok()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .or(Some(String::new()));
+    }
+    sources
+}
+
 /// Measures a fork's files, then gathers the evidence under the limits,
 /// in the sandbox.
 async fn gather(
@@ -380,6 +410,7 @@ async fn gather(
         base: Some(event.base_sha.clone()),
         run_data_tests: kind.data_tests,
         run_training: kind.training,
+        sources: sources_for(ctx, root, event, fork.then_some(limits.fork_files.bytes)),
     };
     let job_limits = JobLimits {
         wall: limits.evidence_time,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::{CONFIG_PATH, RepoConfig};
+use crate::data::source::Sources;
 use crate::evidence::{self, Evidence, Request};
 
 /// The hidden subcommand the child runs.
@@ -33,6 +34,9 @@ pub struct EvaluationJob {
     pub base: Option<String>,
     pub run_data_tests: bool,
     pub run_training: bool,
+    /// Where data beyond the working tree comes from; its token crosses
+    /// on the child's standard input, never its command line.
+    pub sources: Sources,
 }
 
 /// What the child sends back.
@@ -105,9 +109,11 @@ fn gather(job: &EvaluationJob) -> Result<Evidence> {
         config: &config,
         base: job.base.as_deref(),
         models: &[],
+        datasets: &[],
         run_data_tests: job.run_data_tests,
         run_training: job.run_training,
         keep_artifacts: false,
+        sources: &job.sources,
     }))
 }
 

@@ -38,7 +38,7 @@ fn profile_and_drift_equal_numpy_and_scipy() {
         &spec("path: data/churn.csv\n"),
         DatasetFiles {
             head: Ok(read("churn_head.csv").into()),
-            base: Some(Ok(read("churn_base.csv")).into()),
+            base: Some(Ok(read("churn_base.csv").into()).into()),
             split: None,
         },
     );
@@ -113,7 +113,7 @@ fn checks_report_observed_values_counts_and_examples() {
         &spec,
         DatasetFiles {
             head: Ok(read("churn_head.csv").into()),
-            base: Some(Ok(read("churn_base.csv")).into()),
+            base: Some(Ok(read("churn_base.csv").into()).into()),
             split: None,
         },
     );
@@ -558,7 +558,7 @@ proptest! {
     #[test]
     fn any_bytes_give_a_report_or_a_clear_error(bytes in csvish()) {
         let spec = spec("path: x.csv\ncolumns:\n  a: { type: int, min: 0 }\n  b: { type: float, unique: true }\n  c: { type: category, values: [x] }\nduplicates: forbid\nrows: { min: 1 }\n");
-        let report = evaluate("x", &spec, DatasetFiles { head: Ok(bytes.clone().into()), base: Some(Ok(bytes).into()), split: None });
+        let report = evaluate("x", &spec, DatasetFiles { head: Ok(bytes.clone().into()), base: Some(Ok(bytes.into()).into()), split: None });
         for check in &report.checks {
             prop_assert!(!check.check.is_empty());
             if check.check == "readable" {

@@ -23,6 +23,7 @@ const LAYERS: [&[&str]; 4] = [
         "config",
         "revision",
         "timestamp",
+        "secret",
         "scaffold",
     ],
     // What decides and what renders.

@@ -94,9 +94,11 @@ fn pr_report(root: &Path) -> comment::Rendered {
         config: &config,
         base: None,
         models: &[],
+        datasets: &[],
         run_data_tests: true,
         run_training: true,
         keep_artifacts: false,
+        sources: &dslp_bot::data::source::Sources::default(),
     });
     dslp_bot::engine::pull_request_report(
         &branch,
@@ -129,9 +131,11 @@ fn model_card() {
         config: &config,
         base: None,
         models: &[],
+        datasets: &[],
         run_data_tests: false,
         run_training: true,
         keep_artifacts: false,
+        sources: &dslp_bot::data::source::Sources::default(),
     });
     let card = dslp_bot::report::model_card(&evidence.models[0]);
     insta::assert_snapshot!("model_card", redact_timings(&card));
@@ -181,9 +185,11 @@ fn a_report_too_long_for_github_is_trimmed_and_says_so() {
         config: &config,
         base: None,
         models: &[],
+        datasets: &[],
         run_data_tests: true,
         run_training: false,
         keep_artifacts: false,
+        sources: &dslp_bot::data::source::Sources::default(),
     });
     let rendered = dslp_bot::engine::pull_request_report(
         &branch,

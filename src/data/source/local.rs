@@ -1,5 +1,5 @@
-//! Where a dataset's bytes come from, and why they could not be had: the
-//! one layer every reader goes through (the working tree's files today).
+//! The working tree's files, and what reading a dataset can say: a safe
+//! path inside the repository, and an error that names the file.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -32,7 +32,7 @@ impl DataError {
         }
     }
 
-    pub(super) fn at(
+    pub(crate) fn at(
         file: &str,
         line: u64,
         column: Option<u64>,

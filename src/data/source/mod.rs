@@ -1,0 +1,240 @@
+//! Where a dataset's bytes come from, and why they could not be had: the
+//! one layer every reader goes through, for the head and the base alike.
+//!
+//! 1. Plain git: a file of the working tree, or a blob at a revision.
+//! 2. Git LFS: a pointer, whose object comes from `.git/lfs/objects/` or
+//!    the remote's batch API ([`lfs`]).
+//! 3. DVC: a path a `.dvc` file or `dvc.lock` tracks, whose object comes
+//!    from the DVC cache or the default remote ([`dvc`]).
+//! 4. A URI in the config: `s3://`, `gs://`, `az://`, `https://`, with an
+//!    optional `sha256:` pin ([`store`]).
+//!
+//! Downloads are cached by content hash ([`cache`]) and streamed to disk,
+//! so a remote file is read as a local one is: a block at a time.
+
+mod cache;
+mod combine;
+pub mod dvc;
+pub mod lfs;
+mod local;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+
+pub use lfs::LfsRemote;
+pub use local::{DataError, Input, resolve_in_repo};
+
+use serde::{Deserialize, Serialize};
+
+use self::cache::{Algorithm, Cache, Hash};
+use crate::data::spec::FileFormat;
+use crate::revision::{RevisionError, Revisions};
+
+/// What the readers know beyond the working tree: where downloads are
+/// cached, how to reach LFS objects, the most a file may bring (a fork's
+/// limit, checked before anything is downloaded), and the DVC config to
+/// trust (a fork's pull request answers to its base's).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Sources {
+    /// Default: `.git/dslp-cache/objects`.
+    pub cache: Option<PathBuf>,
+    pub lfs: Option<LfsRemote>,
+    pub max_bytes: Option<u64>,
+    /// `.dvc/config`'s text, in place of the checkout's.
+    pub dvc_config: Option<String>,
+}
+
+/// Resolves a dataset's `path:` to bytes, at the head or at a revision.
+pub struct Resolver<'a> {
+    pub root: &'a Path,
+    pub revisions: Option<&'a Revisions>,
+    pub sources: &'a Sources,
+}
+
+pub use crate::data::spec::is_uri;
+
+impl Resolver<'_> {
+    fn cache(&self) -> Cache {
+        let dir = self.sources.cache.clone().unwrap_or_else(|| {
+            self.revisions
+                .map(|r| r.git_dir().join("dslp-cache/objects"))
+                .unwrap_or_else(|| self.root.join(".dslp-cache"))
+        });
+        Cache { dir }
+    }
+
+    fn lfs_remote(&self) -> Option<LfsRemote> {
+        self.sources.lfs.clone().or_else(|| {
+            let url = self.revisions?.remote_url("origin")?;
+            Some(LfsRemote { url, token: None })
+        })
+    }
+
+    /// The bytes of `path` in the working tree; `pin` is a URI's sha256.
+    pub fn head(
+        &self,
+        path: &str,
+        pin: Option<&str>,
+        format: FileFormat,
+    ) -> Result<Input, DataError> {
+        if is_uri(path) {
+            return self.uri(path, pin);
+        }
+        match resolve_in_repo(self.root, path) {
+            Ok(file) => match lfs::peek(&file) {
+                Some(pointer) => self.lfs(path, &pointer),
+                None => Ok(Input::File(file)),
+            },
+            Err(missing) if missing.message.contains("does not exist") => {
+                let read = |p: &str| std::fs::read(self.root.join(p)).ok();
+                match dvc::tracked(path, &read)? {
+                    Some(tracked) => self.dvc(path, &tracked, format),
+                    None => Err(missing),
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The bytes of `path` at revision `rev`.
+    pub fn at(
+        &self,
+        rev: &str,
+        path: &str,
+        pin: Option<&str>,
+        format: FileFormat,
+    ) -> Result<Input, DataError> {
+        if is_uri(path) {
+            return self.uri(path, pin);
+        }
+        let revisions = self.revisions.ok_or_else(|| {
+            DataError::new(
+                path,
+                format!("{} is not inside a git repository", self.root.display()),
+            )
+        })?;
+        match revisions.read(rev, path) {
+            Ok(bytes) => match lfs::Pointer::parse(&bytes) {
+                Some(pointer) => self.lfs(path, &pointer),
+                None => Ok(Input::Bytes(bytes)),
+            },
+            Err(RevisionError::NoSuchFile { .. }) => {
+                let read = |p: &str| revisions.read(rev, p).ok();
+                match dvc::tracked(path, &read)? {
+                    Some(tracked) => self.dvc(path, &tracked, format),
+                    None => Err(DataError::new(
+                        path,
+                        format!("the dataset is new: `{path}` does not exist at `{rev}`"),
+                    )),
+                }
+            }
+            Err(other) => Err(DataError::new(path, other.to_string())),
+        }
+    }
+
+    fn lfs(&self, path: &str, pointer: &lfs::Pointer) -> Result<Input, DataError> {
+        if let Some(limit) = self.sources.max_bytes.filter(|l| pointer.size > *l) {
+            return Err(DataError::new(
+                path,
+                format!(
+                    "is a Git LFS pointer to {:.1} MB, over the limit of {:.1} MB for pull requests from forks; nothing was downloaded",
+                    pointer.size as f64 / 1e6,
+                    limit as f64 / 1e6
+                ),
+            ));
+        }
+        let git_dir = self.revisions.map(Revisions::git_dir);
+        lfs::object(
+            path,
+            pointer,
+            git_dir,
+            self.lfs_remote().as_ref(),
+            &self.cache(),
+        )
+        .map(Input::File)
+    }
+
+    fn dvc(
+        &self,
+        path: &str,
+        tracked: &dvc::Tracked,
+        format: FileFormat,
+    ) -> Result<Input, DataError> {
+        let dvc_dir = self.root.join(".dvc");
+        let config = match &self.sources.dvc_config {
+            Some(text) => Some(text.clone()),
+            None => std::fs::read_to_string(dvc_dir.join("config")).ok(),
+        };
+        let local = std::fs::read_to_string(dvc_dir.join("config.local")).ok();
+        let objects = dvc::Objects {
+            local_cache: Some(dvc_dir.join("cache")).filter(|c| c.is_dir()),
+            remote: config.and_then(|c| dvc::default_remote(&c, local.as_deref(), &dvc_dir)),
+            cache: &self.cache(),
+            limit: self.sources.max_bytes,
+        };
+        objects.input(path, tracked, format)
+    }
+
+    /// A URI's object: checked against its pin, cached by it (or by the
+    /// URI and the object's version when unpinned).
+    fn uri(&self, path: &str, pin: Option<&str>) -> Result<Input, DataError> {
+        let remote = store::Remote {
+            url: path.to_string(),
+            options: Default::default(),
+        };
+        let failed = |e: store::StoreError| {
+            DataError::new(
+                path,
+                format!(
+                    "could not be read: {e} — check the URI, and that dslp-bot has credentials for it (the App: the server's environment or role; the Action: the workflow's)"
+                ),
+            )
+        };
+        let cache = self.cache();
+        let expected = pin.map(|hex| Hash {
+            algorithm: Algorithm::Sha256,
+            hex: hex.to_ascii_lowercase(),
+        });
+        if let Some(hit) = expected.as_ref().and_then(|h| cache.get(h)) {
+            return Ok(Input::File(hit));
+        }
+        let (size, version) = store::head(&remote).map_err(failed)?;
+        if let Some(limit) = self.sources.max_bytes.filter(|l| size > *l) {
+            return Err(failed(store::StoreError::TooLarge { size, limit }));
+        }
+        let by_version = (expected.is_none() && version.is_some()).then(|| {
+            let key = crate::data::source::cache::sha256_of(&format!(
+                "{path}\n{}",
+                version.as_deref().unwrap_or_default()
+            ));
+            cache.dir.join("uri").join(key)
+        });
+        if let Some(hit) = by_version.as_ref().filter(|p| p.is_file()) {
+            return Ok(Input::File(hit.clone()));
+        }
+        let fetched = store::fetch(&remote, &cache, Algorithm::Sha256, expected.as_ref(), self.sources.max_bytes)
+            .map_err(|e| match e {
+                store::StoreError::Mismatch { got, .. } => DataError::new(
+                    path,
+                    format!("does not match its pin: {got}, where `sha256:` says {}; the object changed: pin the new hash, or point `path:` at the version you meant", pin.unwrap_or_default()),
+                ),
+                other => failed(other),
+            })?;
+        if let Some(link) = by_version {
+            let _ = std::fs::create_dir_all(link.parent().unwrap_or(Path::new(".")));
+            let _ = std::fs::hard_link(&fetched, &link)
+                .or_else(|_| std::fs::copy(&fetched, &link).map(|_| ()));
+        }
+        Ok(Input::File(fetched))
+    }
+
+    /// The size a file will have, when it can be told before anything is
+    /// downloaded (an LFS pointer's, DVC's record): for a fork's limits.
+    pub fn promised_size(&self, path: &str) -> Option<u64> {
+        let file = resolve_in_repo(self.root, path).ok()?;
+        if let Some(pointer) = lfs::peek(&file) {
+            return Some(pointer.size);
+        }
+        None
+    }
+}
