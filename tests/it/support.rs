@@ -50,6 +50,31 @@ pub fn dslp_in(dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
+/// Runs `dslp` in `dir` with `env` set and no other `AWS_*` variable
+/// inherited, so a test's credentials are exactly the ones it names.
+pub fn dslp_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dslp"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("dslp runs")
+        .into()
+}
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 /// Runs `dslp` in `dir`, killed after `limit` (a hang fails the test
 /// instead of holding it forever).
 pub fn dslp_in_with_timeout(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {

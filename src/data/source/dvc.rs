@@ -216,9 +216,11 @@ impl Objects<'_> {
     /// One object, from the checkout's DVC cache, the download cache or
     /// the remote, checked against its md5.
     fn object(&self, path: &str, tracked: &Tracked, md5: &str) -> Result<PathBuf, DataError> {
+        // A directory's manifest is addressed as `<md5>.dir`; its bytes hash
+        // to the md5 alone.
         let hash = Hash {
             algorithm: Algorithm::Md5,
-            hex: md5.to_string(),
+            hex: md5.trim_end_matches(".dir").to_string(),
         };
         let (head, tail) = md5.split_at(2.min(md5.len()));
         if let Some(dvc_cache) = &self.local_cache {

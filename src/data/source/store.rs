@@ -70,7 +70,15 @@ fn from_store(error: object_store::Error) -> StoreError {
         object_store::Error::NotFound { .. } => StoreError::NotFound(first_line(&text)),
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => StoreError::Denied(first_line(&text)),
-        _ if text.contains("AccessDenied") || text.contains("403") => {
+        // The last link of AWS's chain is the instance role: when nothing
+        // answers there, there were no credentials at all.
+        _ if text.contains("/latest/api/token") || text.contains("/latest/meta-data") => {
+            StoreError::Denied("no credentials were found: no AWS_ACCESS_KEY_ID, no profile in ~/.aws, no instance role".into())
+        }
+        _ if ["AccessDenied", "403", "credential", "Credential"]
+            .iter()
+            .any(|sign| text.contains(sign)) =>
+        {
             StoreError::Denied(first_line(&text))
         }
         _ => StoreError::Other(first_line(&text)),
@@ -112,9 +120,16 @@ fn open(remote: &Remote) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError
                     builder = builder.with_config(name.parse().map_err(bad)?, value);
                 }
             }
+            let profile = aws_profile(&Env::process());
+            let no_keys = option("access_key_id").is_none()
+                && std::env::var_os("AWS_ACCESS_KEY_ID").is_none();
+            for (name, value) in profile.iter().filter(|_| no_keys) {
+                builder = builder.with_config(name.parse().map_err(bad)?, value);
+            }
             if option("region").is_none()
                 && std::env::var_os("AWS_DEFAULT_REGION").is_none()
                 && std::env::var_os("AWS_REGION").is_none()
+                && !profile.iter().any(|(name, _)| name == "region")
             {
                 builder = builder.with_region("us-east-1");
             }
@@ -149,6 +164,83 @@ fn open(remote: &Remote) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError
     };
     let path = rest.split_once('/').map_or("", |(_, p)| p);
     Ok((store, StorePath::from(path)))
+}
+
+/// What the AWS profile files hold for the profile in use.
+struct Env {
+    profile: String,
+    credentials: Option<PathBuf>,
+    config: Option<PathBuf>,
+}
+
+impl Env {
+    fn process() -> Env {
+        let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        let home = var("HOME").map(|h| h.join(".aws"));
+        Env {
+            profile: std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into()),
+            credentials: var("AWS_SHARED_CREDENTIALS_FILE")
+                .or_else(|| home.as_ref().map(|h| h.join("credentials"))),
+            config: var("AWS_CONFIG_FILE").or_else(|| home.map(|h| h.join("config"))),
+        }
+    }
+}
+
+/// Keys and region from `~/.aws/credentials` and `~/.aws/config` (the
+/// files `aws configure` writes), which object_store does not read
+/// itself: the CLI on a laptop finds what `aws s3 cp` finds.
+fn aws_profile(env: &Env) -> Vec<(String, String)> {
+    let read = |path: &Option<PathBuf>| {
+        path.as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    };
+    let named = format!("profile {}", env.profile);
+    let mut found = Vec::new();
+    for (text, sections, keys) in [
+        (
+            read(&env.credentials),
+            vec![env.profile.as_str()],
+            &[
+                ("aws_access_key_id", "access_key_id"),
+                ("aws_secret_access_key", "secret_access_key"),
+                ("aws_session_token", "token"),
+            ][..],
+        ),
+        (
+            read(&env.config),
+            vec![named.as_str(), env.profile.as_str()],
+            &[("region", "region")][..],
+        ),
+    ] {
+        let values = ini_section(&text, &sections);
+        for (key, name) in keys {
+            if let Some(value) = values.get(*key) {
+                found.push((name.to_string(), value.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// The `key = value` lines of the first of `sections` an INI text has.
+fn ini_section(text: &str, sections: &[&str]) -> BTreeMap<String, String> {
+    let mut current = None;
+    let mut by_section: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = Some(name.trim().to_string());
+        } else if let (Some(section), Some((key, value))) = (&current, line.split_once('=')) {
+            by_section
+                .entry(section.clone())
+                .or_default()
+                .insert(key.trim().to_string(), value.trim().to_string());
+        }
+    }
+    sections
+        .iter()
+        .find_map(|s| by_section.remove(*s))
+        .unwrap_or_default()
 }
 
 /// `https://host/a/b/c` as the store's base (`https://host`) and the path.
@@ -288,6 +380,50 @@ fn download(remote: &Remote, mut writer: Writer, limit: Option<u64>) -> Result<W
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aws_profile_in_use_gives_keys_and_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = dir.path().join("credentials");
+        let config = dir.path().join("config");
+        std::fs::write(
+            &credentials,
+            "[default]\naws_access_key_id = AKDEFAULT\naws_secret_access_key = s1\n\n[team]\naws_access_key_id=AKTEAM\naws_secret_access_key=s2\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-east-1\n[profile team]\nregion = eu-west-1\n",
+        )
+        .unwrap();
+        let env = |profile: &str| Env {
+            profile: profile.into(),
+            credentials: Some(credentials.clone()),
+            config: Some(config.clone()),
+        };
+        let pairs = |v: Vec<(String, String)>| {
+            v.into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pairs(aws_profile(&env("team"))),
+            [
+                "access_key_id=AKTEAM",
+                "secret_access_key=s2",
+                "region=eu-west-1"
+            ]
+        );
+        assert_eq!(
+            pairs(aws_profile(&env("default"))),
+            [
+                "access_key_id=AKDEFAULT",
+                "secret_access_key=s1",
+                "region=us-east-1"
+            ]
+        );
+        assert!(aws_profile(&env("absent")).is_empty());
+    }
 
     #[test]
     fn an_http_url_is_a_base_and_a_path() {
