@@ -75,6 +75,11 @@ impl Revisions {
             .map(str::to_string)
     }
 
+    /// A value of the repository's git config (`lfs.url`).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo.config().ok()?.get_string(key).ok()
+    }
+
     /// The full commit id `rev` names.
     pub fn commit_id(&self, rev: &str) -> Result<String, RevisionError> {
         Ok(self.commit(rev)?.id().to_string())

@@ -524,6 +524,14 @@ pub(crate) fn serve_repository_with(
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "weaker regularisation"]);
     let head = git(&work, &["rev-parse", "HEAD"]);
+    publish(github, root, &work, &base, &head);
+    (base, head)
+}
+
+/// Serves `work` as `acme/churn` with `head` as pull request 12 onto
+/// `main` at `base`.
+pub(crate) fn publish(github: &FakeGitHub, root: &Path, work: &Path, base: &str, head: &str) {
+    let (base, head) = (base.to_string(), head.to_string());
     let bare = root.join("git/acme/churn.git");
     std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
     git(
@@ -550,7 +558,6 @@ pub(crate) fn serve_repository_with(
         "head": {"ref": "experiment/6-boosting", "sha": head, "repo": {"full_name": "acme/churn"}},
         "base": {"ref": "main", "sha": base, "repo": {"full_name": "acme/churn", "clone_url": format!("{}/git/acme/churn.git", github.url)}},
     }));
-    (base, head)
 }
 
 pub(crate) fn pull_request_payload(

@@ -373,6 +373,15 @@ fn git_http_backend(
             .into_response();
     }
     let path_info = uri.path().trim_start_matches("/git");
+    if let Some((repo, rest)) = path_info.split_once(".git/info/lfs/") {
+        let host = headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let base = format!("http://{host}/git{repo}.git");
+        let repo_dir = root.join(format!("{}.git", repo.trim_start_matches('/')));
+        return crate::fake_lfs::answer(&repo_dir, &base, rest, &method, &headers, &body);
+    }
     let mut child = std::process::Command::new("git")
         .arg("http-backend")
         .env("GIT_PROJECT_ROOT", &root)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::cache::{Algorithm, Cache, Hash, hash_file};
+use super::ini;
 use super::local::{DataError, Input};
 use super::store::{self, Remote, StoreError};
 use crate::data::spec::FileFormat;
@@ -116,9 +117,9 @@ fn found(out: Out, by: &str, rest: &[&str]) -> Result<Tracked, DataError> {
 /// The default remote of a `.dvc/config` (and its `config.local`), with
 /// the options dslp-bot passes to the store.
 pub fn default_remote(config: &str, local: Option<&str>, dvc_dir: &Path) -> Option<Remote> {
-    let mut sections = ini(config);
+    let mut sections = ini::sections(config);
     if let Some(local) = local {
-        for (section, values) in ini(local) {
+        for (section, values) in ini::sections(local) {
             sections.entry(section).or_default().extend(values);
         }
     }
@@ -138,27 +139,6 @@ pub fn default_remote(config: &str, local: Option<&str>, dvc_dir: &Path) -> Opti
     let mut options = values.clone();
     options.remove("url");
     Some(Remote { url, options })
-}
-
-/// `.dvc/config`'s INI: `[section]` or `['remote "name"']`, `key = value`.
-fn ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut section = String::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim_matches('\'').to_string();
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            out.entry(section.clone())
-                .or_default()
-                .insert(key.trim().to_string(), value.trim().to_string());
-        }
-    }
-    out
 }
 
 /// Where the repository's DVC objects can be had.

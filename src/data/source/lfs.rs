@@ -24,13 +24,43 @@ pub struct LfsRemote {
 }
 
 impl LfsRemote {
-    /// The LFS API's base: `<repository>.git/info/lfs`.
+    /// The LFS API's base: `<repository>.git/info/lfs`, or `url` itself when
+    /// it is one already (`lfs.url`).
     pub fn endpoint(&self) -> String {
         let url = self.url.trim_end_matches('/');
-        match url.ends_with(".git") {
-            true => format!("{url}/info/lfs"),
-            false => format!("{url}.git/info/lfs"),
+        if url.ends_with("/info/lfs") {
+            url.to_string()
+        } else if url.ends_with(".git") {
+            format!("{url}/info/lfs")
+        } else {
+            format!("{url}.git/info/lfs")
         }
+    }
+
+    /// The LFS server of a git remote URL, as git-lfs derives it: HTTPS
+    /// as is; SSH (`git@host:o/r.git`, `ssh://git@host/o/r`) as HTTPS on
+    /// the same host; a local path has none (its objects are read in place).
+    pub fn of_git_url(url: &str) -> Option<LfsRemote> {
+        let https = if url.starts_with("https://") || url.starts_with("http://") {
+            url.to_string()
+        } else if let Some(rest) = url.strip_prefix("ssh://") {
+            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+            let (host, path) = rest.split_once('/')?;
+            let host = host.split(':').next().unwrap_or(host);
+            format!("https://{host}/{path}")
+        } else if let Some((user_host, path)) = url.split_once(':')
+            && !user_host.contains('/')
+            && user_host.contains('@')
+        {
+            let host = user_host.split_once('@').map_or(user_host, |(_, h)| h);
+            format!("https://{host}/{}", path.trim_start_matches('/'))
+        } else {
+            return None;
+        };
+        Some(LfsRemote {
+            url: https,
+            token: None,
+        })
     }
 }
 
@@ -91,22 +121,24 @@ pub fn peek(path: &Path) -> Option<Pointer> {
     Pointer::parse(&head[..read])
 }
 
-/// Where the object of `pointer` is, fetching it when the checkout lacks it.
+/// Where the object of `pointer` is, fetching it when no `local` store of
+/// LFS objects (a git dir's `lfs/objects`, a local remote's) has it.
 pub fn object(
     file: &str,
     pointer: &Pointer,
-    git_dir: Option<&Path>,
+    local: &[PathBuf],
     remote: Option<&LfsRemote>,
     cache: &Cache,
 ) -> Result<PathBuf, DataError> {
-    let local = git_dir.map(|git| {
-        git.join("lfs/objects")
+    let found = local.iter().find_map(|objects| {
+        let path = objects
             .join(&pointer.oid[..2])
             .join(&pointer.oid[2..4])
-            .join(&pointer.oid)
+            .join(&pointer.oid);
+        path.is_file().then_some(path)
     });
-    if let Some(local) = local.filter(|p| p.is_file()) {
-        return Ok(local);
+    if let Some(found) = found {
+        return Ok(found);
     }
     if let Some(cached) = cache.get(&pointer.hash()) {
         return Ok(cached);
@@ -215,7 +247,7 @@ fn download(
     let where_ = redact(&endpoint);
     let response = call.send(&body[..]).map_err(|e| {
         fail(format!(
-            "is a Git LFS pointer; its server {where_} could not be reached: {e}"
+            "is a Git LFS pointer; its server {where_} could not be reached: {e} — fetch the objects with `git lfs pull`, or check out with `lfs: true` (actions/checkout)"
         ))
     })?;
     let status = response.status().as_u16();
@@ -337,6 +369,26 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remotes_lfs_server_is_derived_as_git_lfs_does() {
+        let endpoint = |url: &str| LfsRemote::of_git_url(url).map(|r| r.endpoint());
+        let github = Some("https://github.com/acme/churn.git/info/lfs".to_string());
+        assert_eq!(endpoint("https://github.com/acme/churn.git"), github);
+        assert_eq!(endpoint("https://github.com/acme/churn"), github);
+        assert_eq!(endpoint("git@github.com:acme/churn.git"), github);
+        assert_eq!(endpoint("ssh://git@github.com:22/acme/churn.git"), github);
+        assert_eq!(endpoint("/srv/git/churn.git"), None);
+        assert_eq!(endpoint("file:///srv/git/churn.git"), None);
+        assert_eq!(
+            LfsRemote {
+                url: "https://lfs.example.com/team/info/lfs".into(),
+                token: None
+            }
+            .endpoint(),
+            "https://lfs.example.com/team/info/lfs"
+        );
+    }
 
     #[test]
     fn a_pointer_is_read_and_anything_else_is_not() {

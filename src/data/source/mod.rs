@@ -15,6 +15,7 @@
 mod cache;
 mod combine;
 pub mod dvc;
+mod ini;
 pub mod lfs;
 mod local;
 pub mod store;
@@ -63,11 +64,44 @@ impl Resolver<'_> {
         Cache { dir }
     }
 
+    /// The job's LFS server (the App's, the Action's: set, with a token);
+    /// else, for the CLI, git-lfs's own choice: `lfs.url` in git's config
+    /// or `.lfsconfig`, then `origin`'s. The CLI sends no token.
     fn lfs_remote(&self) -> Option<LfsRemote> {
-        self.sources.lfs.clone().or_else(|| {
-            let url = self.revisions?.remote_url("origin")?;
-            Some(LfsRemote { url, token: None })
-        })
+        if let Some(set) = &self.sources.lfs {
+            return Some(set.clone());
+        }
+        let revisions = self.revisions?;
+        let configured = revisions.config_string("lfs.url").or_else(|| {
+            let text = std::fs::read_to_string(self.root.join(".lfsconfig")).ok()?;
+            ini::value(&text, "lfs", "url")
+        });
+        match configured {
+            Some(url) => Some(LfsRemote { url, token: None }),
+            None => LfsRemote::of_git_url(&revisions.remote_url("origin")?),
+        }
+    }
+
+    /// Where LFS objects may already be: this checkout's, and a local
+    /// `origin`'s (a bare repository's `lfs/objects`, or a work tree's).
+    fn lfs_local(&self) -> Vec<PathBuf> {
+        let Some(revisions) = self.revisions else {
+            return Vec::new();
+        };
+        let mut dirs = vec![revisions.git_dir().join("lfs/objects")];
+        if let Some(origin) = revisions.remote_url("origin")
+            && LfsRemote::of_git_url(&origin).is_none()
+        {
+            let path = PathBuf::from(origin.strip_prefix("file://").unwrap_or(&origin));
+            let path = if path.is_relative() {
+                self.root.join(path)
+            } else {
+                path
+            };
+            dirs.push(path.join("lfs/objects"));
+            dirs.push(path.join(".git/lfs/objects"));
+        }
+        dirs
     }
 
     /// The bytes of `path` in the working tree; `pin` is a URI's sha256.
@@ -143,11 +177,10 @@ impl Resolver<'_> {
                 ),
             ));
         }
-        let git_dir = self.revisions.map(Revisions::git_dir);
         lfs::object(
             path,
             pointer,
-            git_dir,
+            &self.lfs_local(),
             self.lfs_remote().as_ref(),
             &self.cache(),
         )

@@ -213,7 +213,11 @@ fn aws_profile(env: &Env) -> Vec<(String, String)> {
             &[("region", "region")][..],
         ),
     ] {
-        let values = ini_section(&text, &sections);
+        let mut all = super::ini::sections(&text);
+        let values = sections
+            .iter()
+            .find_map(|s| all.remove(*s))
+            .unwrap_or_default();
         for (key, name) in keys {
             if let Some(value) = values.get(*key) {
                 found.push((name.to_string(), value.clone()));
@@ -221,26 +225,6 @@ fn aws_profile(env: &Env) -> Vec<(String, String)> {
         }
     }
     found
-}
-
-/// The `key = value` lines of the first of `sections` an INI text has.
-fn ini_section(text: &str, sections: &[&str]) -> BTreeMap<String, String> {
-    let mut current = None;
-    let mut by_section: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = Some(name.trim().to_string());
-        } else if let (Some(section), Some((key, value))) = (&current, line.split_once('=')) {
-            by_section
-                .entry(section.clone())
-                .or_default()
-                .insert(key.trim().to_string(), value.trim().to_string());
-        }
-    }
-    sections
-        .iter()
-        .find_map(|s| by_section.remove(*s))
-        .unwrap_or_default()
 }
 
 /// `https://host/a/b/c` as the store's base (`https://host`) and the path.
