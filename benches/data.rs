@@ -5,6 +5,10 @@
 //!     cargo bench --bench data                 # all sizes
 //!     cargo bench --bench data -- 100000       # chosen sizes
 //!
+//! Then, with `dvc` and `moto_server` on PATH (`PATH=.ci/venv/bin:$PATH`),
+//! the same sizes as `dslp data test --base main` on a DVC project: bytes
+//! in the checkout's DVC cache, in an S3 remote, and downloaded before.
+//!
 //! Data goes to target/bench-data (reused when present).
 
 use std::path::Path;
@@ -16,6 +20,9 @@ use dslp_bot::data::spec::DatasetSpec;
 #[path = "common/measure.rs"]
 mod measure;
 use measure::peak_rss_mib;
+
+#[path = "common/dvc_s3.rs"]
+mod dvc_s3;
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
@@ -55,7 +62,7 @@ fn run_once(dir: &Path) {
             // The head from the working tree, the base as bytes (a git blob).
             head: Ok(Input::File(dir.join("head.csv"))),
             base: Some(dslp_bot::data::Source::lazy(move || {
-                Ok(std::fs::read(&base_path).expect("base"))
+                Ok(Input::Bytes(std::fs::read(&base_path).expect("base")))
             })),
             split: None,
         },
@@ -85,7 +92,7 @@ fn main() {
         "{:>10} {:>10} {:>10} {:>12} {:>14}",
         "rows", "file MB", "wall s", "peak MiB", "failed checks"
     );
-    for rows in sizes {
+    for &rows in &sizes {
         let dir = root.join(rows.to_string());
         std::fs::create_dir_all(&dir).expect("bench dir");
         for (name, seed, drift) in [("base.csv", 7u64, false), ("head.csv", 11u64, true)] {
@@ -118,5 +125,10 @@ fn main() {
         if !output.status.success() {
             eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         }
+    }
+    // Where teams keep the bytes: DVC, locally and over S3.
+    for rows in sizes {
+        let dslp = Path::new(env!("CARGO_BIN_EXE_dslp"));
+        dvc_s3::table(&root, &root.join(rows.to_string()), rows, SPEC, dslp);
     }
 }

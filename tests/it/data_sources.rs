@@ -280,3 +280,84 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A fork cannot point dslp-bot at a remote of its choosing: its pull
+/// request's data is read through the base branch's `.dvc/config`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forks_dvc_data_comes_from_the_base_branchs_remote_not_the_forks() {
+    use crate::app_e2e::{Server, app_host, eventually, publish, pull_request_payload};
+    let Some(dvc) = needs("dvc") else { return };
+    let dvc = dvc.to_str().unwrap();
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join(".github")).unwrap();
+    std::fs::create_dir_all(work.join("data")).unwrap();
+    for file in [".github/dslp.yml", "data/churn.csv"] {
+        std::fs::copy(
+            crate::support::fixture(&format!("demo/{file}")),
+            work.join(file),
+        )
+        .unwrap();
+    }
+    git(&work, &["init", "-q", "-b", "main"]);
+    run(&work, dvc, &["init", "-q"], &[]);
+    let good = dir.path().join("remote-good");
+    run(
+        &work,
+        dvc,
+        &["remote", "add", "-d", "storage", good.to_str().unwrap()],
+        &[],
+    );
+    run(&work, dvc, &["add", "-q", "data/churn.csv"], &[]);
+    run(&work, dvc, &["push", "-q"], &[]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "churn project, data in DVC"]);
+    let base = git(&work, &["rev-parse", "HEAD"]);
+    git(&work, &["checkout", "-q", "-b", "experiment/6-boosting"]);
+    let evil = format!("{}/evil-remote", github.url);
+    run(
+        &work,
+        dvc,
+        &["remote", "modify", "storage", "url", &evil],
+        &[],
+    );
+    git(&work, &["commit", "-q", "-am", "my remote"]);
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    publish(&github, dir.path(), &work, &base, &head);
+    {
+        let mut world = github.world.lock().unwrap();
+        world.pulls.get_mut(&12).unwrap()["head"]["repo"]["full_name"] = "stranger/churn".into();
+        let config = std::fs::read(work.join(".github/dslp.yml")).unwrap();
+        world
+            .files
+            .insert((".github/dslp.yml".into(), "main".into()), config);
+        world.statuses.push((
+            head.clone(),
+            serde_json::json!({"state": "success", "context": "dslp/ok-to-test", "description": "approved"}),
+        ));
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let mut payload = pull_request_payload(&github, "opened", &base, &head);
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/churn".into();
+    assert_eq!(
+        server.deliver("pull_request", "dvc-f", &payload).await.0,
+        202
+    );
+    let report = eventually("the report", &server, || {
+        github.comments_on(12).into_iter().next()
+    })
+    .await;
+    assert!(
+        report.body.contains("roc_auc"),
+        "{}\n{}",
+        report.body,
+        server.log()
+    );
+    let world = github.world.lock().unwrap();
+    assert!(
+        !world.requests.iter().any(|r| r.contains("evil-remote")),
+        "the fork's remote was never asked: {:#?}",
+        world.requests
+    );
+}

@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 
 use crate::support::fixture;
 
+// Beside the file, so the benches that include this one find it too.
+#[path = "fake_lfs.rs"]
+mod fake_lfs;
+
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: u64,
@@ -380,7 +384,7 @@ fn git_http_backend(
             .unwrap_or("127.0.0.1");
         let base = format!("http://{host}/git{repo}.git");
         let repo_dir = root.join(format!("{}.git", repo.trim_start_matches('/')));
-        return crate::fake_lfs::answer(&repo_dir, &base, rest, &method, &headers, &body);
+        return fake_lfs::answer(&repo_dir, &base, rest, &method, &headers, &body);
     }
     let mut child = std::process::Command::new("git")
         .arg("http-backend")

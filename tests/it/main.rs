@@ -6,7 +6,6 @@ mod cli_lint;
 mod data_evidence;
 mod data_sources;
 mod fake_github;
-mod fake_lfs;
 mod forms;
 mod github_port;
 mod init;
