@@ -1087,24 +1087,22 @@ async fn the_fake_rejects_what_github_would_reject() {
     let send = |method: &'static str, path: &'static str, body: &'static str| {
         let url = format!("{}{path}", github.url);
         std::thread::spawn(move || {
-            let mut command = Command::new("curl");
-            command.args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-X",
-                method,
-                "-H",
-                "Authorization: Bearer t",
-                "-H",
-                "Content-Type: application/json",
-                "--data",
-                body,
-                &url,
-            ]);
-            String::from_utf8(command.output().unwrap().stdout).unwrap()
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let response = agent
+                .run(
+                    axum::http::Request::builder()
+                        .method(method)
+                        .uri(&url)
+                        .header("Authorization", "Bearer t")
+                        .header("Content-Type", "application/json")
+                        .body(body.to_string())
+                        .unwrap(),
+                )
+                .unwrap();
+            response.status().as_u16().to_string()
         })
         .join()
         .unwrap()
@@ -1150,5 +1148,3 @@ async fn the_fake_rejects_what_github_would_reject() {
         violations[0]
     );
 }
-
-use std::process::Command;

@@ -5,7 +5,7 @@ use dslp_bot::lifecycle::kinds::{IssueKind, TEMPLATES, Template};
 use dslp_bot::lifecycle::{Issue, IssueDirectory, RuleId, Rulebook};
 use dslp_bot::scaffold::ISSUE_TEMPLATE_FILES;
 
-use crate::support::{check_jsonschema, dslp, repo_root};
+use crate::support::{check_schema, dslp, repo_root};
 
 fn form(template: &Template) -> serde_json::Value {
     let file = format!("{}.yml", template.form_file);
@@ -161,8 +161,8 @@ fn shipped_forms_and_chooser_validate_against_githubs_schemas() {
         .iter()
         .map(|t| dir.join(format!("{}.yml", t.form_file)))
         .collect();
-    check_jsonschema("vendor.github-issue-forms", &forms);
-    check_jsonschema("vendor.github-issue-config", &[dir.join("config.yml")]);
+    check_schema("github-issue-forms", &forms);
+    check_schema("github-issue-config", &[dir.join("config.yml")]);
 }
 
 #[test]

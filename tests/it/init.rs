@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{check_jsonschema, dslp_in};
+use crate::support::{check_schema, dslp_in};
 
 fn git_repo(branch: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -36,13 +36,10 @@ fn init_writes_files_githubs_schemas_accept() {
 
     let templates = repo.path().join(".github/ISSUE_TEMPLATE");
     let forms: Vec<_> = FORMS.iter().map(|f| templates.join(f)).collect();
-    check_jsonschema("vendor.github-issue-forms", &forms);
-    check_jsonschema(
-        "vendor.github-issue-config",
-        &[templates.join("config.yml")],
-    );
-    check_jsonschema(
-        "vendor.github-workflows",
+    check_schema("github-issue-forms", &forms);
+    check_schema("github-issue-config", &[templates.join("config.yml")]);
+    check_schema(
+        "github-workflows",
         &[repo.path().join(".github/workflows/dslp.yml")],
     );
 

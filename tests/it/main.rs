@@ -15,5 +15,6 @@ mod lifecycle_stories;
 mod model_evidence;
 mod parsers_never_panic;
 mod report_snapshots;
+mod schemas;
 mod support;
 mod tools;
