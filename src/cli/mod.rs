@@ -62,6 +62,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Print a shell completion script: `dslp completions bash > /etc/bash_completion.d/dslp`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// The App's sandboxed evaluation: a job on stdin, its evidence on stdout.
     #[command(name = "__evaluate", hide = true)]
     Evaluate,
@@ -90,12 +95,30 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Action(_) | Command::Evaluate
+    ) {
+        quiet_on_closed_pipe();
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             exit::USAGE
         }
+    }
+}
+
+/// `dslp rules | head -1`: end quietly when the reader has gone, as Unix
+/// tools do (Rust ignores SIGPIPE, and `println!` would panic). Not for the
+/// long-running commands, whose writes to a closed socket or child must
+/// stay errors they handle.
+fn quiet_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal, before any
+    // thread that could be writing exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -114,6 +137,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
             Ok(exit::CLEAN)
         }
         Command::Stats(args) => stats::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "dslp", &mut std::io::stdout());
+            Ok(exit::CLEAN)
+        }
         Command::Labels { format } => {
             print_labels(format);
             Ok(exit::CLEAN)

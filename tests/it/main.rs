@@ -6,6 +6,7 @@ mod cli_lint;
 mod data_evidence;
 mod data_sources;
 mod fake_github;
+mod first_hour;
 mod forms;
 mod github_port;
 mod init;
