@@ -12,6 +12,7 @@ pub mod github;
 pub mod handler;
 pub mod lifecycle;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod revision;
 pub mod scaffold;

@@ -202,6 +202,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     init_logging(args.log_filter()?);
     install_tls_provider();
     crate::github::fetch::register_transport();
+    args.require()?;
     let secrets = args.secrets()?;
     let key = args.app_key()?;
     let webhook_path = if args.webhook_path.starts_with('/') {

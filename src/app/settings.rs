@@ -15,7 +15,7 @@ use crate::handler::Limits;
 pub struct ServeArgs {
     /// The GitHub App's id (its settings page shows it).
     #[arg(long, env = "APP_ID")]
-    pub app_id: u64,
+    pub app_id: Option<u64>,
     /// The App's private key, PEM text (`\n` escapes are accepted).
     #[arg(long, env = "PRIVATE_KEY", hide_env_values = true)]
     pub private_key: Option<String>,
@@ -24,7 +24,7 @@ pub struct ServeArgs {
     pub private_key_path: Option<PathBuf>,
     /// The webhook secret; several, comma-separated, while rotating it.
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: String,
+    pub webhook_secret: Option<String>,
     #[arg(long, env = "WEBHOOK_PATH", default_value = "/api/github/webhooks")]
     pub webhook_path: String,
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
@@ -120,9 +120,47 @@ impl std::fmt::Debug for ServeArgs {
 }
 
 impl ServeArgs {
+    /// Every setting the App cannot start without that is missing, named
+    /// with its environment variable and its flag, in one message.
+    pub fn require(&self) -> Result<()> {
+        let key = self
+            .private_key
+            .as_ref()
+            .is_some_and(|k| !k.trim().is_empty())
+            || self.private_key_path.is_some();
+        let missing: Vec<&str> = [
+            (
+                self.app_id.is_none(),
+                "APP_ID (--app-id): the App's id, on its settings page",
+            ),
+            (
+                self.webhook_secret.is_none(),
+                "WEBHOOK_SECRET (--webhook-secret): the secret you gave GitHub for the webhook",
+            ),
+            (
+                !key,
+                "PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub gave you)",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(absent, what)| absent.then_some(what))
+        .collect();
+        if !missing.is_empty() {
+            bail!(
+                "dslp serve needs {} more setting{}, in the environment or a .env file (README: Run it):\n  {}",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join("\n  ")
+            );
+        }
+        Ok(())
+    }
+
     pub fn secrets(&self) -> Result<Vec<String>> {
         let secrets: Vec<String> = self
             .webhook_secret
+            .as_deref()
+            .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -143,7 +181,7 @@ impl ServeArgs {
                 "no private key: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub gave you)"
             ),
         };
-        AppKey::from_pem(self.app_id, &pem)
+        AppKey::from_pem(self.app_id.unwrap_or_default(), &pem)
     }
 
     /// The tracing filter `LOG_LEVEL` asks for. At `info` and above,

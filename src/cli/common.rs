@@ -97,3 +97,64 @@ pub fn load_repository(
     let (shown, config) = read_config(&path)?;
     Ok((root, shown, config))
 }
+
+/// The checked-out branch, or why there is none, in a user's words.
+pub fn current_branch(root: &Path) -> Result<String> {
+    let repo = git2::Repository::discover(root).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not in a git repository; run `git init`, or pass --branch NAME to say whose policy applies",
+            root.display()
+        )
+    })?;
+    let head = match repo.head() {
+        Ok(head) => head,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            anyhow::bail!("the repository has no commits yet; commit first, or pass --branch NAME")
+        }
+        Err(e) => anyhow::bail!(
+            "cannot read the checked-out branch ({}); pass --branch NAME",
+            e.message()
+        ),
+    };
+    match head.is_branch() {
+        true => Ok(head.shorthand().unwrap_or_default().to_string()),
+        false => anyhow::bail!(
+            "HEAD is detached (no branch is checked out); pass --branch NAME, as CI does with its pull request's branch"
+        ),
+    }
+}
+
+/// `rev` names a commit of the repository at `root`; else an error that
+/// names the branches there are (and the likely one).
+pub fn known_revision(root: &Path, rev: &str) -> Result<()> {
+    let repo = git2::Repository::discover(root).map_err(|_| {
+        anyhow::anyhow!(
+            "--base {rev}: {} is not in a git repository, so there is no base to compare with",
+            root.display()
+        )
+    })?;
+    // A shallow clone may lack the base: the evidence says how to fetch it
+    // beside the checks that still run.
+    let found = repo.revparse_single(rev).and_then(|o| o.peel_to_commit());
+    if found.is_ok() || repo.is_shallow() {
+        return Ok(());
+    }
+    let mut branches: Vec<String> = repo
+        .branches(None)
+        .map(|all| {
+            all.filter_map(|b| b.ok())
+                .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    branches.sort();
+    let names: Vec<&str> = branches.iter().map(String::as_str).collect();
+    let hint = config::did_you_mean(rev, &names)
+        .map(|b| format!(" Did you mean `{b}`?"))
+        .unwrap_or_default();
+    let listed = match names.is_empty() {
+        true => "there are no branches yet".to_string(),
+        false => format!("the branches are {}", names.join(", ")),
+    };
+    anyhow::bail!("--base {rev}: no such branch or commit here;{hint} {listed}")
+}

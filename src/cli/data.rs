@@ -60,6 +60,9 @@ pub fn run(command: DataCommand) -> Result<i32> {
             );
         }
     }
+    if let Some(base) = &args.base {
+        super::common::known_revision(&root, base)?;
+    }
     let reports = evidence::gather(&Request {
         root: &root,
         config: &config,
@@ -111,6 +114,43 @@ pub(super) fn text_report(reports: &[DatasetReport], base: Option<&str>) -> Stri
                 p.column, p.dtype, p.nulls, p.distinct
             ));
         }
+    }
+    out
+}
+
+/// A dataset as `check` shows it: its line, the checks that did not pass,
+/// and the columns that drifted most.
+pub(super) fn folded_report(report: &DatasetReport, base: Option<&str>) -> String {
+    let passed = report.checks.iter().filter(|c| c.passed).count();
+    let rows = report
+        .rows
+        .map(|r| format!(", {r} rows"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "data {} ({}{rows}): {passed} check{} passed\n",
+        report.name,
+        report.path,
+        if passed == 1 { "" } else { "s" }
+    );
+    for check in report.checks.iter().filter(|c| !c.passed) {
+        out.push_str(&check_text(check));
+    }
+    match (&report.drift, &report.drift_note, base) {
+        (Some(drifts), _, Some(base)) if !drifts.is_empty() => {
+            let mut top: Vec<_> = drifts.iter().collect();
+            top.sort_by(|a, b| b.psi.unwrap_or(0.0).total_cmp(&a.psi.unwrap_or(0.0)));
+            let shown: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|d| {
+                    let ks = d.ks.map(|k| format!(", KS {k:.3}")).unwrap_or_default();
+                    format!("{} PSI {:.3}{ks}", d.column, d.psi.unwrap_or(0.0))
+                })
+                .collect();
+            out.push_str(&format!("  drift versus {base}: {}\n", shown.join("; ")));
+        }
+        (_, Some(note), _) => out.push_str(&format!("  drift not computed: {note}\n")),
+        _ => {}
     }
     out
 }

@@ -44,6 +44,7 @@ pub enum LintCommand {
         /// The repository config; by default .github/dslp.yml in the current directory, if present.
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
+        /// The repository as owner/name, to tell its own links from other repositories'.
         #[arg(long, value_name = "OWNER/NAME", value_parser = super::common::parse_repo)]
         repo: Option<crate::lifecycle::links::RepoName>,
         #[arg(long, value_enum, default_value_t)]
@@ -254,7 +255,11 @@ fn print_issue_reports(reports: &[(Issue, IssueReport)], format: Format) {
                 .flat_map(|(_, r)| r.findings.clone())
                 .collect();
             if !single {
-                text.push_str(&format!("{} issues checked; ", reports.len()));
+                let n = reports.len();
+                text.push_str(&format!(
+                    "{n} issue{} checked; ",
+                    if n == 1 { "" } else { "s" }
+                ));
             }
             text.push_str(&output::summary(&all));
             println!("{text}");
@@ -304,7 +309,8 @@ fn print_branch_report(report: &BranchReport, rulebook: &Rulebook, format: Forma
 
 fn lint_config(path: Option<&Path>, format: Format) -> Result<i32> {
     let path = path.unwrap_or(Path::new(config::CONFIG_PATH));
-    let text = read_input(path)?;
+    let text = read_input(path)
+        .map_err(|e| anyhow::anyhow!("{e:#}; `dslp init` writes a commented .github/dslp.yml"))?;
     let shown = path.display().to_string();
     let result = RepoConfig::parse(&text, &shown).and_then(|c| c.rulebook(&shown).map(|_| c));
     match (result, format) {

@@ -1,7 +1,9 @@
 //! The `dslp` command line.
 
+mod check;
 mod common;
 mod data;
+mod demo;
 mod init;
 mod issues_file;
 mod lint;
@@ -30,6 +32,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The product on a demo project with a history: a churn project on `main`, an experiment branch, its check.
+    Demo(demo::DemoArgs),
     /// Install the DSLP issue forms, a commented .github/dslp.yml and the workflow into a repository.
     Init(init::InitArgs),
     /// Check an issue, an issue export, a branch or the config against DSLP.
@@ -41,7 +45,7 @@ enum Command {
     /// Train and evaluate the declared models, and judge them by their gates.
     Train(model::TrainArgs),
     /// Data tests, training and gates for the current branch versus its base: GO, NO-GO or NEUTRAL.
-    Check(model::CheckArgs),
+    Check(check::CheckArgs),
     /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
     Action(crate::action::ActionArgs),
     /// Run the GitHub App: a webhook server with a durable queue (reads .env when present).
@@ -66,6 +70,14 @@ enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Ask a running `dslp serve` on this machine whether it is healthy
+    /// (`/healthz` on PORT): exit 0 if so, 1 with the reason if not. For the
+    /// container's HEALTHCHECK, which has no curl.
+    #[command(hide = true)]
+    Healthcheck {
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
     },
     /// The App's sandboxed evaluation: a job on stdin, its evidence on stdout.
     #[command(name = "__evaluate", hide = true)]
@@ -97,7 +109,7 @@ pub fn run() -> i32 {
     };
     if !matches!(
         cli.command,
-        Command::Serve(_) | Command::Action(_) | Command::Evaluate
+        Command::Serve(_) | Command::Action(_) | Command::Evaluate | Command::Healthcheck { .. }
     ) {
         quiet_on_closed_pipe();
     }
@@ -124,13 +136,15 @@ fn quiet_on_closed_pipe() {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
         Command::Lint(command) => lint::run(command),
         Command::Data(command) => data::run(command),
         Command::Train(args) => model::train(args),
-        Command::Check(args) => model::check(args),
+        Command::Check(args) => check::check(args),
         Command::Action(args) => crate::action::run(args),
         Command::Evaluate => Ok(crate::handler::sandbox::child_main()),
+        Command::Healthcheck { port } => Ok(healthcheck(port)),
         Command::Serve(args) => crate::app::server::run(args),
         Command::Config(ConfigCommand::Schema) => {
             println!("{}", output::json(&config::json_schema()));
@@ -149,6 +163,29 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Rules { format } => {
             print_rules(format);
             Ok(exit::CLEAN)
+        }
+    }
+}
+
+fn healthcheck(port: u16) -> i32 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(4)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    match agent
+        .get(&format!("http://127.0.0.1:{port}/healthz"))
+        .call()
+    {
+        Ok(response) if response.status() == 200 => exit::CLEAN,
+        Ok(mut response) => {
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            eprintln!("unhealthy ({}): {body}", response.status());
+            exit::FINDINGS
+        }
+        Err(e) => {
+            eprintln!("no answer on port {port}: {e}");
+            exit::FINDINGS
         }
     }
 }

@@ -2,15 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::common::{exit, load_repository};
+use super::common::{exit, known_revision, load_repository};
 use super::data::{DataFormat, text_report};
 use super::output;
-use crate::config::{self, RepoConfig};
+use crate::config::RepoConfig;
 use crate::data::source::Sources;
-use crate::evidence::{self, Evidence, Request};
-use crate::lifecycle::Rulebook;
+use crate::evidence::{self, Evidence, ModelOutcome, Request};
 use crate::model::evaluation::format_metric;
 use crate::model::gates::Verdict;
 
@@ -27,19 +26,8 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// The base revision; by default the collaboration branch.
-    #[arg(long, value_name = "REV")]
-    base: Option<String>,
-    /// The branch whose policy applies; by default the checked-out branch.
-    #[arg(long, value_name = "NAME")]
-    branch: Option<String>,
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-#[derive(Debug, clap::Args)]
-struct CommonArgs {
+pub(super) struct CommonArgs {
+    /// The repository config; by default .github/dslp.yml under the root.
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
     /// The repository root; by default the git work tree around the current directory.
@@ -47,18 +35,21 @@ struct CommonArgs {
     root: Option<PathBuf>,
     /// Write each trained model and its model card here.
     #[arg(long, value_name = "DIR")]
-    output: Option<PathBuf>,
+    pub(super) output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
-    format: DataFormat,
+    pub(super) format: DataFormat,
 }
 
-fn load(common: &CommonArgs) -> Result<(PathBuf, RepoConfig)> {
+pub(super) fn load(common: &CommonArgs) -> Result<(PathBuf, RepoConfig)> {
     let (root, _, config) = load_repository(common.root.as_deref(), common.config.as_deref())?;
     Ok((root, config))
 }
 
 pub fn train(args: TrainArgs) -> Result<i32> {
     let (root, config) = load(&args.common)?;
+    if let Some(base) = &args.base {
+        known_revision(&root, base)?;
+    }
     if config.models.is_empty() {
         bail!(
             "the config declares no models; add them under `models:` (see README, Model evidence)"
@@ -89,56 +80,10 @@ pub fn train(args: TrainArgs) -> Result<i32> {
     Ok(code(evidence.verdict))
 }
 
-pub fn check(args: CheckArgs) -> Result<i32> {
-    let (root, config) = load(&args.common)?;
-    let rulebook = config.rulebook(config::CONFIG_PATH)?;
-    let branch = match args.branch {
-        Some(branch) => branch,
-        None => {
-            current_branch(&root).context("cannot tell the checked-out branch; pass --branch")?
-        }
-    };
-    let base = args
-        .base
-        .or_else(|| default_base(&root, &rulebook, &branch));
-    let head = rulebook.conventions.classify(&branch);
-    let evidence_kind = head
-        .kind
-        .map(|k| rulebook.conventions.policies.get(k).policy.evidence)
-        .unwrap_or_default();
-    let evidence = evidence::gather(&Request {
-        root: &root,
-        config: &config,
-        base: base.as_deref(),
-        models: &[],
-        datasets: &[],
-        run_data_tests: evidence_kind.data_tests,
-        run_training: evidence_kind.training,
-        keep_artifacts: args.common.output.is_some(),
-        sources: &Sources::default(),
-    });
-    let evidence = write_artifacts(evidence, args.common.output.as_deref());
-    if !matches!(args.common.format, DataFormat::Json) {
-        let kind = head
-            .kind
-            .map(|k| format!("{k} branch"))
-            .unwrap_or_else(|| "branch of no DSLP kind".into());
-        let against = base
-            .as_deref()
-            .map(|b| format!(" versus `{b}`"))
-            .unwrap_or_default();
-        if matches!(args.common.format, DataFormat::Text) {
-            println!("checking `{branch}` ({kind}){against}");
-        }
-    }
-    print(&evidence, args.common.format, base.as_deref());
-    Ok(code(evidence.verdict))
-}
-
 /// Writes each trained model (`NAME.model.json`) and its model card
 /// (`NAME.card.md`) into `dir`, taking the models out of the evidence; a
 /// model that cannot be written says so in its notes.
-fn write_artifacts(mut evidence: Evidence, dir: Option<&Path>) -> Evidence {
+pub(super) fn write_artifacts(mut evidence: Evidence, dir: Option<&Path>) -> Evidence {
     let Some(dir) = dir else {
         return evidence;
     };
@@ -165,32 +110,11 @@ fn write_artifacts(mut evidence: Evidence, dir: Option<&Path>) -> Evidence {
     evidence
 }
 
-fn code(verdict: Verdict) -> i32 {
+pub(super) fn code(verdict: Verdict) -> i32 {
     match verdict {
         Verdict::Go | Verdict::Neutral => exit::CLEAN,
         Verdict::NoGo => exit::FINDINGS,
     }
-}
-
-fn current_branch(root: &Path) -> Option<String> {
-    let repo = git2::Repository::discover(root).ok()?;
-    let head = repo.head().ok()?;
-    head.shorthand().ok().map(str::to_string)
-}
-
-/// The first collaboration branch that exists, unless we are on it.
-fn default_base(root: &Path, rulebook: &Rulebook, branch: &str) -> Option<String> {
-    if rulebook.conventions.branches.is_collaboration(branch) {
-        return None;
-    }
-    let repo = git2::Repository::discover(root).ok()?;
-    rulebook
-        .conventions
-        .branches
-        .main
-        .iter()
-        .find(|name| repo.revparse_single(name).is_ok())
-        .cloned()
 }
 
 fn print(evidence: &Evidence, format: DataFormat, base: Option<&str>) {
@@ -211,65 +135,98 @@ fn text(evidence: &Evidence, base: Option<&str>) -> String {
         out.push_str(&text_report(&evidence.datasets, base));
     }
     for model in &evidence.models {
-        out.push_str(&format!("\nmodel {}: {}\n", model.name, model.verdict));
-        if let Some(error) = &model.error {
-            out.push_str(&format!("  error: {error}\n"));
-        }
-        if let Some(report) = &model.report {
-            if let Some(algorithm) = report.algorithm {
-                out.push_str(&format!(
-                    "  {} on {} training / {} test rows, {} features\n",
-                    algorithm.name(),
-                    report.train_rows,
-                    report.test_rows,
-                    report.features.len()
-                ));
-            }
-            out.push_str(&format!(
-                "  {:<20} {:>10} {:>10} {:>10}\n",
-                "metric", "value", "base", "baseline"
-            ));
-            for name in model
-                .shown_metrics
-                .iter()
-                .filter(|m| report.evaluation.metrics.contains_key(*m))
-            {
-                let show = |v: Option<f64>| v.map(format_metric).unwrap_or_else(|| "-".into());
-                out.push_str(&format!(
-                    "  {:<20} {:>10} {:>10} {:>10}\n",
-                    name,
-                    show(report.evaluation.metrics.get(name).copied()),
-                    show(
-                        model
-                            .base_metrics
-                            .as_ref()
-                            .and_then(|b| b.get(name))
-                            .copied()
-                    ),
-                    show(report.baseline.metrics.get(name).copied()),
-                ));
-            }
-            for note in &report.notes {
-                out.push_str(&format!("  note: {note}\n"));
-            }
-        }
-        if let Some(note) = &model.base_note {
-            out.push_str(&format!("  base: {note}\n"));
-        }
-        for gate in &model.gates {
-            out.push_str(&format!(
-                "  {} {}: {} — {}\n",
-                if gate.passed { "pass" } else { "FAIL" },
-                gate.gate,
-                gate.condition,
-                gate.observed
-            ));
-        }
+        out.push('\n');
+        out.push_str(&model_text(model, true));
     }
     let stamp_head = evidence.head_commit.as_deref().unwrap_or("unknown");
     out.push_str(&format!(
         "\nstamp: head {stamp_head}, base {}\n",
         evidence.base_commit.as_deref().unwrap_or("none")
     ));
+    out
+}
+
+/// A model: its verdict, its metrics beside the base's (with the change)
+/// and the baseline's, and its gates (only the failed ones unless `verbose`).
+pub(super) fn model_text(model: &ModelOutcome, verbose: bool) -> String {
+    let mut out = String::new();
+    let what = model
+        .report
+        .as_ref()
+        .and_then(|r| {
+            let algorithm = r.algorithm?;
+            Some(format!(
+                " ({}, {} training / {} test rows, {} features)",
+                algorithm.name(),
+                r.train_rows,
+                r.test_rows,
+                r.features.len()
+            ))
+        })
+        .unwrap_or_default();
+    out.push_str(&format!("model {}{what}: {}\n", model.name, model.verdict));
+    if let Some(error) = &model.error {
+        out.push_str(&format!("  error: {error}\n"));
+    }
+    if let Some(report) = &model.report {
+        out.push_str(&metrics_table(model, report));
+        for note in &report.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    if let Some(note) = &model.base_note {
+        out.push_str(&format!("  base: {note}\n"));
+    }
+    let passed = model.gates.iter().filter(|g| g.passed).count();
+    if passed > 0 && !verbose {
+        out.push_str(&format!(
+            "  {passed} gate{} passed\n",
+            if passed == 1 { "" } else { "s" }
+        ));
+    }
+    for gate in model.gates.iter().filter(|g| verbose || !g.passed) {
+        out.push_str(&format!(
+            "  {} {}: {} — {}\n",
+            if gate.passed { "pass" } else { "FAIL" },
+            gate.gate,
+            gate.condition,
+            gate.observed
+        ));
+    }
+    out
+}
+
+fn metrics_table(model: &ModelOutcome, report: &crate::model::training::ModelReport) -> String {
+    let show = |v: Option<f64>| v.map(format_metric).unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "  {:<20} {:>10} {:>10} {:>10} {:>10}\n",
+        "metric", "value", "base", "Δ", "baseline"
+    );
+    for name in model
+        .shown_metrics
+        .iter()
+        .filter(|m| report.evaluation.metrics.contains_key(*m))
+    {
+        let value = report.evaluation.metrics.get(name).copied();
+        let base = model
+            .base_metrics
+            .as_ref()
+            .and_then(|b| b.get(name))
+            .copied();
+        let delta = match (value, base) {
+            // A change that rounds to nothing is shown as none, not "-0.0000".
+            (Some(v), Some(b)) if (v - b).abs() < 5e-5 => "0".into(),
+            (Some(v), Some(b)) => format!("{:+.4}", v - b),
+            _ => "-".into(),
+        };
+        out.push_str(&format!(
+            "  {:<20} {:>10} {:>10} {:>10} {:>10}\n",
+            name,
+            show(value),
+            show(base),
+            delta,
+            show(report.baseline.metrics.get(name).copied()),
+        ));
+    }
     out
 }

@@ -268,9 +268,14 @@ impl RepoConfig {
                 file: file.to_string(),
                 line: line.max(1),
                 column: column.max(1),
-                message: without_position(&first_line(&error.without_snippet().to_string())),
+                message: words::explain(
+                    &without_position(&first_line(&error.without_snippet().to_string())),
+                    text,
+                    line,
+                ),
             }
         })?;
+        check_params(&config, text, file)?;
         config.source = text.to_string();
         Ok(config)
     }
@@ -314,6 +319,50 @@ impl RepoConfig {
     }
 }
 
+/// Every parameter a model sets (in `params:` and in `tune:`) is one its
+/// algorithm takes: `C: 1.0` (scikit-learn's spelling) would otherwise be
+/// ignored and the model trained with the default.
+fn check_params(config: &RepoConfig, text: &str, file: &str) -> Result<(), ConfigError> {
+    for (name, model) in &config.models {
+        let Some(algorithm) = model.algorithm else {
+            continue;
+        };
+        let known: Vec<&str> = algorithm.defaults().iter().map(|(k, _)| *k).collect();
+        let tuned = model.tune.iter().flat_map(|t| {
+            let grid = t.grid.keys().map(|k| ("grid", k));
+            grid.chain(t.random.keys().map(|k| ("random", k)))
+        });
+        let set = model.params.keys().map(|k| ("params", k));
+        for (section, key) in set.chain(tuned) {
+            if known.contains(&key.as_str()) {
+                continue;
+            }
+            let path: &[&str] = match section {
+                "params" => &["models", name, "params", key],
+                _ => &["models", name, "tune", section, key],
+            };
+            let (line, column) = words::locate(text, path).unwrap_or((1, 1));
+            let takes = match known.is_empty() {
+                true => "it takes no parameters".to_string(),
+                false => format!("it takes {}", known.join(", ")),
+            };
+            let hint = words::did_you_mean(key, &known)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            return Err(ConfigError {
+                file: file.to_string(),
+                line,
+                column,
+                message: format!(
+                    "model `{name}`: `{key}` is not a parameter of {}; {takes}{hint}",
+                    algorithm.name()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The message without serde's own " at line N, column M": we print the
 /// position in front, where editors and CI annotations look for it.
 fn without_position(message: &str) -> String {
@@ -342,3 +391,5 @@ pub fn json_schema() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests;
+mod words;
+pub use words::did_you_mean;

@@ -71,6 +71,7 @@ pub(super) fn base_metrics(
     if let Some(cached) = cache.as_deref().and_then(|p| read_cached(p, &key)) {
         return Ok(cached);
     }
+    crate::progress::step(|| format!("training `{name}` as it is at `{rev}`"));
     let metrics = match run_model(name, spec, dataset, read_base)
         .map_err(|e| format!("the base model could not be trained: {e}"))?
     {

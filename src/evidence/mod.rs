@@ -55,6 +55,7 @@ pub fn gather(request: &Request<'_>) -> Evidence {
                 tested || model_datasets.contains(name)
             })
             .map(|(name, spec)| {
+                crate::progress::step(|| format!("reading and testing `{name}` ({})", spec.path.0));
                 let base_spec = base_config.as_ref().and_then(|c| c.datasets.get(name));
                 let base = request.base.map(|rev| (rev, base_spec));
                 data::evaluate(name, spec, dataset_files(&resolver, spec, base))
@@ -66,6 +67,7 @@ pub fn gather(request: &Request<'_>) -> Evidence {
     let mut models = Vec::new();
     if request.run_training {
         for (name, spec) in config.models.iter().filter(|(n, _)| wanted(n)) {
+            crate::progress::step(|| format!("training `{name}`"));
             let dataset_report = datasets.iter().find(|d| d.name == spec.dataset);
             let at = At {
                 request,
@@ -125,9 +127,31 @@ fn overall(
         );
         (Verdict::Go, why)
     } else {
-        (
-            Verdict::Neutral,
-            vec!["nothing on this branch is gated".into()],
-        )
+        (Verdict::Neutral, vec![ungated(request, models)])
+    }
+}
+
+/// Why nothing was judged, and which keys would judge it.
+fn ungated(request: &Request<'_>, models: &[ModelOutcome]) -> String {
+    let file = crate::config::CONFIG_PATH;
+    let example = "`dslp init` writes a commented example";
+    if request.run_training && !models.is_empty() {
+        let names: Vec<String> = models.iter().map(|m| format!("`{}`", m.name)).collect();
+        return format!(
+            "nothing on this branch is gated: model {} has no `gates:`; add one in {file}, e.g. `gates: {{ roc_auc: {{ threshold: 0.7 }} }}`",
+            names.join(", ")
+        );
+    }
+    match (request.run_data_tests, request.run_training) {
+        (false, false) => {
+            "nothing on this branch is gated: this kind of branch runs no data tests or training"
+                .into()
+        }
+        (true, false) => format!(
+            "nothing on this branch is gated: declare its data under `datasets:` in {file} ({example})"
+        ),
+        (_, true) => format!(
+            "nothing on this branch is gated: declare `datasets:`, and `models:` with `gates:`, in {file} ({example})"
+        ),
     }
 }

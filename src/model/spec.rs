@@ -34,7 +34,8 @@ pub struct ModelSpec {
     /// The learning algorithm; absent when `metrics_file` is given.
     #[serde(default)]
     pub algorithm: Option<Algorithm>,
-    /// The algorithm's parameters (`dslp train --help` lists them).
+    /// The algorithm's parameters (README: Model evidence lists them; a
+    /// parameter the algorithm does not take is a config error).
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
     /// How rows are split into training and test parts.

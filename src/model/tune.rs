@@ -137,7 +137,9 @@ pub fn search(
     let (space, candidates) = candidates(spec);
     let higher = greater_is_better(&spec.scoring);
     let mut scored = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
+    let total = candidates.len();
+    for (i, candidate) in candidates.into_iter().enumerate() {
+        crate::progress::step(|| format!("tuning: candidate {} of {total}", i + 1));
         let mut params = base.clone();
         params.extend(candidate.clone());
         let summary = cross_validate(

@@ -930,6 +930,18 @@ async fn an_outside_read_of_the_live_store_breaks_nothing() {
 
 /// While another process holds the store's write lock, deliveries are
 /// still answered from the journal, but the queue cannot take them:
+/// `dslp healthcheck`: its exit code and what it said.
+fn healthcheck(port: u16) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .args(["healthcheck", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// `/healthz` fails, saying why, and recovers once the lock is let go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_fails_while_the_store_cannot_record() {
@@ -938,6 +950,7 @@ async fn healthz_fails_while_the_store_cannot_record() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&github, dir.path(), &[]).await;
     assert_eq!(server.get("/healthz").await.unwrap(), (200, "ok\n".into()));
+    assert_eq!(healthcheck(server.port).0, Some(0));
     let mut holder = Command::new("sqlite3")
         .arg(dir.path().join("dslp.db"))
         .stdin(Stdio::piped())
@@ -961,6 +974,14 @@ async fn healthz_fails_while_the_store_cannot_record() {
     assert!(
         unhealthy.contains("committing deliveries") && unhealthy.contains("locked"),
         "{unhealthy}"
+    );
+    // The container's HEALTHCHECK says the same.
+    let probe = healthcheck(server.port);
+    assert_eq!(probe.0, Some(1), "{}", probe.1);
+    assert!(
+        probe.1.contains("unhealthy (503") && probe.1.contains("committing deliveries"),
+        "{}",
+        probe.1
     );
     drop(stdin); // sqlite3 ends, and its transaction with it
     holder.wait().unwrap();

@@ -24,6 +24,7 @@ const LAYERS: [&[&str]; 4] = [
         "revision",
         "timestamp",
         "secret",
+        "progress",
         "scaffold",
     ],
     // What decides and what renders.
