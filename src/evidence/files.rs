@@ -60,7 +60,12 @@ pub fn dataset_files<'r>(
     let pin = spec.sha256.as_ref().map(|p| p.0.as_str());
     let base = base.map(|(rev, base_spec)| {
         let base_spec = base_spec.unwrap_or(spec);
+        // A remote base downloads while the head is read.
+        let prefetch = resolver.prefetch(rev, &base_spec.path.0);
         Source::lazy(move || {
+            if let Some(download) = prefetch {
+                let _ = download.join();
+            }
             let pin = base_spec.sha256.as_ref().map(|p| p.0.as_str());
             let format = format_for(Some(base_spec), &base_spec.path.0);
             resolver.at(rev, &base_spec.path.0, pin, format)

@@ -142,16 +142,16 @@ pub fn default_remote(config: &str, local: Option<&str>, dvc_dir: &Path) -> Opti
 }
 
 /// Where the repository's DVC objects can be had.
-pub struct Objects<'a> {
+pub struct Objects {
     /// The checkout's DVC cache (`.dvc/cache`).
     pub local_cache: Option<PathBuf>,
     pub remote: Option<Remote>,
-    pub cache: &'a Cache,
+    pub cache: Cache,
     /// The most bytes a download may bring (a fork's limit).
     pub limit: Option<u64>,
 }
 
-impl Objects<'_> {
+impl Objects {
     /// The tracked path's bytes: a file, or a directory's files read as one.
     pub fn input(
         &self,
@@ -236,7 +236,7 @@ impl Objects<'_> {
                 url: key,
                 options: remote.options.clone(),
             };
-            match store::fetch(&at, self.cache, Algorithm::Md5, Some(&hash), self.limit) {
+            match store::fetch(&at, &self.cache, Algorithm::Md5, Some(&hash), self.limit) {
                 Ok(file) => return Ok(file),
                 Err(StoreError::NotFound(why)) => last = Some(StoreError::NotFound(why)),
                 Err(other) => return Err(remote_error(path, tracked, remote, other)),

@@ -193,19 +193,54 @@ impl Resolver<'_> {
         tracked: &dvc::Tracked,
         format: FileFormat,
     ) -> Result<Input, DataError> {
+        self.dvc_objects().input(path, tracked, format)
+    }
+
+    fn dvc_objects(&self) -> dvc::Objects {
         let dvc_dir = self.root.join(".dvc");
         let config = match &self.sources.dvc_config {
             Some(text) => Some(text.clone()),
             None => std::fs::read_to_string(dvc_dir.join("config")).ok(),
         };
         let local = std::fs::read_to_string(dvc_dir.join("config.local")).ok();
-        let objects = dvc::Objects {
+        dvc::Objects {
             local_cache: Some(dvc_dir.join("cache")).filter(|c| c.is_dir()),
             remote: config.and_then(|c| dvc::default_remote(&c, local.as_deref(), &dvc_dir)),
-            cache: &self.cache(),
+            cache: self.cache(),
             limit: self.sources.max_bytes,
-        };
-        objects.input(path, tracked, format)
+        }
+    }
+
+    /// Starts downloading the base's DVC object of `path` at `rev` on a
+    /// thread of its own, so it arrives while the head is read; the base's
+    /// own read joins it first (and reports any error itself).
+    pub fn prefetch(&self, rev: &str, path: &str) -> Option<std::thread::JoinHandle<()>> {
+        let revisions = self.revisions?;
+        if is_uri(path)
+            || !matches!(
+                revisions.read(rev, path),
+                Err(RevisionError::NoSuchFile { .. })
+            )
+        {
+            return None;
+        }
+        let read = |p: &str| revisions.read(rev, p).ok();
+        let tracked = dvc::tracked(path, &read).ok()??;
+        // The same object as the head's arrives with the head.
+        let head_read = |p: &str| std::fs::read(self.root.join(p)).ok();
+        if let Ok(Some(head)) = dvc::tracked(path, &head_read)
+            && head.md5 == tracked.md5
+        {
+            return None;
+        }
+        let objects = self.dvc_objects();
+        objects.remote.as_ref()?;
+        let path = path.to_string();
+        // A directory's parts are fetched as its format is known: by the read.
+        let format = FileFormat::from_path(&path).unwrap_or(FileFormat::Csv);
+        Some(std::thread::spawn(move || {
+            let _ = objects.input(&path, &tracked, format);
+        }))
     }
 
     /// A URI's object: checked against its pin, cached by it (or by the
