@@ -6,9 +6,11 @@ use linfa::prelude::*;
 use linfa_bayes::{GaussianNb, NaiveBayes};
 use linfa_elasticnet::ElasticNet;
 use linfa_linear::LinearRegression;
-use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 
+use super::design::Design;
+use super::lbfgs::Options;
+use super::logistic;
 use super::tree::{Forest, Tree, TreeParams};
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +70,7 @@ pub fn fit_classifier(
         ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
     };
     match algorithm {
-        Algorithm::LogisticRegression => fit_logistic(params, x, y, classes, &failed),
+        Algorithm::LogisticRegression => fit_logistic(params, x, y, classes),
         Algorithm::DecisionTree => {
             let tree = Tree::fit(x, y, classes, tree_params(params, None));
             Ok((Fitted::Tree(tree), None))
@@ -115,59 +117,56 @@ fn tree_params(params: &BTreeMap<String, f64>, max_features: Option<usize>) -> T
     }
 }
 
-/// Logistic regression, binary or multinomial (linfa).
+/// Logistic regression, binary or multinomial, on scikit-learn's
+/// objective and stopping rule (our L-BFGS over a sparse-aware matrix).
 fn fit_logistic(
     params: &BTreeMap<String, f64>,
     x: &Array2<f64>,
     y: &Array1<usize>,
     classes: usize,
-    failed: &dyn Fn(&dyn std::fmt::Display) -> ModelError,
 ) -> Result<(Fitted, TrainingNote), ModelError> {
     let c = param(params, "c", 1.0);
     if c <= 0.0 {
         return Err(ModelError::new("logistic regression needs `c` > 0"));
     }
-    let iterations = param(params, "max_iterations", 100.0).max(1.0) as u64;
+    let iterations = param(params, "max_iterations", 100.0).max(1.0) as usize;
     let tolerance = param(params, "tolerance", 1e-4);
-    // linfa's objective sums the loss over rows where scikit-learn's
-    // averages it, so its gradient is n times larger: scale the
-    // tolerance to stop where scikit-learn's `tol` stops.
-    let solver_tolerance = tolerance * x.nrows().max(1) as f64;
-    let dataset = DatasetView::new(x.view(), y.view());
+    let design = Design::new(x.view());
+    let labels = y
+        .as_slice()
+        .map(<[usize]>::to_vec)
+        .unwrap_or_else(|| y.to_vec());
+    let solution = logistic::fit(
+        &design,
+        &labels,
+        classes,
+        c,
+        Options::scikit_learn(iterations, tolerance),
+    );
+    let d = x.ncols();
     let fitted = if classes == 2 {
-        let model = LogisticRegression::default()
-            .alpha(1.0 / c)
-            .max_iterations(iterations)
-            .gradient_tolerance(solver_tolerance)
-            .fit(&dataset)
-            .map_err(|e| failed(&e))?;
-        let labels = model.labels();
         Fitted::Logistic {
-            weights: model.params().to_vec(),
-            intercept: model.intercept(),
-            positive: labels.pos.class,
-            negative: labels.neg.class,
+            weights: solution.weights,
+            intercept: solution.intercepts[0],
+            positive: 1,
+            negative: 0,
         }
     } else {
-        let model = MultiLogisticRegression::default()
-            .alpha(1.0 / c)
-            .max_iterations(iterations)
-            .gradient_tolerance(solver_tolerance)
-            .fit(&dataset)
-            .map_err(|e| failed(&e))?;
         Fitted::Multinomial {
-            weights: model
-                .params()
-                .t()
-                .rows()
-                .into_iter()
-                .map(|r| r.to_vec())
+            weights: (0..classes)
+                .map(|k| (0..d).map(|j| solution.weights[j * classes + k]).collect())
                 .collect(),
-            intercepts: model.intercept().to_vec(),
-            classes: model.classes().to_vec(),
+            intercepts: solution.intercepts,
+            classes: (0..classes).collect(),
         }
     };
-    let note = convergence_note(&fitted, x, y, 1.0 / c, tolerance, iterations);
+    let minimum = &solution.minimum;
+    let note = (!minimum.converged).then(|| {
+        format!(
+            "logistic regression did not converge in {} iterations (largest gradient component {:.3e}, `tolerance` {tolerance:e}); raise `max_iterations` or standardise the features",
+            minimum.iterations, minimum.gradient_max
+        )
+    });
     Ok((fitted, note))
 }
 
@@ -251,53 +250,6 @@ pub fn fit_regressor(
     }
 }
 
-/// The gradient norm of the logistic objective at the fitted weights: above
-/// the tolerance means the solver stopped at its iteration limit.
-fn convergence_note(
-    fitted: &Fitted,
-    x: &Array2<f64>,
-    y: &Array1<usize>,
-    alpha: f64,
-    tolerance: f64,
-    iterations: u64,
-) -> TrainingNote {
-    let classes = match fitted {
-        Fitted::Multinomial { classes, .. } => classes.len(),
-        _ => 2,
-    };
-    let probabilities = fitted.probabilities(x.view(), classes);
-    let mut gradient_sq = 0.0;
-    let columns: Vec<usize> = match fitted {
-        Fitted::Logistic { positive, .. } => vec![*positive],
-        _ => (0..classes).collect(),
-    };
-    for class in columns {
-        let residual: Array1<f64> = (0..x.nrows())
-            .map(|i| probabilities[i][class] - if y[i] == class { 1.0 } else { 0.0 })
-            .collect();
-        let weights: Array1<f64> = match fitted {
-            Fitted::Logistic { weights, .. } => Array1::from(weights.clone()),
-            Fitted::Multinomial { weights, .. } => Array1::from(weights[class].clone()),
-            _ => return None,
-        };
-        let grad = x.t().dot(&residual) + &(weights * alpha);
-        gradient_sq += grad.iter().map(|g| g * g).sum::<f64>() + residual.sum().powi(2);
-    }
-    let norm = gradient_sq.sqrt();
-    (norm > 10.0 * tolerance * (x.nrows() as f64).max(1.0)).then(|| {
-        format!("logistic regression did not converge in {iterations} iterations (gradient norm {norm:.3e}); raise `max_iterations` or standardise the features")
-    })
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
 impl Fitted {
     /// Class probabilities per row, columns in class-index order.
     pub fn probabilities(&self, x: ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
@@ -313,7 +265,7 @@ impl Fitted {
                     .iter()
                     .map(|z| {
                         let mut row = vec![0.0; classes];
-                        let p = sigmoid(z + intercept);
+                        let p = logistic::sigmoid(z + intercept);
                         row[*positive] = p;
                         row[*negative] = 1.0 - p;
                         row

@@ -6,9 +6,12 @@
 
 pub mod algorithms;
 pub mod artifact;
+pub mod design;
 pub mod evaluation;
 pub mod features;
 pub mod gates;
+pub mod lbfgs;
+pub mod logistic;
 pub mod metrics;
 pub mod problem;
 pub mod spec;

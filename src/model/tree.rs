@@ -233,10 +233,16 @@ impl Forest {
         trees: usize,
         seed: u64,
     ) -> Forest {
-        let mut rng = SeededRng::new(seed);
+        use rayon::prelude::*;
+        // Each tree its own seed, drawn in order: the forest is the same
+        // however many threads grow it.
+        let mut seeds = SeededRng::new(seed);
+        let seeds: Vec<u64> = (0..trees.max(1)).map(|_| seeds.next_u64()).collect();
         let n = x.nrows();
-        let trees = (0..trees.max(1))
-            .map(|_| {
+        let trees = seeds
+            .into_par_iter()
+            .map(|seed| {
+                let mut rng = SeededRng::new(seed);
                 let rows: Vec<usize> = (0..n)
                     .map(|_| (rng.next_u64() % n as u64) as usize)
                     .collect();

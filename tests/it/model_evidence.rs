@@ -225,6 +225,21 @@ fn trained_models_are_within_two_points_of_scikit_learn() {
             ours >= low - 0.02 && ours <= high + 0.02,
             "{name}: {key} {ours} against scikit-learn [{low}, {high}]"
         );
+        // Logistic regression solves scikit-learn's objective with its
+        // stopping rule: the same predictions, the log loss to 10⁻³.
+        if algorithm == "logistic_regression" {
+            let ours = &model["report"]["evaluation"]["metrics"];
+            let theirs = &sklearn["metrics"];
+            assert_eq!(ours["accuracy"], theirs["accuracy"], "{name}");
+            let gap =
+                (ours["log_loss"].as_f64().unwrap() - theirs["log_loss"].as_f64().unwrap()).abs();
+            assert!(
+                gap < 1e-3,
+                "{name}: log loss {} against {}",
+                ours["log_loss"],
+                theirs["log_loss"]
+            );
+        }
         checked += 1;
     }
     assert_eq!(checked, 13);
