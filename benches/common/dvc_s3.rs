@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 #[path = "../../tests/it/tools.rs"]
 #[allow(dead_code)]
 mod tools;
+use super::measure::range;
 use tools::{AWS, Moto, needs, run};
 
 pub const ROUNDS: usize = 3;
@@ -61,37 +61,20 @@ fn project(dir: &Path, sizes_dir: &Path, spec: &str, moto: &Moto, dvc: &str) -> 
     repo
 }
 
-/// One `dslp` run: wall seconds and peak RSS in MiB, from wait4.
+/// One `dslp` run: wall seconds and peak RSS in MiB.
 fn measured(dslp: &Path, repo: &Path) -> (f64, f64) {
-    let started = Instant::now();
-    let child = Command::new(dslp)
-        .args(["data", "test", "--base", "main", "--format", "json"])
-        .current_dir(repo)
-        .envs(AWS)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("dslp runs");
-    let pid = child.id() as libc::pid_t;
-    let mut output = child.stdout.expect("stdout");
-    let mut json = String::new();
-    std::io::Read::read_to_string(&mut output, &mut json).unwrap();
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, once, with valid out-pointers.
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed().as_secs_f64();
-    assert!(
-        json.contains("\"drift\": ["),
-        "the run read both revisions: {}",
-        &json[..json.len().min(2000)]
+    let run = super::measure::run_measured(
+        Command::new(dslp)
+            .args(["data", "test", "--base", "main", "--format", "json"])
+            .current_dir(repo)
+            .envs(AWS),
     );
-    (wall, usage.ru_maxrss as f64 / 1024.0)
-}
-
-fn range(values: &[f64]) -> String {
-    let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    format!("{min:.2}–{max:.2}")
+    assert!(
+        run.stdout.contains("\"drift\": ["),
+        "the run read both revisions: {}",
+        &run.stdout[..run.stdout.len().min(2000)]
+    );
+    (run.wall, run.peak_mib)
 }
 
 /// Prints the table for `rows`; `sizes_dir` holds the synthetic files.

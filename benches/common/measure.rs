@@ -40,3 +40,69 @@ pub fn invocation(default_sizes: &[u64]) -> Invocation {
 pub fn data_root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data")
 }
+
+/// One process, measured from outside: wall seconds, peak RSS (wait4's
+/// `ru_maxrss`, the whole process) and what it printed.
+pub struct Measured {
+    pub wall: f64,
+    pub peak_mib: f64,
+    pub stdout: String,
+    pub stderr: String,
+    pub success: bool,
+}
+
+pub fn run_measured(command: &mut std::process::Command) -> Measured {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the measured program starts");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err_pipe.read_to_string(&mut text);
+        text
+    });
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
+    stderr.push_str(&reader.join().unwrap_or_default());
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits once for our own child, with valid out-pointers.
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    Measured {
+        wall: started.elapsed().as_secs_f64(),
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        stdout,
+        stderr,
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    }
+}
+
+/// `min–max` of some figures.
+pub fn range(values: &[f64]) -> String {
+    let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    format!("{min:.2}–{max:.2}")
+}
+
+/// The Python the benches compare with: `DSLP_BENCH_PYTHON`, else
+/// target/bench-venv's, else `python3`.
+pub fn python() -> std::path::PathBuf {
+    if let Some(given) = std::env::var_os("DSLP_BENCH_PYTHON") {
+        return given.into();
+    }
+    let venv = data_root().join("../bench-venv/bin/python");
+    match venv.is_file() {
+        true => venv,
+        false => "python3".into(),
+    }
+}
