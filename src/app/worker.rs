@@ -160,7 +160,7 @@ impl Worker {
             evaluations: &evaluations,
             set_up: self.set_up,
         };
-        handler::handle(&*installation.client, context, &event).await
+        handler::handle(&*installation.client, context, event).await
     }
 
     /// The ledger's runs of a repository, as the Ask's leaderboard reads them.

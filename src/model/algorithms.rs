@@ -8,7 +8,10 @@ use linfa_elasticnet::ElasticNet;
 use linfa_linear::LinearRegression;
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 
+use super::SeededRng;
+use super::boosting::{self, BoostParams, Boosted, EarlyStopping, Target};
 use super::design::Design;
+use super::histogram::{Binned, GrowParams, Grower, HistTree};
 use super::lbfgs::Options;
 use super::logistic;
 use super::tree::{Forest, Tree, TreeParams};
@@ -35,6 +38,10 @@ pub enum Fitted {
     },
     Tree(Tree),
     Forest(Forest),
+    /// Gradient boosting, any task.
+    Boosted(Boosted),
+    /// A regression tree or forest: the mean of its trees.
+    RegressionTrees(Vec<HistTree>),
     /// Gaussian naive Bayes, kept as linfa's model.
     GaussianNb(GaussianNb<f64, usize>),
     /// A linear model for regression (OLS, ridge, elastic net).
@@ -71,6 +78,13 @@ pub fn fit_classifier(
     };
     match algorithm {
         Algorithm::LogisticRegression => fit_logistic(params, x, y, classes),
+        Algorithm::GradientBoosting => {
+            let labels = y
+                .as_slice()
+                .map(<[usize]>::to_vec)
+                .unwrap_or_else(|| y.to_vec());
+            Ok(fit_boosting(params, x, Target::Classes(&labels, classes)))
+        }
         Algorithm::DecisionTree => {
             let tree = Tree::fit(x, y, classes, tree_params(params, None));
             Ok((Fitted::Tree(tree), None))
@@ -181,6 +195,17 @@ pub fn fit_regressor(
         ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
     };
     match algorithm {
+        Algorithm::GradientBoosting => {
+            let values = y
+                .as_slice()
+                .map(<[f64]>::to_vec)
+                .unwrap_or_else(|| y.to_vec());
+            Ok(fit_boosting(params, x, Target::Values(&values)))
+        }
+        Algorithm::DecisionTree | Algorithm::RandomForest => {
+            let trees = regression_trees(algorithm, params, x, y);
+            Ok((Fitted::RegressionTrees(trees), None))
+        }
         Algorithm::LinearRegression => {
             let model = LinearRegression::new()
                 .fit(&Dataset::new(x.clone(), y.clone()))
@@ -248,6 +273,103 @@ pub fn fit_regressor(
             other.name()
         ))),
     }
+}
+
+/// Gradient boosting with scikit-learn's parameters and defaults.
+fn fit_boosting(
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    target: Target<'_>,
+) -> (Fitted, TrainingNote) {
+    let limit = |name: &str, default: f64| {
+        let v = param(params, name, default);
+        (v >= 1.0).then_some(v as usize)
+    };
+    let switch = param(params, "early_stopping", -1.0);
+    let early = if switch < 0.0 {
+        x.nrows() > 10_000
+    } else {
+        switch > 0.0
+    };
+    let boost = BoostParams {
+        learning_rate: param(params, "learning_rate", 0.1),
+        max_iter: param(params, "max_iter", 100.0).max(1.0) as usize,
+        max_bins: param(params, "max_bins", 255.0) as usize,
+        tree: GrowParams {
+            max_leaf_nodes: limit("max_leaf_nodes", 31.0),
+            max_depth: limit("max_depth", 0.0),
+            min_samples_leaf: param(params, "min_samples_leaf", 20.0).max(1.0) as usize,
+            min_samples_split: 2,
+            l2: param(params, "l2_regularization", 0.0).max(0.0),
+            max_features: None,
+            shrinkage: 1.0,
+        },
+        early_stopping: early.then(|| EarlyStopping {
+            validation_fraction: param(params, "validation_fraction", 0.1).clamp(0.0, 0.9),
+            n_iter_no_change: param(params, "n_iter_no_change", 10.0).max(1.0) as usize,
+            tol: param(params, "tol", 1e-7),
+        }),
+        seed: param(params, "seed", 0.0).max(0.0) as u64,
+    };
+    let model = boosting::fit(x.view(), target, boost);
+    let note = model.stopped_early.then(|| {
+        format!(
+            "gradient boosting stopped early after {} iterations (no gain on the held-out {} of the training rows)",
+            model.trees.len(),
+            boost.early_stopping.map_or(0.0, |e| e.validation_fraction)
+        )
+    });
+    (Fitted::Boosted(model), note)
+}
+
+/// A regression tree, or a forest of them on bootstrap samples
+/// (scikit-learn's `RandomForestRegressor`: every feature by default), grown
+/// on histograms: gradients `−y` and unit hessians make the gain the
+/// squared-error reduction and a leaf's value its mean.
+fn regression_trees(
+    algorithm: Algorithm,
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+) -> Vec<HistTree> {
+    use rayon::prelude::*;
+    let shape = tree_params(params, None);
+    let features = param(params, "max_features", 0.0);
+    let grow = GrowParams {
+        max_leaf_nodes: None,
+        max_depth: shape.max_depth,
+        min_samples_leaf: shape.min_samples_leaf,
+        min_samples_split: shape.min_samples_split,
+        l2: 0.0,
+        max_features: (features >= 1.0).then_some(features as usize),
+        shrinkage: 1.0,
+    };
+    let all: Vec<usize> = (0..x.nrows()).collect();
+    let seed = param(params, "seed", 0.0).max(0.0) as u64;
+    let binned = Binned::fit(x.view(), &all, 255, &mut SeededRng::new(seed));
+    let gradients: Vec<f32> = y.iter().map(|v| -v as f32).collect();
+    let hessians = vec![1.0; x.nrows()];
+    let grower = Grower {
+        columns: &binned.columns,
+        thresholds: &binned.thresholds,
+        gradients: &gradients,
+        hessians: &hessians,
+        params: grow,
+    };
+    let n = x.nrows();
+    if algorithm == Algorithm::DecisionTree {
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        return vec![grower.grow(&mut rows, &mut SeededRng::new(seed)).0];
+    }
+    let count = param(params, "n_estimators", 100.0).max(1.0) as usize;
+    (0..count)
+        .into_par_iter()
+        .map(|t| {
+            let mut rng = SeededRng::new(seed.wrapping_add(t as u64).wrapping_mul(0x2545_f491));
+            let mut rows: Vec<u32> = (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect();
+            grower.grow(&mut rows, &mut rng).0
+        })
+        .collect()
 }
 
 impl Fitted {
@@ -319,8 +441,11 @@ impl Fitted {
                     })
                     .collect()
             }
+            Fitted::Boosted(model) => each_row(x, |row| model.predict(row)),
             Fitted::Prior { probabilities } => vec![probabilities.clone(); x.nrows()],
-            Fitted::Linear { .. } | Fitted::Mean { .. } => vec![vec![0.0; classes]; x.nrows()],
+            Fitted::Linear { .. } | Fitted::Mean { .. } | Fitted::RegressionTrees(_) => {
+                vec![vec![0.0; classes]; x.nrows()]
+            }
         }
     }
 
@@ -345,9 +470,28 @@ impl Fitted {
                 .map(|v| v + intercept)
                 .collect(),
             Fitted::Mean { value } => vec![*value; x.nrows()],
+            Fitted::Boosted(model) => each_row(x, |row| model.predict(row)[0]),
+            Fitted::RegressionTrees(trees) => each_row(x, |row| {
+                trees.iter().map(|t| t.predict(row)).sum::<f64>() / trees.len().max(1) as f64
+            }),
             _ => vec![f64::NAN; x.nrows()],
         }
     }
+}
+
+/// `predict` of every row, rows in parallel.
+fn each_row<T: Send>(x: ArrayView2<f64>, predict: impl Fn(&[f64]) -> T + Sync) -> Vec<T> {
+    use rayon::prelude::*;
+    (0..x.nrows())
+        .into_par_iter()
+        .map(|r| {
+            let row = x.row(r);
+            match row.as_slice() {
+                Some(slice) => predict(slice),
+                None => predict(&row.to_vec()),
+            }
+        })
+        .collect()
 }
 
 /// The given rows of a matrix, in order.

@@ -44,7 +44,10 @@ fn max_abs(v: &[f64]) -> f64 {
 }
 
 /// Minimises `f` (value and gradient) from `x0`.
-pub fn minimize(f: &dyn Fn(&[f64]) -> (f64, Vec<f64>), x0: Vec<f64>, options: Options) -> Minimum {
+/// The objective: its value and gradient at a point.
+pub type Objective<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+
+pub fn minimize(f: Objective<'_>, x0: Vec<f64>, options: Options) -> Minimum {
     let mut x = x0;
     let (mut value, mut gradient) = f(&x);
     let mut history: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
@@ -139,7 +142,7 @@ type Point = (Vec<f64>, f64, Vec<f64>);
 /// A step along `direction` meeting the strong Wolfe conditions
 /// (c₁ = 10⁻⁴, c₂ = 0.9), found by bracketing and bisecting.
 fn line_search(
-    f: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    f: Objective<'_>,
     x: &[f64],
     value: f64,
     slope: f64,

@@ -6,10 +6,12 @@
 
 pub mod algorithms;
 pub mod artifact;
+pub mod boosting;
 pub mod design;
 pub mod evaluation;
 pub mod features;
 pub mod gates;
+pub mod histogram;
 pub mod lbfgs;
 pub mod logistic;
 pub mod metrics;

@@ -100,6 +100,12 @@ pub enum Algorithm {
     Ridge,
     /// Parameters: alpha (1), l1_ratio (0.5), max_iterations (1000), tolerance (1e-4).
     ElasticNet,
+    /// Histogram gradient boosting (scikit-learn's `HistGradientBoosting*`).
+    /// Parameters: learning_rate (0.1), max_iter (100), max_leaf_nodes (31),
+    /// max_depth (unlimited), min_samples_leaf (20), l2_regularization (0),
+    /// max_bins (255), early_stopping (-1 = above 10 000 rows; 0 off, 1 on),
+    /// validation_fraction (0.1), n_iter_no_change (10), tol (1e-7), seed (0).
+    GradientBoosting,
 }
 
 impl Algorithm {
@@ -131,6 +137,20 @@ impl Algorithm {
                 ("max_iterations", 1000.0),
                 ("tolerance", 1e-4),
             ],
+            Algorithm::GradientBoosting => &[
+                ("learning_rate", 0.1),
+                ("max_iter", 100.0),
+                ("max_leaf_nodes", 31.0),
+                ("max_depth", 0.0),
+                ("min_samples_leaf", 20.0),
+                ("l2_regularization", 0.0),
+                ("max_bins", 255.0),
+                ("early_stopping", -1.0),
+                ("validation_fraction", 0.1),
+                ("n_iter_no_change", 10.0),
+                ("tol", 1e-7),
+                ("seed", 0.0),
+            ],
         }
     }
 
@@ -143,15 +163,14 @@ impl Algorithm {
             Algorithm::LinearRegression => "linear_regression",
             Algorithm::Ridge => "ridge",
             Algorithm::ElasticNet => "elastic_net",
+            Algorithm::GradientBoosting => "gradient_boosting",
         }
     }
 
     pub fn supports(self, task: Task) -> bool {
         match self {
-            Algorithm::LogisticRegression
-            | Algorithm::DecisionTree
-            | Algorithm::GaussianNb
-            | Algorithm::RandomForest => task != Task::Regression,
+            Algorithm::DecisionTree | Algorithm::RandomForest | Algorithm::GradientBoosting => true,
+            Algorithm::LogisticRegression | Algorithm::GaussianNb => task != Task::Regression,
             Algorithm::LinearRegression | Algorithm::Ridge | Algorithm::ElasticNet => {
                 task == Task::Regression
             }

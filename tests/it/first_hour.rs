@@ -179,7 +179,7 @@ fn config_mistakes_are_said_in_the_configs_words() {
     };
     let cases = [
         (models("logistic_regression", "{ C: 1.0 }"), "10:15: model `m`: `C` is not a parameter of logistic_regression; it takes c, max_iterations, tolerance; did you mean `c`?"),
-        (models("random_forrest", "{}"), "9:16: unknown variant `random_forrest`, expected one of logistic_regression, decision_tree, gaussian_nb, random_forest, linear_regression, ridge, elastic_net; did you mean `random_forest`?"),
+        (models("random_forrest", "{}"), "9:16: unknown variant `random_forrest`, expected one of logistic_regression, decision_tree, gaussian_nb, random_forest, linear_regression, ridge, elastic_net, gradient_boosting; did you mean `random_forest`?"),
         ("version: \"one\"\n".to_string(), "1:10: version must be 1, not \"one\""),
         ("version: 1\nbranches:\n  main: main\n".to_string(), "3:9: `main` is a list: write `main: [main]`"),
         ("version: 1\nbranches:\n  main: [main]\n   development: [dev]\n".to_string(), "4:4: a likely indentation error"),

@@ -245,6 +245,69 @@ fn trained_models_are_within_two_points_of_scikit_learn() {
     assert_eq!(checked, 13);
 }
 
+/// Gradient boosting against scikit-learn's `HistGradientBoosting*` with the
+/// same (default) parameters: within one point on every quality metric.
+/// Regression trees and forests against the range scikit-learn's seeds span.
+#[test]
+fn gradient_boosting_and_regression_forests_match_scikit_learn() {
+    let mut models = String::new();
+    for (short, task) in [
+        ("cancer", "binary"),
+        ("iris", "multiclass"),
+        ("wine", "multiclass"),
+        ("diabetes", "regression"),
+    ] {
+        models.push_str(&format!("  {short}_gb: {{ dataset: {short}, task: {task}, target: target, algorithm: gradient_boosting, split: dataset, standardize: false }}\n"));
+    }
+    models.push_str("  diabetes_rf: { dataset: diabetes, task: regression, target: target, algorithm: random_forest, split: dataset, standardize: false }\n");
+    models.push_str("  diabetes_tree: { dataset: diabetes, task: regression, target: target, algorithm: decision_tree, params: { max_depth: 5 }, split: dataset, standardize: false }\n");
+    let repo = reference_repository(&models);
+    let run = dslp_in(repo.path(), &["train", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let evidence = run.json();
+    let reference = reference();
+    let metric = |name: &str, key: &str| {
+        outcome(&evidence, name)["report"]["evaluation"]["metrics"][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} has no {key}"))
+    };
+    let mut compared = 0;
+    for (short, dataset) in [
+        ("cancer", "breast_cancer"),
+        ("iris", "iris"),
+        ("wine", "winequality_red"),
+        ("diabetes", "diabetes"),
+    ] {
+        let theirs = reference["datasets"][dataset]["hist_gradient_boosting"]
+            .as_object()
+            .unwrap();
+        for (key, value) in theirs {
+            let ours = metric(&format!("{short}_gb"), key);
+            let theirs = value.as_f64().unwrap();
+            eprintln!("{short}_gb {key}: ours {ours:.4}, scikit-learn {theirs:.4}");
+            assert!(
+                (ours - theirs).abs() <= 0.01,
+                "{short}_gb: {key} {ours} against scikit-learn's {theirs}"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 7);
+    for (name, range) in [
+        ("diabetes_rf", "random_forest_r2_range"),
+        ("diabetes_tree", "decision_tree_r2_range"),
+    ] {
+        let range = &reference["datasets"]["diabetes"][range];
+        let (low, high) = (range[0].as_f64().unwrap(), range[1].as_f64().unwrap());
+        let ours = metric(name, "r2");
+        eprintln!("{name} r2: ours {ours:.4}, scikit-learn's seeds [{low:.4}, {high:.4}]");
+        assert!(
+            ours >= low - 0.02 && ours <= high + 0.02,
+            "{name}: r2 {ours} against scikit-learn's seeds [{low}, {high}]"
+        );
+    }
+}
+
 fn outcome<'a>(evidence: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     evidence["models"]
         .as_array()

@@ -1,0 +1,498 @@
+//! Histogram trees, as LightGBM and scikit-learn's `HistGradientBoosting`
+//! grow them: every feature is binned once (≤ 255 bins, thresholds at
+//! midpoints of distinct values or of quantiles), a node's split is found by
+//! scanning per-bin sums of gradients and hessians, and a child's histogram
+//! is its parent's minus its sibling's. Trees grow best-first (the leaf with
+//! the largest gain splits next) up to `max_leaf_nodes`.
+//!
+//! The same grower fits a regression tree (gradients `−y`, hessians 1: the
+//! gain is then the squared-error reduction and a leaf's value the mean) and
+//! the trees of gradient boosting.
+
+use std::collections::BinaryHeap;
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::SeededRng;
+
+/// Rows scikit-learn samples to find bin thresholds.
+const BINNING_SAMPLE: usize = 200_000;
+/// scikit-learn's `min_hessian_to_split`.
+const MIN_HESSIAN: f64 = 1e-3;
+
+/// Every feature as bin codes, with the thresholds that map values to bins.
+pub struct Binned {
+    pub columns: Vec<Vec<u8>>,
+    pub thresholds: Vec<Vec<f64>>,
+}
+
+impl Binned {
+    /// Learns thresholds on `x`'s `train` rows and bins every row.
+    pub fn fit(
+        x: ArrayView2<f64>,
+        train: &[usize],
+        max_bins: usize,
+        rng: &mut SeededRng,
+    ) -> Binned {
+        let max_bins = max_bins.clamp(2, 255);
+        let mut sample = train.to_vec();
+        if sample.len() > BINNING_SAMPLE {
+            rng.shuffle(&mut sample);
+            sample.truncate(BINNING_SAMPLE);
+        }
+        let thresholds: Vec<Vec<f64>> = (0..x.ncols())
+            .into_par_iter()
+            .map(|f| {
+                let column = x.column(f);
+                let mut values: Vec<f64> = sample.iter().map(|r| column[*r]).collect();
+                values.sort_by(f64::total_cmp);
+                thresholds(&values, max_bins)
+            })
+            .collect();
+        let columns = (0..x.ncols())
+            .into_par_iter()
+            .map(|f| {
+                let t = &thresholds[f];
+                x.column(f).iter().map(|v| bin_of(t, *v)).collect()
+            })
+            .collect();
+        Binned {
+            columns,
+            thresholds,
+        }
+    }
+}
+
+/// scikit-learn's `_find_binning_thresholds`: midpoints between distinct
+/// values when there are few, else midpoint quantiles. `sorted` is sorted.
+fn thresholds(sorted: &[f64], max_bins: usize) -> Vec<f64> {
+    let mut distinct = sorted.to_vec();
+    distinct.dedup();
+    if distinct.len() <= max_bins {
+        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    }
+    let n = sorted.len();
+    let last = n - 1;
+    let step = 100.0 / max_bins as f64;
+    let mut out: Vec<f64> = (1..max_bins)
+        .map(|i| {
+            // numpy's percentile at linspace(0, 100, max_bins + 1)[i], method
+            // "averaged_inverted_cdf", in numpy's floating point: a whole
+            // virtual index averages its two neighbours.
+            let virtual_index = n as f64 * ((i as f64 * step) / 100.0) - 1.0;
+            let below = virtual_index.floor();
+            let j = (below.max(0.0) as usize).min(last);
+            let next = (j + 1).min(last);
+            if virtual_index - below == 0.0 {
+                (sorted[j] + sorted[next]) / 2.0
+            } else {
+                sorted[next]
+            }
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The bin of `value`: values `≤ thresholds[b]` and above the one before.
+fn bin_of(thresholds: &[f64], value: f64) -> u8 {
+    thresholds.partition_point(|t| *t < value) as u8
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Bin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    g: f64,
+    h: f64,
+    n: usize,
+}
+
+type Histogram = Vec<[Bin; 256]>;
+
+/// How a tree may grow.
+#[derive(Debug, Clone, Copy)]
+pub struct GrowParams {
+    pub max_leaf_nodes: Option<usize>,
+    pub max_depth: Option<usize>,
+    pub min_samples_leaf: usize,
+    pub min_samples_split: usize,
+    pub l2: f64,
+    /// Features drawn at random for each split (a forest's trees); all when `None`.
+    pub max_features: Option<usize>,
+    /// Scales every leaf value (boosting's learning rate).
+    pub shrinkage: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum HistNode {
+    /// Rows with `x[feature] <= threshold` go left.
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    Leaf {
+        value: f64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistTree {
+    pub nodes: Vec<HistNode>,
+}
+
+impl HistTree {
+    pub fn predict(&self, row: &[f64]) -> f64 {
+        let mut at = 0;
+        loop {
+            match &self.nodes[at] {
+                HistNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    at = if row[*feature] <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    }
+                }
+                HistNode::Leaf { value } => return *value,
+            }
+        }
+    }
+}
+
+/// A leaf of a grown tree and the positions of its rows in the row array.
+pub struct LeafRows {
+    pub value: f64,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A leaf waiting to split: its rows, sums, histogram and best split.
+struct Open {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    sums: Sums,
+    histogram: Histogram,
+    split: Option<Split>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    feature: usize,
+    bin: usize,
+    gain: f64,
+    left: Sums,
+}
+
+/// Orders open leaves by their split's gain for the best-first heap.
+struct ByGain(f64, usize);
+
+impl PartialEq for ByGain {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for ByGain {}
+impl PartialOrd for ByGain {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByGain {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Equal gains: the earlier leaf first, so growth is deterministic.
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// Everything a tree is grown from.
+pub struct Grower<'a> {
+    pub columns: &'a [Vec<u8>],
+    pub thresholds: &'a [Vec<f64>],
+    /// In `f32`, as scikit-learn keeps them: half the memory traffic of the
+    /// histogram loop; sums are `f64`.
+    pub gradients: &'a [f32],
+    pub hessians: &'a [f32],
+    pub params: GrowParams,
+}
+
+impl Grower<'_> {
+    /// Grows one tree on `rows` (repeats allowed: a bootstrap sample); `rows`
+    /// is reordered so that each leaf's rows are contiguous.
+    pub fn grow(&self, rows: &mut [u32], rng: &mut SeededRng) -> (HistTree, Vec<LeafRows>) {
+        let mut tree = HistTree {
+            nodes: vec![HistNode::Leaf { value: 0.0 }],
+        };
+        let histogram = self.histogram(rows);
+        let mut sums = Sums {
+            n: rows.len(),
+            ..Sums::default()
+        };
+        for r in rows.iter() {
+            sums.g += self.gradients[*r as usize] as f64;
+            sums.h += self.hessians[*r as usize] as f64;
+        }
+        let root = self.open((0, 0, rows.len()), 0, sums, histogram, rng);
+        let mut open = vec![Some(root)];
+        let mut heap = BinaryHeap::new();
+        let mut done = Vec::new();
+        self.queue(&mut heap, &mut done, &mut open, 0);
+        let mut leaves = 1;
+        while let Some(ByGain(_, slot)) = heap.pop() {
+            if self.params.max_leaf_nodes.is_some_and(|m| leaves >= m) {
+                done.push(slot);
+                continue;
+            }
+            let Some(parent) = open[slot].take() else {
+                continue;
+            };
+            let (left, right) = self.split(parent, rows, &mut tree, rng);
+            leaves += 1;
+            for child in [left, right] {
+                open.push(Some(child));
+                let slot = open.len() - 1;
+                self.queue(&mut heap, &mut done, &mut open, slot);
+            }
+        }
+        let mut out = Vec::with_capacity(done.len());
+        for slot in done {
+            if let Some(leaf) = open[slot].take() {
+                let value =
+                    -self.params.shrinkage * leaf.sums.g / (leaf.sums.h + self.params.l2 + 1e-15);
+                tree.nodes[leaf.node] = HistNode::Leaf { value };
+                out.push(LeafRows {
+                    value,
+                    start: leaf.start,
+                    end: leaf.end,
+                });
+            }
+        }
+        (tree, out)
+    }
+
+    fn queue(
+        &self,
+        heap: &mut BinaryHeap<ByGain>,
+        done: &mut Vec<usize>,
+        open: &mut [Option<Open>],
+        slot: usize,
+    ) {
+        match open[slot].as_ref().and_then(|o| o.split) {
+            Some(split) => heap.push(ByGain(split.gain, slot)),
+            None => done.push(slot),
+        }
+    }
+
+    /// A new leaf (`node`, and its rows' `start..end`) with its best split.
+    fn open(
+        &self,
+        (node, start, end): (usize, usize, usize),
+        depth: usize,
+        sums: Sums,
+        histogram: Histogram,
+        rng: &mut SeededRng,
+    ) -> Open {
+        let splittable = self.params.max_depth.is_none_or(|d| depth < d)
+            && sums.n >= (2 * self.params.min_samples_leaf).max(self.params.min_samples_split)
+            && sums.h >= 2.0 * MIN_HESSIAN;
+        let split = if splittable {
+            self.best_split(&histogram, sums, rng)
+        } else {
+            None
+        };
+        Open {
+            node,
+            start,
+            end,
+            depth,
+            sums,
+            histogram,
+            split,
+        }
+    }
+
+    /// Splits an open leaf: partitions its rows, builds the smaller child's
+    /// histogram and subtracts it from the parent's for the other.
+    fn split(
+        &self,
+        parent: Open,
+        rows: &mut [u32],
+        tree: &mut HistTree,
+        rng: &mut SeededRng,
+    ) -> (Open, Open) {
+        let split = parent.split.expect("only leaves with a split are queued");
+        let column = &self.columns[split.feature];
+        let range = &mut rows[parent.start..parent.end];
+        let mut middle = 0;
+        for i in 0..range.len() {
+            if (column[range[i] as usize] as usize) <= split.bin {
+                range.swap(i, middle);
+                middle += 1;
+            }
+        }
+        let middle = parent.start + middle;
+        let (left_node, right_node) = (tree.nodes.len(), tree.nodes.len() + 1);
+        tree.nodes.push(HistNode::Leaf { value: 0.0 });
+        tree.nodes.push(HistNode::Leaf { value: 0.0 });
+        tree.nodes[parent.node] = HistNode::Split {
+            feature: split.feature,
+            threshold: self.thresholds[split.feature][split.bin],
+            left: left_node,
+            right: right_node,
+        };
+        let left_smaller = middle - parent.start <= parent.end - middle;
+        let small = if left_smaller {
+            self.histogram(&rows[parent.start..middle])
+        } else {
+            self.histogram(&rows[middle..parent.end])
+        };
+        let mut large = parent.histogram;
+        large.par_iter_mut().zip(&small).for_each(|(l, s)| {
+            for (a, b) in l.iter_mut().zip(s) {
+                a.g -= b.g;
+                a.h -= b.h;
+                a.n -= b.n;
+            }
+        });
+        let (left_h, right_h) = if left_smaller {
+            (small, large)
+        } else {
+            (large, small)
+        };
+        let depth = parent.depth + 1;
+        let left_sums = split.left;
+        let right_sums = Sums {
+            g: parent.sums.g - left_sums.g,
+            h: parent.sums.h - left_sums.h,
+            n: parent.sums.n - left_sums.n,
+        };
+        let left = self.open(
+            (left_node, parent.start, middle),
+            depth,
+            left_sums,
+            left_h,
+            rng,
+        );
+        let right = self.open(
+            (right_node, middle, parent.end),
+            depth,
+            right_sums,
+            right_h,
+            rng,
+        );
+        (left, right)
+    }
+
+    /// Per-feature sums of gradients and hessians over `rows`, features in parallel.
+    fn histogram(&self, rows: &[u32]) -> Histogram {
+        let (g, h): (Vec<f32>, Vec<f32>) = rows
+            .iter()
+            .map(|r| (self.gradients[*r as usize], self.hessians[*r as usize]))
+            .unzip();
+        self.columns
+            .par_iter()
+            .map(|column| {
+                let mut bins = [Bin::default(); 256];
+                for ((r, g), h) in rows.iter().zip(&g).zip(&h) {
+                    let bin = &mut bins[column[*r as usize] as usize];
+                    bin.g += *g as f64;
+                    bin.h += *h as f64;
+                    bin.n += 1;
+                }
+                bins
+            })
+            .collect()
+    }
+
+    /// The split with the largest gain `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)`
+    /// over the allowed features, respecting the leaf-size limits.
+    fn best_split(&self, histogram: &Histogram, sums: Sums, rng: &mut SeededRng) -> Option<Split> {
+        let mut features: Vec<usize> = (0..histogram.len()).collect();
+        if let Some(k) = self.params.max_features.filter(|k| *k < features.len()) {
+            rng.shuffle(&mut features);
+            features.truncate(k);
+            features.sort_unstable();
+        }
+        let l2 = self.params.l2;
+        let parent = sums.g * sums.g / (sums.h + l2);
+        let mut best: Option<Split> = None;
+        for f in features {
+            let bins = self.thresholds[f].len() + 1;
+            let mut left = Sums::default();
+            for (b, bin) in histogram[f].iter().enumerate().take(bins - 1) {
+                left.g += bin.g;
+                left.h += bin.h;
+                left.n += bin.n as usize;
+                let right = Sums {
+                    g: sums.g - left.g,
+                    h: sums.h - left.h,
+                    n: sums.n - left.n,
+                };
+                if left.n < self.params.min_samples_leaf || left.h < MIN_HESSIAN {
+                    continue;
+                }
+                if right.n < self.params.min_samples_leaf || right.h < MIN_HESSIAN {
+                    break;
+                }
+                let gain =
+                    left.g * left.g / (left.h + l2) + right.g * right.g / (right.h + l2) - parent;
+                // Rounding alone must not split rows that are all alike.
+                let real = gain > 0.0 && gain > 1e-10 * parent.abs();
+                if real && best.is_none_or(|s| gain > s.gain) {
+                    best = Some(Split {
+                        feature: f,
+                        bin: b,
+                        gain,
+                        left,
+                    });
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures are scikit-learn 1.9's `_find_binning_thresholds(v, 255)`
+    /// on the same values (n = 1020 has whole ranks, where the two
+    /// neighbouring values are averaged).
+    #[test]
+    fn thresholds_are_scikit_learns() {
+        for (n, expected) in [
+            (1000, [1.5, 4.0, 199.0, 496.5, 785.0, 994.0]),
+            (1020, [1.75, 4.5, 192.25, 490.0, 782.0, 993.75]),
+        ] {
+            let mut values: Vec<f64> = (0..n)
+                .map(|i| ((i * i) % 997) as f64 + 0.5 * (i % 3) as f64)
+                .collect();
+            values.sort_by(f64::total_cmp);
+            let t = thresholds(&values, 255);
+            assert_eq!(t.len(), 254);
+            let got: Vec<f64> = [0, 1, 50, 127, 200, 253].iter().map(|k| t[*k]).collect();
+            assert_eq!(got, expected, "n = {n}");
+        }
+        // Few distinct values: the midpoints between them.
+        assert_eq!(thresholds(&[1.0, 1.0, 2.0, 4.0], 255), vec![1.5, 3.0]);
+        assert_eq!(bin_of(&[1.5, 3.0], 1.5), 0);
+        assert_eq!(bin_of(&[1.5, 3.0], 1.6), 1);
+        assert_eq!(bin_of(&[1.5, 3.0], 9.0), 2);
+    }
+}
