@@ -1,136 +1,192 @@
-//! Model-evidence benchmark: logistic regression trained and evaluated on
-//! the synthetic data at 10⁵ and 10⁶ rows, each size in its own process, and
-//! scikit-learn's pipeline (impute, scale, one-hot, LogisticRegression) on
-//! the same files and split when python3 with scikit-learn is available.
+//! Model-evidence benchmark, side by side: `dslp train` (the release binary,
+//! the whole process: reading the CSV, the feature plan, fitting, the
+//! baseline, evaluation) against what a data scientist would script in
+//! Python (pandas, scikit-learn's impute/scale/one-hot pipeline and the same
+//! estimator; `benches/sklearn_models.py`) on the same file and split.
+//! Rounds are interleaved; each cell is the range over rounds, and the ratio
+//! is taken within each round.
 //!
-//!     cargo bench --bench model               # 100000 and 1000000 rows
-//!     cargo bench --bench model -- 100000
+//! The table is a team's, not ours (`common/team_table.rs`): a 50-level
+//! Zipf-skewed text column with nulls, a 5-level one, booleans, skewed
+//! numbers with nulls.
+//!
+//!     cargo bench --bench model                 # lr 1e6, rf 1e5, gb 1e6
+//!     cargo bench --bench model -- rf:1000000 lr:100000
+//!     DSLP_BENCH_ROUNDS=5 cargo bench --bench model
+//!
+//! Python: DSLP_BENCH_PYTHON, else target/bench-venv/bin/python, else python3
+//! (with pandas and scikit-learn).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
-
-use dslp_bot::data::spec::DatasetSpec;
-use dslp_bot::model::spec::ModelSpec;
-use dslp_bot::model::training::{TrainingData, train};
 
 #[path = "common/measure.rs"]
 mod measure;
-use measure::peak_rss_mib;
+use measure::{Measured, range, run_measured};
 
-#[path = "common/synthetic.rs"]
-mod synthetic;
+#[path = "common/team_table.rs"]
+mod team_table;
 
-const DATASET: &str = "path: base.csv\nsplit: { column: split }\n";
-const MODEL: &str = "dataset: bench\ntask: binary\ntarget: churned\nfeatures: [income, spend, age, score, plan, active]\nalgorithm: logistic_regression\nparams: { c: 1.0, max_iterations: 100 }\nsplit: dataset\n";
+const CASES: [(&str, u64); 3] = [("lr", 1_000_000), ("rf", 100_000), ("gb", 1_000_000)];
 
-fn run_once(dir: &Path) {
-    let dataset: DatasetSpec = serde_saphyr::from_str(DATASET).expect("dataset spec");
-    let model: ModelSpec = serde_saphyr::from_str(MODEL).expect("model spec");
-    let bytes = std::fs::read(dir.join("base.csv")).expect("data");
-    let trained = train(
-        "bench",
-        &model,
-        &dataset,
-        TrainingData {
-            bytes,
-            split_files: None,
-        },
-    )
-    .expect("training");
-    let m = &trained.report.evaluation.metrics;
-    println!(
-        "RESULT fit_s={:.2} roc_auc={:.4} accuracy={:.4} peak_rss_mib={:.0} notes={}",
-        trained.report.training_seconds,
-        m["roc_auc"],
-        m["accuracy"],
-        peak_rss_mib(),
-        trained.report.notes.len()
-    );
+fn algorithm(short: &str) -> &'static str {
+    match short {
+        "lr" => "logistic_regression\n    params: { c: 1.0, max_iterations: 100 }",
+        "rf" => "random_forest\n    params: { n_estimators: 100, seed: 0 }",
+        "gb" => "gradient_boosting",
+        other => panic!("unknown model `{other}`: lr, rf or gb"),
+    }
 }
 
-fn fields(text: &str) -> BTreeMap<String, String> {
-    text.split_whitespace()
-        .filter_map(|w| {
-            w.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+/// A repository with the team table and one model declared.
+fn repository(short: &str, rows: u64) -> PathBuf {
+    let root = measure::data_root().join("model").join(rows.to_string());
+    let data = root.join("data/team.csv");
+    if !data.exists() {
+        std::fs::create_dir_all(root.join("data")).expect("bench dir");
+        team_table::generate(&data, rows, 11, false).expect("generate");
+    }
+    std::fs::create_dir_all(root.join(".github")).expect("bench dir");
+    let features = [&team_table::NUMERIC[..], &team_table::CATEGORICAL[..]].concat();
+    let config = format!(
+        "version: 1\ndatasets:\n  team:\n    path: data/team.csv\n    split: {{ column: split }}\nmodels:\n  bench:\n    dataset: team\n    task: binary\n    target: churned\n    features: [{}]\n    split: dataset\n    algorithm: {}\n",
+        features.join(", "),
+        algorithm(short)
+    );
+    std::fs::write(root.join(format!(".github/{short}.yml")), config).expect("config");
+    root
+}
+
+/// Wall, peak memory, fit seconds and ROC-AUC of one run.
+struct Run {
+    measured: Measured,
+    fit: f64,
+    auc: f64,
+}
+
+fn ours(root: &Path, short: &str) -> Run {
+    let measured = run_measured(
+        Command::new(env!("CARGO_BIN_EXE_dslp"))
+            .args(["train", "--format", "json", "--root"])
+            .arg(root)
+            .arg("--config")
+            .arg(root.join(format!(".github/{short}.yml"))),
+    );
+    let json: serde_json::Value = serde_json::from_str(&measured.stdout)
+        .unwrap_or_else(|e| panic!("dslp train: {e}\n{}\n{}", measured.stdout, measured.stderr));
+    let report = &json["models"][0]["report"];
+    Run {
+        fit: report["training_seconds"].as_f64().unwrap_or(f64::NAN),
+        auc: report["evaluation"]["metrics"]["roc_auc"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        measured,
+    }
+}
+
+fn theirs(root: &Path, short: &str) -> Option<Run> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sklearn_models.py");
+    let measured = run_measured(
+        Command::new(measure::python())
+            .arg(script)
+            .arg(short)
+            .arg(root.join("data/team.csv")),
+    );
+    if !measured.success {
+        eprintln!("scikit-learn side failed: {}", measured.stderr.trim());
+        return None;
+    }
+    let field = |key: &str| {
+        measured
+            .stdout
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Some(Run {
+        fit: field("fit_s="),
+        auc: field("roc_auc="),
+        measured,
+    })
+}
+
+fn cases() -> Vec<(String, u64)> {
+    let given: Vec<(String, u64)> = std::env::args()
+        .skip(1)
+        .filter_map(|a| {
+            let (short, rows) = a.split_once(':')?;
+            Some((short.to_string(), rows.parse().ok()?))
         })
-        .collect()
+        .collect();
+    if given.is_empty() {
+        CASES.iter().map(|(s, r)| (s.to_string(), *r)).collect()
+    } else {
+        given
+    }
 }
 
 fn main() {
-    let sizes = match measure::invocation(&[100_000, 1_000_000]) {
-        measure::Invocation::Child(dir) => return run_once(&dir),
-        measure::Invocation::Sizes(sizes) => sizes,
-    };
-    let root = measure::data_root();
+    let rounds: usize = std::env::var("DSLP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
     println!(
-        "model evidence: logistic regression, 6 features (4 numeric, 2 one-hot), whole process per size"
+        "model evidence, whole process, {rounds} interleaved rounds (ranges over rounds; ratio = dslp ÷ Python within a round)"
     );
     println!(
-        "{:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>10}",
-        "rows", "who", "wall s", "fit s", "peak MiB", "ROC-AUC", "accuracy"
+        "{:<4} {:>8} {:<8} {:>13} {:>11} {:>13} {:>8} {:>13} {:>13}",
+        "", "rows", "who", "wall s", "fit s", "peak MiB", "ROC-AUC", "wall ratio", "memory ratio"
     );
-    for rows in sizes {
-        let dir = root.join(rows.to_string());
-        std::fs::create_dir_all(&dir).expect("bench dir");
-        let path = dir.join("base.csv");
-        if !path.exists() {
-            synthetic::generate(&path, rows, 7, false).expect("generate");
+    for (short, rows) in cases() {
+        let root = repository(&short, rows);
+        let (mut ours_runs, mut their_runs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            ours_runs.push(ours(&root, &short));
+            their_runs.extend(theirs(&root, &short));
         }
-        let started = Instant::now();
-        let ours = Command::new(std::env::current_exe().expect("exe"))
-            .arg("--run")
-            .arg(&dir)
-            .output()
-            .expect("child");
-        let wall = started.elapsed().as_secs_f64();
-        let f = fields(&String::from_utf8_lossy(&ours.stdout));
-        let get =
-            |f: &BTreeMap<String, String>, k: &str| f.get(k).cloned().unwrap_or_else(|| "?".into());
-        println!(
-            "{rows:>9} {:>8} {wall:>9.2} {:>8} {:>9} {:>9} {:>10}",
-            "dslp",
-            get(&f, "fit_s"),
-            get(&f, "peak_rss_mib"),
-            get(&f, "roc_auc"),
-            get(&f, "accuracy")
-        );
-        if !ours.status.success() {
-            eprintln!("{}", String::from_utf8_lossy(&ours.stderr));
-        }
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/sklearn_logreg.py");
-        let started = Instant::now();
-        let sklearn = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("MAXRSS_KB=%M")
-            .arg("python3")
-            .arg(&script)
-            .arg(&path)
-            .output();
-        let wall = started.elapsed().as_secs_f64();
-        match sklearn {
-            Ok(out) if out.status.success() => {
-                let mut f = fields(&String::from_utf8_lossy(&out.stdout));
-                f.extend(fields(&String::from_utf8_lossy(&out.stderr)));
-                let peak = f
-                    .get("MAXRSS_KB")
-                    .and_then(|k| k.parse::<f64>().ok())
-                    .map_or("?".into(), |k| format!("{:.0}", k / 1024.0));
-                println!(
-                    "{rows:>9} {:>8} {wall:>9.2} {:>8} {:>9} {:>9} {:>10}",
-                    "sklearn",
-                    get(&f, "fit_s"),
-                    peak,
-                    get(&f, "roc_auc"),
-                    get(&f, "accuracy")
-                );
-            }
-            _ => println!(
-                "{rows:>9} {:>8} (python3 with scikit-learn, pandas and /usr/bin/time needed; skipped)",
-                "sklearn"
-            ),
-        }
+        print_rows(&short, rows, &ours_runs, &their_runs);
     }
+}
+
+fn print_rows(short: &str, rows: u64, ours: &[Run], theirs: &[Run]) {
+    let cells = |runs: &[Run]| {
+        let get = |f: &dyn Fn(&Run) -> f64| range(&runs.iter().map(f).collect::<Vec<_>>());
+        (
+            get(&|r| r.measured.wall),
+            get(&|r| r.fit),
+            get(&|r| r.measured.peak_mib),
+            {
+                let aucs: Vec<f64> = runs.iter().map(|r| r.auc).collect();
+                let low = aucs.iter().cloned().fold(f64::INFINITY, f64::min);
+                let high = aucs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                if low == high {
+                    format!("{low:.4}")
+                } else {
+                    format!("{low:.4}–{high:.4}")
+                }
+            },
+        )
+    };
+    let (wall, fit, peak, auc) = cells(ours);
+    let paired = ours.len() == theirs.len();
+    let ratio = |f: &dyn Fn(&Run) -> f64| {
+        let values: Vec<f64> = ours.iter().zip(theirs).map(|(a, b)| f(a) / f(b)).collect();
+        if paired { range(&values) } else { "-".into() }
+    };
+    println!(
+        "{short:<4} {rows:>8} {:<8} {wall:>13} {fit:>11} {peak:>13} {auc:>8} {:>13} {:>13}",
+        "dslp",
+        ratio(&|r| r.measured.wall),
+        ratio(&|r| r.measured.peak_mib)
+    );
+    if theirs.is_empty() {
+        println!("{short:<4} {rows:>8} Python side skipped (pandas and scikit-learn needed)");
+        return;
+    }
+    let (wall, fit, peak, auc) = cells(theirs);
+    println!(
+        "{short:<4} {rows:>8} {:<8} {wall:>13} {fit:>11} {peak:>13} {auc:>8}",
+        "sklearn"
+    );
 }

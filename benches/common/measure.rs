@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each bench uses its own part
 //! What the benches measure about their own process.
 
 /// The process's peak resident memory so far (VmHWM), in MiB.

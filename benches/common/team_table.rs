@@ -28,9 +28,14 @@ impl Rng {
     }
 }
 
-pub const HEADER: &str =
-    "customer,region,segment,tenure_days,monthly_spend,sessions,discount,is_promo,has_app,nps,churned,revenue,split";
-pub const NUMERIC: [&str; 5] = ["tenure_days", "monthly_spend", "sessions", "discount", "nps"];
+pub const HEADER: &str = "customer,region,segment,tenure_days,monthly_spend,sessions,discount,is_promo,has_app,nps,churned,revenue,split";
+pub const NUMERIC: [&str; 5] = [
+    "tenure_days",
+    "monthly_spend",
+    "sessions",
+    "discount",
+    "nps",
+];
 pub const CATEGORICAL: [&str; 4] = ["region", "segment", "is_promo", "has_app"];
 const SEGMENTS: [&str; 5] = ["consumer", "smb", "enterprise", "education", "public"];
 
@@ -53,15 +58,31 @@ pub fn generate(path: &Path, rows: u64, seed: u64, drift: bool) -> std::io::Resu
             }
             r
         };
-        let region_cell = if rng.unit() < 0.02 { String::new() } else { format!("region_{region:02}") };
-        let segment = if drift && rng.unit() < 0.01 { 5 } else { (rng.next() % 100 % 7).min(4) as usize };
+        let region_cell = if rng.unit() < 0.02 {
+            String::new()
+        } else {
+            format!("region_{region:02}")
+        };
+        let segment = if drift && rng.unit() < 0.01 {
+            5
+        } else {
+            (rng.next() % 100 % 7).min(4) as usize
+        };
         let segment_cell = SEGMENTS.get(segment).copied().unwrap_or("nonprofit");
         let tenure = (-(rng.unit().max(1e-12)).ln() * 400.0) as u64;
         let spend = (rng.normal() * 0.9 + 3.5 + if drift { 0.15 } else { 0.0 }).exp();
-        let spend_cell = if rng.unit() < 0.03 { String::new() } else { format!("{spend:.2}") };
+        let spend_cell = if rng.unit() < 0.03 {
+            String::new()
+        } else {
+            format!("{spend:.2}")
+        };
         let sessions = (spend.ln() * 3.0 + rng.normal() * 2.0).max(0.0) as u64;
         let discount = rng.unit() * 0.4;
-        let discount_cell = if rng.unit() < 0.3 { String::new() } else { format!("{discount:.3}") };
+        let discount_cell = if rng.unit() < 0.3 {
+            String::new()
+        } else {
+            format!("{discount:.3}")
+        };
         let promo = rng.unit() < 0.25;
         let app = rng.unit() < 0.6;
         let nps = (rng.normal() * 3.0 + 7.0).clamp(0.0, 10.0);

@@ -83,7 +83,9 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(lerp(sorted[below], sorted[above], weight))
 }
 
-/// Share used in place of an empty bin, so that PSI stays finite.
+/// The least share a bin counts with: every share below it (an empty bin's
+/// included) is raised to it, so that PSI stays finite and one stray row
+/// cannot dominate.
 pub const PSI_EPSILON: f64 = 1e-4;
 
 /// Population stability index of two distributions over the same bins:
@@ -460,6 +462,30 @@ mod tests {
         assert_eq!(ks_statistic(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]), Some(0.0));
         assert_eq!(ks_statistic(&[1.0, 2.0], &[3.0, 4.0]), Some(1.0));
         assert_eq!(ks_statistic(&[1.0, 2.0, 3.0, 4.0], &[3.0]), Some(0.5));
+    }
+
+    /// The reference is numpy's: edges `np.unique(np.quantile(base, deciles))`,
+    /// bins closed on the right (`np.searchsorted(edges, x, side="left")`),
+    /// every share floored at 1e-4. The head's last bin holds one row of
+    /// 20 000 (5e-5, raised to 1e-4): flooring only empty bins would give
+    /// 0.05510900214419449 instead.
+    #[test]
+    fn psi_on_deciles_matches_numpy_with_right_closed_bins() {
+        let base: Vec<f64> = (0..1000u64).map(|i| ((i * i) % 7) as f64).collect();
+        let mut head: Vec<f64> = (0..20000u64)
+            .map(|i| (((i * i) % 7) as f64 + if i % 3 == 0 { 1.0 } else { 0.0 }).min(4.0))
+            .collect();
+        head[1] = 9.0;
+        let (b, h) = (
+            ValueCounts::of(|| base.iter().copied()),
+            ValueCounts::of(|| head.iter().copied()),
+        );
+        let edges = b.decile_edges();
+        assert_eq!(edges, vec![0.0, 1.0, 2.0, 4.0]);
+        assert_eq!(b.bin_counts(&edges), vec![143, 285, 286, 286, 0]);
+        assert_eq!(h.bin_counts(&edges), vec![1905, 4761, 5714, 7619, 1]);
+        let value = psi(&b.bin_counts(&edges), &h.bin_counts(&edges)).unwrap();
+        assert!((value - 0.05507434478516649).abs() < 1e-12, "{value}");
     }
 
     #[test]

@@ -186,5 +186,6 @@ fn external_report(name: &str, spec: &ModelSpec, metrics: BTreeMap<String, f64>)
         latency_p95_us: 0.0,
         model_bytes: 0,
         notes: vec!["metrics read from the team's own pipeline".into()],
+        importance: None,
     }
 }

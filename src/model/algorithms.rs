@@ -417,16 +417,8 @@ impl Fitted {
                     out
                 })
                 .collect(),
-            Fitted::Tree(tree) => x
-                .rows()
-                .into_iter()
-                .map(|row| tree.probabilities(&row.to_vec()).to_vec())
-                .collect(),
-            Fitted::Forest(forest) => x
-                .rows()
-                .into_iter()
-                .map(|row| forest.probabilities(&row.to_vec(), classes))
-                .collect(),
+            Fitted::Tree(tree) => each_row(x, |row| tree.probabilities(row).to_vec()),
+            Fitted::Forest(forest) => each_row(x, |row| forest.probabilities(row, classes)),
             Fitted::GaussianNb(model) => {
                 let (log_probabilities, order) = model.predict_log_proba(x);
                 log_probabilities

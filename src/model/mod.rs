@@ -12,6 +12,7 @@ pub mod evaluation;
 pub mod features;
 pub mod gates;
 pub mod histogram;
+pub mod importance;
 pub mod lbfgs;
 pub mod logistic;
 pub mod metrics;

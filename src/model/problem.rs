@@ -21,6 +21,7 @@ pub(super) enum Target {
 }
 
 /// The target restricted to some rows, ready to fit or score.
+#[derive(Clone)]
 pub struct Problem {
     classes: usize,
     positive: usize,

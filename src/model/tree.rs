@@ -189,16 +189,23 @@ fn best_split(
     let leaf = params.min_samples_leaf.max(1);
     let parent = gini_proxy(counts, n as f64);
     let mut best: Option<(f64, usize, f64)> = None;
-    let mut order: Vec<usize> = rows.to_vec();
+    // The node's (value, class) pairs, gathered once per feature: sorting a
+    // contiguous array, not row indices that reach into the matrix.
+    let mut pairs: Vec<(f64, usize)> = Vec::with_capacity(n);
     for &feature in features {
-        order.sort_unstable_by(|a, b| x[[*a, feature]].total_cmp(&x[[*b, feature]]));
+        pairs.clear();
+        pairs.extend(rows.iter().map(|r| (x[[*r, feature]], y[*r])));
+        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        if pairs[n - 1].0 <= pairs[0].0 + FEATURE_THRESHOLD {
+            continue; // constant in this node
+        }
         let mut left = vec![0.0; classes];
         let mut right = counts.to_vec();
         for position in 1..n {
-            let moved = order[position - 1];
-            left[y[moved]] += 1.0;
-            right[y[moved]] -= 1.0;
-            let (previous, next) = (x[[moved, feature]], x[[order[position], feature]]);
+            let (previous, class) = pairs[position - 1];
+            left[class] += 1.0;
+            right[class] -= 1.0;
+            let next = pairs[position].0;
             if next <= previous + FEATURE_THRESHOLD || position < leaf || n - position < leaf {
                 continue;
             }

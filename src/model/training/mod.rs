@@ -9,6 +9,7 @@ use super::ModelError;
 use super::algorithms::{Fitted, select_rows};
 use super::evaluation::Evaluation;
 use super::features::FeaturePlan;
+use super::importance::{self, Importances};
 pub use super::problem::Problem;
 use super::problem::Target;
 use super::spec::{Algorithm, DeclaredSplit, ModelSpec, SplitChoice, Task};
@@ -65,6 +66,9 @@ pub struct ModelReport {
     pub model_bytes: usize,
     /// Things worth knowing that did not stop training.
     pub notes: Vec<String>,
+    /// Permutation importance on the test rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<Importances>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,6 +139,7 @@ pub fn train(
         problem.classes(),
     );
     let (classes, positive) = classes_of(&target, spec.task);
+    let importance = importance::permutation(&fitted, &plan, &test_problem, &x_test, 0);
     let report = ModelReport {
         name: name.to_string(),
         task: spec.task,
@@ -155,6 +160,7 @@ pub fn train(
         latency_p95_us,
         model_bytes: serde_json::to_vec(&(&plan, &fitted)).map_or(0, |b| b.len()),
         notes,
+        importance,
     };
     Ok(Trained {
         report,

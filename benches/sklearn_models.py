@@ -1,0 +1,52 @@
+"""What a data scientist would script in Python for the model bench to
+compare with, on the same file and split: pandas reads the CSV; numeric
+columns are mean-imputed and scaled, text and boolean columns get a
+"(missing)" level and one-hot encoding (as dslp's feature plan does), then
+scikit-learn fits
+
+    lr  LogisticRegression(C=1, max_iter=100)            (sparse one-hot)
+    rf  RandomForestClassifier(100 trees, n_jobs=2)
+    gb  HistGradientBoostingClassifier() (defaults: early stopping above 10 000 rows)
+
+    python benches/sklearn_models.py lr target/bench-data/model/1000000/data/team.csv
+Prints one line: RESULT fit_s=... roc_auc=... accuracy=...
+"""
+import sys
+import time
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+NUMERIC = ["tenure_days", "monthly_spend", "sessions", "discount", "nps"]
+CATEGORICAL = ["region", "segment", "is_promo", "has_app"]
+
+algorithm, path = sys.argv[1], sys.argv[2]
+data = pd.read_csv(path)
+for column in CATEGORICAL:
+    data[column] = data[column].astype("object").where(data[column].notna(), "(missing)").astype(str)
+train, test = data[data["split"] == "train"], data[data["split"] == "test"]
+estimator = {
+    "lr": lambda: LogisticRegression(C=1.0, max_iter=100),
+    "rf": lambda: RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0),
+    "gb": lambda: HistGradientBoostingClassifier(random_state=0),
+}[algorithm]()
+model = make_pipeline(
+    ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC),
+        ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=algorithm == "lr"), CATEGORICAL),
+    ]),
+    estimator,
+)
+features = NUMERIC + CATEGORICAL
+started = time.perf_counter()
+model.fit(train[features], train["churned"])
+fit_s = time.perf_counter() - started
+proba = model.predict_proba(test[features])[:, 1]
+print(f"RESULT fit_s={fit_s:.2f} roc_auc={roc_auc_score(test['churned'], proba):.4f} "
+      f"accuracy={accuracy_score(test['churned'], proba >= 0.5):.4f}")
