@@ -66,24 +66,43 @@ fn param(params: &BTreeMap<String, f64>, name: &str, default: f64) -> f64 {
 }
 
 /// Fits a classifier on `x` and class indices `y` (0..classes).
+/// A classification target: class indices, how many classes, and the
+/// weight of each class when they are weighed (`class_weight`).
+pub struct Classification<'a> {
+    pub labels: &'a Array1<usize>,
+    pub classes: usize,
+    pub weights: Option<&'a [f64]>,
+}
+
 pub fn fit_classifier(
     algorithm: Algorithm,
     params: &BTreeMap<String, f64>,
     x: &Array2<f64>,
-    y: &Array1<usize>,
-    classes: usize,
+    target: Classification<'_>,
 ) -> Result<(Fitted, TrainingNote), ModelError> {
+    let (y, classes, weights) = (target.labels, target.classes, target.weights);
+    if weights.is_some() && !algorithm.takes_class_weights() {
+        return Err(ModelError::new(format!(
+            "{} does not weigh classes; `class_weight` is for logistic_regression and gradient_boosting",
+            algorithm.name()
+        )));
+    }
     let failed = |e: &dyn std::fmt::Display| {
         ModelError::new(format!("{} failed to train: {e}", algorithm.name()))
     };
     match algorithm {
-        Algorithm::LogisticRegression => fit_logistic(params, x, y, classes),
+        Algorithm::LogisticRegression => fit_logistic(params, x, y, classes, weights),
         Algorithm::GradientBoosting => {
             let labels = y
                 .as_slice()
                 .map(<[usize]>::to_vec)
                 .unwrap_or_else(|| y.to_vec());
-            Ok(fit_boosting(params, x, Target::Classes(&labels, classes)))
+            Ok(fit_boosting(
+                params,
+                x,
+                Target::Classes(&labels, classes),
+                weights,
+            ))
         }
         Algorithm::DecisionTree => {
             let tree = Tree::fit(x, y, classes, tree_params(params, None));
@@ -138,6 +157,7 @@ fn fit_logistic(
     x: &Array2<f64>,
     y: &Array1<usize>,
     classes: usize,
+    class_weights: Option<&[f64]>,
 ) -> Result<(Fitted, TrainingNote), ModelError> {
     let c = param(params, "c", 1.0);
     if c <= 0.0 {
@@ -154,6 +174,7 @@ fn fit_logistic(
         &design,
         &labels,
         classes,
+        class_weights,
         c,
         Options::scikit_learn(iterations, tolerance),
     );
@@ -200,7 +221,7 @@ pub fn fit_regressor(
                 .as_slice()
                 .map(<[f64]>::to_vec)
                 .unwrap_or_else(|| y.to_vec());
-            Ok(fit_boosting(params, x, Target::Values(&values)))
+            Ok(fit_boosting(params, x, Target::Values(&values), None))
         }
         Algorithm::DecisionTree | Algorithm::RandomForest => {
             let trees = regression_trees(algorithm, params, x, y);
@@ -280,6 +301,7 @@ fn fit_boosting(
     params: &BTreeMap<String, f64>,
     x: &Array2<f64>,
     target: Target<'_>,
+    class_weights: Option<&[f64]>,
 ) -> (Fitted, TrainingNote) {
     let limit = |name: &str, default: f64| {
         let v = param(params, name, default);
@@ -311,7 +333,7 @@ fn fit_boosting(
         }),
         seed: param(params, "seed", 0.0).max(0.0) as u64,
     };
-    let model = boosting::fit(x.view(), target, boost);
+    let model = boosting::fit(x.view(), target, class_weights, boost);
     let note = model.stopped_early.then(|| {
         format!(
             "gradient boosting stopped early after {} iterations (no gain on the held-out {} of the training rows)",

@@ -100,8 +100,15 @@ fn softmax(raw: &[f64]) -> Vec<f64> {
     exp.iter().map(|e| e / total).collect()
 }
 
-/// Fits on all rows of `x` (standard layout).
-pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: BoostParams) -> Boosted {
+/// Fits on all rows of `x` (standard layout); with `class_weights`, each
+/// row's gradient and hessian (and the baseline's shares) are weighed by its
+/// class's weight, as scikit-learn's sample weights.
+pub fn fit(
+    x: ArrayView2<f64>,
+    target: Target<'_>,
+    class_weights: Option<&[f64]>,
+    params: BoostParams,
+) -> Boosted {
     let loss = match target {
         Target::Values(_) => Loss::Squared,
         Target::Classes(_, 2) => Loss::Binary,
@@ -113,7 +120,7 @@ pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: BoostParams) -> Boost
         None => ((0..x.nrows()).collect(), Vec::new()),
     };
     let binned = Binned::fit(x, &train, params.max_bins, &mut rng);
-    let baseline = baseline(target, &train, loss);
+    let baseline = baseline(target, &train, class_weights, loss);
     let width = loss.width();
     let mut state = State {
         raw: (0..x.nrows()).flat_map(|_| baseline.clone()).collect(),
@@ -125,6 +132,9 @@ pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: BoostParams) -> Boost
     let mut stopped_early = false;
     for _ in 0..params.max_iter {
         state.gradients_at(target, loss, &train);
+        if let (Some(weights), Target::Classes(labels, _)) = (class_weights, target) {
+            state.weigh(weights, labels, &train);
+        }
         let mut iteration = Vec::with_capacity(width);
         for k in 0..width {
             let grower = Grower {
@@ -210,14 +220,21 @@ fn hold_out(
 }
 
 /// The intercept-only model's raw scores (scikit-learn's `fit_intercept_only`).
-fn baseline(target: Target<'_>, train: &[usize], loss: Loss) -> Vec<f64> {
+fn baseline(
+    target: Target<'_>,
+    train: &[usize],
+    class_weights: Option<&[f64]>,
+    loss: Loss,
+) -> Vec<f64> {
     let n = train.len().max(1) as f64;
     match target {
         Target::Values(values) => vec![train.iter().map(|r| values[*r]).sum::<f64>() / n],
         Target::Classes(labels, classes) => {
+            let weight = |l: usize| class_weights.map_or(1.0, |w| w[l]);
+            let total: f64 = train.iter().map(|r| weight(labels[*r])).sum::<f64>();
             let mut shares = vec![0.0; classes];
             for r in train {
-                shares[labels[*r]] += 1.0 / n;
+                shares[labels[*r]] += weight(labels[*r]) / total.max(f64::MIN_POSITIVE);
             }
             let clipped = |p: f64| p.clamp(f64::EPSILON, 1.0 - f64::EPSILON);
             match loss {
@@ -260,6 +277,16 @@ impl State {
                     }
                 }
                 (_, Target::Values(_)) => unreachable!("regression has the squared loss"),
+            }
+        }
+    }
+
+    fn weigh(&mut self, weights: &[f64], labels: &[usize], rows: &[usize]) {
+        for (gradients, hessians) in self.gradients.iter_mut().zip(&mut self.hessians) {
+            for r in rows {
+                let w = weights[labels[*r]] as f32;
+                gradients[*r] *= w;
+                hessians[*r] *= w;
             }
         }
     }
@@ -331,11 +358,11 @@ mod tests {
             early_stopping: None,
             seed: 0,
         };
-        let model = fit(x.view(), Target::Values(&values), params);
+        let model = fit(x.view(), Target::Values(&values), None, params);
         assert!((model.predict(&[10.0, 20.0])[0] - 1.0).abs() < 1e-6);
         assert!((model.predict(&[190.0, 180.0])[0] - 5.0).abs() < 1e-6);
         let labels: Vec<usize> = (0..200).map(|i| (i >= 100) as usize).collect();
-        let model = fit(x.view(), Target::Classes(&labels, 2), params);
+        let model = fit(x.view(), Target::Classes(&labels, 2), None, params);
         assert!(model.predict(&[10.0, 20.0])[1] < 0.01);
         assert!(model.predict(&[190.0, 180.0])[1] > 0.99);
     }

@@ -23,6 +23,8 @@ pub(super) enum Target {
 /// The target restricted to some rows, ready to fit or score.
 #[derive(Clone)]
 pub struct Problem {
+    /// Weigh classes by n / (classes · their rows) when fitting.
+    pub balanced: bool,
     classes: usize,
     positive: usize,
     labels: Option<Array1<usize>>,
@@ -37,12 +39,14 @@ impl Problem {
                 labels,
                 positive,
             } => Problem {
+                balanced: false,
                 classes: labels.len(),
                 positive: *positive,
                 labels: Some(rows.iter().map(|r| index[*r].unwrap_or(0)).collect()),
                 values: None,
             },
             Target::Values(values) => Problem {
+                balanced: false,
                 classes: 0,
                 positive: 0,
                 labels: None,
@@ -62,6 +66,7 @@ impl Problem {
     /// The same problem on a subset of its rows (positions within it).
     pub fn subset(&self, positions: &[usize]) -> Problem {
         Problem {
+            balanced: self.balanced,
             classes: self.classes,
             positive: self.positive,
             labels: self
@@ -88,7 +93,15 @@ impl Problem {
     ) -> Result<(Fitted, algorithms::TrainingNote), ModelError> {
         match (&self.labels, &self.values) {
             (Some(labels), _) => {
-                algorithms::fit_classifier(algorithm, params, x, labels, self.classes)
+                let weights = self
+                    .balanced
+                    .then(|| balanced_weights(labels, self.classes));
+                let fit = algorithms::Classification {
+                    labels,
+                    classes: self.classes,
+                    weights: weights.as_deref(),
+                };
+                algorithms::fit_classifier(algorithm, params, x, fit)
             }
             (_, Some(values)) => algorithms::fit_regressor(algorithm, params, x, values),
             _ => Err(ModelError::new("no target")),
@@ -139,4 +152,20 @@ impl Problem {
             _ => Evaluation::default(),
         }
     }
+}
+
+/// scikit-learn's `compute_class_weight("balanced")`: n / (classes · n_c).
+fn balanced_weights(labels: &Array1<usize>, classes: usize) -> Vec<f64> {
+    let mut counts = vec![0usize; classes];
+    for l in labels {
+        counts[*l] += 1;
+    }
+    let present = counts.iter().filter(|c| **c > 0).count().max(1) as f64;
+    counts
+        .iter()
+        .map(|c| match c {
+            0 => 0.0,
+            c => labels.len() as f64 / (present * *c as f64),
+        })
+        .collect()
 }

@@ -34,6 +34,12 @@ pub struct ModelSpec {
     /// The learning algorithm; absent when `metrics_file` is given.
     #[serde(default)]
     pub algorithm: Option<Algorithm>,
+    /// `balanced`: weigh each class by n / (classes · its rows), as
+    /// scikit-learn's `class_weight="balanced"` (logistic regression and
+    /// gradient boosting).
+    // Left out when absent, so existing configs keep their hash (and cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_weight: Option<ClassWeight>,
     /// The algorithm's parameters (README: Model evidence lists them; a
     /// parameter the algorithm does not take is a config error).
     #[serde(default)]
@@ -65,6 +71,22 @@ pub struct ModelSpec {
     /// The metric the Ask's leaderboard ranks by; by default the first gate's.
     #[serde(default)]
     pub primary_metric: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    Balanced,
+}
+
+impl Algorithm {
+    /// Whether it can weigh classes (`class_weight`).
+    pub fn takes_class_weights(self) -> bool {
+        matches!(
+            self,
+            Algorithm::LogisticRegression | Algorithm::GradientBoosting
+        )
+    }
 }
 
 fn yes() -> bool {

@@ -308,6 +308,65 @@ fn gradient_boosting_and_regression_forests_match_scikit_learn() {
     }
 }
 
+/// `class_weight: balanced` as scikit-learn's `class_weight="balanced"`:
+/// logistic regression's accuracy and log loss (to 10⁻³), gradient
+/// boosting's accuracy within a point; a model that cannot weigh classes
+/// says so.
+#[test]
+fn balanced_class_weights_match_scikit_learn() {
+    let mut models = String::new();
+    for (short, task) in [
+        ("cancer", "binary"),
+        ("iris", "multiclass"),
+        ("wine", "multiclass"),
+    ] {
+        models.push_str(&format!("  {short}_lr: {{ dataset: {short}, task: {task}, target: target, algorithm: logistic_regression, params: {{ max_iterations: 1000 }}, class_weight: balanced, split: dataset }}\n"));
+        models.push_str(&format!("  {short}_gb: {{ dataset: {short}, task: {task}, target: target, algorithm: gradient_boosting, class_weight: balanced, split: dataset, standardize: false }}\n"));
+    }
+    models.push_str("  cancer_tree: { dataset: cancer, task: binary, target: target, algorithm: decision_tree, class_weight: balanced, split: dataset }\n");
+    let repo = reference_repository(&models);
+    let run = dslp_in(repo.path(), &["train", "--format", "json"]);
+    let evidence = run.json();
+    let reference = reference();
+    for (short, dataset) in [
+        ("cancer", "breast_cancer"),
+        ("iris", "iris"),
+        ("wine", "winequality_red"),
+    ] {
+        let theirs = &reference["datasets"][dataset]["balanced"];
+        let lr = &outcome(&evidence, &format!("{short}_lr"))["report"]["evaluation"]["metrics"];
+        assert_eq!(
+            lr["accuracy"], theirs["logistic_regression"]["accuracy"],
+            "{short}"
+        );
+        let gap = (lr["log_loss"].as_f64().unwrap()
+            - theirs["logistic_regression"]["log_loss"].as_f64().unwrap())
+        .abs();
+        assert!(
+            gap < 1e-3,
+            "{short}: log loss {} against {}",
+            lr["log_loss"],
+            theirs["logistic_regression"]["log_loss"]
+        );
+        let gb = &outcome(&evidence, &format!("{short}_gb"))["report"]["evaluation"]["metrics"];
+        let (ours, sklearn) = (
+            gb["accuracy"].as_f64().unwrap(),
+            theirs["hist_gradient_boosting"]["accuracy"]
+                .as_f64()
+                .unwrap(),
+        );
+        assert!(
+            (ours - sklearn).abs() <= 0.01,
+            "{short}_gb: {ours} against {sklearn}"
+        );
+    }
+    let tree = outcome(&evidence, "cancer_tree").to_string();
+    assert!(
+        tree.contains("`class_weight` weighs classes, for classification with logistic_regression or gradient_boosting, not decision_tree"),
+        "{tree}"
+    );
+}
+
 fn outcome<'a>(evidence: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     evidence["models"]
         .as_array()

@@ -116,7 +116,8 @@ pub fn train(
     )?;
     let x_train = plan.transform(&feature_views, &train_rows)?;
     let x_test = plan.transform(&feature_views, &test_rows)?;
-    let problem = Problem::new(&target, &train_rows);
+    let mut problem = Problem::new(&target, &train_rows);
+    problem.balanced = spec.class_weight.is_some();
     let (params, tuning) = parameters(algorithm, spec, &x_train, &problem)?;
     let started = Instant::now();
     let (fitted, note) = problem.fit(algorithm, &params, &x_train)?;
@@ -180,6 +181,15 @@ fn checked_algorithm(name: &str, spec: &ModelSpec) -> Result<Algorithm, ModelErr
         return Err(ModelError::new(
             format!("{} does not fit `task: {:?}`", algorithm.name(), spec.task).to_lowercase(),
         ));
+    }
+    if spec.class_weight.is_some()
+        && (spec.task == Task::Regression || !algorithm.takes_class_weights())
+    {
+        return Err(ModelError::new(format!(
+            "model `{name}`: `class_weight` weighs classes, for classification with logistic_regression or gradient_boosting, not {} on `task: {}`",
+            algorithm.name(),
+            format!("{:?}", spec.task).to_lowercase()
+        )));
     }
     check_params(algorithm, &spec.params)?;
     Ok(algorithm)
