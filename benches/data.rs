@@ -1,13 +1,18 @@
-//! Data-evidence benchmark: checks + profile + drift + leakage on synthetic
-//! data at 10⁵, 10⁶ and 10⁷ rows, each size in its own process so wall time
-//! and peak memory are the whole process's.
+//! Data-evidence benchmark, as users run it and side by side: `dslp data
+//! test --base main` in a git repository holding a team-like table (the
+//! base read from git), against the same work scripted in Python polars
+//! and pandas (`benches/python_data_tests.py`, base via `git show`),
+//! interleaved rounds, whole processes, ranges and same-round ratios.
 //!
-//!     cargo bench --bench data                 # all sizes
-//!     cargo bench --bench data -- 100000       # chosen sizes
+//!     cargo bench --bench data                 # 1e6 and 1e7 rows
+//!     cargo bench --bench data -- 1000000      # chosen sizes
+//!     cargo bench --bench data -- 1000000 all  # also the sections below
 //!
-//! Then, with `dvc` and `moto_server` on PATH (`PATH=.ci/venv/bin:$PATH`),
-//! the same sizes as `dslp data test --base main` on a DVC project: bytes
-//! in the checkout's DVC cache, in an S3 remote, and downloaded before.
+//! With `all`: the older in-process run on the project's synthetic table
+//! (base as a plain file), and, with `dvc` and `moto_server` on PATH
+//! (`PATH=.ci/venv/bin:$PATH`), `dslp data test --base main` on a DVC
+//! project: bytes in the checkout's DVC cache, in an S3 remote, and
+//! downloaded before.
 //!
 //! Data goes to target/bench-data (reused when present).
 
@@ -23,6 +28,12 @@ use measure::peak_rss_mib;
 
 #[path = "common/dvc_s3.rs"]
 mod dvc_s3;
+
+#[path = "common/team_repo.rs"]
+mod team_repo;
+
+#[path = "common/team_table.rs"]
+mod team_table;
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
@@ -80,10 +91,24 @@ fn run_once(dir: &Path) {
 }
 
 fn main() {
-    let sizes = match measure::invocation(&[100_000, 1_000_000, 10_000_000]) {
+    let sizes = match measure::invocation(&[1_000_000, 10_000_000]) {
         measure::Invocation::Child(dir) => return run_once(&dir),
         measure::Invocation::Sizes(sizes) => sizes,
     };
+    let rounds = std::env::var("DSLP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for &rows in &sizes {
+        team_repo::table(rows, rounds);
+    }
+    if std::env::args().any(|a| a == "all") {
+        synthetic_and_dvc(&sizes);
+    }
+}
+
+/// The older sections: the project's synthetic table in process, and DVC.
+fn synthetic_and_dvc(sizes: &[u64]) {
     let root = measure::data_root();
     println!(
         "data evidence: checks + profile + drift + leakage, 10 columns, whole process per size"
@@ -92,7 +117,7 @@ fn main() {
         "{:>10} {:>10} {:>10} {:>12} {:>14}",
         "rows", "file MB", "wall s", "peak MiB", "failed checks"
     );
-    for &rows in &sizes {
+    for &rows in sizes {
         let dir = root.join(rows.to_string());
         std::fs::create_dir_all(&dir).expect("bench dir");
         for (name, seed, drift) in [("base.csv", 7u64, false), ("head.csv", 11u64, true)] {
@@ -127,7 +152,7 @@ fn main() {
         }
     }
     // Where teams keep the bytes: DVC, locally and over S3.
-    for rows in sizes {
+    for &rows in sizes {
         let dslp = Path::new(env!("CARGO_BIN_EXE_dslp"));
         dvc_s3::table(&root, &root.join(rows.to_string()), rows, SPEC, dslp);
     }

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each bench uses its own part
 //! A table like a team's, not like the code: a 50-level text column with
 //! Zipf-skewed levels and nulls, a 5-level one, two booleans, skewed and
 //! heavy-tailed numbers with nulls, a count, a binary target that depends

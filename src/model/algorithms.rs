@@ -239,40 +239,7 @@ pub fn fit_regressor(
                 None,
             ))
         }
-        Algorithm::Ridge => {
-            // scikit-learn's Ridge: ‖y − Xw‖² + α‖w‖², the intercept unpenalised.
-            // Centre X and y, append √α·I rows with zero targets, and solve by OLS.
-            let alpha = param(params, "alpha", 1.0);
-            if alpha < 0.0 {
-                return Err(ModelError::new("ridge needs `alpha` ≥ 0"));
-            }
-            let x_mean = x
-                .mean_axis(Axis(0))
-                .unwrap_or_else(|| Array1::zeros(x.ncols()));
-            let y_mean = y.mean().unwrap_or(0.0);
-            let centred = x - &x_mean;
-            let penalty = Array2::<f64>::eye(x.ncols()) * alpha.sqrt();
-            let augmented =
-                concatenate(Axis(0), &[centred.view(), penalty.view()]).map_err(|e| failed(&e))?;
-            let targets = concatenate(
-                Axis(0),
-                &[(y - y_mean).view(), Array1::zeros(x.ncols()).view()],
-            )
-            .map_err(|e| failed(&e))?;
-            let model = LinearRegression::new()
-                .with_intercept(false)
-                .fit(&Dataset::new(augmented, targets))
-                .map_err(|e| failed(&e))?;
-            let weights = model.params().to_owned();
-            let intercept = y_mean - x_mean.dot(&weights);
-            Ok((
-                Fitted::Linear {
-                    weights: weights.to_vec(),
-                    intercept,
-                },
-                None,
-            ))
-        }
+        Algorithm::Ridge => fit_ridge(params, x, y),
         Algorithm::ElasticNet => {
             let model = ElasticNet::params()
                 .penalty(param(params, "alpha", 1.0))
@@ -294,6 +261,46 @@ pub fn fit_regressor(
             other.name()
         ))),
     }
+}
+
+/// scikit-learn's Ridge: ‖y − Xw‖² + α‖w‖², the intercept unpenalised.
+/// Centre X and y, append √α·I rows with zero targets, and solve by OLS.
+fn fit_ridge(
+    params: &BTreeMap<String, f64>,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+) -> Result<(Fitted, TrainingNote), ModelError> {
+    let failed = |e: &dyn std::fmt::Display| ModelError::new(format!("ridge failed to train: {e}"));
+    let alpha = param(params, "alpha", 1.0);
+    if alpha < 0.0 {
+        return Err(ModelError::new("ridge needs `alpha` ≥ 0"));
+    }
+    let x_mean = x
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(x.ncols()));
+    let y_mean = y.mean().unwrap_or(0.0);
+    let centred = x - &x_mean;
+    let penalty = Array2::<f64>::eye(x.ncols()) * alpha.sqrt();
+    let augmented =
+        concatenate(Axis(0), &[centred.view(), penalty.view()]).map_err(|e| failed(&e))?;
+    let targets = concatenate(
+        Axis(0),
+        &[(y - y_mean).view(), Array1::zeros(x.ncols()).view()],
+    )
+    .map_err(|e| failed(&e))?;
+    let model = LinearRegression::new()
+        .with_intercept(false)
+        .fit(&Dataset::new(augmented, targets))
+        .map_err(|e| failed(&e))?;
+    let weights = model.params().to_owned();
+    let intercept = y_mean - x_mean.dot(&weights);
+    Ok((
+        Fitted::Linear {
+            weights: weights.to_vec(),
+            intercept,
+        },
+        None,
+    ))
 }
 
 /// Gradient boosting with scikit-learn's parameters and defaults.
@@ -440,7 +447,7 @@ impl Fitted {
                 })
                 .collect(),
             Fitted::Tree(tree) => each_row(x, |row| tree.probabilities(row).to_vec()),
-            Fitted::Forest(forest) => each_row(x, |row| forest.probabilities(row, classes)),
+            Fitted::Forest(forest) => forest.probabilities_of(x, classes),
             Fitted::GaussianNb(model) => {
                 let (log_probabilities, order) = model.predict_log_proba(x);
                 log_probabilities

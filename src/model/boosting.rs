@@ -207,16 +207,7 @@ fn hold_out(
         }
         Target::Values(_) => vec![(0..rows).collect()],
     };
-    let (mut train, mut validation) = (Vec::new(), Vec::new());
-    for mut group in groups {
-        rng.shuffle(&mut group);
-        let held = (group.len() as f64 * fraction).round() as usize;
-        validation.extend_from_slice(&group[..held.min(group.len())]);
-        train.extend_from_slice(&group[held.min(group.len())..]);
-    }
-    train.sort_unstable();
-    validation.sort_unstable();
-    (train, validation)
+    rng.hold_out(groups, fraction)
 }
 
 /// The intercept-only model's raw scores (scikit-learn's `fit_intercept_only`).

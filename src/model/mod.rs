@@ -71,6 +71,21 @@ impl SeededRng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// Holds out `share` of each group at random (stratified when the
+    /// groups are classes): (kept, held out), each in row order.
+    pub fn hold_out(&mut self, groups: Vec<Vec<usize>>, share: f64) -> (Vec<usize>, Vec<usize>) {
+        let (mut kept, mut held) = (Vec::new(), Vec::new());
+        for mut group in groups {
+            self.shuffle(&mut group);
+            let take = ((group.len() as f64 * share).round() as usize).min(group.len());
+            held.extend_from_slice(&group[..take]);
+            kept.extend_from_slice(&group[take..]);
+        }
+        kept.sort_unstable();
+        held.sort_unstable();
+        (kept, held)
+    }
+
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;

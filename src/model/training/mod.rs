@@ -132,13 +132,7 @@ pub fn train(
         x: &x_test,
     };
     let slices = slices(spec, &views, &test)?;
-    let (latency_p50_us, latency_p95_us) = latency(
-        &fitted,
-        &plan,
-        &feature_views,
-        &test_rows,
-        problem.classes(),
-    );
+    let latency_us = latency(&test, &plan, &feature_views, problem.classes());
     let (classes, positive) = classes_of(&target, spec.task);
     let importance = importance::permutation(&fitted, &plan, &test_problem, &x_test, 0);
     let report = ModelReport {
@@ -157,8 +151,8 @@ pub fn train(
         tuning,
         slices,
         training_seconds,
-        latency_p50_us,
-        latency_p95_us,
+        latency_p50_us: latency_us.0,
+        latency_p95_us: latency_us.1,
         model_bytes: serde_json::to_vec(&(&plan, &fitted)).map_or(0, |b| b.len()),
         notes,
         importance,
@@ -446,14 +440,14 @@ fn check_params(algorithm: Algorithm, params: &BTreeMap<String, f64>) -> Result<
 
 /// Median and 95th-percentile time to encode and predict one row.
 fn latency(
-    fitted: &Fitted,
+    test: &Tested,
     plan: &FeaturePlan,
     features: &[(&str, &ColumnView)],
-    rows: &[usize],
     classes: usize,
 ) -> (f64, f64) {
+    let fitted = test.fitted;
     let mut times: Vec<f64> = Vec::new();
-    for row in rows.iter().take(500) {
+    for row in test.rows.iter().take(500) {
         let started = Instant::now();
         if let Ok(x) = plan.transform(features, std::slice::from_ref(row)) {
             if classes > 0 {

@@ -84,16 +84,7 @@ fn holdout_split(
             .collect(),
         _ => vec![labelled.to_vec()],
     };
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for mut group in groups {
-        rng.shuffle(&mut group);
-        let take = (group.len() as f64 * share).round() as usize;
-        test.extend_from_slice(&group[..take.min(group.len())]);
-        train.extend_from_slice(&group[take.min(group.len())..]);
-    }
-    train.sort_unstable();
-    test.sort_unstable();
-    (train, test)
+    rng.hold_out(groups, share)
 }
 
 /// Both sides have rows, and the training side two classes at least.
