@@ -9,6 +9,7 @@ mod issues_file;
 mod lint;
 mod model;
 mod output;
+mod predict;
 mod stats;
 
 use anyhow::Result;
@@ -46,6 +47,8 @@ enum Command {
     Train(model::TrainArgs),
     /// Data tests, training and gates for the current branch versus its base: GO, NO-GO or NEUTRAL.
     Check(check::CheckArgs),
+    /// Score a file with a saved model (`dslp train --output DIR` writes NAME.model.json).
+    Predict(predict::PredictArgs),
     /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
     Action(crate::action::ActionArgs),
     /// Run the GitHub App: a webhook server with a durable queue (reads .env when present).
@@ -142,6 +145,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Data(command) => data::run(command),
         Command::Train(args) => model::train(args),
         Command::Check(args) => check::check(args),
+        Command::Predict(args) => predict::run(args),
         Command::Action(args) => crate::action::run(args),
         Command::Evaluate => Ok(crate::handler::sandbox::child_main()),
         Command::Healthcheck { port } => Ok(healthcheck(port)),

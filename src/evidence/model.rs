@@ -10,6 +10,7 @@ use crate::model::ModelError;
 use crate::model::artifact::ModelArtifact;
 use crate::model::evaluation::{Evaluation, metric_names};
 use crate::model::gates::{self, GateInputs, Verdict};
+use crate::model::schema::OutputSchema;
 use crate::model::spec::{ModelSpec, SplitChoice};
 use crate::model::stamp::{self, Stamp};
 use crate::model::training::{ModelReport, Trained};
@@ -135,6 +136,7 @@ impl ModelOutcome {
                     report,
                     plan,
                     fitted,
+                    input,
                 } = *trained;
                 self.stamp.params = report.params.clone();
                 let baseline = report.baseline.metrics.clone();
@@ -145,6 +147,11 @@ impl ModelOutcome {
                         model: fitted,
                         classes: report.classes.clone(),
                         stamp: self.stamp.clone(),
+                        input: Some(input),
+                        output: Some(OutputSchema {
+                            task: report.task,
+                            classes: report.classes.clone(),
+                        }),
                     });
                 }
                 self.report = Some(report);

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::algorithms::Fitted;
-use super::features::FeaturePlan;
+use super::features::{EncodedColumn, FeaturePlan};
+use super::schema::{FeatureSchema, InputSchema, OutputSchema};
 use super::stamp::Stamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,4 +16,33 @@ pub struct ModelArtifact {
     pub model: Fitted,
     pub classes: Vec<String>,
     pub stamp: Stamp,
+    /// What the model takes (absent from artifacts written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<InputSchema>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputSchema>,
+}
+
+impl ModelArtifact {
+    /// The input schema, or what the fitted plan tells of it (levels, no ranges).
+    pub fn input_schema(&self) -> InputSchema {
+        self.input.clone().unwrap_or_else(|| InputSchema {
+            features: self
+                .features
+                .columns
+                .iter()
+                .map(|c| match c {
+                    EncodedColumn::Numeric { name, .. } => FeatureSchema::Number {
+                        name: name.clone(),
+                        min: f64::NEG_INFINITY,
+                        max: f64::INFINITY,
+                    },
+                    EncodedColumn::OneHot { name, levels } => FeatureSchema::Text {
+                        name: name.clone(),
+                        levels: levels.clone(),
+                    },
+                })
+                .collect(),
+        })
+    }
 }

@@ -15,6 +15,7 @@ mod lfs;
 mod lifecycle_stories;
 mod model_evidence;
 mod parsers_never_panic;
+mod predict;
 mod report_snapshots;
 mod schemas;
 mod support;

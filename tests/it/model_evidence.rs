@@ -123,7 +123,7 @@ fn log_loss_clips_at_f64_epsilon_and_auc_handles_ties() {
 
 /// A repository with the four reference datasets (with their split as a
 /// column) and the given models, committed on `main`.
-fn reference_repository(models: &str) -> tempfile::TempDir {
+pub(crate) fn reference_repository(models: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();

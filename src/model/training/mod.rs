@@ -12,6 +12,7 @@ use super::features::FeaturePlan;
 use super::importance::{self, Importances};
 pub use super::problem::Problem;
 use super::problem::Target;
+use super::schema::InputSchema;
 use super::spec::{Algorithm, DeclaredSplit, ModelSpec, SplitChoice, Task};
 use super::tune::{self, TuningReport};
 
@@ -84,6 +85,7 @@ pub struct Trained {
     pub report: ModelReport,
     pub plan: FeaturePlan,
     pub fitted: Fitted,
+    pub input: InputSchema,
 }
 
 pub fn train(
@@ -158,6 +160,7 @@ pub fn train(
         importance,
     };
     Ok(Trained {
+        input: InputSchema::learn(&plan, &feature_views, &train_rows),
         report,
         plan,
         fitted,

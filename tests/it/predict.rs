@@ -1,0 +1,199 @@
+//! `dslp predict`: a model saved by `dslp train --output` scores a file;
+//! on the test rows it gives the evaluation's probabilities to the last bit,
+//! and an input that does not fit the model is said row by row.
+
+use crate::model_evidence::reference_repository;
+use crate::support::dslp_in;
+
+/// The predictions CSV as (predicted, probabilities or value) per row.
+fn read_predictions(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn predictions_on_the_test_rows_reproduce_the_evaluation_to_the_bit() {
+    let models = "  cancer_lr: { dataset: cancer, task: binary, target: target, algorithm: logistic_regression, split: dataset }\n  wine_gb: { dataset: wine, task: multiclass, target: target, algorithm: gradient_boosting, params: { max_iter: 20 }, split: dataset, standardize: false }\n  diabetes_rf: { dataset: diabetes, task: regression, target: target, algorithm: random_forest, params: { n_estimators: 10 }, split: dataset }\n";
+    let repo = reference_repository(models);
+    let run = dslp_in(
+        repo.path(),
+        &["train", "--format", "json", "--output", "out"],
+    );
+    assert!(run.code <= 1, "{}", run.stderr);
+    let evidence = run.json();
+    for (model, file) in [
+        ("cancer_lr", "breast_cancer"),
+        ("wine_gb", "winequality_red"),
+        ("diabetes_rf", "diabetes"),
+    ] {
+        let data = std::fs::read_to_string(repo.path().join(format!("data/{file}.csv"))).unwrap();
+        let mut lines = data.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let (target, split) = (
+            header.iter().position(|h| *h == "target").unwrap(),
+            header.iter().position(|h| *h == "split").unwrap(),
+        );
+        // Only the test rows, as the evaluation scored them.
+        let test: Vec<Vec<&str>> = lines
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|cells| cells[split] == "test")
+            .collect();
+        let mut input = header.join(",") + "\n";
+        for cells in &test {
+            input.push_str(&cells.join(","));
+            input.push('\n');
+        }
+        std::fs::write(repo.path().join("test.csv"), input).unwrap();
+        let artifact = format!("out/{model}.model.json");
+        let run = dslp_in(
+            repo.path(),
+            &["predict", "--model", &artifact, "--input", "test.csv"],
+        );
+        assert_eq!(run.code, 0, "{model}: {}", run.stderr);
+        let (columns, rows) = read_predictions(&run.stdout);
+        assert_eq!(rows.len(), test.len(), "{model}");
+        let report = evidence["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == model)
+            .unwrap()["report"]
+            .clone();
+        let metrics = &report["evaluation"]["metrics"];
+        if model == "diabetes_rf" {
+            let truth: Vec<f64> = test.iter().map(|c| c[target].parse().unwrap()).collect();
+            let predicted: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+            assert_eq!(columns, ["predicted"]);
+            let r2 = dslp_bot::model::metrics::r2(&truth, &predicted);
+            assert_eq!(r2, metrics["r2"].as_f64().unwrap(), "{model}");
+            continue;
+        }
+        let classes: Vec<String> = report["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(columns[0], "predicted");
+        assert_eq!(columns.len(), classes.len() + 1, "{columns:?}");
+        let truth: Vec<usize> = test
+            .iter()
+            .map(|c| classes.iter().position(|k| k == c[target]).unwrap())
+            .collect();
+        let probabilities: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| r[1..].iter().map(|p| p.parse().unwrap()).collect())
+            .collect();
+        let predicted: Vec<usize> = rows
+            .iter()
+            .map(|r| classes.iter().position(|k| *k == r[0]).unwrap())
+            .collect();
+        let log_loss = dslp_bot::model::metrics::log_loss(&truth, &probabilities);
+        assert_eq!(log_loss, metrics["log_loss"].as_f64().unwrap(), "{model}");
+        let accuracy = dslp_bot::model::metrics::accuracy(&truth, &predicted);
+        assert_eq!(accuracy, metrics["accuracy"].as_f64().unwrap(), "{model}");
+    }
+    // The input schema ships with the artifact: names, ranges, levels.
+    let artifact: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.path().join("out/cancer_lr.model.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(artifact["input"]["features"].as_array().unwrap().len(), 30);
+    assert_eq!(artifact["input"]["features"][0]["type"], "number");
+    assert!(artifact["input"]["features"][0]["min"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn an_input_that_does_not_fit_the_model_is_said_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".github")).unwrap();
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    let mut table = String::from("id,age,plan,churned\n");
+    for i in 0..200 {
+        let plan = ["monthly", "yearly"][i % 2];
+        table.push_str(&format!(
+            "c{i},{},{plan},{}\n",
+            20 + i % 50,
+            (i % 3 == 0) as u8
+        ));
+    }
+    std::fs::write(root.join("data/t.csv"), table).unwrap();
+    std::fs::write(
+        root.join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  t: { path: data/t.csv }\nmodels:\n  m: { dataset: t, task: binary, target: churned, features: [age, plan], algorithm: logistic_regression }\n",
+    )
+    .unwrap();
+    let run = dslp_in(root, &["train", "--output", "out"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    let score = |input: &str, extra: &[&str]| {
+        std::fs::write(root.join("new.csv"), input).unwrap();
+        let mut args = vec![
+            "predict",
+            "--model",
+            "out/m.model.json",
+            "--input",
+            "new.csv",
+        ];
+        args.extend_from_slice(extra);
+        dslp_in(root, &args)
+    };
+    // A missing feature stops the run and names what the file has.
+    let run = score("id,plan\nx,monthly\n", &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("the input lacks the model's feature `age` (it has `id`, `plan`)"),
+        "{}",
+        run.stderr
+    );
+    // Problems per row: not a number, an unseen level; out of range is a warning.
+    let bad = "id,age,plan\na,30,monthly\nb,old,yearly\nc,40,weekly\nd,500,monthly\ne,25,yearly\n";
+    let run = score(bad, &[]);
+    assert_eq!(run.code, 2);
+    for expected in [
+        "2 problems in the input",
+        "row 2: `age` is `old`, not a number",
+        "row 3: `plan` is `weekly`, a level training never saw (monthly, yearly)",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    // Skipped: the good rows are scored, with their ids.
+    let run = score(bad, &["--on-invalid", "skip", "--id", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (columns, rows) = read_predictions(&run.stdout);
+    assert_eq!(columns, ["id", "predicted", "p_0", "p_1"]);
+    let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids, ["a", "d", "e"]);
+    assert!(
+        run.stderr.contains("left out: 2 problems"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("1 value outside the range seen in training (scored; the model extrapolates):\n  row 4: `age` is 500, above the training maximum 69"),
+        "{}",
+        run.stderr
+    );
+    // Not an artifact.
+    std::fs::write(root.join("junk.json"), "{}").unwrap();
+    let run = dslp_in(
+        root,
+        &["predict", "--model", "junk.json", "--input", "new.csv"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("is not a dslp model artifact"),
+        "{}",
+        run.stderr
+    );
+}
