@@ -8,6 +8,7 @@ mod init;
 mod issues_file;
 mod lint;
 mod model;
+mod monitor;
 mod output;
 mod predict;
 mod stats;
@@ -49,6 +50,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Score a file with a saved model (`dslp train --output DIR` writes NAME.model.json).
     Predict(predict::PredictArgs),
+    /// Compare fresh inputs (and outcomes) with a saved model's reference profile: drift and performance.
+    Monitor(monitor::MonitorArgs),
     /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
     Action(crate::action::ActionArgs),
     /// Run the GitHub App: a webhook server with a durable queue (reads .env when present).
@@ -146,6 +149,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Train(args) => model::train(args),
         Command::Check(args) => check::check(args),
         Command::Predict(args) => predict::run(args),
+        Command::Monitor(args) => monitor::run(args),
         Command::Action(args) => crate::action::run(args),
         Command::Evaluate => Ok(crate::handler::sandbox::child_main()),
         Command::Healthcheck { port } => Ok(healthcheck(port)),

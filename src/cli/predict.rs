@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -33,26 +33,38 @@ pub struct PredictArgs {
     on_invalid: OnInvalid,
 }
 
-pub fn run(args: PredictArgs) -> Result<i32> {
-    let model = args.model.display().to_string();
-    let text = std::fs::read(&args.model).with_context(|| format!("reading the model {model}"))?;
-    let artifact: ModelArtifact = serde_json::from_slice(&text).map_err(|e| {
+/// A model artifact from its file.
+pub(super) fn read_artifact(path: &Path) -> Result<ModelArtifact> {
+    let model = path.display().to_string();
+    let text = std::fs::read(path).with_context(|| format!("reading the model {model}"))?;
+    serde_json::from_slice(&text).map_err(|e| {
         anyhow!(
             "{model} is not a dslp model artifact ({e}); write one with `dslp train --output DIR`"
         )
-    })?;
-    let file = args.input.display().to_string();
+    })
+}
+
+/// A data file's columns as the model reads them, and its row count.
+pub(super) fn read_columns(path: &Path) -> Result<(Vec<(String, ColumnView)>, usize)> {
+    let file = path.display().to_string();
     let format = FileFormat::from_path(&file)
         .ok_or_else(|| anyhow!("{file}: cannot tell the format; use .csv, .parquet or .ndjson"))?;
-    let bytes = std::fs::read(&args.input).with_context(|| format!("reading {file}"))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {file}"))?;
     let loaded = read_table(&bytes, format, &file, &BTreeMap::new()).map_err(|e| anyhow!("{e}"))?;
-    let frame = loaded.frame;
-    let columns: Vec<(String, ColumnView)> = frame
+    let columns = loaded
+        .frame
         .columns()
         .iter()
         .map(|c| ColumnView::of(c).map(|v| (c.name().to_string(), v)))
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow!("{file}: cannot read its columns: {e}"))?;
+    Ok((columns, loaded.frame.height()))
+}
+
+pub fn run(args: PredictArgs) -> Result<i32> {
+    let artifact = read_artifact(&args.model)?;
+    let (columns, height) = read_columns(&args.input)?;
+    let file = args.input.display().to_string();
     let ids = match &args.id {
         Some(id) => Some(
             columns
@@ -63,7 +75,7 @@ pub fn run(args: PredictArgs) -> Result<i32> {
         ),
         None => None,
     };
-    let scored = predict::score(&artifact, &columns, frame.height(), args.on_invalid)
+    let scored = predict::score(&artifact, &columns, height, args.on_invalid)
         .map_err(|e| anyhow!("{file}: {e}"))?;
     if !scored.skipped.is_empty() {
         eprintln!("left out: {}", predict::listing(&scored.skipped));

@@ -137,6 +137,7 @@ impl ModelOutcome {
                     plan,
                     fitted,
                     input,
+                    reference,
                 } = *trained;
                 self.stamp.params = report.params.clone();
                 let baseline = report.baseline.metrics.clone();
@@ -148,9 +149,11 @@ impl ModelOutcome {
                         classes: report.classes.clone(),
                         stamp: self.stamp.clone(),
                         input: Some(input),
+                        reference: Some(reference),
                         output: Some(OutputSchema {
                             task: report.task,
                             classes: report.classes.clone(),
+                            positive: report.positive.clone(),
                         }),
                     });
                 }

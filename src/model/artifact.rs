@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::algorithms::Fitted;
 use super::features::{EncodedColumn, FeaturePlan};
+use super::reference::ReferenceProfile;
 use super::schema::{FeatureSchema, InputSchema, OutputSchema};
 use super::stamp::Stamp;
 
@@ -21,9 +22,22 @@ pub struct ModelArtifact {
     pub input: Option<InputSchema>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputSchema>,
+    /// The training data and test scores monitoring compares with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceProfile>,
 }
 
 impl ModelArtifact {
+    /// The positive class's index for a binary model (0 otherwise).
+    pub fn positive_index(&self) -> usize {
+        let declared = self.output.as_ref().and_then(|o| o.positive.as_ref());
+        match declared.and_then(|p| self.classes.iter().position(|c| c == p)) {
+            Some(index) => index,
+            None if self.classes.len() == 2 => 1,
+            None => 0,
+        }
+    }
+
     /// The input schema, or what the fitted plan tells of it (levels, no ranges).
     pub fn input_schema(&self) -> InputSchema {
         self.input.clone().unwrap_or_else(|| InputSchema {

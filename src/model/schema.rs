@@ -102,6 +102,9 @@ pub struct OutputSchema {
     pub task: Task,
     /// Classification: the classes, in the order of the probability columns.
     pub classes: Vec<String>,
+    /// Binary: the class scored as positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<String>,
 }
 
 impl OutputSchema {

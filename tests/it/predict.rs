@@ -197,3 +197,101 @@ fn an_input_that_does_not_fit_the_model_is_said_row_by_row() {
         run.stderr
     );
 }
+
+/// A table where churn follows age and plan, written with a transform.
+fn churn_table(rows: usize, age_shift: usize, flip: bool) -> String {
+    let mut table = String::from("id,age,plan,churned\n");
+    for i in 0..rows {
+        let plan = ["monthly", "yearly", "two-year"][i * 7 % 3];
+        let age = 20 + (i * 13) % 50;
+        let churned = (age < 35 && plan == "monthly") || (i % 11 == 0);
+        let churned = churned != flip;
+        table.push_str(&format!(
+            "c{i},{},{plan},{}\n",
+            age + age_shift,
+            churned as u8
+        ));
+    }
+    table
+}
+
+#[test]
+fn monitor_sees_drift_and_a_performance_drop_against_the_models_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".github")).unwrap();
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    std::fs::write(root.join("data/t.csv"), churn_table(1000, 0, false)).unwrap();
+    std::fs::write(
+        root.join(".github/dslp.yml"),
+        "version: 1\ndatasets:\n  t: { path: data/t.csv }\nmodels:\n  m: { dataset: t, task: binary, target: churned, features: [age, plan], algorithm: gradient_boosting }\n",
+    )
+    .unwrap();
+    let run = dslp_in(root, &["train", "--output", "out"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    let monitor = |table: String, extra: &[&str]| {
+        std::fs::write(root.join("fresh.csv"), table).unwrap();
+        let mut args = vec![
+            "monitor",
+            "--model",
+            "out/m.model.json",
+            "--data",
+            "fresh.csv",
+        ];
+        args.extend_from_slice(extra);
+        dslp_in(root, &args)
+    };
+    // The world as it was: within limits, the metrics where they were.
+    let run = monitor(
+        churn_table(1000, 0, false),
+        &["--labels", "churned", "--max-drop", "accuracy=0.05"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("input drift: ok"), "{}", run.stdout);
+    assert!(run.stdout.contains("performance: ok"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("next: nothing; within limits"),
+        "{}",
+        run.stdout
+    );
+    // Older customers: age drifts (and the model's scores with it).
+    let run = monitor(churn_table(1000, 30, false), &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("input drift: FAIL"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL age"), "{}", run.stdout);
+    assert!(run.stdout.contains("ok   plan"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("next: open a Data issue"),
+        "{}",
+        run.stdout
+    );
+    // The same inputs, but the outcomes turned: a performance drop.
+    let run = monitor(
+        churn_table(1000, 0, true),
+        &["--labels", "churned", "--max-drop", "accuracy=0.05"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("performance: FAIL"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("next: open a retrain issue"),
+        "{}",
+        run.stdout
+    );
+    let json = monitor(
+        churn_table(1000, 0, true),
+        &["--labels", "churned", "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["input_drift"], "ok");
+    let accuracy = report["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "accuracy")
+        .unwrap();
+    assert!(accuracy["now"].as_f64().unwrap() < accuracy["released"].as_f64().unwrap() - 0.3);
+    // A wrong flag value is said plainly.
+    let run = monitor(churn_table(10, 0, false), &["--max-drop", "accuracy"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("write METRIC=AMOUNT"), "{}", run.stderr);
+}

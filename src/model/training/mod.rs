@@ -12,6 +12,7 @@ use super::features::FeaturePlan;
 use super::importance::{self, Importances};
 pub use super::problem::Problem;
 use super::problem::Target;
+use super::reference::{Distribution, ReferenceProfile, Sample};
 use super::schema::InputSchema;
 use super::spec::{Algorithm, DeclaredSplit, ModelSpec, SplitChoice, Task};
 use super::tune::{self, TuningReport};
@@ -86,6 +87,7 @@ pub struct Trained {
     pub plan: FeaturePlan,
     pub fitted: Fitted,
     pub input: InputSchema,
+    pub reference: ReferenceProfile,
 }
 
 pub fn train(
@@ -161,6 +163,7 @@ pub fn train(
     };
     Ok(Trained {
         input: InputSchema::learn(&plan, &feature_views, &train_rows),
+        reference: reference_of(&report, &feature_views, &train_rows, &test),
         report,
         plan,
         fitted,
@@ -406,6 +409,45 @@ fn slices(
 }
 
 /// The class labels, and the positive class of a binary task.
+/// What monitoring will compare with: the features on the training rows,
+/// the model's scores and the metrics on the test rows.
+fn reference_of(
+    report: &ModelReport,
+    features: &[(&str, &ColumnView)],
+    train: &[usize],
+    test: &Tested,
+) -> ReferenceProfile {
+    let classes = report.classes.len();
+    let outputs: Vec<Vec<f64>> = if classes > 0 {
+        test.fitted.probabilities(test.x.view(), classes)
+    } else {
+        test.fitted
+            .values(test.x.view())
+            .into_iter()
+            .map(|v| vec![v])
+            .collect()
+    };
+    let positive = report
+        .positive
+        .as_ref()
+        .and_then(|p| report.classes.iter().position(|c| c == p))
+        .unwrap_or(0);
+    ReferenceProfile {
+        rows: train.len(),
+        features: features
+            .iter()
+            .map(|(name, view)| {
+                (
+                    name.to_string(),
+                    Distribution::of(&Sample::of_view(view, train)),
+                )
+            })
+            .collect(),
+        predictions: Distribution::of(&Sample::of_outputs(&outputs, &report.classes, positive)),
+        metrics: report.evaluation.metrics.clone(),
+    }
+}
+
 fn classes_of(target: &Target, task: Task) -> (Vec<String>, Option<String>) {
     match target {
         Target::Classes {

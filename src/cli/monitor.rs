@@ -1,0 +1,180 @@
+//! `dslp monitor`: fresh production inputs against the reference profile a
+//! saved model shipped with — drift of every feature and of the model's
+//! scores, and the metrics when the outcomes are known. Exit 1 when a limit
+//! is crossed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+
+use super::common::exit;
+use super::predict::{read_artifact, read_columns};
+use crate::lifecycle::metric::format_metric;
+use crate::model::monitor::{self, Level, Limits, MonitorReport};
+
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum MonitorFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// The model artifact (NAME.model.json from `dslp train --output DIR`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Fresh inputs: .csv, .parquet or .ndjson.
+    #[arg(long)]
+    data: PathBuf,
+    /// The column holding the known outcomes, when there is one: the metrics are compared too.
+    #[arg(long, value_name = "COLUMN")]
+    labels: Option<String>,
+    /// PSI above this is a warning.
+    #[arg(long, default_value_t = 0.1)]
+    psi_warn: f64,
+    /// PSI above this fails.
+    #[arg(long, default_value_t = 0.25)]
+    psi_fail: f64,
+    /// A KS statistic above this fails (numeric features and scores).
+    #[arg(long)]
+    ks_fail: Option<f64>,
+    /// The largest allowed fall of a metric below the release's, as
+    /// METRIC=AMOUNT (`roc_auc=0.03`; for losses, the largest rise). Repeatable.
+    #[arg(long = "max-drop", value_name = "METRIC=AMOUNT")]
+    max_drop: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: MonitorFormat,
+}
+
+pub fn run(args: MonitorArgs) -> Result<i32> {
+    let artifact = read_artifact(&args.model)?;
+    let (columns, height) = read_columns(&args.data)?;
+    let file = args.data.display().to_string();
+    let labels = match &args.labels {
+        Some(name) => Some(
+            &columns
+                .iter()
+                .find(|(c, _)| c == name)
+                .ok_or_else(|| anyhow!("{file} has no column `{name}` for --labels"))?
+                .1,
+        ),
+        None => None,
+    };
+    let limits = Limits {
+        psi_warn: args.psi_warn,
+        psi_fail: args.psi_fail,
+        ks_fail: args.ks_fail,
+        drops: drops(&args.max_drop)?,
+    };
+    let report = monitor::monitor(&artifact, &columns, height, labels, &limits)
+        .map_err(|e| anyhow!("{file}: {e}"))?;
+    match args.format {
+        MonitorFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        MonitorFormat::Text => print!("{}", text(&report, &limits)),
+    }
+    Ok(match report.level() {
+        Level::Fail => exit::FINDINGS,
+        Level::Ok | Level::Warn => exit::CLEAN,
+    })
+}
+
+fn drops(given: &[String]) -> Result<BTreeMap<String, f64>> {
+    given
+        .iter()
+        .map(|pair| {
+            let (metric, amount) = pair.split_once('=').ok_or_else(|| {
+                anyhow!("--max-drop `{pair}`: write METRIC=AMOUNT, as roc_auc=0.03")
+            })?;
+            let amount: f64 = amount
+                .parse()
+                .map_err(|_| anyhow!("--max-drop `{pair}`: `{amount}` is not a number"))?;
+            Ok((metric.to_string(), amount))
+        })
+        .collect()
+}
+
+fn word(level: Level) -> &'static str {
+    match level {
+        Level::Ok => "ok",
+        Level::Warn => "WARN",
+        Level::Fail => "FAIL",
+    }
+}
+
+fn drift_line(row: &monitor::Drifted) -> String {
+    let ks = row
+        .drift
+        .ks
+        .map_or(String::new(), |k| format!("  KS {k:.3}"));
+    let new = match row.drift.new_levels.len() {
+        0 => String::new(),
+        n => format!(
+            "  {n} new level{}: {}",
+            if n == 1 { "" } else { "s" },
+            row.drift.new_levels.join(", ")
+        ),
+    };
+    format!(
+        "  {:<4} {:<24} PSI {:.3}{ks}{new}\n",
+        word(row.level),
+        row.name,
+        row.drift.psi
+    )
+}
+
+fn text(report: &MonitorReport, limits: &Limits) -> String {
+    let mut out = format!(
+        "monitor {}: {} fresh rows against the model's reference profile\n",
+        report.model, report.rows
+    );
+    out.push_str(&format!(
+        "input drift: {} (PSI warn above {}, fail above {})\n",
+        word(report.input_drift),
+        limits.psi_warn,
+        limits.psi_fail
+    ));
+    for row in &report.features {
+        out.push_str(&drift_line(row));
+    }
+    if let Some(scores) = &report.predictions {
+        out.push_str("prediction drift (the model's scores; not a cause on its own):\n");
+        out.push_str(&drift_line(scores));
+    }
+    if !report.metrics.is_empty() {
+        out.push_str(&format!("performance: {}\n", word(report.performance_drop)));
+        // The task's headline metrics and any with a limit; JSON has them all.
+        const HEADLINE: [&str; 7] = [
+            "roc_auc",
+            "roc_auc_ovr",
+            "accuracy",
+            "f1",
+            "log_loss",
+            "r2",
+            "rmse",
+        ];
+        let shown = report.metrics.iter().filter(|m| {
+            HEADLINE.contains(&m.metric.as_str()) || limits.drops.contains_key(&m.metric)
+        });
+        for m in shown {
+            out.push_str(&format!(
+                "  {:<4} {:<24} released {:>8}  now {:>8}\n",
+                word(m.level),
+                m.metric,
+                format_metric(m.released),
+                format_metric(m.now)
+            ));
+        }
+    }
+    let next = match (report.input_drift, report.performance_drop) {
+        (_, Level::Fail) => {
+            "next: open a retrain issue linked to the Ask (the model no longer meets its release's metrics)"
+        }
+        (Level::Fail, _) => "next: open a Data issue for the drifted inputs",
+        _ => "next: nothing; within limits",
+    };
+    out.push_str(next);
+    out.push('\n');
+    out
+}
