@@ -11,6 +11,7 @@ mod model;
 mod monitor;
 mod output;
 mod predict;
+mod release;
 mod stats;
 
 use anyhow::Result;
@@ -52,6 +53,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Compare fresh inputs (and outcomes) with a saved model's reference profile: drift and performance.
     Monitor(monitor::MonitorArgs),
+    /// Train a model and write a versioned release of it (assets and notes), the version decided by DSLP's rules.
+    Release(release::ReleaseArgs),
     /// Run as a GitHub Action: read the runner's event, check, and report on GitHub.
     Action(crate::action::ActionArgs),
     /// Run the GitHub App: a webhook server with a durable queue (reads .env when present).
@@ -150,6 +153,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Check(args) => check::check(args),
         Command::Predict(args) => predict::run(args),
         Command::Monitor(args) => monitor::run(args),
+        Command::Release(args) => release::run(args),
         Command::Action(args) => crate::action::run(args),
         Command::Evaluate => Ok(crate::handler::sandbox::child_main()),
         Command::Healthcheck { port } => Ok(healthcheck(port)),

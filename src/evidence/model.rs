@@ -150,6 +150,7 @@ impl ModelOutcome {
                         stamp: self.stamp.clone(),
                         input: Some(input),
                         reference: Some(reference),
+                        spec: Some(spec.clone()),
                         output: Some(OutputSchema {
                             task: report.task,
                             classes: report.classes.clone(),

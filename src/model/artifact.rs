@@ -8,6 +8,7 @@ use super::algorithms::Fitted;
 use super::features::{EncodedColumn, FeaturePlan};
 use super::reference::ReferenceProfile;
 use super::schema::{FeatureSchema, InputSchema, OutputSchema};
+use super::spec::ModelSpec;
 use super::stamp::Stamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +23,9 @@ pub struct ModelArtifact {
     pub input: Option<InputSchema>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputSchema>,
+    /// The declaration it was trained from (what a release's version is decided from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ModelSpec>,
     /// The training data and test scores monitoring compares with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceProfile>,

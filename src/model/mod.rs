@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod predict;
 pub mod problem;
 pub mod reference;
+pub mod release;
 pub mod schema;
 pub mod spec;
 pub mod stamp;

@@ -295,3 +295,139 @@ fn monitor_sees_drift_and_a_performance_drop_against_the_models_reference() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("write METRIC=AMOUNT"), "{}", run.stderr);
 }
+
+/// Releases through their life: the first is 1.0.0; new data alone is a
+/// patch; a feature added is minor; another target is major. The released
+/// model predicts and is monitored from its own assets.
+#[test]
+fn releases_are_versioned_by_dslps_rules_and_their_assets_serve_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".github")).unwrap();
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    let mut table =
+        churn_table(600, 0, false).replace("id,age,plan,churned", "id,age,plan,churned,upgraded");
+    table = table
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{l},{}\n", i % 3 == 0)
+            }
+        })
+        .collect();
+    let config = |features: &str, target: &str| {
+        format!(
+            "version: 1\ndatasets:\n  t: {{ path: data/t.csv }}\nmodels:\n  m: {{ dataset: t, task: binary, target: {target}, features: [{features}], algorithm: logistic_regression }}\n"
+        )
+    };
+    let commit = |config: String, table: &str| {
+        std::fs::write(root.join(".github/dslp.yml"), config).unwrap();
+        std::fs::write(root.join("data/t.csv"), table).unwrap();
+        crate::support::git(root, &["add", "."]);
+        crate::support::git(root, &["commit", "-q", "-m", "step"]);
+    };
+    crate::support::git(root, &["init", "-q"]);
+    let release = |out: &str, previous: Option<&str>| {
+        let mut args = vec!["release", "--model", "m", "--output", out];
+        if let Some(p) = previous {
+            args.extend(["--previous", p]);
+        }
+        let run = dslp_in(root, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    commit(config("age", "churned"), &table);
+    assert!(release("r1", None).starts_with("m-v1.0.0 (first release)"));
+    for asset in [
+        "model.json",
+        "card.md",
+        "input.schema.json",
+        "output.schema.json",
+        "reference.json",
+        "stamp.json",
+        "release.json",
+        "notes.md",
+    ] {
+        assert!(root.join(format!("r1/m.{asset}")).is_file(), "{asset}");
+    }
+    let mut more = table.clone();
+    more.push_str("extra,33,monthly,1,false\n");
+    commit(config("age", "churned"), &more);
+    assert!(
+        release("r2", Some("r1/m.release.json"))
+            .starts_with("m-v1.0.1 (patch: training data changed)")
+    );
+    commit(config("age, plan", "churned"), &more);
+    let minor = release("r3", Some("r2/m.release.json"));
+    assert!(
+        minor.starts_with("m-v1.1.0 (minor: feature `plan` added)"),
+        "{minor}"
+    );
+    let notes = std::fs::read_to_string(root.join("r3/m.notes.md")).unwrap();
+    assert!(
+        notes.contains("| metric | m-v1.1.0 | m-v1.0.1 | Δ |"),
+        "{notes}"
+    );
+    commit(config("age, plan", "upgraded"), &more);
+    let major = release("r4", Some("r3/m.release.json"));
+    assert!(
+        major.starts_with("m-v2.0.0 (major: target `churned` → `upgraded`"),
+        "{major}"
+    );
+    // The input schema is a JSON Schema naming the model's features.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("r3/m.input.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema["required"], serde_json::json!(["age", "plan"]));
+    assert_eq!(
+        schema["properties"]["plan"]["enum"],
+        serde_json::json!(["monthly", "two-year", "yearly"])
+    );
+    // The release's own model scores and is monitored.
+    let run = dslp_in(
+        root,
+        &[
+            "predict",
+            "--model",
+            "r3/m.model.json",
+            "--input",
+            "data/t.csv",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 602);
+    let run = dslp_in(
+        root,
+        &[
+            "monitor",
+            "--model",
+            "r3/m.model.json",
+            "--data",
+            "data/t.csv",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // A wrong previous record is said plainly.
+    let run = dslp_in(
+        root,
+        &[
+            "release",
+            "--model",
+            "m",
+            "--output",
+            "r5",
+            "--previous",
+            "r3/m.card.md",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("is not a release record"),
+        "{}",
+        run.stderr
+    );
+}
