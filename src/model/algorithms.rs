@@ -384,6 +384,8 @@ fn regression_trees(
         gradients: &gradients,
         hessians: &hessians,
         params: grow,
+        // Bootstrap samples repeat rows, which the sparse visits would count once.
+        sparse: None,
     };
     let n = x.nrows();
     if algorithm == Algorithm::DecisionTree {

@@ -120,6 +120,7 @@ pub fn fit(
         None => ((0..x.nrows()).collect(), Vec::new()),
     };
     let binned = Binned::fit(x, &train, params.max_bins, &mut rng);
+    let sparse = binned.sparse(0.2);
     let baseline = baseline(target, &train, class_weights, loss);
     let width = loss.width();
     let mut state = State {
@@ -146,6 +147,7 @@ pub fn fit(
                     shrinkage: params.learning_rate,
                     ..params.tree
                 },
+                sparse: Some(&sparse),
             };
             let mut rows: Vec<u32> = train.iter().map(|r| *r as u32).collect();
             let (tree, leaves) = grower.grow(&mut rows, &mut rng);

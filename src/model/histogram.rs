@@ -65,6 +65,37 @@ impl Binned {
     }
 }
 
+/// Columns where one bin holds nearly every row (one-hot indicators, rare
+/// flags): the rows of the other bins, so a histogram can visit those
+/// alone and take the common bin from the node's totals.
+pub struct Sparse {
+    pub common: Vec<u8>,
+    pub others: Vec<Option<Vec<u32>>>,
+}
+
+impl Binned {
+    /// Columns whose uncommon bins hold less than `share` of the rows.
+    pub fn sparse(&self, share: f64) -> Sparse {
+        let (common, others) = self
+            .columns
+            .par_iter()
+            .map(|column| {
+                let mut counts = [0usize; 256];
+                column.iter().for_each(|b| counts[*b as usize] += 1);
+                let common = (0..256).max_by_key(|b| (counts[*b], 255 - b)).unwrap_or(0) as u8;
+                let rare = column.len() - counts[common as usize];
+                let rows = ((rare as f64) < share * column.len() as f64).then(|| {
+                    (0..column.len() as u32)
+                        .filter(|r| column[*r as usize] != common)
+                        .collect()
+                });
+                (common, rows)
+            })
+            .unzip();
+        Sparse { common, others }
+    }
+}
+
 /// scikit-learn's `_find_binning_thresholds`: midpoints between distinct
 /// values when there are few, else midpoint quantiles. `sorted` is sorted.
 fn thresholds(sorted: &[f64], max_bins: usize) -> Vec<f64> {
@@ -229,6 +260,20 @@ pub struct Grower<'a> {
     pub gradients: &'a [f32],
     pub hessians: &'a [f32],
     pub params: GrowParams,
+    /// For rows without repeats (not a bootstrap sample): the sparse
+    /// columns, visited by their uncommon rows.
+    pub sparse: Option<&'a Sparse>,
+}
+
+/// Which node each row is in, for the sparse columns' visits.
+struct Membership(Option<Vec<u32>>);
+
+impl Membership {
+    fn assign(&mut self, rows: &[u32], node: usize) {
+        if let Some(of) = &mut self.0 {
+            rows.iter().for_each(|r| of[*r as usize] = node as u32);
+        }
+    }
 }
 
 impl Grower<'_> {
@@ -238,7 +283,6 @@ impl Grower<'_> {
         let mut tree = HistTree {
             nodes: vec![HistNode::Leaf { value: 0.0 }],
         };
-        let histogram = self.histogram(rows);
         let mut sums = Sums {
             n: rows.len(),
             ..Sums::default()
@@ -247,6 +291,10 @@ impl Grower<'_> {
             sums.g += self.gradients[*r as usize] as f64;
             sums.h += self.hessians[*r as usize] as f64;
         }
+        let total = self.columns.first().map_or(0, Vec::len);
+        let mut members = Membership(self.sparse.map(|_| vec![u32::MAX; total]));
+        members.assign(rows, 0);
+        let histogram = self.histogram(rows, 0, sums, &members);
         let root = self.open((0, 0, rows.len()), 0, sums, histogram, rng);
         let mut open = vec![Some(root)];
         let mut heap = BinaryHeap::new();
@@ -261,7 +309,7 @@ impl Grower<'_> {
             let Some(parent) = open[slot].take() else {
                 continue;
             };
-            let (left, right) = self.split(parent, rows, &mut tree, rng);
+            let (left, right) = self.split(parent, rows, &mut tree, &mut members, rng);
             leaves += 1;
             for child in [left, right] {
                 open.push(Some(child));
@@ -333,6 +381,7 @@ impl Grower<'_> {
         parent: Open,
         rows: &mut [u32],
         tree: &mut HistTree,
+        members: &mut Membership,
         rng: &mut SeededRng,
     ) -> (Open, Open) {
         let split = parent.split.expect("only leaves with a split are queued");
@@ -355,11 +404,19 @@ impl Grower<'_> {
             left: left_node,
             right: right_node,
         };
+        members.assign(&rows[parent.start..middle], left_node);
+        members.assign(&rows[middle..parent.end], right_node);
+        let left_sums = split.left;
+        let right_sums = Sums {
+            g: parent.sums.g - left_sums.g,
+            h: parent.sums.h - left_sums.h,
+            n: parent.sums.n - left_sums.n,
+        };
         let left_smaller = middle - parent.start <= parent.end - middle;
         let small = if left_smaller {
-            self.histogram(&rows[parent.start..middle])
+            self.histogram(&rows[parent.start..middle], left_node, left_sums, members)
         } else {
-            self.histogram(&rows[middle..parent.end])
+            self.histogram(&rows[middle..parent.end], right_node, right_sums, members)
         };
         let mut large = parent.histogram;
         large.par_iter_mut().zip(&small).for_each(|(l, s)| {
@@ -375,12 +432,6 @@ impl Grower<'_> {
             (large, small)
         };
         let depth = parent.depth + 1;
-        let left_sums = split.left;
-        let right_sums = Sums {
-            g: parent.sums.g - left_sums.g,
-            h: parent.sums.h - left_sums.h,
-            n: parent.sums.n - left_sums.n,
-        };
         let left = self.open(
             (left_node, parent.start, middle),
             depth,
@@ -398,15 +449,28 @@ impl Grower<'_> {
         (left, right)
     }
 
-    /// Per-feature sums of gradients and hessians over `rows`, features in parallel.
-    fn histogram(&self, rows: &[u32]) -> Histogram {
+    /// Per-feature sums of gradients and hessians over `rows` (node `node`,
+    /// whose totals are `sums`), features in parallel. A sparse column with
+    /// fewer uncommon rows than the node has rows is read through those.
+    fn histogram(&self, rows: &[u32], node: usize, sums: Sums, members: &Membership) -> Histogram {
         let (g, h): (Vec<f32>, Vec<f32>) = rows
             .iter()
             .map(|r| (self.gradients[*r as usize], self.hessians[*r as usize]))
             .unzip();
-        self.columns
-            .par_iter()
-            .map(|column| {
+        (0..self.columns.len())
+            .into_par_iter()
+            .map(|f| {
+                let column = &self.columns[f];
+                let sparse = self
+                    .sparse
+                    .zip(members.0.as_ref())
+                    .and_then(|(sparse, of)| {
+                        let others = sparse.others[f].as_ref().filter(|o| o.len() < rows.len())?;
+                        Some((sparse.common[f], others, of))
+                    });
+                if let Some((common, others, of)) = sparse {
+                    return self.sparse_bins(column, common, others, of, node as u32, sums);
+                }
                 let mut bins = [Bin::default(); 256];
                 for ((r, g), h) in rows.iter().zip(&g).zip(&h) {
                     let bin = &mut bins[column[*r as usize] as usize];
@@ -417,6 +481,39 @@ impl Grower<'_> {
                 bins
             })
             .collect()
+    }
+
+    /// A sparse column's bins in a node: its uncommon rows that are in the
+    /// node, and the common bin as the node's totals minus the rest.
+    fn sparse_bins(
+        &self,
+        column: &[u8],
+        common: u8,
+        others: &[u32],
+        of: &[u32],
+        node: u32,
+        sums: Sums,
+    ) -> [Bin; 256] {
+        let mut bins = [Bin::default(); 256];
+        for r in others
+            .iter()
+            .map(|r| *r as usize)
+            .filter(|r| of[*r] == node)
+        {
+            let bin = &mut bins[column[r] as usize];
+            bin.g += self.gradients[r] as f64;
+            bin.h += self.hessians[r] as f64;
+            bin.n += 1;
+        }
+        let (g, h, n) = bins
+            .iter()
+            .fold((0.0, 0.0, 0u32), |(g, h, n), b| (g + b.g, h + b.h, n + b.n));
+        bins[common as usize] = Bin {
+            g: sums.g - g,
+            h: sums.h - h,
+            n: sums.n as u32 - n,
+        };
+        bins
     }
 
     /// The split with the largest gain `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)`
@@ -494,5 +591,75 @@ mod tests {
         assert_eq!(bin_of(&[1.5, 3.0], 1.5), 0);
         assert_eq!(bin_of(&[1.5, 3.0], 1.6), 1);
         assert_eq!(bin_of(&[1.5, 3.0], 9.0), 2);
+    }
+
+    /// Visiting a sparse column by its uncommon rows grows the tree the
+    /// dense visit grows: the same splits, the same leaves.
+    #[test]
+    fn sparse_columns_grow_the_same_tree() {
+        let n = 5000;
+        let x = ndarray::Array2::from_shape_fn((n, 3), |(i, j)| match j {
+            0 => ((i * 7919) % 1000) as f64,
+            1 => ((i * 31) % 20 == 0) as u8 as f64,
+            _ => ((i * 17) % 50 == 3) as u8 as f64,
+        });
+        let g: Vec<f32> = (0..n)
+            .map(|i| (x[[i, 1]] * 2.0 - x[[i, 2]] + (x[[i, 0]] / 500.0) - 0.7) as f32)
+            .collect();
+        let h = vec![0.25f32; n];
+        let all: Vec<usize> = (0..n).collect();
+        let binned = Binned::fit(x.view(), &all, 255, &mut SeededRng::new(0));
+        let sparse = binned.sparse(0.2);
+        assert!(sparse.others[1].is_some() && sparse.others[2].is_some());
+        assert!(sparse.others[0].is_none());
+        let grow = |sparse: Option<&Sparse>| {
+            let grower = Grower {
+                columns: &binned.columns,
+                thresholds: &binned.thresholds,
+                gradients: &g,
+                hessians: &h,
+                params: GrowParams {
+                    max_leaf_nodes: Some(31),
+                    max_depth: None,
+                    min_samples_leaf: 20,
+                    min_samples_split: 2,
+                    l2: 0.0,
+                    max_features: None,
+                    shrinkage: 0.1,
+                },
+                sparse,
+            };
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            grower.grow(&mut rows, &mut SeededRng::new(1)).0
+        };
+        let (dense, visited) = (grow(None), grow(Some(&sparse)));
+        let splits_on = |f: usize| {
+            dense
+                .nodes
+                .iter()
+                .any(|n| matches!(n, HistNode::Split { feature, .. } if *feature == f))
+        };
+        assert!(splits_on(1) && splits_on(2), "{dense:?}");
+        assert_eq!(dense.nodes.len(), visited.nodes.len());
+        for (a, b) in dense.nodes.iter().zip(&visited.nodes) {
+            match (a, b) {
+                (HistNode::Leaf { value: a }, HistNode::Leaf { value: b }) => {
+                    assert!((a - b).abs() < 1e-12, "{a} {b}")
+                }
+                (
+                    HistNode::Split {
+                        feature: f,
+                        threshold: t,
+                        ..
+                    },
+                    HistNode::Split {
+                        feature: g,
+                        threshold: u,
+                        ..
+                    },
+                ) => assert_eq!((f, t), (g, u)),
+                _ => panic!("{a:?} against {b:?}"),
+            }
+        }
     }
 }
