@@ -6,6 +6,7 @@
 
 pub mod algorithms;
 pub mod artifact;
+pub mod binning;
 pub mod boosting;
 pub mod design;
 pub mod evaluation;
