@@ -11,6 +11,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 use super::SeededRng;
 use super::boosting::{self, BoostParams, Boosted, EarlyStopping, Target};
 use super::design::Design;
+use super::forest::{self, ForestParams};
 use super::histogram::{Binned, GrowParams, Grower, HistTree};
 use super::lbfgs::Options;
 use super::logistic;
@@ -42,6 +43,8 @@ pub enum Fitted {
     Boosted(Boosted),
     /// A regression tree or forest: the mean of its trees.
     RegressionTrees(Vec<HistTree>),
+    /// A two-class forest: the mean of its trees is the share of class 1.
+    BinaryTrees(Vec<HistTree>),
     /// Gaussian naive Bayes, kept as linfa's model.
     GaussianNb(GaussianNb<f64, usize>),
     /// A linear model for regression (OLS, ridge, elastic net).
@@ -108,20 +111,21 @@ pub fn fit_classifier(
             let tree = Tree::fit(x, y, classes, tree_params(params, None));
             Ok((Fitted::Tree(tree), None))
         }
+        Algorithm::RandomForest if classes == 2 => {
+            // Two classes: Gini's decrease is the squared error's on 0/1.
+            let positive: Vec<f64> = y.iter().map(|l| (*l == 1) as u8 as f64).collect();
+            let trees = forest::fit(x.view(), &positive, forest_params(params, x.ncols(), true));
+            Ok((Fitted::BinaryTrees(trees), None))
+        }
         Algorithm::RandomForest => {
-            let features = param(params, "max_features", 0.0);
-            let max_features = if features >= 1.0 {
-                features as usize
-            } else {
-                ((x.ncols() as f64).sqrt().round() as usize).max(1)
-            };
+            let shape = forest_params(params, x.ncols(), true);
             let forest = Forest::fit(
                 x,
                 y,
                 classes,
-                tree_params(params, Some(max_features)),
-                param(params, "n_estimators", 100.0).max(1.0) as usize,
-                param(params, "seed", 0.0).max(0.0) as u64,
+                tree_params(params, Some(shape.max_features)),
+                shape.trees,
+                shape.seed,
             );
             Ok((Fitted::Forest(forest), None))
         }
@@ -223,8 +227,16 @@ pub fn fit_regressor(
                 .unwrap_or_else(|| y.to_vec());
             Ok(fit_boosting(params, x, Target::Values(&values), None))
         }
-        Algorithm::DecisionTree | Algorithm::RandomForest => {
-            let trees = regression_trees(algorithm, params, x, y);
+        Algorithm::DecisionTree => Ok((
+            Fitted::RegressionTrees(vec![regression_tree(params, x, y)]),
+            None,
+        )),
+        Algorithm::RandomForest => {
+            let values = y
+                .as_slice()
+                .map(<[f64]>::to_vec)
+                .unwrap_or_else(|| y.to_vec());
+            let trees = forest::fit(x.view(), &values, forest_params(params, x.ncols(), false));
             Ok((Fitted::RegressionTrees(trees), None))
         }
         Algorithm::LinearRegression => {
@@ -351,31 +363,13 @@ fn fit_boosting(
     (Fitted::Boosted(model), note)
 }
 
-/// A regression tree, or a forest of them on bootstrap samples
-/// (scikit-learn's `RandomForestRegressor`: every feature by default), grown
-/// on histograms: gradients `−y` and unit hessians make the gain the
-/// squared-error reduction and a leaf's value its mean.
-fn regression_trees(
-    algorithm: Algorithm,
-    params: &BTreeMap<String, f64>,
-    x: &Array2<f64>,
-    y: &Array1<f64>,
-) -> Vec<HistTree> {
-    use rayon::prelude::*;
+/// A regression tree on the histogram grower: gradients `−y` and unit
+/// hessians make the gain the squared-error reduction and a leaf's value
+/// its mean.
+fn regression_tree(params: &BTreeMap<String, f64>, x: &Array2<f64>, y: &Array1<f64>) -> HistTree {
     let shape = tree_params(params, None);
-    let features = param(params, "max_features", 0.0);
-    let grow = GrowParams {
-        max_leaf_nodes: None,
-        max_depth: shape.max_depth,
-        min_samples_leaf: shape.min_samples_leaf,
-        min_samples_split: shape.min_samples_split,
-        l2: 0.0,
-        max_features: (features >= 1.0).then_some(features as usize),
-        shrinkage: 1.0,
-    };
     let all: Vec<usize> = (0..x.nrows()).collect();
-    let seed = param(params, "seed", 0.0).max(0.0) as u64;
-    let binned = Binned::fit(x.view(), &all, 255, &mut SeededRng::new(seed));
+    let binned = Binned::fit(x.view(), &all, 255, &mut SeededRng::new(0));
     let gradients: Vec<f32> = y.iter().map(|v| -v as f32).collect();
     let hessians = vec![1.0; x.nrows()];
     let grower = Grower {
@@ -383,24 +377,39 @@ fn regression_trees(
         thresholds: &binned.thresholds,
         gradients: &gradients,
         hessians: &hessians,
-        params: grow,
-        // Bootstrap samples repeat rows, which the sparse visits would count once.
+        params: GrowParams {
+            max_leaf_nodes: None,
+            max_depth: shape.max_depth,
+            min_samples_leaf: shape.min_samples_leaf,
+            min_samples_split: shape.min_samples_split,
+            l2: 0.0,
+            max_features: None,
+            shrinkage: 1.0,
+        },
         sparse: None,
     };
-    let n = x.nrows();
-    if algorithm == Algorithm::DecisionTree {
-        let mut rows: Vec<u32> = (0..n as u32).collect();
-        return vec![grower.grow(&mut rows, &mut SeededRng::new(seed)).0];
+    let mut rows: Vec<u32> = (0..x.nrows() as u32).collect();
+    grower.grow(&mut rows, &mut SeededRng::new(0)).0
+}
+
+/// A forest's shape: scikit-learn's defaults are √features per split for
+/// classification and every feature for regression.
+fn forest_params(params: &BTreeMap<String, f64>, features: usize, classify: bool) -> ForestParams {
+    let shape = tree_params(params, None);
+    let given = param(params, "max_features", 0.0);
+    let max_features = match (given >= 1.0, classify) {
+        (true, _) => given as usize,
+        (false, true) => ((features as f64).sqrt().round() as usize).max(1),
+        (false, false) => features,
+    };
+    ForestParams {
+        trees: param(params, "n_estimators", 100.0).max(1.0) as usize,
+        max_depth: shape.max_depth,
+        min_samples_split: shape.min_samples_split,
+        min_samples_leaf: shape.min_samples_leaf,
+        max_features,
+        seed: param(params, "seed", 0.0).max(0.0) as u64,
     }
-    let count = param(params, "n_estimators", 100.0).max(1.0) as usize;
-    (0..count)
-        .into_par_iter()
-        .map(|t| {
-            let mut rng = SeededRng::new(seed.wrapping_add(t as u64).wrapping_mul(0x2545_f491));
-            let mut rows: Vec<u32> = (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect();
-            grower.grow(&mut rows, &mut rng).0
-        })
-        .collect()
 }
 
 impl Fitted {
@@ -465,6 +474,10 @@ impl Fitted {
                     .collect()
             }
             Fitted::Boosted(model) => each_row(x, |row| model.predict(row)),
+            Fitted::BinaryTrees(trees) => forest::mean_prediction(trees, x)
+                .into_iter()
+                .map(|p| vec![1.0 - p, p])
+                .collect(),
             Fitted::Prior { probabilities } => vec![probabilities.clone(); x.nrows()],
             Fitted::Linear { .. } | Fitted::Mean { .. } | Fitted::RegressionTrees(_) => {
                 vec![vec![0.0; classes]; x.nrows()]
@@ -494,9 +507,7 @@ impl Fitted {
                 .collect(),
             Fitted::Mean { value } => vec![*value; x.nrows()],
             Fitted::Boosted(model) => each_row(x, |row| model.predict(row)[0]),
-            Fitted::RegressionTrees(trees) => each_row(x, |row| {
-                trees.iter().map(|t| t.predict(row)).sum::<f64>() / trees.len().max(1) as f64
-            }),
+            Fitted::RegressionTrees(trees) => forest::mean_prediction(trees, x),
             _ => vec![f64::NAN; x.nrows()],
         }
     }

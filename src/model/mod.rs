@@ -11,6 +11,7 @@ pub mod boosting;
 pub mod design;
 pub mod evaluation;
 pub mod features;
+pub mod forest;
 pub mod gates;
 pub mod histogram;
 pub mod importance;
