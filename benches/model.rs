@@ -12,6 +12,12 @@
 //!
 //!     cargo bench --bench model                 # lr 1e6, rf 1e5, gb 1e6
 //!     cargo bench --bench model -- rf:1000000 lr:100000
+//!     cargo bench --bench model -- predict:1000000   # scoring throughput
+//!
+//! `predict`: `dslp predict` with the saved logistic regression and gradient
+//! boosting (whole process: reading the file, checking it against the input
+//! schema, preprocessing, scoring, writing the CSV) against the fitted
+//! scikit-learn pipeline's `read_csv` + `predict_proba` on the same rows.
 //!     DSLP_BENCH_ROUNDS=5 cargo bench --bench model
 //!
 //! Python: DSLP_BENCH_PYTHON, else target/bench-venv/bin/python, else python3
@@ -139,6 +145,10 @@ fn main() {
         "", "rows", "who", "wall s", "fit s", "peak MiB", "ROC-AUC", "wall ratio", "memory ratio"
     );
     for (short, rows) in cases() {
+        if short == "predict" {
+            predict_throughput(rows, rounds);
+            continue;
+        }
         let root = repository(&short, rows);
         let (mut ours_runs, mut their_runs) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
@@ -189,4 +199,69 @@ fn print_rows(short: &str, rows: u64, ours: &[Run], theirs: &[Run]) {
         "{short:<4} {rows:>8} {:<8} {wall:>13} {fit:>11} {peak:>13} {auc:>8}",
         "sklearn"
     );
+}
+
+/// Rows a second through `dslp predict` and through scikit-learn's
+/// `predict_proba`, for the saved logistic regression and gradient boosting.
+fn predict_throughput(rows: u64, rounds: usize) {
+    println!(
+        "\nscoring {rows} rows, {rounds} interleaved rounds (rows/s; dslp: whole process; scikit-learn: read_csv + predict_proba)"
+    );
+    for short in ["lr", "gb"] {
+        let root = repository(short, rows);
+        let artifact = root.join(format!("out-{short}/bench.model.json"));
+        if !artifact.exists() {
+            let run = run_measured(
+                Command::new(env!("CARGO_BIN_EXE_dslp"))
+                    .args(["train", "--root"])
+                    .arg(&root)
+                    .arg("--config")
+                    .arg(root.join(format!(".github/{short}.yml")))
+                    .arg("--output")
+                    .arg(root.join(format!("out-{short}"))),
+            );
+            assert!(artifact.exists(), "dslp train --output: {}", run.stderr);
+        }
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let run = run_measured(
+                Command::new(env!("CARGO_BIN_EXE_dslp"))
+                    .args(["predict", "--model"])
+                    .arg(&artifact)
+                    .arg("--input")
+                    .arg(root.join("data/team.csv"))
+                    .args(["--output", "/dev/null"]),
+            );
+            assert!(run.success, "dslp predict: {}", run.stderr);
+            ours.push(rows as f64 / run.wall);
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sklearn_models.py");
+            let sklearn = run_measured(
+                Command::new(measure::python())
+                    .arg(script)
+                    .arg(format!("predict-{short}"))
+                    .arg(root.join("data/team.csv")),
+            );
+            let field = |key: &str| {
+                sklearn
+                    .stdout
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix(key))
+                    .and_then(|v| v.parse::<f64>().ok())
+            };
+            if let (Some(read), Some(predict)) = (field("read_s="), field("predict_s=")) {
+                theirs.push(rows as f64 / (read + predict));
+            }
+        }
+        let ratio: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
+        println!(
+            "{short:<4} dslp {:>22} rows/s   scikit-learn {:>22} rows/s   dslp ÷ scikit-learn {}",
+            range(&ours),
+            range(&theirs),
+            if ratio.is_empty() {
+                "-".to_string()
+            } else {
+                range(&ratio)
+            }
+        );
+    }
 }

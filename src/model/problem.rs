@@ -129,10 +129,26 @@ impl Problem {
     }
 
     pub fn evaluate(&self, fitted: &Fitted, x: &Array2<f64>) -> Evaluation {
+        self.evaluate_scores(&self.score(fitted, x))
+    }
+
+    /// The model's output for each row: class probabilities, or one value.
+    pub fn score(&self, fitted: &Fitted, x: &Array2<f64>) -> Vec<Vec<f64>> {
+        match self.labels {
+            Some(_) => fitted.probabilities(x.view(), self.classes),
+            None => fitted
+                .values(x.view())
+                .into_iter()
+                .map(|v| vec![v])
+                .collect(),
+        }
+    }
+
+    /// The metrics of outputs `score` gave for these rows.
+    pub fn evaluate_scores(&self, scores: &[Vec<f64>]) -> Evaluation {
         match (&self.labels, &self.values) {
             (Some(labels), _) => {
-                let probabilities = fitted.probabilities(x.view(), self.classes);
-                let predicted: Vec<usize> = probabilities
+                let predicted: Vec<usize> = scores
                     .iter()
                     .map(|row| {
                         row.iter()
@@ -142,13 +158,16 @@ impl Problem {
                     .collect();
                 evaluation::classification(
                     labels.as_slice().unwrap_or(&labels.to_vec()),
-                    &probabilities,
+                    scores,
                     &predicted,
                     self.classes,
                     self.positive,
                 )
             }
-            (_, Some(values)) => evaluation::regression(&values.to_vec(), &fitted.values(x.view())),
+            (_, Some(values)) => {
+                let predicted: Vec<f64> = scores.iter().map(|s| s[0]).collect();
+                evaluation::regression(&values.to_vec(), &predicted)
+            }
             _ => Evaluation::default(),
         }
     }

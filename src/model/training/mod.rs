@@ -139,6 +139,7 @@ pub fn train(
     let latency_us = latency(&test, &plan, &feature_views, problem.classes());
     let (classes, positive) = classes_of(&target, spec.task);
     let importance = importance::permutation(&fitted, &plan, &test_problem, &x_test, 0);
+    let test_scores = test_problem.score(&fitted, &x_test);
     let report = ModelReport {
         name: name.to_string(),
         task: spec.task,
@@ -148,7 +149,7 @@ pub fn train(
         positive,
         train_rows: train_rows.len(),
         test_rows: test_rows.len(),
-        evaluation: test_problem.evaluate(&fitted, &x_test),
+        evaluation: test_problem.evaluate_scores(&test_scores),
         baseline: test_problem.evaluate(&problem.baseline(), &x_test),
         params,
         cross_validation,
@@ -163,7 +164,7 @@ pub fn train(
     };
     Ok(Trained {
         input: InputSchema::learn(&plan, &feature_views, &train_rows),
-        reference: reference_of(&report, &feature_views, &train_rows, &test),
+        reference: reference_of(&report, &feature_views, &train_rows, &test_scores),
         report,
         plan,
         fitted,
@@ -415,18 +416,8 @@ fn reference_of(
     report: &ModelReport,
     features: &[(&str, &ColumnView)],
     train: &[usize],
-    test: &Tested,
+    outputs: &[Vec<f64>],
 ) -> ReferenceProfile {
-    let classes = report.classes.len();
-    let outputs: Vec<Vec<f64>> = if classes > 0 {
-        test.fitted.probabilities(test.x.view(), classes)
-    } else {
-        test.fitted
-            .values(test.x.view())
-            .into_iter()
-            .map(|v| vec![v])
-            .collect()
-    };
     let positive = report
         .positive
         .as_ref()
@@ -443,7 +434,7 @@ fn reference_of(
                 )
             })
             .collect(),
-        predictions: Distribution::of(&Sample::of_outputs(&outputs, &report.classes, positive)),
+        predictions: Distribution::of(&Sample::of_outputs(outputs, &report.classes, positive)),
         metrics: report.evaluation.metrics.clone(),
     }
 }
