@@ -114,7 +114,7 @@ fn render(scored: &predict::Scored, ids: Option<(&str, &ColumnView)>) -> String 
         if scored.classes.is_empty() {
             cells.push(output[0].to_string());
         } else {
-            let best = (0..output.len()).fold(0, |b, k| if output[k] > output[b] { k } else { b });
+            let best = crate::model::metrics::most_probable(output);
             cells.push(csv_cell(&scored.classes[best]));
             cells.extend(output.iter().map(f64::to_string));
         }

@@ -489,11 +489,7 @@ impl Fitted {
     pub fn classes(&self, x: ArrayView2<f64>, classes: usize) -> Vec<usize> {
         self.probabilities(x, classes)
             .iter()
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold(0, |best, (k, p)| if *p > row[best] { k } else { best })
-            })
+            .map(|row| super::metrics::most_probable(row))
             .collect()
     }
 

@@ -7,6 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 /// `sklearn.metrics.accuracy_score`.
+/// The most probable class of a row of probabilities (ties to the lower index).
+pub fn most_probable(row: &[f64]) -> usize {
+    (0..row.len()).fold(0, |best, k| if row[k] > row[best] { k } else { best })
+}
+
 pub fn accuracy(truth: &[usize], predicted: &[usize]) -> f64 {
     if truth.is_empty() {
         return 0.0;

@@ -184,7 +184,7 @@ fn changes(
         }
         let predicted: Vec<usize> = probabilities
             .iter()
-            .map(|o| (0..o.len()).fold(0, |b, k| if o[k] > o[b] { k } else { b }))
+            .map(|o| super::metrics::most_probable(o))
             .collect();
         let classes = artifact.classes.len();
         let positive = artifact.positive_index();

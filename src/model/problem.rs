@@ -8,6 +8,7 @@ use ndarray::{Array1, Array2};
 use super::ModelError;
 use super::algorithms::{self, Fitted};
 use super::evaluation::{self, Evaluation};
+use super::metrics;
 use super::spec::Algorithm;
 
 /// The target, encoded.
@@ -148,14 +149,8 @@ impl Problem {
     pub fn evaluate_scores(&self, scores: &[Vec<f64>]) -> Evaluation {
         match (&self.labels, &self.values) {
             (Some(labels), _) => {
-                let predicted: Vec<usize> = scores
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .enumerate()
-                            .fold(0, |best, (k, p)| if *p > row[best] { k } else { best })
-                    })
-                    .collect();
+                let predicted: Vec<usize> =
+                    scores.iter().map(|r| metrics::most_probable(r)).collect();
                 evaluation::classification(
                     labels.as_slice().unwrap_or(&labels.to_vec()),
                     scores,

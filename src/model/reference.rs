@@ -81,7 +81,7 @@ impl Sample {
             0 => Sample::Numbers(outputs.iter().map(|o| o[0]).collect()),
             2 => Sample::Numbers(outputs.iter().map(|o| o[positive]).collect()),
             _ => Sample::texts(outputs.iter().map(|o| {
-                let best = (0..o.len()).fold(0, |b, k| if o[k] > o[b] { k } else { b });
+                let best = crate::model::metrics::most_probable(o);
                 Some(classes[best].as_str())
             })),
         }
