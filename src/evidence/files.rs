@@ -15,6 +15,13 @@ fn format_for(spec: Option<&DatasetSpec>, path: &str) -> FileFormat {
         .unwrap_or(FileFormat::Csv)
 }
 
+/// The sha256 a dataset pins its own `path` to (URIs), if any.
+fn pin_of<'a>(spec: Option<&'a DatasetSpec>, path: &str) -> Option<&'a str> {
+    spec.filter(|s| s.path.0 == path)
+        .and_then(|s| s.sha256.as_ref())
+        .map(|p| p.0.as_str())
+}
+
 /// A whole file of the working tree (a dataset's, a split file, a metrics
 /// file); `spec` is the dataset it belongs to, for its format and pin.
 pub(super) fn read_head(
@@ -22,10 +29,7 @@ pub(super) fn read_head(
     spec: Option<&DatasetSpec>,
     path: &str,
 ) -> Result<Vec<u8>, DataError> {
-    let pin = spec
-        .filter(|s| s.path.0 == path)
-        .and_then(|s| s.sha256.as_ref())
-        .map(|p| p.0.as_str());
+    let pin = pin_of(spec, path);
     resolver
         .head(path, pin, format_for(spec, path))?
         .into_bytes(path)
@@ -38,10 +42,7 @@ pub(super) fn read_at(
     spec: Option<&DatasetSpec>,
     path: &str,
 ) -> Result<Vec<u8>, DataError> {
-    let pin = spec
-        .filter(|s| s.path.0 == path)
-        .and_then(|s| s.sha256.as_ref())
-        .map(|p| p.0.as_str());
+    let pin = pin_of(spec, path);
     resolver
         .at(rev, path, pin, format_for(spec, path))?
         .into_bytes(path)
