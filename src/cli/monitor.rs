@@ -172,6 +172,9 @@ fn text(report: &MonitorReport, limits: &Limits) -> String {
             "next: open a retrain issue linked to the Ask (the model no longer meets its release's metrics)"
         }
         (Level::Fail, _) => "next: open a Data issue for the drifted inputs",
+        (Level::Warn, _) => {
+            "next: nothing yet; the warned features moved past the warning limit, watch them"
+        }
         _ => "next: nothing; within limits",
     };
     out.push_str(next);

@@ -431,3 +431,38 @@ fn releases_are_versioned_by_dslps_rules_and_their_assets_serve_the_loop() {
         run.stderr
     );
 }
+
+/// README's worked example of the loop on the demo project, word for word.
+#[test]
+fn the_readme_loop_example_is_what_the_demo_project_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let run = crate::support::dslp(&["demo", "--dir", demo.to_str().unwrap(), "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let readme = std::fs::read_to_string(crate::support::repo_root().join("README.md")).unwrap();
+    let example = readme
+        .split("$ cd demo && git checkout -q main\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("README shows the loop on the demo project");
+    // The example's first command, which the split above consumed.
+    crate::support::git(&demo, &["checkout", "-q", "main"]);
+    let mut said = String::new();
+    for line in example.lines() {
+        if let Some(command) = line.strip_prefix("$ ") {
+            let args: Vec<&str> = command.split_whitespace().collect();
+            if args[0] == "git" {
+                crate::support::git(&demo, &args[1..]);
+                continue;
+            }
+            let run = dslp_in(&demo, &args[1..]);
+            said.push_str(&run.stdout);
+        }
+    }
+    let expected: String = example
+        .lines()
+        .filter(|l| !l.starts_with("$ "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(said, expected);
+}
