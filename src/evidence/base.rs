@@ -72,7 +72,7 @@ pub(super) fn base_metrics(
         return Ok(cached);
     }
     crate::progress::step(|| format!("training `{name}` as it is at `{rev}`"));
-    let metrics = match run_model(name, spec, dataset, read_base)
+    let metrics = match run_model(name, spec, dataset, read_base, false)
         .map_err(|e| format!("the base model could not be trained: {e}"))?
     {
         ModelRun::Trained(trained) => trained.report.evaluation.metrics,

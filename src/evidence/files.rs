@@ -104,7 +104,11 @@ pub(super) fn training_data(
         )),
         _ => None,
     };
-    Ok(TrainingData { bytes, split_files })
+    Ok(TrainingData {
+        bytes,
+        split_files,
+        reference: false,
+    })
 }
 
 /// Every file a dataset is read from: its path, and its split's files.

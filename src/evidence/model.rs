@@ -52,7 +52,7 @@ pub(super) fn model_outcome(
                 .insert(path, stamp::sha256_hex(&bytes));
         }
     }
-    let ran = run_model(name, spec, dataset, read_head);
+    let ran = run_model(name, spec, dataset, read_head, at.request.keep_artifacts);
     let baseline = outcome.record(ran, spec, at.request.keep_artifacts);
     if let (Some(rev), Some(_)) = (at.request.base, at.resolver.revisions) {
         match super::base::base_metrics(at.resolver, rev, name) {
@@ -149,7 +149,7 @@ impl ModelOutcome {
                         classes: report.classes.clone(),
                         stamp: self.stamp.clone(),
                         input: Some(input),
-                        reference: Some(reference),
+                        reference,
                         spec: Some(spec.clone()),
                         output: Some(OutputSchema {
                             task: report.task,

@@ -15,12 +15,17 @@ pub(super) fn run_model(
     spec: &ModelSpec,
     dataset: &DatasetSpec,
     read: impl Fn(&str) -> Result<Vec<u8>, String>,
+    keep: bool,
 ) -> Result<ModelRun, ModelError> {
     if let Some(path) = &spec.metrics_file {
         let bytes = read(&path.0).map_err(ModelError::new)?;
         return external_metrics(&bytes, &path.0).map(ModelRun::External);
     }
-    let data = training_data(&read, dataset)?;
+    let data = training::TrainingData {
+        // The reference profile ships with a kept model only.
+        reference: keep,
+        ..training_data(&read, dataset)?
+    };
     training::train(name, spec, dataset, data).map(|trained| ModelRun::Trained(Box::new(trained)))
 }
 

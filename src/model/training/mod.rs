@@ -34,6 +34,8 @@ pub struct TrainingData {
     pub bytes: Vec<u8>,
     /// The train and test files of a `split: { train_path, test_path }`.
     pub split_files: Option<(Vec<u8>, Vec<u8>)>,
+    /// Also learn the reference profile (only a kept model ships one).
+    pub reference: bool,
 }
 
 /// Everything measured about one trained model.
@@ -87,7 +89,8 @@ pub struct Trained {
     pub plan: FeaturePlan,
     pub fitted: Fitted,
     pub input: InputSchema,
-    pub reference: ReferenceProfile,
+    /// When `TrainingData::reference` asked for it.
+    pub reference: Option<ReferenceProfile>,
 }
 
 pub fn train(
@@ -96,6 +99,7 @@ pub fn train(
     dataset: &DatasetSpec,
     data: TrainingData,
 ) -> Result<Trained, ModelError> {
+    let kept = data.reference;
     let algorithm = checked_algorithm(name, spec)?;
     let (frame, declared_test_from) = read_frame(spec, dataset, data)?;
     let views = views_of(&frame)?;
@@ -138,7 +142,6 @@ pub fn train(
     let slices = slices(spec, &views, &test)?;
     let latency_us = latency(&test, &plan, &feature_views, problem.classes());
     let (classes, positive) = classes_of(&target, spec.task);
-    let importance = importance::permutation(&fitted, &plan, &test_problem, &x_test, 0);
     let test_scores = test_problem.score(&fitted, &x_test);
     let report = ModelReport {
         name: name.to_string(),
@@ -160,11 +163,11 @@ pub fn train(
         latency_p95_us: latency_us.1,
         model_bytes: serde_json::to_vec(&(&plan, &fitted)).map_or(0, |b| b.len()),
         notes,
-        importance,
+        importance: importance::permutation(&fitted, &plan, &test_problem, &x_test, 0),
     };
     Ok(Trained {
         input: InputSchema::learn(&plan, &feature_views, &train_rows),
-        reference: reference_of(&report, &feature_views, &train_rows, &test_scores),
+        reference: reference_of(kept, &report, &feature_views, &train_rows, &test_scores),
         report,
         plan,
         fitted,
@@ -413,17 +416,21 @@ fn slices(
 /// What monitoring will compare with: the features on the training rows,
 /// the model's scores and the metrics on the test rows.
 fn reference_of(
+    wanted: bool,
     report: &ModelReport,
     features: &[(&str, &ColumnView)],
     train: &[usize],
     outputs: &[Vec<f64>],
-) -> ReferenceProfile {
+) -> Option<ReferenceProfile> {
+    if !wanted {
+        return None;
+    }
     let positive = report
         .positive
         .as_ref()
         .and_then(|p| report.classes.iter().position(|c| c == p))
         .unwrap_or(0);
-    ReferenceProfile {
+    Some(ReferenceProfile {
         rows: train.len(),
         features: features
             .iter()
@@ -436,7 +443,7 @@ fn reference_of(
             .collect(),
         predictions: Distribution::of(&Sample::of_outputs(outputs, &report.classes, positive)),
         metrics: report.evaluation.metrics.clone(),
-    }
+    })
 }
 
 fn classes_of(target: &Target, task: Task) -> (Vec<String>, Option<String>) {
