@@ -8,11 +8,10 @@ use linfa_elasticnet::ElasticNet;
 use linfa_linear::LinearRegression;
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 
-use super::SeededRng;
 use super::boosting::{self, BoostParams, Boosted, EarlyStopping, Target};
 use super::design::Design;
 use super::forest::{self, ForestParams};
-use super::histogram::{Binned, GrowParams, Grower, HistTree};
+use super::histogram::{GrowParams, HistTree};
 use super::lbfgs::Options;
 use super::logistic;
 use super::tree::{Forest, Tree, TreeParams};
@@ -227,10 +226,21 @@ pub fn fit_regressor(
                 .unwrap_or_else(|| y.to_vec());
             Ok(fit_boosting(params, x, Target::Values(&values), None))
         }
-        Algorithm::DecisionTree => Ok((
-            Fitted::RegressionTrees(vec![regression_tree(params, x, y)]),
-            None,
-        )),
+        Algorithm::DecisionTree => {
+            let values = y
+                .as_slice()
+                .map(<[f64]>::to_vec)
+                .unwrap_or_else(|| y.to_vec());
+            let one = ForestParams {
+                trees: 1,
+                bootstrap: false,
+                ..forest_params(params, x.ncols(), false)
+            };
+            Ok((
+                Fitted::RegressionTrees(forest::fit(x.view(), &values, one)),
+                None,
+            ))
+        }
         Algorithm::RandomForest => {
             let values = y
                 .as_slice()
@@ -363,35 +373,6 @@ fn fit_boosting(
     (Fitted::Boosted(model), note)
 }
 
-/// A regression tree on the histogram grower: gradients `−y` and unit
-/// hessians make the gain the squared-error reduction and a leaf's value
-/// its mean.
-fn regression_tree(params: &BTreeMap<String, f64>, x: &Array2<f64>, y: &Array1<f64>) -> HistTree {
-    let shape = tree_params(params, None);
-    let all: Vec<usize> = (0..x.nrows()).collect();
-    let binned = Binned::fit(x.view(), &all, 255, &mut SeededRng::new(0));
-    let gradients: Vec<f32> = y.iter().map(|v| -v as f32).collect();
-    let hessians = vec![1.0; x.nrows()];
-    let grower = Grower {
-        columns: &binned.columns,
-        thresholds: &binned.thresholds,
-        gradients: &gradients,
-        hessians: &hessians,
-        params: GrowParams {
-            max_leaf_nodes: None,
-            max_depth: shape.max_depth,
-            min_samples_leaf: shape.min_samples_leaf,
-            min_samples_split: shape.min_samples_split,
-            l2: 0.0,
-            max_features: None,
-            shrinkage: 1.0,
-        },
-        sparse: None,
-    };
-    let mut rows: Vec<u32> = (0..x.nrows() as u32).collect();
-    grower.grow(&mut rows, &mut SeededRng::new(0)).0
-}
-
 /// A forest's shape: scikit-learn's defaults are √features per split for
 /// classification and every feature for regression.
 fn forest_params(params: &BTreeMap<String, f64>, features: usize, classify: bool) -> ForestParams {
@@ -409,6 +390,7 @@ fn forest_params(params: &BTreeMap<String, f64>, features: usize, classify: bool
         min_samples_leaf: shape.min_samples_leaf,
         max_features,
         seed: param(params, "seed", 0.0).max(0.0) as u64,
+        bootstrap: true,
     }
 }
 

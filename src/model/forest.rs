@@ -1,5 +1,5 @@
-//! Forests of binned trees: regression forests (squared error) and binary
-//! classification forests, where Gini's impurity decrease for two classes is
+//! Forests of binned trees: regression trees and forests (squared error)
+//! and binary classification forests, where Gini's impurity decrease for two classes is
 //! the squared-error decrease of the 0/1 target, so one grower serves both
 //! and a leaf's value is the mean (the positive class's share).
 //!
@@ -27,6 +27,8 @@ pub struct ForestParams {
     /// Features drawn at each node (all when at least the feature count).
     pub max_features: usize,
     pub seed: u64,
+    /// Each tree on a bootstrap sample (a forest), or on every row (one tree).
+    pub bootstrap: bool,
 }
 
 /// Grows the forest on `x` and the target `y` (0/1 for a binary class).
@@ -41,7 +43,10 @@ pub fn fit(x: ArrayView2<f64>, y: &[f64], params: ForestParams) -> Vec<HistTree>
         .into_par_iter()
         .map(|seed| {
             let mut rng = SeededRng::new(seed);
-            let mut rows: Vec<u32> = (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect();
+            let mut rows: Vec<u32> = match params.bootstrap {
+                true => (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect(),
+                false => (0..n as u32).collect(),
+            };
             let grower = Grower {
                 binned: &binned,
                 y: &y,
@@ -54,26 +59,44 @@ pub fn fit(x: ArrayView2<f64>, y: &[f64], params: ForestParams) -> Vec<HistTree>
         .collect()
 }
 
-/// The mean of the trees' predictions for every row, rows in parallel
-/// blocks and, within a block, tree after tree (one tree stays in cache).
+/// The mean of the trees' predictions for every row.
 pub fn mean_prediction(trees: &[HistTree], x: ArrayView2<f64>) -> Vec<f64> {
+    mean_over_trees(trees, x, 1, |tree, row, out| out[0] += tree.predict(row))
+        .into_iter()
+        .map(|v| v[0])
+        .collect()
+}
+
+/// The mean over `trees` of each row's `width` outputs (`add` adds one
+/// tree's to a row's totals), rows in parallel blocks and, within a block,
+/// tree after tree: one tree's nodes stay in cache while it scores the
+/// block, where row after row would fetch every tree anew.
+pub fn mean_over_trees<T: Sync>(
+    trees: &[T],
+    x: ArrayView2<f64>,
+    width: usize,
+    add: impl Fn(&T, &[f64], &mut [f64]) + Sync,
+) -> Vec<Vec<f64>> {
     const BLOCK: usize = 1024;
     let n = x.nrows();
     let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
-    let blocks: Vec<Vec<f64>> = starts
+    let blocks: Vec<Vec<Vec<f64>>> = starts
         .into_par_iter()
         .map(|start| {
             let rows: Vec<Vec<f64>> = (start..(start + BLOCK).min(n))
                 .map(|r| x.row(r).to_vec())
                 .collect();
-            let mut sums = vec![0.0; rows.len()];
+            let mut out = vec![vec![0.0; width]; rows.len()];
             for tree in trees {
-                for (row, sum) in rows.iter().zip(&mut sums) {
-                    *sum += tree.predict(row);
+                for (row, total) in rows.iter().zip(&mut out) {
+                    add(tree, row, total);
                 }
             }
             let count = trees.len().max(1) as f64;
-            sums.iter().map(|s| s / count).collect()
+            for total in &mut out {
+                total.iter_mut().for_each(|t| *t /= count);
+            }
+            out
         })
         .collect();
     blocks.into_iter().flatten().collect()

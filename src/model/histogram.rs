@@ -4,10 +4,8 @@
 //! scanning per-bin sums of gradients and hessians, and a child's histogram
 //! is its parent's minus its sibling's. Trees grow best-first (the leaf with
 //! the largest gain splits next) up to `max_leaf_nodes`.
-//!
-//! The same grower fits a regression tree (gradients `−y`, hessians 1: the
-//! gain is then the squared-error reduction and a leaf's value the mean) and
-//! the trees of gradient boosting.
+//! These are gradient boosting's trees; single trees and forests grow in
+//! `forest.rs`.
 
 use std::collections::BinaryHeap;
 

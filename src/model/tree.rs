@@ -259,36 +259,14 @@ impl Forest {
         Forest { trees }
     }
 
-    /// Every row's class probabilities, rows in parallel blocks and, within
-    /// a block, tree after tree: one tree's nodes stay in cache while it
-    /// scores the block, where row after row would fetch every tree anew.
+    /// Every row's class probabilities: the trees' mean, tree after tree
+    /// over blocks of rows.
     pub fn probabilities_of(&self, x: ndarray::ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
-        use rayon::prelude::*;
-        const BLOCK: usize = 1024;
-        let n = x.nrows();
-        let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
-        let blocks: Vec<Vec<Vec<f64>>> = starts
-            .into_par_iter()
-            .map(|start| {
-                let rows: Vec<Vec<f64>> = (start..(start + BLOCK).min(n))
-                    .map(|r| x.row(r).to_vec())
-                    .collect();
-                let mut out = vec![vec![0.0; classes]; rows.len()];
-                for tree in &self.trees {
-                    for (row, total) in rows.iter().zip(&mut out) {
-                        for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
-                            *t += p;
-                        }
-                    }
-                }
-                let count = self.trees.len().max(1) as f64;
-                for total in &mut out {
-                    total.iter_mut().for_each(|t| *t /= count);
-                }
-                out
-            })
-            .collect();
-        blocks.into_iter().flatten().collect()
+        super::forest::mean_over_trees(&self.trees, x, classes, |tree, row, total| {
+            for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
+                *t += p;
+            }
+        })
     }
 
     pub fn probabilities(&self, row: &[f64], classes: usize) -> Vec<f64> {
