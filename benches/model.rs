@@ -13,6 +13,7 @@
 //!     cargo bench --bench model                 # lr 1e6, rf 1e5, gb 1e6
 //!     cargo bench --bench model -- rf:1000000 lr:100000
 //!     cargo bench --bench model -- predict:1000000   # scoring throughput
+//!     cargo bench --bench model -- check:1000000     # `dslp check`, cached base
 //!
 //! `predict`: `dslp predict` with the saved logistic regression and gradient
 //! boosting (whole process: reading the file, checking it against the input
@@ -32,6 +33,13 @@ use measure::{Measured, range, run_measured};
 
 #[path = "common/team_table.rs"]
 mod team_table;
+
+#[path = "common/team_repo.rs"]
+#[allow(dead_code)]
+mod team_repo;
+
+#[path = "common/check_case.rs"]
+mod check_case;
 
 const CASES: [(&str, u64); 3] = [("lr", 1_000_000), ("rf", 100_000), ("gb", 1_000_000)];
 
@@ -147,6 +155,10 @@ fn main() {
     for (short, rows) in cases() {
         if short == "predict" {
             predict_throughput(rows, rounds);
+            continue;
+        }
+        if short == "check" {
+            check_case::bench(rows, rounds);
             continue;
         }
         let root = repository(&short, rows);

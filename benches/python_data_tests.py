@@ -23,7 +23,6 @@ import time
 import numpy as np
 from scipy.stats import ks_2samp
 
-ENGINE, REPO, PATH = sys.argv[1], sys.argv[2], sys.argv[3]
 NUMERIC = ["tenure_days", "monthly_spend", "sessions", "discount", "nps", "revenue"]
 TEXT = ["region", "segment", "is_promo", "has_app", "split"]
 RANGES = {"tenure_days": (0, None), "monthly_spend": (0, None), "sessions": (0, None),
@@ -90,7 +89,11 @@ def polars_run(head_bytes, base_bytes):
 
 def pandas_run(head_bytes, base_bytes):
     import pandas as pd
-    head, base = pd.read_csv(head_bytes), pd.read_csv(base_bytes)
+    return pandas_checks(pd.read_csv(head_bytes), pd.read_csv(base_bytes))
+
+
+def pandas_checks(head, base):
+    import pandas as pd
     failed = 0
     failed += len(head) < 1000
     failed += head["customer"].isna().any() or not head["customer"].is_unique
@@ -123,10 +126,18 @@ def pandas_run(head_bytes, base_bytes):
     return int(failed)
 
 
-started = time.perf_counter()
-base_bytes = io.BytesIO(subprocess.run(["git", "-C", REPO, "show", f"main:{PATH}"],
-                                       capture_output=True, check=True).stdout)
-with open(f"{REPO}/{PATH}", "rb") as f:
-    head_bytes = io.BytesIO(f.read())
-failed = (polars_run if ENGINE == "polars" else pandas_run)(head_bytes, base_bytes)
-print(f"RESULT seconds={time.perf_counter() - started:.2f} failed={failed}")
+def read_both(repo, path):
+    """The head from the checkout, the base from git, as a pull request reads them."""
+    base_bytes = io.BytesIO(subprocess.run(["git", "-C", repo, "show", f"main:{path}"],
+                                           capture_output=True, check=True).stdout)
+    with open(f"{repo}/{path}", "rb") as f:
+        head_bytes = io.BytesIO(f.read())
+    return head_bytes, base_bytes
+
+
+if __name__ == "__main__":
+    engine, repo, path = sys.argv[1], sys.argv[2], sys.argv[3]
+    started = time.perf_counter()
+    head_bytes, base_bytes = read_both(repo, path)
+    failed = (polars_run if engine == "polars" else pandas_run)(head_bytes, base_bytes)
+    print(f"RESULT seconds={time.perf_counter() - started:.2f} failed={failed}")

@@ -26,42 +26,57 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 NUMERIC = ["tenure_days", "monthly_spend", "sessions", "discount", "nps"]
 CATEGORICAL = ["region", "segment", "is_promo", "has_app"]
 
-algorithm, path = sys.argv[1], sys.argv[2]
-# "predict-lr" / "predict-gb": fit (untimed), then time reading the file
-# again and predict_proba on every row, as a scoring job would.
-predicting = algorithm.startswith("predict-")
-algorithm = algorithm.removeprefix("predict-")
-data = pd.read_csv(path)
-for column in CATEGORICAL:
-    data[column] = data[column].astype("object").where(data[column].notna(), "(missing)").astype(str)
-train, test = data[data["split"] == "train"], data[data["split"] == "test"]
-estimator = {
-    "lr": lambda: LogisticRegression(C=1.0, max_iter=100),
-    "rf": lambda: RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0),
-    "gb": lambda: HistGradientBoostingClassifier(random_state=0),
-}[algorithm]()
-model = make_pipeline(
-    ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC),
-        ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=algorithm == "lr"), CATEGORICAL),
-    ]),
-    estimator,
-)
-features = NUMERIC + CATEGORICAL
-started = time.perf_counter()
-model.fit(train[features], train["churned"])
-fit_s = time.perf_counter() - started
-proba = model.predict_proba(test[features])[:, 1]
-if predicting:
-    started = time.perf_counter()
-    fresh = pd.read_csv(path)
+
+
+def prepare(data):
+    """Text and boolean columns get a "(missing)" level, as dslp's feature plan does."""
     for column in CATEGORICAL:
-        fresh[column] = fresh[column].astype("object").where(fresh[column].notna(), "(missing)").astype(str)
-    read_s = time.perf_counter() - started
+        data[column] = data[column].astype("object").where(data[column].notna(), "(missing)").astype(str)
+    return data
+
+
+def pipeline(algorithm):
+    estimator = {
+        "lr": lambda: LogisticRegression(C=1.0, max_iter=100),
+        "rf": lambda: RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0),
+        "gb": lambda: HistGradientBoostingClassifier(random_state=0),
+    }[algorithm]()
+    return make_pipeline(
+        ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=algorithm == "lr"), CATEGORICAL),
+        ]),
+        estimator,
+    )
+
+
+def fit_and_score(data, algorithm):
+    """Fits on the train rows; the fitted pipeline, fit seconds and the test scores."""
+    train, test = data[data["split"] == "train"], data[data["split"] == "test"]
+    model = pipeline(algorithm)
     started = time.perf_counter()
-    scores = model.predict_proba(fresh[features])
-    predict_s = time.perf_counter() - started
-    print(f"RESULT rows={len(fresh)} read_s={read_s:.2f} predict_s={predict_s:.2f}")
-else:
-    print(f"RESULT fit_s={fit_s:.2f} roc_auc={roc_auc_score(test['churned'], proba):.4f} "
-          f"accuracy={accuracy_score(test['churned'], proba >= 0.5):.4f}")
+    model.fit(train[FEATURES], train["churned"])
+    fit_s = time.perf_counter() - started
+    return model, fit_s, test["churned"], model.predict_proba(test[FEATURES])[:, 1]
+
+
+FEATURES = NUMERIC + CATEGORICAL
+
+if __name__ == "__main__":
+    algorithm, path = sys.argv[1], sys.argv[2]
+    # "predict-lr" / "predict-gb": fit (untimed), then time reading the file
+    # again and predict_proba on every row, as a scoring job would.
+    predicting = algorithm.startswith("predict-")
+    algorithm = algorithm.removeprefix("predict-")
+    model, fit_s, labels, proba = fit_and_score(prepare(pd.read_csv(path)), algorithm)
+    if predicting:
+        started = time.perf_counter()
+        fresh = prepare(pd.read_csv(path))
+        read_s = time.perf_counter() - started
+        started = time.perf_counter()
+        scores = model.predict_proba(fresh[FEATURES])
+        predict_s = time.perf_counter() - started
+        print(f"RESULT rows={len(fresh)} read_s={read_s:.2f} predict_s={predict_s:.2f}")
+    else:
+        print(f"RESULT fit_s={fit_s:.2f} roc_auc={roc_auc_score(labels, proba):.4f} "
+              f"accuracy={accuracy_score(labels, proba >= 0.5):.4f}")

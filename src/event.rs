@@ -121,6 +121,10 @@ pub struct PullRequestEvent {
     pub body: String,
     pub labels: Vec<String>,
     pub merged: bool,
+    /// The commit the merge made on the base branch (for a merged pull
+    /// request: what a release is trained from).
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
     pub state: IssueState,
     /// The repository the head branch lives in; `None` when GitHub no
     /// longer knows it (a deleted fork).
@@ -206,6 +210,8 @@ struct PullJson {
     state: String,
     #[serde(default)]
     merged: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merge_commit_sha: Option<String>,
     #[serde(default)]
     labels: Vec<LabelJson>,
     head: RefJson,
@@ -432,6 +438,7 @@ impl Read<'_> {
             body: pr.body.unwrap_or_default(),
             labels: pr.labels.into_iter().map(|l| l.name).collect(),
             merged: pr.merged.unwrap_or(false),
+            merge_commit_sha: pr.merge_commit_sha,
             state: IssueState::from_github(&pr.state),
             author: pr.user.map(|u| u.login).unwrap_or_default(),
             sender,

@@ -42,6 +42,10 @@ impl Revisions {
     pub fn discover(dir: &Path) -> Result<Revisions, RevisionError> {
         let repo = Repository::discover(dir)
             .map_err(|_| RevisionError::NoRepository(dir.display().to_string()))?;
+        // Reading a large base blob spent a third of its time re-hashing
+        // it: the objects were hashed when they were written or fetched
+        // (the fetch indexes each pack), and zlib still checks each one.
+        git2::opts::strict_hash_verification(false);
         let prefix = match (
             repo.workdir().and_then(|w| w.canonicalize().ok()),
             dir.canonicalize().ok(),
@@ -107,6 +111,18 @@ impl Revisions {
 
     /// The bytes of `path` (relative to the repository root) at `rev`.
     pub fn read(&self, rev: &str, path: &str) -> Result<Vec<u8>, RevisionError> {
+        let id = self.blob_id(rev, path)?;
+        let blob = self.repo.find_blob(id).map_err(|e| RevisionError::Git {
+            rev: rev.to_string(),
+            path: path.to_string(),
+            message: e.message().to_string(),
+        })?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// The id of the blob `path` is at `rev`: it names the bytes, so what
+    /// was computed from them can be found again without reading them.
+    pub fn blob_id(&self, rev: &str, path: &str) -> Result<git2::Oid, RevisionError> {
         let relative = Path::new(path);
         let inside = relative
             .components()
@@ -141,7 +157,6 @@ impl Revisions {
                 path: path.to_string(),
             });
         }
-        let blob = self.repo.find_blob(entry.id()).map_err(git_error)?;
-        Ok(blob.content().to_vec())
+        Ok(entry.id())
     }
 }

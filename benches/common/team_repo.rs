@@ -34,7 +34,7 @@ datasets:
     drift: { psi: { warn: 0.1, fail: 0.25 }, ks: { fail: 0.2 } }
 "#;
 
-fn git(dir: &Path, args: &[&str]) {
+pub fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args([
             "-c",

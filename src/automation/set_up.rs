@@ -62,7 +62,7 @@ impl Facts {
         };
         let mut missing = Vec::new();
         if set_up.pull_request {
-            for file in crate::scaffold::files(Some(&default_branch)) {
+            for file in crate::scaffold::files(Some(&default_branch), false) {
                 let path = file.path.to_string_lossy().replace('\\', "/");
                 if path != crate::scaffold::WORKFLOW_PATH
                     && github

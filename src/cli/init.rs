@@ -17,6 +17,10 @@ pub struct InitArgs {
     /// Overwrite files that differ from dslp-bot's versions.
     #[arg(long)]
     force: bool,
+    /// Release merged model branches (`automations.release: act`), and give
+    /// the workflow's token `contents: write` for it.
+    #[arg(long)]
+    release: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -26,7 +30,7 @@ pub fn run(args: InitArgs) -> Result<i32> {
         anyhow::bail!("{} is not a directory", args.path.display());
     }
     let main_branch = current_branch(&args.path);
-    let files = scaffold::files(main_branch.as_deref());
+    let files = scaffold::files(main_branch.as_deref(), args.release);
     let installed = scaffold::install(&args.path, &files, args.force)
         .with_context(|| format!("setting up {}", args.path.display()))?;
     match args.format {

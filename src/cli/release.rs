@@ -9,9 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::common::{exit, load_repository};
 use crate::data::source::Sources;
 use crate::evidence::{self, Request};
-use crate::model::artifact::ModelArtifact;
-use crate::model::release::{self, ReleaseFacts};
-use crate::report::release::{ReleaseRecord, notes, tag};
+use crate::report::release::{Prepared, ReleaseRecord, prepare};
 
 #[derive(Debug, clap::Args)]
 pub struct ReleaseArgs {
@@ -40,7 +38,7 @@ pub fn run(args: ReleaseArgs) -> Result<i32> {
         );
     }
     let previous = args.previous.as_deref().map(read_record).transpose()?;
-    let mut evidence = evidence::gather(&Request {
+    let evidence = evidence::gather(&Request {
         root: &root,
         config: &config,
         base: None,
@@ -53,46 +51,24 @@ pub fn run(args: ReleaseArgs) -> Result<i32> {
     });
     let outcome = evidence
         .models
-        .iter_mut()
+        .iter()
         .find(|m| m.name == args.model)
         .ok_or_else(|| anyhow!("model `{}` was not trained", args.model))?;
-    let artifact = outcome.artifact.take().ok_or_else(|| {
-        anyhow!(
-            "model `{}` could not be trained: {}",
-            args.model,
-            outcome
-                .error
-                .clone()
-                .unwrap_or_else(|| "no artifact (its metrics come from a file)".into())
-        )
-    })?;
-    let facts = ReleaseFacts::of(&artifact)
-        .ok_or_else(|| anyhow!("model `{}` has no algorithm to release", args.model))?;
-    let decision = release::decide(previous.as_ref().map(|p| (p.version, &p.facts)), &facts);
-    let record = ReleaseRecord {
-        model: args.model.clone(),
-        tag: tag(&args.model, decision.version),
-        version: decision.version,
-        metrics: outcome.metrics().cloned().unwrap_or_default(),
-        commit: artifact.stamp.head_commit.clone(),
-        decision,
-        facts,
+    let Some(prepared) = prepare(outcome, previous.as_ref()).map_err(|e| anyhow!(e))? else {
+        let tag = previous.map(|p| p.tag).unwrap_or_default();
+        println!("nothing the model is made from changed since {tag}: no new release");
+        return Ok(exit::CLEAN);
     };
-    write_assets(
-        &args.output,
-        &record,
-        &artifact,
-        previous.as_ref(),
-        &crate::report::model_card(outcome),
-    )?;
-    match record.decision.bump {
+    write_assets(&args.output, &prepared)?;
+    let decision = &prepared.record.decision;
+    match decision.bump {
         Some(bump) => println!(
             "{} ({}: {})",
-            record.tag,
+            prepared.record.tag,
             format!("{bump:?}").to_lowercase(),
-            record.decision.reasons.join("; ")
+            decision.reasons.join("; ")
         ),
-        None => println!("{} (first release)", record.tag),
+        None => println!("{} (first release)", prepared.record.tag),
     }
     println!("  assets in {}", args.output.display());
     Ok(exit::CLEAN)
@@ -108,41 +84,13 @@ fn read_record(path: &Path) -> Result<ReleaseRecord> {
     })
 }
 
-/// The release's files: the model, its card, input and output schemas, the
-/// reference profile, the stamp, the record and the notes.
-fn write_assets(
-    dir: &Path,
-    record: &ReleaseRecord,
-    artifact: &ModelArtifact,
-    previous: Option<&ReleaseRecord>,
-    card: &str,
-) -> Result<()> {
+/// The release's files, each under its asset name.
+fn write_assets(dir: &Path, prepared: &Prepared) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = &record.model;
-    let output = artifact.output.as_ref().map(|o| o.json_schema());
-    let files: Vec<(String, String)> = vec![
-        (format!("{name}.model.json"), pretty(artifact)?),
-        (format!("{name}.card.md"), card.to_string()),
-        (
-            format!("{name}.input.schema.json"),
-            pretty(&artifact.input_schema().json_schema())?,
-        ),
-        (format!("{name}.output.schema.json"), pretty(&output)?),
-        (
-            format!("{name}.reference.json"),
-            pretty(&artifact.reference)?,
-        ),
-        (format!("{name}.stamp.json"), pretty(&artifact.stamp)?),
-        (format!("{name}.release.json"), pretty(record)?),
-        (format!("{name}.notes.md"), notes(record, previous)),
-    ];
-    for (file, text) in files {
-        let path = dir.join(&file);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    for asset in &prepared.assets {
+        let path = dir.join(&asset.name);
+        std::fs::write(&path, &asset.text)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
-}
-
-fn pretty(value: &impl serde::Serialize) -> Result<String> {
-    Ok(serde_json::to_string_pretty(value)?)
 }

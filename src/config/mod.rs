@@ -87,6 +87,12 @@ pub struct AutomationsConfig {
     /// the TLDR exists; one merged anyway raises an alert.
     #[serde(default)]
     pub explore: Mode,
+    /// A `model/N-*` pull request merged into the collaboration branch:
+    /// train its models at the merge commit and publish each changed one as
+    /// a GitHub Release `<model>-vX.Y.Z` (needs `contents: write`).
+    /// `suggest` (the default) says the commands instead.
+    #[serde(default = "suggest")]
+    pub release: Mode,
     /// Evaluate pull requests from forks only after a maintainer's
     /// `/dslp ok-to-test` (or the `ok-to-test` label).
     #[serde(default = "yes")]
@@ -115,6 +121,10 @@ fn yes() -> bool {
     true
 }
 
+fn suggest() -> Mode {
+    Mode::Suggest
+}
+
 impl Default for AutomationsConfig {
     fn default() -> Self {
         AutomationsConfig {
@@ -122,6 +132,7 @@ impl Default for AutomationsConfig {
             success: Mode::Act,
             failure: Mode::Act,
             explore: Mode::Act,
+            release: Mode::Suggest,
             fork_approval: true,
             fork_limits: ForkLimitsConfig::default(),
         }

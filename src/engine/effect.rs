@@ -6,6 +6,7 @@
 use crate::github::{CheckRun, IssueUpdate, Status};
 use crate::lifecycle::Verdict;
 use crate::lifecycle::labels::LabelSpec;
+use crate::report::release::Asset;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -88,6 +89,8 @@ pub enum Effect {
         branch: String,
         checks: Vec<String>,
     },
+    /// Publish a GitHub Release with its assets, unless its tag has one.
+    PublishRelease(Box<ReleasePlan>),
     /// Try the effect; if the token may not, say `otherwise` instead of
     /// failing (the Action's default token cannot create branches).
     Try {
@@ -104,6 +107,18 @@ impl Effect {
             otherwise: otherwise.into(),
         }
     }
+}
+
+/// A release to publish: created as a draft, its assets uploaded, then
+/// published, so a release never shows without its files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleasePlan {
+    pub tag: String,
+    /// The commit the tag is made at.
+    pub target: String,
+    pub name: String,
+    pub notes: String,
+    pub assets: Vec<Asset>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ pub mod effect;
 pub mod notices;
 pub mod trust;
 
-pub use effect::{Effect, Plan};
+pub use effect::{Effect, Plan, ReleasePlan};
 
 /// The name of dslp-bot's check run.
 pub const CHECK_NAME: &str = "dslp";

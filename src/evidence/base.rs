@@ -57,7 +57,13 @@ pub(super) fn base_metrics(
     }
     let mut hasher_input = vec![stamp::hash_of(&(spec, dataset))];
     for path in dataset_paths(dataset) {
-        hasher_input.push(stamp::sha256_hex(&read_base(&path)?));
+        // A file in git (or its LFS or DVC pointer) is named by its blob
+        // id: the cache is found without reading a large base again.
+        let id = match revisions.blob_id(rev, &path) {
+            Ok(id) => format!("git:{id}"),
+            Err(_) => stamp::sha256_hex(&read_base(&path)?),
+        };
+        hasher_input.push(id);
     }
     hasher_input.push(
         stamp::versions()

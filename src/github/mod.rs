@@ -244,6 +244,40 @@ pub struct PullRepo {
     pub clone_url: Option<String>,
 }
 
+/// What the port's callers need of a GitHub release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ReleaseData {
+    pub id: u64,
+    pub tag_name: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub html_url: String,
+    /// Where its assets go (`uploads.github.com`, or a GitHub Enterprise
+    /// Server's own host), as the RFC 6570 template GitHub gives.
+    #[serde(default)]
+    pub upload_url: String,
+    #[serde(default)]
+    pub assets: Vec<AssetData>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct AssetData {
+    pub name: String,
+}
+
+/// A release to create: as a draft, published once its assets are up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewRelease {
+    pub tag_name: String,
+    pub target_commitish: String,
+    pub name: String,
+    pub body: String,
+    pub draft: bool,
+}
+
 /// Everything dslp-bot asks of GitHub.
 #[allow(async_fn_in_trait)] // used with generics, never as `dyn`
 pub trait GitHub {
@@ -366,6 +400,24 @@ pub trait GitHub {
         branch: &str,
         checks: &[&str],
     ) -> Result<(), GitHubError>;
+    /// The repository's releases, newest first (drafts too, for a token
+    /// that may push).
+    async fn releases(&self, repo: &RepoName) -> Result<Vec<ReleaseData>, GitHubError>;
+    async fn create_release(
+        &self,
+        repo: &RepoName,
+        release: &NewRelease,
+    ) -> Result<ReleaseData, GitHubError>;
+    /// Uploads one asset to the release's `upload_url`.
+    async fn upload_asset(
+        &self,
+        release: &ReleaseData,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), GitHubError>;
+    /// Publishes a draft release.
+    async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError>;
     /// Changes a pull request's base branch or state (`None` leaves it).
     async fn update_pull(
         &self,

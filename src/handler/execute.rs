@@ -87,6 +87,7 @@ async fn one(
         | Effect::CreateFile { .. }
         | Effect::CreatePull { .. }
         | Effect::Protect { .. } => code(github, repo, effect, executed).await,
+        Effect::PublishRelease(plan) => super::publish::publish(github, repo, plan).await,
         Effect::Try { effect, .. } => Box::pin(one(github, repo, effect, executed)).await,
     }
 }

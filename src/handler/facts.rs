@@ -27,6 +27,7 @@ pub(super) fn rerun_event(repo: &RepoName, pull: &PullData) -> PullRequestEvent 
         body: pull.body.clone().unwrap_or_default(),
         labels: pull.labels.iter().map(|l| l.name.clone()).collect(),
         merged: pull.merged.unwrap_or(false),
+        merge_commit_sha: None,
         state: IssueState::from_github(&pull.state),
         head_repo: pull
             .head

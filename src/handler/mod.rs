@@ -9,8 +9,11 @@ pub mod execute;
 mod facts;
 mod flows;
 mod issue;
+mod publish;
 mod pull_request;
+mod release;
 pub mod sandbox;
+mod tree;
 
 use anyhow::Result;
 

@@ -2,19 +2,16 @@
 //! report, and the lifecycle around it, one step each.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
 use crate::automation::closed::ClosedPull;
 use crate::automation::{self, Lifecycle, Repository};
 use crate::config::{CONFIG_PATH, ConfigError, RepoConfig};
-use crate::data::source::{LfsRemote, Sources};
 use crate::engine::trust::{Trust, TrustFacts};
 use crate::engine::{self, Effect, EvidenceState, Plan, notices};
 use crate::event::{PullAction, PullRequestEvent};
 use crate::evidence::{self, Evidence};
-use crate::github::fetch::{Fetch, PullHead};
 use crate::github::{APPROVAL_CONTEXT, GitHub, PullData, Status, StatusState};
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::OK_TO_TEST;
@@ -24,9 +21,10 @@ use crate::revision::{RevisionError, Revisions};
 
 use super::context::{Evaluated, Limits, Outcome, RunContext, Tree};
 use super::execute::execute;
-use super::facts::{config_at, config_of, load_config, off_executor, rerun_event};
+use super::facts::{config_at, config_of, load_config, rerun_event};
 use super::flows::{self, reply};
 use super::sandbox::{EvaluationJob, JobLimits};
+use super::tree::{checkout, sources_for};
 
 pub(super) async fn pull_request(
     github: &impl GitHub,
@@ -82,6 +80,9 @@ pub(super) async fn pull_request(
     };
     let evidence = evaluated.evidence;
     around(github, &lifecycle, event, &plan, evidence.as_ref()).await?;
+    if closed {
+        super::release::merged(github, ctx, event, &lifecycle).await?;
+    }
     let mut outcome = Outcome::of(plan, warnings);
     outcome.evaluated = evidence
         .into_iter()
@@ -274,32 +275,6 @@ pub(super) async fn labelled_ok_to_test(
     pull_request(github, ctx, &rerun_event(repo, &pull)).await
 }
 
-/// Fetches the pull request's two commits, off the executor, under the
-/// time limit.
-async fn checkout(
-    fetch: &Arc<dyn Fetch>,
-    event: &PullRequestEvent,
-    limits: Limits,
-) -> Result<PathBuf> {
-    let clone_url = event.clone_url.clone().ok_or_else(|| {
-        anyhow!(
-            "the payload names no clone URL for {}; cannot fetch its commits",
-            event.repo
-        )
-    })?;
-    let fetch = fetch.clone();
-    let pull = PullHead {
-        repo: event.repo.clone(),
-        number: event.number,
-        base_ref: event.base_ref.clone(),
-        head_sha: event.head_sha.clone(),
-    };
-    off_executor(limits, "fetching the pull request's commits", move || {
-        fetch.checkout(&pull, &clone_url)
-    })
-    .await?
-}
-
 /// The rules of the pull request's branch and of the issue it names.
 async fn rules_of(
     github: &impl GitHub,
@@ -342,35 +317,6 @@ impl Gathered {
     }
 }
 
-/// Where the pull request's data comes from: the job's cache and token,
-/// its repository's LFS server, and for a fork, the size limit and the
-/// base's `.dvc/config` (a fork must not point dslp-bot at a remote of its
-/// choosing).
-fn sources_for(
-    ctx: RunContext<'_>,
-    root: &Path,
-    event: &PullRequestEvent,
-    fork_bytes: Option<u64>,
-) -> Sources {
-    let mut sources = ctx.sources.clone();
-    if let Some(url) = &event.clone_url {
-        let token = sources.lfs.take().and_then(|l| l.token);
-        sources.lfs = Some(LfsRemote {
-            url: url.clone(),
-            token,
-        });
-    }
-    if let Some(bytes) = fork_bytes {
-        sources.max_bytes = Some(bytes);
-        sources.dvc_config = Revisions::discover(root)
-            .and_then(|r| r.read(&event.base_sha, ".dvc/config"))
-            .ok()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .or(Some(String::new()));
-    }
-    sources
-}
-
 /// Measures a fork's files, then gathers the evidence under the limits,
 /// in the sandbox.
 async fn gather(
@@ -410,6 +356,7 @@ async fn gather(
         base: Some(event.base_sha.clone()),
         run_data_tests: kind.data_tests,
         run_training: kind.training,
+        keep_artifacts: false,
         sources: sources_for(ctx, root, event, fork.then_some(limits.fork_files.bytes)),
     };
     let job_limits = JobLimits {

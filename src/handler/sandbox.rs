@@ -34,6 +34,9 @@ pub struct EvaluationJob {
     pub base: Option<String>,
     pub run_data_tests: bool,
     pub run_training: bool,
+    /// Keep the trained models (for a release).
+    #[serde(default)]
+    pub keep_artifacts: bool,
     /// Where data beyond the working tree comes from; its token crosses
     /// on the child's standard input, never its command line.
     pub sources: Sources,
@@ -112,7 +115,7 @@ fn gather(job: &EvaluationJob) -> Result<Evidence> {
         datasets: &[],
         run_data_tests: job.run_data_tests,
         run_training: job.run_training,
-        keep_artifacts: false,
+        keep_artifacts: job.keep_artifacts,
         sources: &job.sources,
     }))
 }

@@ -3,7 +3,8 @@
 //! columns one-hot encoding where levels unseen in training encode as zeros
 //! (scikit-learn's `SimpleImputer`, `StandardScaler`, `OneHotEncoder(handle_unknown="ignore")`).
 
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
@@ -90,12 +91,14 @@ impl FeaturePlan {
                             "feature `{name}` has no values in the training split (all null); exclude it"
                         )));
                     }
-                    let mut levels: Vec<String> = train
+                    // Distinct levels first: one string per level, not per row.
+                    let distinct: std::collections::HashSet<&str> = train
                         .iter()
-                        .map(|r| values.get(*r).unwrap_or(MISSING_LEVEL).to_string())
+                        .map(|r| values.get(*r).unwrap_or(MISSING_LEVEL))
                         .collect();
+                    let mut levels: Vec<String> =
+                        distinct.into_iter().map(str::to_string).collect();
                     levels.sort_unstable();
-                    levels.dedup();
                     if levels.len() > max_levels {
                         return Err(ModelError::new(format!(
                             "feature `{name}` has {} levels, more than one-hot encoding allows ({max_levels}); exclude it or raise `max_levels:`",
@@ -141,50 +144,89 @@ impl FeaturePlan {
         features: &[(&str, &ColumnView)],
         rows: &[usize],
     ) -> Result<Array2<f64>, ModelError> {
+        // Each column is checked once; then row blocks fill in parallel.
+        let views = self
+            .columns
+            .iter()
+            .map(|encoded| self.view_of(encoded, features))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut matrix = Array2::<f64>::zeros((rows.len(), self.width()));
-        let mut offset = 0;
-        for encoded in &self.columns {
-            let name = match encoded {
-                EncodedColumn::Numeric { name, .. } | EncodedColumn::OneHot { name, .. } => name,
-            };
-            let view = features
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| *v)
-                .ok_or_else(|| ModelError::new(format!("feature `{name}` is missing")))?;
-            match (encoded, view) {
-                (
-                    EncodedColumn::Numeric {
-                        fill,
-                        center,
-                        scale,
-                        ..
-                    },
-                    ColumnView::Numeric(values),
-                ) => {
-                    for (i, row) in rows.iter().enumerate() {
-                        let value = values.get(*row).filter(|v| !v.is_nan()).unwrap_or(*fill);
-                        matrix[[i, offset]] = (value - center) / scale;
-                    }
-                    offset += 1;
+        let blocks: Vec<_> = matrix.axis_chunks_iter_mut(Axis(0), BLOCK).collect();
+        blocks
+            .into_par_iter()
+            .zip(rows.par_chunks(BLOCK))
+            .for_each(|(mut block, rows)| {
+                let mut offset = 0;
+                for (encoded, view) in self.columns.iter().zip(&views) {
+                    offset += fill(&mut block, offset, encoded, view, rows);
                 }
-                (EncodedColumn::OneHot { levels, .. }, ColumnView::Text(values)) => {
-                    for (i, row) in rows.iter().enumerate() {
-                        let level = values.get(*row).unwrap_or(MISSING_LEVEL);
-                        if let Ok(k) = levels.binary_search_by(|l| l.as_str().cmp(level)) {
-                            matrix[[i, offset + k]] = 1.0;
-                        }
-                    }
-                    offset += levels.len();
-                }
-                _ => {
-                    return Err(ModelError::new(format!(
-                        "feature `{name}` changed type between training and prediction"
-                    )));
+            });
+        Ok(matrix)
+    }
+
+    /// The view a planned column reads, of the type it was planned for.
+    fn view_of<'v>(
+        &self,
+        encoded: &EncodedColumn,
+        features: &[(&str, &'v ColumnView)],
+    ) -> Result<&'v ColumnView, ModelError> {
+        let name = match encoded {
+            EncodedColumn::Numeric { name, .. } | EncodedColumn::OneHot { name, .. } => name,
+        };
+        let view = features
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| ModelError::new(format!("feature `{name}` is missing")))?;
+        match (encoded, view) {
+            (EncodedColumn::Numeric { .. }, ColumnView::Numeric(_))
+            | (EncodedColumn::OneHot { .. }, ColumnView::Text(_)) => Ok(view),
+            _ => Err(ModelError::new(format!(
+                "feature `{name}` changed type between training and prediction"
+            ))),
+        }
+    }
+}
+
+/// Rows per parallel block of the matrix.
+const BLOCK: usize = 1 << 13;
+
+/// Writes one planned column of `rows` into `block` from `offset`; answers
+/// how many matrix columns it took.
+fn fill(
+    block: &mut ndarray::ArrayViewMut2<f64>,
+    offset: usize,
+    encoded: &EncodedColumn,
+    view: &ColumnView,
+    rows: &[usize],
+) -> usize {
+    match (encoded, view) {
+        (
+            EncodedColumn::Numeric {
+                fill,
+                center,
+                scale,
+                ..
+            },
+            ColumnView::Numeric(values),
+        ) => {
+            for (i, row) in rows.iter().enumerate() {
+                let value = values.get(*row).filter(|v| !v.is_nan()).unwrap_or(*fill);
+                block[[i, offset]] = (value - center) / scale;
+            }
+            1
+        }
+        (EncodedColumn::OneHot { levels, .. }, ColumnView::Text(values)) => {
+            for (i, row) in rows.iter().enumerate() {
+                let level = values.get(*row).unwrap_or(MISSING_LEVEL);
+                if let Ok(k) = levels.binary_search_by(|l| l.as_str().cmp(level)) {
+                    block[[i, offset + k]] = 1.0;
                 }
             }
+            levels.len()
         }
-        Ok(matrix)
+        // `view_of` checked the pairs.
+        _ => 0,
     }
 }
 

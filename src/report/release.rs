@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use base64::Engine as _;
+
+use crate::evidence::ModelOutcome;
 use crate::lifecycle::metric::format_metric;
-use crate::model::release::{Bump, Decision, ReleaseFacts, Version};
+use crate::model::artifact::ModelArtifact;
+use crate::model::release::{self, Bump, Decision, ReleaseFacts, Version};
 
 /// What a release keeps of itself for the next one to compare with
 /// (`NAME.release.json`, one of its assets).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseRecord {
     pub model: String,
     pub tag: String,
@@ -79,4 +83,151 @@ pub fn notes(record: &ReleaseRecord, previous: Option<&ReleaseRecord>) -> String
         "\nAssets: the model (`.model.json`, with its fitted preprocessing), the model card, the input and output schemas (JSON Schema), the reference profile monitoring compares with, the stamp, and this release's record.\n",
     );
     out
+}
+
+/// Where the notes keep the record, so the next release finds what it
+/// compares with in the release itself.
+const RECORD_MARKER: &str = "<!-- dslp:release-record ";
+
+/// One file of a release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub name: String,
+    pub content_type: &'static str,
+    pub text: String,
+}
+
+/// A release, ready to be written to a directory or published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub record: ReleaseRecord,
+    /// The notes, with the record inside them for the next release.
+    pub notes: String,
+    pub assets: Vec<Asset>,
+}
+
+/// What a release of `outcome`'s model would be after `previous`; `None`
+/// when nothing it was made from changed since `previous`.
+pub fn prepare(
+    outcome: &ModelOutcome,
+    previous: Option<&ReleaseRecord>,
+) -> Result<Option<Prepared>, String> {
+    let name = &outcome.name;
+    let artifact = outcome
+        .artifact
+        .as_ref()
+        .ok_or_else(|| match &outcome.error {
+            Some(error) => format!("model `{name}` could not be trained: {error}"),
+            None => {
+                format!("model `{name}` has no trained artifact (its metrics come from a file)")
+            }
+        })?;
+    let facts = ReleaseFacts::of(artifact)
+        .ok_or_else(|| format!("model `{name}` has no algorithm to release"))?;
+    if previous.is_some_and(|p| p.facts == facts) {
+        return Ok(None);
+    }
+    let decision = release::decide(previous.map(|p| (p.version, &p.facts)), &facts);
+    let record = ReleaseRecord {
+        model: name.clone(),
+        tag: tag(name, decision.version),
+        version: decision.version,
+        metrics: outcome.metrics().cloned().unwrap_or_default(),
+        commit: artifact.stamp.head_commit.clone(),
+        decision,
+        facts,
+    };
+    let card = crate::report::model_card(outcome);
+    let assets = assets(&record, artifact, previous, &card)?;
+    let notes = format!(
+        "{}\n{RECORD_MARKER}{} -->\n",
+        notes(&record, previous),
+        encode(&record)?
+    );
+    Ok(Some(Prepared {
+        record,
+        notes,
+        assets,
+    }))
+}
+
+fn encode(record: &ReleaseRecord) -> Result<String, String> {
+    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(json))
+}
+
+/// The record a release's notes keep; `None` for a release dslp-bot did
+/// not make, or whose notes were edited past reading.
+pub fn record_in(notes: &str) -> Option<ReleaseRecord> {
+    let start = notes.find(RECORD_MARKER)? + RECORD_MARKER.len();
+    let end = start + notes[start..].find(" -->")?;
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(notes[start..end].trim())
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Each model's newest release, from the releases' notes (drafts left out:
+/// a draft is a release not finished).
+pub fn latest<'a>(notes: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, ReleaseRecord> {
+    let mut latest: BTreeMap<String, ReleaseRecord> = BTreeMap::new();
+    for record in notes.into_iter().filter_map(record_in) {
+        match latest.get(&record.model) {
+            Some(kept) if kept.version >= record.version => {}
+            _ => {
+                latest.insert(record.model.clone(), record);
+            }
+        }
+    }
+    latest
+}
+
+/// The release's files: the model, its card, input and output schemas, the
+/// reference profile, the stamp, the record and the notes.
+fn assets(
+    record: &ReleaseRecord,
+    artifact: &ModelArtifact,
+    previous: Option<&ReleaseRecord>,
+    card: &str,
+) -> Result<Vec<Asset>, String> {
+    let name = &record.model;
+    let json = |file: String, value: &dyn erased::Json| -> Result<Asset, String> {
+        Ok(Asset {
+            name: file,
+            content_type: "application/json",
+            text: value.pretty()?,
+        })
+    };
+    let markdown = |file: String, text: String| Asset {
+        name: file,
+        content_type: "text/markdown",
+        text,
+    };
+    let output = artifact.output.as_ref().map(|o| o.json_schema());
+    Ok(vec![
+        json(format!("{name}.model.json"), artifact)?,
+        markdown(format!("{name}.card.md"), card.to_string()),
+        json(
+            format!("{name}.input.schema.json"),
+            &artifact.input_schema().json_schema(),
+        )?,
+        json(format!("{name}.output.schema.json"), &output)?,
+        json(format!("{name}.reference.json"), &artifact.reference)?,
+        json(format!("{name}.stamp.json"), &artifact.stamp)?,
+        json(format!("{name}.release.json"), record)?,
+        markdown(format!("{name}.notes.md"), notes(record, previous)),
+    ])
+}
+
+/// Pretty JSON of any serialisable value, behind one object-safe trait.
+mod erased {
+    pub trait Json {
+        fn pretty(&self) -> Result<String, String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> Result<String, String> {
+            serde_json::to_string_pretty(self).map_err(|e| e.to_string())
+        }
+    }
 }

@@ -52,7 +52,9 @@ pub struct ScaffoldFile {
 
 /// The files for a repository whose collaboration branch is `main_branch`
 /// (when known, the config names it instead of the `main`/`master` default).
-pub fn files(main_branch: Option<&str>) -> Vec<ScaffoldFile> {
+/// With `release`, merged model branches are released: the config says
+/// `release: act` and the workflow's token may write contents.
+pub fn files(main_branch: Option<&str>, release: bool) -> Vec<ScaffoldFile> {
     let mut files: Vec<ScaffoldFile> = ISSUE_TEMPLATE_FILES
         .iter()
         .map(|(name, contents)| ScaffoldFile {
@@ -62,11 +64,18 @@ pub fn files(main_branch: Option<&str>) -> Vec<ScaffoldFile> {
         .collect();
     files.push(ScaffoldFile {
         path: PathBuf::from(config::CONFIG_PATH),
-        contents: config_text(main_branch),
+        contents: match release {
+            true => config_text(main_branch)
+                .replace("automations: {}\n", "automations:\n  release: act\n"),
+            false => config_text(main_branch),
+        },
     });
     files.push(ScaffoldFile {
         path: PathBuf::from(WORKFLOW_PATH),
-        contents: WORKFLOW.to_string(),
+        contents: match release {
+            true => WORKFLOW.replace("contents: read   #", "contents: write  #"),
+            false => WORKFLOW.to_string(),
+        },
     });
     files
 }
@@ -178,5 +187,28 @@ mod tests {
         assert_eq!(config_text(Some("weird: name")), config::EXAMPLE);
         let parsed = config::RepoConfig::parse(&config_text(Some("trunk")), "x").unwrap();
         assert_eq!(parsed.branches.main, vec!["trunk".to_string()]);
+    }
+
+    #[test]
+    fn releases_switch_on_the_config_and_the_tokens_contents_write_together() {
+        let file = |files: &[ScaffoldFile], path: &str| {
+            files
+                .iter()
+                .find(|f| f.path == Path::new(path))
+                .unwrap()
+                .contents
+                .clone()
+        };
+        let off = files(None, false);
+        let on = files(None, true);
+        assert!(file(&off, WORKFLOW_PATH).contains("  contents: read "));
+        assert!(!file(&off, WORKFLOW_PATH).contains("contents: write"));
+        assert!(file(&on, WORKFLOW_PATH).contains("  contents: write "));
+        let released = config::RepoConfig::parse(&file(&on, config::CONFIG_PATH), "x").unwrap();
+        assert_eq!(released.automations.release, config::Mode::Act);
+        let default = config::RepoConfig::parse(&file(&off, config::CONFIG_PATH), "x").unwrap();
+        assert_eq!(default.automations.release, config::Mode::Suggest);
+        // The merged pull request's checkout is its merge commit.
+        assert!(file(&off, WORKFLOW_PATH).contains("github.event.pull_request.merge_commit_sha"));
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::fake_github::{FakeGitHub, Fault};
 use crate::support::{fixture, git};
 
-const TOKEN: &str = "ghs_test_token_never_printed";
+pub(crate) const TOKEN: &str = "ghs_test_token_never_printed";
 
 /// The demo project on `main`, and `experiment/6-boosting` changing the model.
 fn repository() -> (tempfile::TempDir, String, String) {
@@ -65,14 +65,14 @@ fn pull_request_event(
     path
 }
 
-struct ActionRun {
-    code: i32,
-    stderr: String,
-    summary: String,
-    output: String,
+pub(crate) struct ActionRun {
+    pub code: i32,
+    pub stderr: String,
+    pub summary: String,
+    pub output: String,
 }
 
-async fn run_action(
+pub(crate) async fn run_action(
     github: &FakeGitHub,
     workspace: &Path,
     event: &Path,

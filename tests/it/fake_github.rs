@@ -19,6 +19,9 @@ use crate::support::fixture;
 #[path = "fake_lfs.rs"]
 mod fake_lfs;
 
+#[path = "fake_releases.rs"]
+mod fake_releases;
+
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: u64,
@@ -95,6 +98,10 @@ pub struct World {
     pub may_administer: bool,
     /// Pull requests opened through the API: (number, title, head, base, body).
     pub opened_pulls: Vec<(u64, String, String, String, String)>,
+    /// Releases, oldest first.
+    pub releases: Vec<Value>,
+    /// (release id, asset name) → the bytes uploaded.
+    pub release_assets: BTreeMap<(u64, String), Vec<u8>>,
     next_id: u64,
 }
 
@@ -637,6 +644,18 @@ fn answer(
             .unwrap_or(0)
     };
     let template = op.template.join("/");
+    if let Some(answer) = fake_releases::answer(
+        &mut world,
+        method.as_str(),
+        &template,
+        number("release_id"),
+        &uri,
+        &headers,
+        &body,
+        &json_body,
+    ) {
+        return answer;
+    }
     match (method.as_str(), template.as_str()) {
         ("GET", "repos/{owner}/{repo}/issues") => {
             let all: Vec<Value> = world.issues.values().cloned().collect();

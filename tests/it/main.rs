@@ -16,6 +16,7 @@ mod lifecycle_stories;
 mod model_evidence;
 mod parsers_never_panic;
 mod predict;
+mod releases;
 mod report_snapshots;
 mod schemas;
 mod support;

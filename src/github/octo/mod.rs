@@ -11,6 +11,7 @@ use super::{Annotation, CHECK_TEXT_LIMIT, CheckRun, GitHubError};
 use crate::lifecycle::links::RepoName;
 
 mod port;
+mod releases;
 
 pub struct OctocrabGitHub {
     client: Octocrab,
@@ -75,6 +76,44 @@ impl OctocrabGitHub {
             })
         })
         .await
+    }
+
+    /// Posts raw bytes to an absolute URL (a release's uploads host); the
+    /// client sends its token only to its API and uploads hosts.
+    async fn upload(
+        &self,
+        url: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        what: &str,
+    ) -> Result<(), GitHubError> {
+        let client = &self.client;
+        let reply = retry::call(&self.policy, Idempotence::Creates, what, || async {
+            let request = http::Request::builder()
+                .method(Method::POST)
+                .uri(url)
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::CONTENT_LENGTH, bytes.len())
+                .body(bytes.clone())
+                .map_err(|e| e.to_string())?;
+            let response = client.execute(request).await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let text = client
+                .body_to_string(response)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply {
+                status,
+                headers,
+                body: text,
+            })
+        })
+        .await?;
+        match reply.ok() {
+            true => Ok(()),
+            false => Err(retry::error_of(&reply, what)),
+        }
     }
 
     /// Sends and parses a successful answer; any other is an error.

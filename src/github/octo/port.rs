@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::{Numbered, OctocrabGitHub, check_output, repo_path, segment, segments};
 use crate::github::retry::{self, Idempotence};
 use crate::github::{
-    Annotation, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate, Permission,
-    PullData, Status,
+    Annotation, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate, NewRelease,
+    Permission, PullData, ReleaseData, Status,
 };
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
@@ -533,6 +533,33 @@ impl GitHub for OctocrabGitHub {
             "update a pull request",
         )
         .await
+    }
+
+    async fn releases(&self, repo: &RepoName) -> Result<Vec<ReleaseData>, GitHubError> {
+        self.list_releases(repo).await
+    }
+
+    async fn create_release(
+        &self,
+        repo: &RepoName,
+        release: &NewRelease,
+    ) -> Result<ReleaseData, GitHubError> {
+        self.new_release(repo, release).await
+    }
+
+    async fn upload_asset(
+        &self,
+        release: &ReleaseData,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), GitHubError> {
+        self.upload_release_asset(release, name, content_type, bytes)
+            .await
+    }
+
+    async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError> {
+        self.publish_draft(repo, id).await
     }
 
     async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError> {
