@@ -41,6 +41,12 @@ pub enum Event {
     Installed {
         repos: Vec<RepoName>,
     },
+    /// A scheduled run: the workflow's `schedule:` (or a manual
+    /// `workflow_dispatch`), which runs monitoring. Its payload may not
+    /// name the repository; the Action knows it.
+    Scheduled {
+        repo: Option<RepoName>,
+    },
     /// An event or action dslp-bot does not act on.
     Ignored {
         event: String,
@@ -373,6 +379,12 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                     .collect(),
             })
         }
+        "schedule" | "workflow_dispatch" => Ok(Event::Scheduled {
+            repo: payload
+                .repository
+                .as_ref()
+                .and_then(|r| RepoName::parse(&r.full_name)),
+        }),
         _ => Ok(read.ignored(&payload)),
     }
 }

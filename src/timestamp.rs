@@ -21,6 +21,27 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
+/// Unix seconds as `2016-07-11T22:14:10Z` (the inverse of [`unix_seconds`]).
+pub fn iso(seconds: u64) -> String {
+    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
+    // The civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// Now, as unix seconds. dslp-bot's one clock.
 pub fn now() -> u64 {
     now_ms() as u64 / 1000
@@ -37,6 +58,18 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_is_the_inverse_of_unix_seconds() {
+        for text in [
+            "2016-07-11T22:14:10Z",
+            "2000-02-29T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "2026-12-31T23:59:59Z",
+        ] {
+            assert_eq!(iso(unix_seconds(text).unwrap()), text);
+        }
+    }
 
     #[test]
     fn githubs_timestamps_are_read() {

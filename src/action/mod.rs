@@ -83,10 +83,13 @@ pub fn run(args: ActionArgs) -> Result<i32> {
 async fn run_async(args: &ActionArgs) -> Result<Outcome> {
     let payload = std::fs::read(&args.event_path)
         .with_context(|| format!("reading the event file {}", args.event_path.display()))?;
-    let event = event::parse(&args.event_name, &payload)?;
+    let mut event = event::parse(&args.event_name, &payload)?;
     // An Action's event file names its repository; GITHUB_REPOSITORY must agree.
-    RepoName::parse(&args.repository)
+    let repository = RepoName::parse(&args.repository)
         .with_context(|| format!("GITHUB_REPOSITORY `{}` is not owner/name", args.repository))?;
+    if let Event::Scheduled { repo: repo @ None } = &mut event {
+        *repo = Some(repository);
+    }
     let policy = RetryPolicy {
         base_delay: Duration::from_millis(args.retry_base_ms),
         ..RetryPolicy::default()

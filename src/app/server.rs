@@ -58,7 +58,8 @@ fn record_of(delivery: Delivery) -> NewDelivery {
             format!("installation {}", delivery.installation.unwrap_or_default()),
             false,
         )),
-        Event::Ignored { .. } => None,
+        // GitHub sends no schedule to an App: the Action's alone.
+        Event::Ignored { .. } | Event::Scheduled { .. } => None,
     };
     let action = match delivery.event {
         Event::Ignored { action, .. } => action,

@@ -10,8 +10,8 @@ use anyhow::{Result, anyhow};
 
 use super::common::exit;
 use super::predict::{read_artifact, read_columns};
-use crate::lifecycle::metric::format_metric;
-use crate::model::monitor::{self, Level, Limits, MonitorReport};
+use crate::model::monitor::{self, Level, Limits};
+use crate::report::monitor::text;
 
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
 pub enum MonitorFormat {
@@ -93,91 +93,4 @@ fn drops(given: &[String]) -> Result<BTreeMap<String, f64>> {
             Ok((metric.to_string(), amount))
         })
         .collect()
-}
-
-fn word(level: Level) -> &'static str {
-    match level {
-        Level::Ok => "ok",
-        Level::Warn => "WARN",
-        Level::Fail => "FAIL",
-    }
-}
-
-fn drift_line(row: &monitor::Drifted) -> String {
-    let ks = row
-        .drift
-        .ks
-        .map_or(String::new(), |k| format!("  KS {k:.3}"));
-    let new = match row.drift.new_levels.len() {
-        0 => String::new(),
-        n => format!(
-            "  {n} new level{}: {}",
-            if n == 1 { "" } else { "s" },
-            row.drift.new_levels.join(", ")
-        ),
-    };
-    format!(
-        "  {:<4} {:<24} PSI {:.3}{ks}{new}\n",
-        word(row.level),
-        row.name,
-        row.drift.psi
-    )
-}
-
-fn text(report: &MonitorReport, limits: &Limits) -> String {
-    let mut out = format!(
-        "monitor {}: {} fresh rows against the model's reference profile\n",
-        report.model, report.rows
-    );
-    out.push_str(&format!(
-        "input drift: {} (PSI warn above {}, fail above {})\n",
-        word(report.input_drift),
-        limits.psi_warn,
-        limits.psi_fail
-    ));
-    for row in &report.features {
-        out.push_str(&drift_line(row));
-    }
-    if let Some(scores) = &report.predictions {
-        out.push_str("prediction drift (the model's scores; not a cause on its own):\n");
-        out.push_str(&drift_line(scores));
-    }
-    if !report.metrics.is_empty() {
-        out.push_str(&format!("performance: {}\n", word(report.performance_drop)));
-        // The task's headline metrics and any with a limit; JSON has them all.
-        const HEADLINE: [&str; 7] = [
-            "roc_auc",
-            "roc_auc_ovr",
-            "accuracy",
-            "f1",
-            "log_loss",
-            "r2",
-            "rmse",
-        ];
-        let shown = report.metrics.iter().filter(|m| {
-            HEADLINE.contains(&m.metric.as_str()) || limits.drops.contains_key(&m.metric)
-        });
-        for m in shown {
-            out.push_str(&format!(
-                "  {:<4} {:<24} released {:>8}  now {:>8}\n",
-                word(m.level),
-                m.metric,
-                format_metric(m.released),
-                format_metric(m.now)
-            ));
-        }
-    }
-    let next = match (report.input_drift, report.performance_drop) {
-        (_, Level::Fail) => {
-            "next: open a retrain issue linked to the Ask (the model no longer meets its release's metrics)"
-        }
-        (Level::Fail, _) => "next: open a Data issue for the drifted inputs",
-        (Level::Warn, _) => {
-            "next: nothing yet; the warned features moved past the warning limit, watch them"
-        }
-        _ => "next: nothing; within limits",
-    };
-    out.push_str(next);
-    out.push('\n');
-    out
 }

@@ -1,7 +1,6 @@
 //! `dslp predict`: a saved model (`NAME.model.json` from `dslp train
 //! --output`) scores a CSV, Parquet or NDJSON file.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -9,8 +8,7 @@ use anyhow::{Context, Result, anyhow};
 
 use super::common::exit;
 use crate::data::column::ColumnView;
-use crate::data::load::read_table;
-use crate::data::spec::FileFormat;
+use crate::data::load::columns_of;
 use crate::model::artifact::ModelArtifact;
 use crate::model::predict::{self, OnInvalid};
 
@@ -47,18 +45,8 @@ pub(super) fn read_artifact(path: &Path) -> Result<ModelArtifact> {
 /// A data file's columns as the model reads them, and its row count.
 pub(super) fn read_columns(path: &Path) -> Result<(Vec<(String, ColumnView)>, usize)> {
     let file = path.display().to_string();
-    let format = FileFormat::from_path(&file)
-        .ok_or_else(|| anyhow!("{file}: cannot tell the format; use .csv, .parquet or .ndjson"))?;
     let bytes = std::fs::read(path).with_context(|| format!("reading {file}"))?;
-    let loaded = read_table(&bytes, format, &file, &BTreeMap::new()).map_err(|e| anyhow!("{e}"))?;
-    let columns = loaded
-        .frame
-        .columns()
-        .iter()
-        .map(|c| ColumnView::of(c).map(|v| (c.name().to_string(), v)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow!("{file}: cannot read its columns: {e}"))?;
-    Ok((columns, loaded.frame.height()))
+    columns_of(&bytes, &file).map_err(|e| anyhow!(e))
 }
 
 pub fn run(args: PredictArgs) -> Result<i32> {

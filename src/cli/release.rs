@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::common::{exit, load_repository};
 use crate::data::source::Sources;
 use crate::evidence::{self, Request};
-use crate::report::release::{Prepared, ReleaseRecord, prepare};
+use crate::report::release::{Links, Prepared, ReleaseRecord, prepare};
 
 #[derive(Debug, clap::Args)]
 pub struct ReleaseArgs {
@@ -54,7 +54,9 @@ pub fn run(args: ReleaseArgs) -> Result<i32> {
         .iter()
         .find(|m| m.name == args.model)
         .ok_or_else(|| anyhow!("model `{}` was not trained", args.model))?;
-    let Some(prepared) = prepare(outcome, previous.as_ref()).map_err(|e| anyhow!(e))? else {
+    let Some(prepared) =
+        prepare(outcome, previous.as_ref(), Links::default()).map_err(|e| anyhow!(e))?
+    else {
         let tag = previous.map(|p| p.tag).unwrap_or_default();
         println!("nothing the model is made from changed since {tag}: no new release");
         return Ok(exit::CLEAN);

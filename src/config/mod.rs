@@ -49,6 +49,9 @@ pub struct RepoConfig {
     /// What the App does by itself along the lifecycle.
     #[serde(default)]
     pub automations: AutomationsConfig,
+    /// Released models watched on fresh production inputs.
+    #[serde(default)]
+    pub monitor: BTreeMap<String, monitor::MonitorSpec>,
     /// The text this config was read from: what an evaluation in a child
     /// process reads again.
     #[serde(skip)]
@@ -287,6 +290,7 @@ impl RepoConfig {
             }
         })?;
         check_params(&config, text, file)?;
+        check_monitors(&config, text, file)?;
         config.source = text.to_string();
         Ok(config)
     }
@@ -400,6 +404,28 @@ pub fn json_schema() -> serde_json::Value {
     schema
 }
 
+/// Every watched model is a declared one.
+fn check_monitors(config: &RepoConfig, text: &str, file: &str) -> Result<(), ConfigError> {
+    for name in config.monitor.keys() {
+        if config.models.contains_key(name) {
+            continue;
+        }
+        let known: Vec<&str> = config.models.keys().map(String::as_str).collect();
+        let (line, column) = words::locate(text, &["monitor", name]).unwrap_or((1, 1));
+        let hint = words::did_you_mean(name, &known)
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        return Err(ConfigError {
+            file: file.to_string(),
+            line,
+            column,
+            message: format!("monitor `{name}`: no model of that name under `models:`{hint}"),
+        });
+    }
+    Ok(())
+}
+
+pub mod monitor;
 #[cfg(test)]
 mod tests;
 mod words;

@@ -294,3 +294,23 @@ pub(super) fn infer_undeclared(frame: &mut DataFrame, declared: &BTreeMap<String
 
 #[cfg(test)]
 mod tests;
+
+/// A file's columns as a model reads them, and its row count: what
+/// `dslp predict` and `dslp monitor` score. `file` names it in messages.
+pub fn columns_of(
+    bytes: &[u8],
+    file: &str,
+) -> Result<(Vec<(String, crate::data::column::ColumnView)>, usize), String> {
+    let format = crate::data::spec::FileFormat::from_path(file)
+        .ok_or_else(|| format!("{file}: cannot tell the format; use .csv, .parquet or .ndjson"))?;
+    let loaded = read_table(bytes, format, file, &std::collections::BTreeMap::new())
+        .map_err(|e| e.to_string())?;
+    let columns = loaded
+        .frame
+        .columns()
+        .iter()
+        .map(|c| crate::data::column::ColumnView::of(c).map(|v| (c.name().to_string(), v)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{file}: cannot read its columns: {e}"))?;
+    Ok((columns, loaded.frame.height()))
+}

@@ -265,6 +265,8 @@ pub struct ReleaseData {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct AssetData {
+    #[serde(default)]
+    pub id: u64,
     pub name: String,
 }
 
@@ -416,6 +418,8 @@ pub trait GitHub {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Result<(), GitHubError>;
+    /// An asset's bytes.
+    async fn download_asset(&self, repo: &RepoName, id: u64) -> Result<Vec<u8>, GitHubError>;
     /// Publishes a draft release.
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError>;
     /// Changes a pull request's base branch or state (`None` leaves it).

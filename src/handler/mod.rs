@@ -9,6 +9,7 @@ pub mod execute;
 mod facts;
 mod flows;
 mod issue;
+mod monitor;
 mod publish;
 mod pull_request;
 mod release;
@@ -93,6 +94,7 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             Ok(last)
         }
         Event::Installed { repos } => installed(github, ctx, repos).await,
+        Event::Scheduled { repo: Some(repo) } => monitor::scheduled(github, ctx, repo).await,
         other => Ok(Outcome::neutral(format!(
             "Nothing to check for {}.",
             describe(other)

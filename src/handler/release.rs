@@ -13,8 +13,12 @@ use crate::config::{Mode, RepoConfig};
 use crate::engine::Effect;
 use crate::event::PullRequestEvent;
 use crate::github::GitHub;
+use crate::lifecycle::ask::asks_of;
+use crate::lifecycle::body::IssueBody;
 use crate::lifecycle::issue::Lookup;
-use crate::report::release::{latest, prepare};
+use crate::lifecycle::kinds::BASED_ON_EXPERIMENT;
+use crate::lifecycle::links::find_refs;
+use crate::report::release::{Links, latest, prepare};
 use crate::revision::Revisions;
 
 use super::context::{RunContext, Tree};
@@ -60,7 +64,10 @@ pub(super) async fn merged(
                 _ if models.is_empty() => None,
                 Mode::Off => None,
                 Mode::Suggest => Some(release::suggested(&models, &event.base_ref)),
-                Mode::Act => Some(publish(github, ctx, event, &root, &config).await?),
+                Mode::Act => {
+                    let links = links_of(lifecycle, head.number);
+                    Some(publish(github, ctx, event, &root, &config, links).await?)
+                }
             }
         }
     };
@@ -84,6 +91,27 @@ pub(super) async fn merged(
         .collect();
     execute(github, &event.repo, &effects).await?;
     Ok(())
+}
+
+/// The Model issue the branch names, its Experiment and its Ask.
+fn links_of(lifecycle: &Lifecycle<'_>, number: Option<u64>) -> Links {
+    let directory = &lifecycle.repository.directory;
+    let model = match number.map(|n| directory.lookup_number(n)) {
+        Some(Lookup::Found(issue)) if !issue.is_pull_request => issue,
+        _ => return Links::default(),
+    };
+    let experiment = IssueBody::parse(&model.body)
+        .field(BASED_ON_EXPERIMENT)
+        .and_then(|text| {
+            find_refs(&text)
+                .first()
+                .and_then(|r| r.number_in(Some(&lifecycle.repository.name)))
+        });
+    Links {
+        model_issue: model.number,
+        experiment,
+        ask: asks_of(model, directory).first().copied(),
+    }
 }
 
 /// The models a release is made of: those trained by an algorithm.
@@ -140,6 +168,7 @@ async fn publish(
     event: &PullRequestEvent,
     root: &Path,
     config: &RepoConfig,
+    links: Links,
 ) -> Result<String> {
     let target = event.merge_commit_sha.clone().unwrap_or_default();
     let job = EvaluationJob {
@@ -175,7 +204,7 @@ async fn publish(
         .models
         .iter()
         .map(
-            |outcome| match prepare(outcome, previous.get(&outcome.name)) {
+            |outcome| match prepare(outcome, previous.get(&outcome.name), links) {
                 Ok(Some(prepared)) => ModelRelease::New(Box::new(prepared)),
                 Ok(None) => ModelRelease::Unchanged {
                     model: outcome.name.clone(),

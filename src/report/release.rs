@@ -23,6 +23,17 @@ pub struct ReleaseRecord {
     pub facts: ReleaseFacts,
     pub metrics: BTreeMap<String, f64>,
     pub commit: Option<String>,
+    /// The issues the release answers, when it was made on a merge.
+    #[serde(default)]
+    pub links: Links,
+}
+
+/// The Model issue a release closes the loop of, its Experiment and Ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Links {
+    pub model_issue: Option<u64>,
+    pub experiment: Option<u64>,
+    pub ask: Option<u64>,
 }
 
 pub fn tag(model: &str, version: Version) -> String {
@@ -79,6 +90,17 @@ pub fn notes(record: &ReleaseRecord, previous: Option<&ReleaseRecord>) -> String
     if let Some(commit) = &record.commit {
         out.push_str(&format!("\nTrained at commit `{commit}`.\n"));
     }
+    let links: Vec<String> = [
+        ("Model issue", record.links.model_issue),
+        ("Experiment", record.links.experiment),
+        ("Ask", record.links.ask),
+    ]
+    .iter()
+    .filter_map(|(what, n)| n.map(|n| format!("{what} #{n}")))
+    .collect();
+    if !links.is_empty() {
+        out.push_str(&format!("\n{}.\n", links.join(" · ")));
+    }
     out.push_str(
         "\nAssets: the model (`.model.json`, with its fitted preprocessing), the model card, the input and output schemas (JSON Schema), the reference profile monitoring compares with, the stamp, and this release's record.\n",
     );
@@ -111,6 +133,7 @@ pub struct Prepared {
 pub fn prepare(
     outcome: &ModelOutcome,
     previous: Option<&ReleaseRecord>,
+    links: Links,
 ) -> Result<Option<Prepared>, String> {
     let name = &outcome.name;
     let artifact = outcome
@@ -136,6 +159,7 @@ pub fn prepare(
         commit: artifact.stamp.head_commit.clone(),
         decision,
         facts,
+        links,
     };
     let card = crate::report::model_card(outcome);
     let assets = assets(&record, artifact, previous, &card)?;

@@ -91,6 +91,8 @@ pub fn answer(
                     json!({"message": "name is required"}),
                 ));
             };
+            world.next_id += 1;
+            let new_id = world.next_id;
             let Some(release) = world.releases.iter_mut().find(|r| r["id"] == release_id) else {
                 return Some(reply(
                     StatusCode::NOT_FOUND,
@@ -109,13 +111,42 @@ pub fn answer(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string();
-            let asset = json!({"name": name, "size": body.len(), "content_type": content_type, "state": "uploaded"});
+            let asset = json!({"id": new_id, "name": name, "size": body.len(), "content_type": content_type, "state": "uploaded"});
             assets.push(asset.clone());
             world
                 .release_assets
                 .insert((release_id, name), body.to_vec());
             reply(StatusCode::CREATED, asset)
         }
+        ("GET", "repos/{owner}/{repo}/releases/assets/{asset_id}") => {
+            let id = asset_id(uri);
+            let found = world.releases.iter().find_map(|r| {
+                let release = r["id"].as_u64()?;
+                let asset = r["assets"].as_array()?.iter().find(|a| a["id"] == id)?;
+                Some((release, asset["name"].as_str()?.to_string()))
+            });
+            let wants_bytes = headers
+                .get("accept")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("application/octet-stream"));
+            match found {
+                Some(key) if wants_bytes => axum::response::IntoResponse::into_response((
+                    StatusCode::OK,
+                    [("content-type", "application/octet-stream")],
+                    world.release_assets[&key].clone(),
+                )),
+                Some((_, name)) => reply(StatusCode::OK, json!({"id": id, "name": name})),
+                None => reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"})),
+            }
+        }
         _ => return None,
     })
+}
+
+fn asset_id(uri: &Uri) -> u64 {
+    uri.path()
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0)
 }

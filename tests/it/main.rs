@@ -14,6 +14,7 @@ mod layers;
 mod lfs;
 mod lifecycle_stories;
 mod model_evidence;
+mod monitoring;
 mod parsers_never_panic;
 mod predict;
 mod releases;

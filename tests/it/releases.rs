@@ -14,7 +14,7 @@ use crate::support::{fixture, git};
 
 /// The demo project on `main`, with releases switched to `mode` and the
 /// model without `support_tickets` (so a later merge can add it).
-fn project(mode: &str) -> tempfile::TempDir {
+pub(crate) fn project(mode: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
@@ -39,7 +39,7 @@ fn project(mode: &str) -> tempfile::TempDir {
 
 /// `model/7-churn-N` changes the config as `change` says and is merged
 /// into `main` (a merge commit); answers the merge commit.
-fn merge_model_branch(dir: &Path, n: u32, change: &dyn Fn(String) -> String) -> String {
+pub(crate) fn merge_model_branch(dir: &Path, n: u32, change: &dyn Fn(String) -> String) -> String {
     let branch = format!("model/7-churn-{n}");
     git(dir, &["checkout", "-q", "-b", &branch]);
     let path = dir.join(".github/dslp.yml");
@@ -66,7 +66,7 @@ fn merge_model_branch(dir: &Path, n: u32, change: &dyn Fn(String) -> String) -> 
 
 /// GitHub's example `pull_request.closed` payload: pull request #20 from
 /// `model/7-churn-N`, merged as `merge_sha`.
-fn merged_event(dir: &Path, n: u32, merge_sha: &str) -> std::path::PathBuf {
+pub(crate) fn merged_event(dir: &Path, n: u32, merge_sha: &str) -> std::path::PathBuf {
     let mut event: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture("github/webhooks/pull_request.closed.json")).unwrap(),
     )

@@ -10,6 +10,7 @@ use super::retry::{self, Idempotence, Reply, RetryPolicy};
 use super::{Annotation, CHECK_TEXT_LIMIT, CheckRun, GitHubError};
 use crate::lifecycle::links::RepoName;
 
+mod labels;
 mod port;
 mod releases;
 

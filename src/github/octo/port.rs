@@ -165,41 +165,7 @@ impl GitHub for OctocrabGitHub {
     }
 
     async fn ensure_label(&self, repo: &RepoName, label: &LabelSpec) -> Result<(), GitHubError> {
-        #[derive(Deserialize)]
-        struct Existing {
-            #[serde(default)]
-            color: String,
-            #[serde(default)]
-            description: Option<String>,
-        }
-        let path = format!("{}/labels/{}", repo_path(repo), segment(label.name));
-        let body =
-            json!({ "name": label.name, "color": label.color, "description": label.description });
-        match self
-            .json::<Existing>(Method::GET, &path, None, "get label")
-            .await
-        {
-            Ok(existing)
-                if existing.color.eq_ignore_ascii_case(label.color)
-                    && existing.description.as_deref() == Some(label.description) =>
-            {
-                Ok(())
-            }
-            Ok(_) => {
-                self.no_content(Method::PATCH, &path, Some(&body), "update label")
-                    .await
-            }
-            Err(GitHubError::NotFound(_)) => {
-                self.no_content(
-                    Method::POST,
-                    &format!("{}/labels", repo_path(repo)),
-                    Some(&body),
-                    "create label",
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        }
+        self.label_as_specified(repo, label).await
     }
 
     async fn add_labels(
@@ -556,6 +522,10 @@ impl GitHub for OctocrabGitHub {
     ) -> Result<(), GitHubError> {
         self.upload_release_asset(release, name, content_type, bytes)
             .await
+    }
+
+    async fn download_asset(&self, repo: &RepoName, id: u64) -> Result<Vec<u8>, GitHubError> {
+        self.release_asset(repo, id).await
     }
 
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError> {

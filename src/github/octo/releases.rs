@@ -5,6 +5,7 @@ use http::Method;
 use serde_json::json;
 
 use super::{OctocrabGitHub, repo_path};
+use crate::github::retry::{self, Idempotence, Reply};
 use crate::github::{GitHubError, NewRelease, ReleaseData};
 use crate::lifecycle::links::RepoName;
 
@@ -46,6 +47,43 @@ impl OctocrabGitHub {
         let url = upload_url(&release.upload_url, name)?;
         self.upload(&url, content_type, bytes, "upload a release asset")
             .await
+    }
+
+    /// GitHub answers with a redirect to its storage, which the client
+    /// follows without the token (another host).
+    pub(super) async fn release_asset(
+        &self,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<Vec<u8>, GitHubError> {
+        let path = format!("{}/releases/assets/{id}", repo_path(repo));
+        let what = "download a release asset";
+        let client = &self.client;
+        let reply = retry::call(&self.policy, Idempotence::Safe, what, || async {
+            let request = http::Request::builder()
+                .method(Method::GET)
+                .uri(path.as_str())
+                .header(http::header::ACCEPT, "application/octet-stream")
+                .body(Vec::<u8>::new())
+                .map_err(|e| e.to_string())?;
+            let response = client.execute(request).await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = client
+                .body_to_string(response)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            })
+        })
+        .await?;
+        match reply.ok() {
+            true => Ok(reply.body.into_bytes()),
+            false => Err(retry::error_of(&reply, what)),
+        }
     }
 
     pub(super) async fn publish_draft(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError> {
