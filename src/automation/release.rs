@@ -7,45 +7,118 @@ use super::Step;
 use super::closed::ClosedPull;
 use crate::engine::{Effect, ReleasePlan};
 use crate::lifecycle::BranchKind;
-use crate::report::release::Prepared;
+use crate::model::release::Decision;
+use crate::report::data_release::PreparedData;
+use crate::report::release::{Asset, Prepared};
 
 /// The marker of the comment that says what was released.
 pub const RELEASE_MARKER: &str = "<!-- dslp:release -->";
 
-/// What became of one model at the merge commit.
+/// What a merged branch releases: a model branch its models, a data
+/// branch its datasets' versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseKind {
+    Model,
+    Data,
+}
+
+/// A release ready to publish, of a model or of a dataset.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ModelRelease {
-    New(Box<Prepared>),
+pub struct Publishable {
+    pub tag: String,
+    pub title: String,
+    pub notes: String,
+    pub assets: Vec<Asset>,
+    /// The version's rule and change, in a few words.
+    pub why: String,
+}
+
+impl From<Prepared> for Publishable {
+    fn from(prepared: Prepared) -> Publishable {
+        let record = prepared.record;
+        Publishable {
+            title: format!("{} {}", record.model, record.version),
+            why: why(&record.decision),
+            tag: record.tag,
+            notes: prepared.notes,
+            assets: prepared.assets,
+        }
+    }
+}
+
+impl From<PreparedData> for Publishable {
+    fn from(prepared: PreparedData) -> Publishable {
+        let record = prepared.record;
+        Publishable {
+            title: format!("{} data {}", record.dataset, record.version),
+            why: why(&record.decision),
+            tag: record.tag,
+            notes: prepared.notes,
+            assets: prepared.assets,
+        }
+    }
+}
+
+fn why(decision: &Decision) -> String {
+    match decision.bump {
+        Some(bump) => format!(
+            "{}: {}",
+            format!("{bump:?}").to_lowercase(),
+            decision.reasons.join("; ")
+        ),
+        None => "first release".into(),
+    }
+}
+
+/// What became of one model or dataset at the merge commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Released {
+    New(Box<Publishable>),
     /// Nothing it is made from changed since this release.
     Unchanged {
-        model: String,
+        name: String,
         tag: String,
     },
-    /// It could not be trained or released: why.
+    /// It could not be trained, read or released: why.
     Failed {
-        model: String,
+        name: String,
         why: String,
     },
 }
 
-/// Whether the pull request that closed asks for a release: a model branch
-/// merged into a collaboration branch (`automations.release` then says
-/// whether to act, suggest, or neither).
-pub fn due(closed: &ClosedPull<'_>) -> bool {
-    closed.merged
-        && closed.kind == Some(BranchKind::Model)
-        && closed.base_kind == Some(BranchKind::Collaboration)
+/// Whether the pull request that closed asks for a release, and of what: a
+/// model or data branch merged into a collaboration branch
+/// (`automations.release` then says whether to act, suggest, or neither).
+pub fn due(closed: &ClosedPull<'_>) -> Option<ReleaseKind> {
+    if !closed.merged || closed.base_kind != Some(BranchKind::Collaboration) {
+        return None;
+    }
+    match closed.kind {
+        Some(BranchKind::Model) => Some(ReleaseKind::Model),
+        Some(BranchKind::Data) => Some(ReleaseKind::Data),
+        _ => None,
+    }
 }
 
-/// `suggest`: the commands that make the release by hand.
-pub fn suggested(models: &[String], base: &str) -> String {
-    let mut out = format!(
-        "The model branch is merged into `{base}`. DSLP's next step is a versioned release of each model it changed; from a checkout of `{base}`:\n\n```sh\n"
-    );
-    for model in models {
-        out.push_str(&format!(
-            "dslp release --model {model} --output release/{model}   # add --previous <the last {model}.release.json>\ngh release create \"$(jq -r .tag release/{model}/{model}.release.json)\" --notes-file release/{model}/{model}.notes.md release/{model}/*\n"
-        ));
+/// `suggest`: how to make the releases by hand.
+pub fn suggested(kind: ReleaseKind, names: &[String], base: &str) -> String {
+    let mut out = match kind {
+        ReleaseKind::Model => format!(
+            "The model branch is merged into `{base}`. DSLP's next step is a versioned release of each model it changed; from a checkout of `{base}`:\n\n```sh\n"
+        ),
+        ReleaseKind::Data => format!(
+            "The data branch is merged into `{base}`. DSLP registers a dataset version after each Data merge; from a checkout of `{base}`, with the next version by DSLP's rules (major: a column removed or retyped; minor: new columns or rows; patch: changed values):\n\n```sh\n"
+        ),
+    };
+    for name in names {
+        out.push_str(&match kind {
+            ReleaseKind::Model => format!(
+                "dslp release --model {name} --output release/{name}   # add --previous <the last {name}.release.json>\ngh release create \"$(jq -r .tag release/{name}/{name}.release.json)\" --notes-file release/{name}/{name}.notes.md release/{name}/*\n"
+            ),
+            ReleaseKind::Data => format!(
+                "dslp data test --dataset {name} --format markdown > {name}.data-card.md\ngh release create {name}-data-vX.Y.Z --notes-file {name}.data-card.md\n"
+            ),
+        });
     }
     out.push_str(
         "```\n\nWith `automations.release: act` in `.github/dslp.yml` (and `contents: write` for the workflow's token), dslp-bot publishes these releases on merge itself.",
@@ -54,40 +127,31 @@ pub fn suggested(models: &[String], base: &str) -> String {
 }
 
 /// The releases to publish at `target` and what to say of them.
-pub fn decide(target: &str, releases: &[ModelRelease]) -> Step {
+pub fn decide(target: &str, releases: &[Released]) -> Step {
     let mut effects = Vec::new();
     let mut lines = Vec::new();
     for release in releases {
         match release {
-            ModelRelease::New(prepared) => {
-                let record = &prepared.record;
+            Released::New(release) => {
                 effects.push(Effect::PublishRelease(Box::new(ReleasePlan {
-                    tag: record.tag.clone(),
+                    tag: release.tag.clone(),
                     target: target.to_string(),
-                    name: format!("{} {}", record.model, record.version),
-                    notes: prepared.notes.clone(),
-                    assets: prepared.assets.clone(),
+                    name: release.title.clone(),
+                    notes: release.notes.clone(),
+                    assets: release.assets.clone(),
                 })));
-                let why = match record.decision.bump {
-                    Some(bump) => format!(
-                        "{}: {}",
-                        format!("{bump:?}").to_lowercase(),
-                        record.decision.reasons.join("; ")
-                    ),
-                    None => "first release".into(),
-                };
                 // Relative to the pull request's or issue's page: the
                 // repository's releases, on any GitHub host.
                 lines.push(format!(
-                    "- 📦 **[{0}](../releases/tag/{0})** ({why})",
-                    record.tag
+                    "- 📦 **[{0}](../releases/tag/{0})** ({1})",
+                    release.tag, release.why
                 ));
             }
-            ModelRelease::Unchanged { model, tag } => lines.push(format!(
-                "- `{model}`: nothing it is made from changed since **{tag}**; no new release"
+            Released::Unchanged { name, tag } => lines.push(format!(
+                "- `{name}`: nothing it is made from changed since **{tag}**; no new release"
             )),
-            ModelRelease::Failed { model, why } => {
-                lines.push(format!("- ⚠️ `{model}` was not released: {why}"))
+            Released::Failed { name, why } => {
+                lines.push(format!("- ⚠️ `{name}` was not released: {why}"))
             }
         }
     }
@@ -120,23 +184,23 @@ mod tests {
     }
 
     #[test]
-    fn only_a_merged_model_branch_into_the_collaboration_branch_is_released() {
-        assert!(due(&closed(
-            BranchKind::Model,
-            BranchKind::Collaboration,
-            true
-        )));
-        assert!(!due(&closed(
-            BranchKind::Model,
-            BranchKind::Collaboration,
-            false
-        )));
-        assert!(!due(&closed(
-            BranchKind::Experiment,
-            BranchKind::Model,
-            true
-        )));
-        assert!(!due(&closed(BranchKind::Model, BranchKind::Feature, true)));
+    fn only_a_merged_model_or_data_branch_into_the_collaboration_branch_is_released() {
+        let due_of = |kind, base, merged| due(&closed(kind, base, merged));
+        let collab = BranchKind::Collaboration;
+        assert_eq!(
+            due_of(BranchKind::Model, collab, true),
+            Some(ReleaseKind::Model)
+        );
+        assert_eq!(
+            due_of(BranchKind::Data, collab, true),
+            Some(ReleaseKind::Data)
+        );
+        assert_eq!(due_of(BranchKind::Model, collab, false), None);
+        assert_eq!(
+            due_of(BranchKind::Experiment, BranchKind::Model, true),
+            None
+        );
+        assert_eq!(due_of(BranchKind::Model, BranchKind::Feature, true), None);
     }
 
     #[test]
@@ -144,12 +208,12 @@ mod tests {
         let step = decide(
             "0123456789abcdef",
             &[
-                ModelRelease::Unchanged {
-                    model: "churn".into(),
+                Released::Unchanged {
+                    name: "churn".into(),
                     tag: "churn-v1.0.0".into(),
                 },
-                ModelRelease::Failed {
-                    model: "ltv".into(),
+                Released::Failed {
+                    name: "ltv".into(),
                     why: "column `spend` is missing".into(),
                 },
             ],
@@ -170,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_suggestion_names_each_models_commands() {
-        let text = suggested(&["churn".into(), "ltv".into()], "main");
+        let text = suggested(ReleaseKind::Model, &["churn".into(), "ltv".into()], "main");
         assert!(text.contains("dslp release --model churn --output release/churn"));
         assert!(text.contains("release/ltv/ltv.notes.md"));
         assert!(text.contains("automations.release: act"));

@@ -46,6 +46,16 @@ pub struct DatasetReport {
     /// Why drift could not be computed, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_note: Option<String>,
+    /// What the bytes are and where they live, for a dataset version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<DataContent>,
+}
+
+/// A dataset file's identity: its sha256 and where its bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataContent {
+    pub sha256: String,
+    pub source: source::SourceKind,
 }
 
 impl DatasetReport {
@@ -116,6 +126,7 @@ pub fn evaluate(name: &str, spec: &DatasetSpec, files: DatasetFiles<'_>) -> Data
         profile: Vec::new(),
         drift: None,
         drift_note: None,
+        content: None,
     };
     let declared: BTreeMap<String, ColumnType> = spec
         .columns

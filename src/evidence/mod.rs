@@ -58,7 +58,17 @@ pub fn gather(request: &Request<'_>) -> Evidence {
                 crate::progress::step(|| format!("reading and testing `{name}` ({})", spec.path.0));
                 let base_spec = base_config.as_ref().and_then(|c| c.datasets.get(name));
                 let base = request.base.map(|rev| (rev, base_spec));
-                data::evaluate(name, spec, dataset_files(&resolver, spec, base))
+                let mut report = data::evaluate(name, spec, dataset_files(&resolver, spec, base));
+                // A kept dataset is one to version: what its bytes are.
+                if request.keep_artifacts && request.run_data_tests {
+                    report.content = files::read_head(&resolver, Some(spec), &spec.path.0)
+                        .ok()
+                        .map(|bytes| data::DataContent {
+                            sha256: crate::model::stamp::sha256_hex(&bytes),
+                            source: resolver.kind_of(&spec.path.0),
+                        });
+                }
+                report
             })
             .collect()
     } else {

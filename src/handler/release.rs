@@ -2,23 +2,26 @@
 //! commit, each changed one published as a GitHub Release, and the pull
 //! request and its Model issue told which.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::automation::Lifecycle;
 use crate::automation::closed::ClosedPull;
-use crate::automation::release::{self, ModelRelease, RELEASE_MARKER};
+use crate::automation::release::{self, RELEASE_MARKER, ReleaseKind, Released};
 use crate::config::{Mode, RepoConfig};
 use crate::engine::Effect;
 use crate::event::PullRequestEvent;
+use crate::evidence::Evidence;
 use crate::github::GitHub;
 use crate::lifecycle::ask::asks_of;
 use crate::lifecycle::body::IssueBody;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::kinds::BASED_ON_EXPERIMENT;
 use crate::lifecycle::links::find_refs;
-use crate::report::release::{Links, latest, prepare};
+use crate::report::data_release::{self, DataRecord};
+use crate::report::release::{Links, ReleaseRecord, latest, prepare};
 use crate::revision::Revisions;
 
 use super::context::{RunContext, Tree};
@@ -45,9 +48,9 @@ pub(super) async fn merged(
         base_kind: conventions.classify(&event.base_ref).kind,
         merged: event.merged,
     };
-    if !release::due(&closed) {
+    let Some(kind) = release::due(&closed) else {
         return Ok(());
-    }
+    };
     // GitHub is taking `merge_commit_sha` out of pull requests (REST
     // version 2026-03-10): without it, the base branch's head, which the
     // merge just made.
@@ -59,14 +62,20 @@ pub(super) async fn merged(
     let said = match at_merge(ctx, event, lifecycle.config).await {
         Err(why) => Some(format!("No release: {why}")),
         Ok((root, config)) => {
-            let models = released_models(&config);
+            let names = released(kind, &config);
             match config.automations.release {
-                _ if models.is_empty() => None,
+                _ if names.is_empty() => None,
                 Mode::Off => None,
-                Mode::Suggest => Some(release::suggested(&models, &event.base_ref)),
+                Mode::Suggest => Some(release::suggested(kind, &names, &event.base_ref)),
                 Mode::Act => {
-                    let links = links_of(lifecycle, head.number);
-                    Some(publish(github, ctx, event, &root, &config, links).await?)
+                    let at = Merged {
+                        ctx,
+                        event,
+                        root: &root,
+                        config: &config,
+                        links: links_of(lifecycle, head.number),
+                    };
+                    Some(publish(github, &at, kind).await?)
                 }
             }
         }
@@ -114,14 +123,18 @@ fn links_of(lifecycle: &Lifecycle<'_>, number: Option<u64>) -> Links {
     }
 }
 
-/// The models a release is made of: those trained by an algorithm.
-fn released_models(config: &RepoConfig) -> Vec<String> {
-    config
-        .models
-        .iter()
-        .filter(|(_, spec)| spec.algorithm.is_some())
-        .map(|(name, _)| name.clone())
-        .collect()
+/// What a release of `kind` is made of: the models trained by an
+/// algorithm, or the datasets.
+fn released(kind: ReleaseKind, config: &RepoConfig) -> Vec<String> {
+    match kind {
+        ReleaseKind::Model => config
+            .models
+            .iter()
+            .filter(|(_, spec)| spec.algorithm.is_some())
+            .map(|(name, _)| name.clone())
+            .collect(),
+        ReleaseKind::Data => config.datasets.keys().cloned().collect(),
+    }
 }
 
 /// The merge commit's working tree and config: the Action's checkout, or
@@ -160,76 +173,121 @@ async fn at_merge(
     }
 }
 
-/// Trains the models at the merge commit and publishes those that changed;
-/// answers what to say.
-async fn publish(
-    github: &impl GitHub,
-    ctx: RunContext<'_>,
-    event: &PullRequestEvent,
-    root: &Path,
-    config: &RepoConfig,
+/// The merge, as the releases are made from it.
+struct Merged<'a> {
+    ctx: RunContext<'a>,
+    event: &'a PullRequestEvent,
+    root: &'a Path,
+    config: &'a RepoConfig,
+    /// The issues the merged branch answers (its Model or Data issue…).
     links: Links,
-) -> Result<String> {
-    let target = event.merge_commit_sha.clone().unwrap_or_default();
+}
+
+/// Evaluates the merge commit (trains the models, or tests and reads the
+/// datasets) and publishes what changed; answers what to say.
+async fn publish(github: &impl GitHub, at: &Merged<'_>, kind: ReleaseKind) -> Result<String> {
+    let event = at.event;
     let job = EvaluationJob {
-        root: root.to_path_buf(),
-        config: config.source.clone(),
+        root: at.root.to_path_buf(),
+        config: at.config.source.clone(),
         base: None,
-        run_data_tests: false,
-        run_training: true,
+        run_data_tests: kind == ReleaseKind::Data,
+        run_training: kind == ReleaseKind::Model,
         keep_artifacts: true,
-        sources: sources_for(ctx, root, event, None),
+        sources: sources_for(at.ctx, at.root, event, None),
     };
     let limits = JobLimits {
-        wall: ctx.limits.evidence_time,
-        memory_bytes: ctx.limits.memory_bytes,
+        wall: at.ctx.limits.evidence_time,
+        memory_bytes: at.ctx.limits.memory_bytes,
         fork: false,
     };
-    let evidence = match ctx.sandbox.evaluate(job, limits).await {
+    let evidence = match at.ctx.sandbox.evaluate(job, limits).await {
         Ok(evidence) => evidence,
         Err(error) => {
             return Ok(format!(
-                "No release: training at the merge commit stopped: {error}."
+                "No release: evaluating the merge commit stopped: {error}."
             ));
         }
     };
     let releases = github.releases(&event.repo).await?;
-    let previous = latest(
+    let notes = || {
         releases
             .iter()
             .filter(|r| !r.draft)
-            .filter_map(|r| r.body.as_deref()),
-    );
-    let decided: Vec<ModelRelease> = evidence
-        .models
-        .iter()
-        .map(
-            |outcome| match prepare(outcome, previous.get(&outcome.name), links) {
-                Ok(Some(prepared)) => ModelRelease::New(Box::new(prepared)),
-                Ok(None) => ModelRelease::Unchanged {
-                    model: outcome.name.clone(),
-                    tag: previous
-                        .get(&outcome.name)
-                        .map(|p| p.tag.clone())
-                        .unwrap_or_default(),
-                },
-                Err(why) => ModelRelease::Failed {
-                    model: outcome.name.clone(),
-                    why,
-                },
-            },
-        )
-        .collect();
+            .filter_map(|r| r.body.as_deref())
+    };
+    let target = event.merge_commit_sha.clone().unwrap_or_default();
+    let decided = match kind {
+        ReleaseKind::Model => model_releases(&evidence, &latest(notes()), at.links),
+        ReleaseKind::Data => {
+            let commit = Some(target.clone());
+            let issue = at.links.model_issue;
+            data_releases(&evidence, &data_release::latest(notes()), commit, issue)
+        }
+    };
     let step = release::decide(&target, &decided);
     let effects: Vec<Effect> = step
         .effects
         .into_iter()
         .map(|effect| {
             effect.or_say(
-                "No release: the token may not create releases. Give the workflow `contents: write` (`dslp init` writes it when `automations.release: act`), or the App the Contents: write permission.",
+                "No release: the token may not create releases. Give the workflow `contents: write` (`dslp init --release` writes it), or the App the Contents: write permission.",
             )
         })
         .collect();
     let executed = execute(github, &event.repo, &effects).await?;
     Ok(executed.refused.unwrap_or(step.said))
+}
+
+/// Each trained model against its newest release.
+fn model_releases(
+    evidence: &Evidence,
+    previous: &BTreeMap<String, ReleaseRecord>,
+    links: Links,
+) -> Vec<Released> {
+    evidence
+        .models
+        .iter()
+        .map(|outcome| {
+            let before = previous.get(&outcome.name);
+            match prepare(outcome, before, links) {
+                Ok(Some(prepared)) => Released::New(Box::new(prepared.into())),
+                Ok(None) => Released::Unchanged {
+                    name: outcome.name.clone(),
+                    tag: before.map(|p| p.tag.clone()).unwrap_or_default(),
+                },
+                Err(why) => Released::Failed {
+                    name: outcome.name.clone(),
+                    why,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Each dataset read at the merge against its newest version.
+fn data_releases(
+    evidence: &Evidence,
+    previous: &BTreeMap<String, DataRecord>,
+    commit: Option<String>,
+    issue: Option<u64>,
+) -> Vec<Released> {
+    evidence
+        .datasets
+        .iter()
+        .map(|report| {
+            let before = previous.get(&report.name);
+            match data_release::prepare(report, before, commit.clone(), issue) {
+                Ok(Some(prepared)) => Released::New(Box::new(prepared.into())),
+                Ok(None) => Released::Unchanged {
+                    name: report.name.clone(),
+                    tag: before.map(|p| p.tag.clone()).unwrap_or_default(),
+                },
+                Err(why) => Released::Failed {
+                    name: report.name.clone(),
+                    why,
+                },
+            }
+        })
+        .collect()
 }

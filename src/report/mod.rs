@@ -9,6 +9,7 @@ use crate::evidence::{Evidence, ModelOutcome};
 use crate::model::evaluation::{format_change, format_metric};
 
 pub mod comment;
+pub mod data_release;
 pub mod monitor;
 pub mod release;
 

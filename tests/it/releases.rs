@@ -371,3 +371,98 @@ async fn the_app_releases_a_merged_model_branch_from_the_fetched_merge_commit() 
     );
     github.assert_no_violations();
 }
+
+/// `data/2-refresh-N` edits `data/churn.csv` as `edit` says and is merged
+/// into `main`; answers the merge commit.
+fn merge_data_branch(dir: &Path, n: u32, edit: &dyn Fn(&str) -> String) -> String {
+    let branch = format!("data/2-refresh-{n}");
+    git(dir, &["checkout", "-q", "-b", &branch]);
+    let path = dir.join("data/churn.csv");
+    let edited = edit(&std::fs::read_to_string(&path).unwrap());
+    std::fs::write(&path, edited).unwrap();
+    git(dir, &["commit", "-q", "-am", "refreshed data"]);
+    git(dir, &["checkout", "-q", "main"]);
+    git(
+        dir,
+        &["merge", "-q", "--no-ff", "-m", "Merge data branch", &branch],
+    );
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// `count` new customers, copied from the last rows with fresh ids.
+fn more_rows(text: &str, count: usize, first_id: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = text.to_string();
+    for (i, line) in lines[lines.len() - count..].iter().enumerate() {
+        let (_, rest) = line.split_once(',').unwrap();
+        out.push_str(&format!("C{:05},{rest}\n", first_id + i));
+    }
+    out
+}
+
+#[tokio::test]
+async fn merged_data_branches_become_dataset_versions_with_a_data_card() {
+    let dir = project("act");
+    let work = dir.path();
+    let github = fake().await;
+    let edits: [(&str, Box<dyn Fn(&str) -> String>); 3] = [
+        ("churn-data-v1.0.0", Box::new(|t| more_rows(t, 20, 90_000))),
+        (
+            "churn-data-v1.0.1",
+            Box::new(|t: &str| t.replacen(",71.40,", ",71.45,", 1)),
+        ),
+        ("churn-data-v1.1.0", Box::new(|t| more_rows(t, 30, 91_000))),
+    ];
+    for (n, (tag, edit)) in edits.iter().enumerate() {
+        let merge = merge_data_branch(work, n as u32, edit.as_ref());
+        let mut event: Value = serde_json::from_str(
+            &std::fs::read_to_string(merged_event(work, n as u32, &merge)).unwrap(),
+        )
+        .unwrap();
+        event["pull_request"]["head"]["ref"] = format!("data/2-refresh-{n}").into();
+        let path = work.join(format!("../data-event-{n}.json"));
+        std::fs::write(&path, event.to_string()).unwrap();
+        let run = run_action(&github, work, &path, "pull_request").await;
+        assert!(run.code <= 1, "{}", run.stderr);
+        let all = releases(&github);
+        assert_eq!(
+            all.len(),
+            n + 1,
+            "{all:?}\n{}",
+            release_comment(&github, 20)
+        );
+        let (last, draft, assets) = all.last().unwrap();
+        assert_eq!(last, tag, "{}", release_comment(&github, 20));
+        assert!(!draft);
+        assert_eq!(
+            assets,
+            &[
+                "churn.data-card.md",
+                "churn.schema.json",
+                "churn.profile.json",
+                "churn.data-release.json"
+            ]
+        );
+        assert_eq!(
+            release_comment(&github, 2),
+            release_comment(&github, 20),
+            "the Data issue is told"
+        );
+    }
+    let world = github.world.lock().unwrap();
+    let notes = |i: usize| world.releases[i]["body"].as_str().unwrap().to_string();
+    assert!(
+        notes(0).contains("kept in git") && notes(0).contains("- sha256: `"),
+        "{}",
+        notes(0)
+    );
+    assert!(
+        notes(0).contains("| monthly_charges | f64 | 45 |"),
+        "{}",
+        notes(0)
+    );
+    assert!(notes(1).contains("patch: values changed"), "{}", notes(1));
+    assert!(notes(2).contains("minor: 30 rows added"), "{}", notes(2));
+    drop(world);
+    github.assert_no_violations();
+}

@@ -54,6 +54,27 @@ pub struct Resolver<'a> {
 
 pub use crate::data::spec::is_uri;
 
+/// Where a dataset's bytes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Git,
+    GitLfs,
+    Dvc,
+    ObjectStore,
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SourceKind::Git => "git",
+            SourceKind::GitLfs => "Git LFS",
+            SourceKind::Dvc => "DVC",
+            SourceKind::ObjectStore => "an object store",
+        })
+    }
+}
+
 impl Resolver<'_> {
     fn cache(&self) -> Cache {
         let dir = self.sources.cache.clone().unwrap_or_else(|| {
@@ -102,6 +123,24 @@ impl Resolver<'_> {
             dirs.push(path.join(".git/lfs/objects"));
         }
         dirs
+    }
+
+    /// Where the working tree's `path` keeps its bytes.
+    pub fn kind_of(&self, path: &str) -> SourceKind {
+        if is_uri(path) {
+            return SourceKind::ObjectStore;
+        }
+        match resolve_in_repo(self.root, path) {
+            Ok(file) if lfs::peek(&file).is_some() => SourceKind::GitLfs,
+            Ok(_) => SourceKind::Git,
+            Err(_) => {
+                let read = |p: &str| std::fs::read(self.root.join(p)).ok();
+                match dvc::tracked(path, &read) {
+                    Ok(Some(_)) => SourceKind::Dvc,
+                    _ => SourceKind::Git,
+                }
+            }
+        }
     }
 
     /// The bytes of `path` in the working tree; `pin` is a URI's sha256.
