@@ -30,6 +30,9 @@ pub enum Event {
         after: String,
         created: bool,
         deleted: bool,
+        /// Where the repository is cloned from (`repository.clone_url`).
+        #[serde(default)]
+        clone_url: Option<String>,
     },
     /// Someone asked GitHub to re-run the `dslp` check (check suite or run).
     Rerequested {
@@ -46,6 +49,9 @@ pub enum Event {
     /// name the repository; the Action knows it.
     Scheduled {
         repo: Option<RepoName>,
+        /// Where the App fetches the default branch from.
+        #[serde(default)]
+        clone_url: Option<String>,
     },
     /// An event or action dslp-bot does not act on.
     Ignored {
@@ -361,6 +367,7 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
             after: String::new(),
             created: true,
             deleted: false,
+            clone_url: None,
         }),
         "check_suite" | "check_run" if payload.action.as_deref() == Some("rerequested") => {
             read.rerequested(payload)
@@ -384,6 +391,7 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                 .repository
                 .as_ref()
                 .and_then(|r| RepoName::parse(&r.full_name)),
+            clone_url: None,
         }),
         _ => Ok(read.ignored(&payload)),
     }
@@ -509,6 +517,7 @@ impl Read<'_> {
             after: payload.after.unwrap_or_default(),
             created: payload.created.unwrap_or(false),
             deleted: payload.deleted.unwrap_or(false),
+            clone_url: payload.repository.and_then(|r| r.clone_url),
         })
     }
 

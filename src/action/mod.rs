@@ -87,7 +87,10 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
     // An Action's event file names its repository; GITHUB_REPOSITORY must agree.
     let repository = RepoName::parse(&args.repository)
         .with_context(|| format!("GITHUB_REPOSITORY `{}` is not owner/name", args.repository))?;
-    if let Event::Scheduled { repo: repo @ None } = &mut event {
+    if let Event::Scheduled {
+        repo: repo @ None, ..
+    } = &mut event
+    {
         *repo = Some(repository);
     }
     let policy = RetryPolicy {

@@ -26,6 +26,7 @@ use crate::event::Event;
 use crate::github::octo::install_tls_provider;
 use crate::github::retry::RetryPolicy;
 use crate::handler::sandbox::Sandbox;
+use crate::lifecycle::links::RepoName;
 
 struct Intake {
     secrets: Vec<String>,
@@ -228,6 +229,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(worker.clone().run(stopped.clone())))
         .collect();
+    tokio::spawn(schedules(
+        store.clone(),
+        Duration::from_millis(args.schedule_tick_ms.max(10)),
+        stopped.clone(),
+    ));
     if args.redeliver_every > 0 {
         tokio::spawn(sweep(
             installations.clone(),
@@ -291,6 +297,51 @@ fn worker(
             protection: args.protect,
         },
     })
+}
+
+/// Monitoring schedules: every `tick`, the due ones are claimed (by this
+/// replica alone) and queued as jobs, as if GitHub had delivered them.
+async fn schedules(store: Store, tick: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        match store.claim_due_schedules(crate::timestamp::now_ms()).await {
+            Ok(due) => {
+                for schedule in due {
+                    queue_schedule(&store, schedule).await;
+                }
+            }
+            Err(error) => tracing::error!("claiming monitoring schedules: {error:#}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+async fn queue_schedule(store: &Store, schedule: crate::app::store::schedules::DueSchedule) {
+    let Some(repo) = RepoName::parse(&schedule.repository) else {
+        return;
+    };
+    let event = Event::Scheduled {
+        repo: Some(repo),
+        clone_url: schedule.clone_url,
+    };
+    let delivery = NewDelivery {
+        // Names this run: a claim repeated after a crash is one delivery.
+        id: format!("schedule:{}:{}", schedule.repository, schedule.next_run),
+        event: "schedule".into(),
+        action: None,
+        installation: schedule.installation,
+        job: Some(NewJob {
+            key: format!("{}@monitor", schedule.repository),
+            evaluates: false,
+            payload: event.to_stored(),
+        }),
+    };
+    match store.record(delivery).await {
+        Ok(_) => tracing::info!("queued scheduled monitoring of {}", schedule.repository),
+        Err(error) => tracing::error!("queueing monitoring of {}: {error:#}", schedule.repository),
+    }
 }
 
 /// The redelivery sweep: at start, then every `every`.

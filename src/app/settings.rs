@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Attempts before a job is given up (and its check run fails).
     #[arg(long, env = "DSLP_MAX_ATTEMPTS", default_value_t = 5)]
     pub max_attempts: u32,
+    /// How often to look for monitoring schedules that came due, in milliseconds.
+    #[arg(long, env = "DSLP_SCHEDULE_TICK_MS", default_value_t = 60_000)]
+    pub schedule_tick_ms: u64,
     /// How often to look for deliveries that never reached us, in seconds (0: never).
     #[arg(long, env = "DSLP_REDELIVER_EVERY", default_value_t = 600)]
     pub redeliver_every: u64,

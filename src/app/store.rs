@@ -310,6 +310,8 @@ impl Store {
     }
 }
 
+pub mod schedules;
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

@@ -99,6 +99,7 @@ impl Worker {
                 }
                 self.metrics.job("done", took);
                 self.record_runs(&outcome).await;
+                self.keep_schedule(&job, &outcome).await;
                 self.store.finish(&job).await
             }
             Err(error) => {
@@ -185,6 +186,28 @@ impl Worker {
                 )
             })
             .collect()
+    }
+
+    /// A push to the default branch: its monitoring schedule, kept.
+    async fn keep_schedule(&self, job: &Job, outcome: &Outcome) {
+        let Some(change) = &outcome.schedule else {
+            return;
+        };
+        let kept = self
+            .store
+            .keep_schedule(
+                &change.repo.to_string(),
+                job.installation,
+                change.clone_url.as_deref(),
+                change.every,
+            )
+            .await;
+        if let Err(error) = kept {
+            tracing::error!(
+                "keeping the monitoring schedule of {}: {error:#}",
+                change.repo
+            );
+        }
     }
 
     async fn record_runs(&self, outcome: &Outcome) {

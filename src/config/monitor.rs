@@ -56,6 +56,18 @@ pub struct PerformanceLimit {
     pub min_absolute_change: f64,
 }
 
+impl Schedule {
+    /// How long between two runs.
+    pub fn every(self) -> std::time::Duration {
+        let days = match self {
+            Schedule::Daily => 1,
+            Schedule::Weekly => 7,
+            Schedule::Monthly => 30,
+        };
+        std::time::Duration::from_secs(days * 86_400)
+    }
+}
+
 impl MonitorSpec {
     /// The limits `dslp monitor` applies.
     pub fn limits(&self) -> Limits {

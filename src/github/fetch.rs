@@ -185,6 +185,9 @@ pub trait Fetch: Send + Sync {
     /// A working tree at the pull request's head, with its base commit in
     /// the object database. Blocking (git). Nothing of the tree is run.
     fn checkout(&self, pull: &PullHead, clone_url: &str) -> Result<PathBuf>;
+    /// A working tree at `branch`'s head (scheduled monitoring reads the
+    /// default branch's config and fresh data). Blocking; nothing is run.
+    fn checkout_branch(&self, repo: &RepoName, branch: &str, clone_url: &str) -> Result<PathBuf>;
 }
 
 /// Fetches into one working tree per pull request under `root`, with a
@@ -194,7 +197,59 @@ pub struct GitFetcher {
     pub token: Secret,
 }
 
+impl GitFetcher {
+    /// Fetches `refspecs` at depth 1 into the repository at `dir` with the
+    /// token, in the header.
+    fn fetch(
+        &self,
+        dir: &std::path::Path,
+        clone_url: &str,
+        refspecs: &[String],
+    ) -> Result<Repository> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let repo = match Repository::open(dir) {
+            Ok(repo) => repo,
+            Err(_) => {
+                Repository::init(dir).with_context(|| format!("git init {}", dir.display()))?
+            }
+        };
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("x-access-token:{}", self.token.expose()));
+        let mut remote = repo.remote_anonymous(clone_url)?;
+        let mut options = FetchOptions::new();
+        options.depth(1);
+        AUTHORIZATION.with(|a| *a.borrow_mut() = Some(format!("Basic {credentials}")));
+        let fetched = remote.fetch(refspecs, Some(&mut options), None);
+        AUTHORIZATION.with(|a| *a.borrow_mut() = None);
+        fetched.map_err(|e| anyhow!("{}", e.message()))?;
+        drop(remote);
+        Ok(repo)
+    }
+}
+
 impl Fetch for GitFetcher {
+    fn checkout_branch(
+        &self,
+        repo_name: &RepoName,
+        branch: &str,
+        clone_url: &str,
+    ) -> Result<PathBuf> {
+        register_transport();
+        let dir = self
+            .root
+            .join(&repo_name.owner)
+            .join(&repo_name.name)
+            .join("default-branch");
+        let refspecs = [format!("+refs/heads/{branch}:refs/dslp/branch")];
+        let repo = self
+            .fetch(&dir, clone_url, &refspecs)
+            .map_err(|e| anyhow!("fetching {repo_name}@{branch}: {e}"))?;
+        let head = repo.refname_to_id("refs/dslp/branch")?;
+        repo.set_head_detached(head)?;
+        repo.checkout_head(Some(CheckoutBuilder::new().force().remove_untracked(true)))?;
+        Ok(dir)
+    }
+
     fn checkout(&self, event: &PullHead, clone_url: &str) -> Result<PathBuf> {
         register_transport();
         let repo_name = &event.repo;
@@ -203,27 +258,14 @@ impl Fetch for GitFetcher {
             .join(&repo_name.owner)
             .join(&repo_name.name)
             .join(event.number.to_string());
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let repo = match Repository::open(&dir) {
-            Ok(repo) => repo,
-            Err(_) => {
-                Repository::init(&dir).with_context(|| format!("git init {}", dir.display()))?
-            }
-        };
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("x-access-token:{}", self.token.expose()));
+        // The two commits are all the evidence needs: no history.
         let refspecs = [
             format!("+refs/pull/{0}/head:refs/dslp/pull/{0}", event.number),
             format!("+refs/heads/{0}:refs/dslp/base/{0}", event.base_ref),
         ];
-        let mut remote = repo.remote_anonymous(clone_url)?;
-        let mut options = FetchOptions::new();
-        // The two commits are all the evidence needs: no history.
-        options.depth(1);
-        AUTHORIZATION.with(|a| *a.borrow_mut() = Some(format!("Basic {credentials}")));
-        let fetched = remote.fetch(&refspecs, Some(&mut options), None);
-        AUTHORIZATION.with(|a| *a.borrow_mut() = None);
-        fetched.map_err(|e| anyhow!("fetching {repo_name}#{}: {}", event.number, e.message()))?;
+        let repo = self
+            .fetch(&dir, clone_url, &refspecs)
+            .map_err(|e| anyhow!("fetching {repo_name}#{}: {e}", event.number))?;
         let head = Oid::from_str(&event.head_sha)
             .ok()
             .and_then(|oid| repo.find_commit(oid).ok())

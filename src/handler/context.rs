@@ -93,6 +93,18 @@ pub struct Outcome {
     /// What the user should know that did not stop the run (the Action
     /// prints them as `::warning::`, the App logs them).
     pub warnings: Vec<String>,
+    /// A push to the default branch: the monitoring schedule it declares.
+    pub schedule: Option<ScheduleChange>,
+}
+
+/// What the App's store is to keep of a repository's monitoring schedule,
+/// learnt from its default branch's config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleChange {
+    pub repo: RepoName,
+    /// How often; `None`: nothing to monitor any more.
+    pub every: Option<std::time::Duration>,
+    pub clone_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -113,6 +125,7 @@ impl Outcome {
             summary: summary.into(),
             evaluated: Vec::new(),
             warnings: Vec::new(),
+            schedule: None,
         }
     }
 
@@ -122,6 +135,7 @@ impl Outcome {
             summary: plan.summary,
             evaluated: Vec::new(),
             warnings,
+            schedule: None,
         }
     }
 }

@@ -10,10 +10,10 @@ use crate::event::IssueAction;
 use crate::github::GitHub;
 use crate::lifecycle::labels::{FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
-use crate::lifecycle::{Issue, IssueState};
+use crate::lifecycle::{BranchKind, Issue, IssueState};
 use crate::report::comment::ISSUE_MARKER;
 
-use super::context::{IssueTrigger, Outcome, RunContext, Tree};
+use super::context::{IssueTrigger, Outcome, RunContext, ScheduleChange, Tree};
 use super::execute::execute;
 use super::facts::rulebook_of;
 use super::flows;
@@ -84,8 +84,9 @@ pub(super) async fn branch_status(
     repo: &RepoName,
     branch: &str,
     after: &str,
+    clone_url: Option<&str>,
 ) -> Result<Outcome> {
-    let (_, rulebook) = rulebook_of(github, tree, repo).await?;
+    let (config, rulebook) = rulebook_of(github, tree, repo).await?;
     let directory = Repository::read(github, repo).await?.directory;
     let report = rulebook.check_branch(branch, &directory);
     // A `create` event names no commit: ask for the branch's.
@@ -95,7 +96,18 @@ pub(super) async fn branch_status(
     };
     let plan = notices::branch_status(&report, &sha);
     execute(github, repo, &plan.effects).await?;
-    Ok(Outcome::of(plan, Vec::new()))
+    let mut outcome = Outcome::of(plan, Vec::new());
+    // The default branch's config says what the App monitors, how often.
+    if report.head.kind == Some(BranchKind::Collaboration)
+        && github.default_branch(repo).await? == branch
+    {
+        outcome.schedule = Some(ScheduleChange {
+            repo: repo.clone(),
+            every: config.monitor.values().map(|m| m.schedule.every()).min(),
+            clone_url: clone_url.map(str::to_string),
+        });
+    }
+    Ok(outcome)
 }
 
 /// The App was installed on `repos`: labels, protection, the set-up pull

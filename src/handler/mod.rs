@@ -71,8 +71,9 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             branch: Some(branch),
             after,
             deleted: false,
+            clone_url,
             ..
-        } => branch_status(github, tree, repo, branch, after).await,
+        } => branch_status(github, tree, repo, branch, after, clone_url.as_deref()).await,
         Event::Rerequested {
             repo,
             head_sha,
@@ -94,7 +95,10 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             Ok(last)
         }
         Event::Installed { repos } => installed(github, ctx, repos).await,
-        Event::Scheduled { repo: Some(repo) } => monitor::scheduled(github, ctx, repo).await,
+        Event::Scheduled {
+            repo: Some(repo),
+            clone_url,
+        } => monitor::scheduled(github, ctx, repo, clone_url.as_deref()).await,
         other => Ok(Outcome::neutral(format!(
             "Nothing to check for {}.",
             describe(other)

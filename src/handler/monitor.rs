@@ -3,7 +3,7 @@
 //! the release carries, and the monitoring flow opens, updates, tells or
 //! closes its Data and retrain issues.
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
 use crate::automation::Repository;
 use crate::automation::monitoring::{self, Watched};
@@ -22,7 +22,7 @@ use crate::revision::Revisions;
 
 use super::context::{Outcome, RunContext, Tree};
 use super::execute::execute;
-use super::facts::load_config;
+use super::facts::{load_config, off_executor};
 
 /// One model's monitoring, done.
 struct Checked {
@@ -36,12 +36,24 @@ pub(super) async fn scheduled(
     github: &impl GitHub,
     ctx: RunContext<'_>,
     repo: &RepoName,
+    clone_url: Option<&str>,
 ) -> Result<Outcome> {
-    let Tree::Workspace(root) = ctx.tree else {
-        return Ok(Outcome::neutral(
-            "Scheduled monitoring runs in the Action, on the workflow's `schedule:`.",
-        ));
+    let root = match ctx.tree {
+        Tree::Workspace(root) => root.clone(),
+        // The App: the default branch's config and fresh data.
+        Tree::Fetched(fetch) => {
+            let clone_url = clone_url
+                .ok_or_else(|| anyhow!("the schedule of {repo} names no clone URL"))?
+                .to_string();
+            let branch = github.default_branch(repo).await?;
+            let (fetch, name) = (fetch.clone(), repo.clone());
+            off_executor(ctx.limits, "fetching the default branch", move || {
+                fetch.checkout_branch(&name, &branch, &clone_url)
+            })
+            .await??
+        }
     };
+    let root = &root;
     let config = load_config(root)?;
     if config.monitor.is_empty() {
         return Ok(Outcome::neutral(
@@ -54,22 +66,7 @@ pub(super) async fn scheduled(
         .into_iter()
         .filter(|r| !r.draft)
         .collect();
-    let records = latest(releases.iter().filter_map(|r| r.body.as_deref()));
-    let mut checked = Vec::new();
-    let mut problems = Vec::new();
-    for (model, spec) in &config.monitor {
-        let found = records.get(model).ok_or_else(|| {
-            format!("no release of `{model}` yet: merge its model branch with `automations.release: act`, or publish one made by `dslp release`")
-        });
-        let result = match found {
-            Ok(record) => check(github, ctx, repo, root, (model, spec), record, &releases).await,
-            Err(why) => Err(why),
-        };
-        match result {
-            Ok(one) => checked.push(one),
-            Err(why) => problems.push(format!("monitor `{model}`: {why}")),
-        }
-    }
+    let (checked, problems) = check_all(github, ctx, repo, root, &config, &releases).await;
     let repository = Repository::read(github, repo).await?;
     let open: Vec<_> = repository
         .issues
@@ -101,6 +98,35 @@ pub(super) async fn scheduled(
     let mut warnings = execute(github, repo, &step.effects).await?.warnings;
     warnings.extend(problems.iter().cloned());
     Ok(outcome(&checked, &problems, &step.said, warnings))
+}
+
+/// Every watched model against its newest release: what was checked, and
+/// why the others could not be.
+async fn check_all(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repo: &RepoName,
+    root: &std::path::Path,
+    config: &crate::config::RepoConfig,
+    releases: &[ReleaseData],
+) -> (Vec<Checked>, Vec<String>) {
+    let records = latest(releases.iter().filter_map(|r| r.body.as_deref()));
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    for (model, spec) in &config.monitor {
+        let found = records.get(model).ok_or_else(|| {
+            format!("no release of `{model}` yet: merge its model branch with `automations.release: act`, or publish one made by `dslp release`")
+        });
+        let result = match found {
+            Ok(record) => check(github, ctx, repo, root, (model, spec), record, releases).await,
+            Err(why) => Err(why),
+        };
+        match result {
+            Ok(one) => checked.push(one),
+            Err(why) => problems.push(format!("monitor `{model}`: {why}")),
+        }
+    }
+    (checked, problems)
 }
 
 /// One model against its release: the artifact downloaded, the fresh data
@@ -190,5 +216,6 @@ fn outcome(checked: &[Checked], problems: &[String], said: &str, warnings: Vec<S
         summary,
         evaluated: Vec::new(),
         warnings,
+        schedule: None,
     }
 }

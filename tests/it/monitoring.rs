@@ -168,3 +168,73 @@ async fn drift_and_a_drop_open_one_issue_each_a_rerun_updates_them_recovery_clos
     }
     github.assert_no_violations();
 }
+
+/// The App: a push to the default branch that declares `monitor:` keeps a
+/// schedule in the store; when due, one worker claims it, fetches the
+/// default branch, and the same flow opens the issues. The schedule
+/// survives a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_keeps_a_schedule_from_the_default_branch_and_monitors_on_it() {
+    use crate::app_e2e::{Server, app_host, eventually, example};
+    use crate::releases::served_after_a_model_merge;
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let merged = served_after_a_model_merge(&github, dir.path(), &|work| {
+        let config = std::fs::read_to_string(work.join(".github/dslp.yml")).unwrap() + MONITOR;
+        std::fs::write(work.join(".github/dslp.yml"), config).unwrap();
+        scoring(work, &|f| {
+            let charges: f64 = f[3].parse().unwrap_or(0.0);
+            f[3] = format!("{:.2}", charges * 3.0);
+        });
+    });
+    let tick = [("DSLP_SCHEDULE_TICK_MS", "100")];
+    let server = Server::start(&github, dir.path(), &tick).await;
+    server.deliver("pull_request", "merged-1", &merged).await;
+    eventually("the release", &server, || {
+        Some(crate::releases::releases(&github)).filter(|r| !r.is_empty())
+    })
+    .await;
+    // Nothing is scheduled before the default branch says so.
+    assert!(monitor_issues(&github).is_empty());
+    let mut push = example("push");
+    push["repository"]["full_name"] = "acme/churn".into();
+    push["repository"]["clone_url"] = format!("{}/git/acme/churn.git", github.url).into();
+    push["ref"] = "refs/heads/main".into();
+    push["after"] = merged["pull_request"]["merge_commit_sha"].clone();
+    push["deleted"] = false.into();
+    assert_eq!(server.deliver("push", "push-main", &push).await.0, 202);
+    let opened = eventually("the Data issue", &server, || {
+        Some(monitor_issues(&github)).filter(|i| !i.is_empty())
+    })
+    .await;
+    assert_eq!(opened.len(), 1, "drift only: {opened:?}");
+    assert_eq!(opened[0].2, ["Data"]);
+    assert!(
+        opened[0].3.contains("| monthly_charges |"),
+        "{}",
+        opened[0].3
+    );
+    // Claimed once: the next run is a week away, kept across a restart.
+    let mut server = server;
+    server.stop();
+    let server = Server::start(&github, dir.path(), &tick).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let store = server.store().await;
+    let due = store.claim_due_schedules(now + 1_000).await.unwrap();
+    assert!(due.is_empty(), "{due:?}");
+    assert_eq!(
+        monitor_issues(&github).len(),
+        1,
+        "no second run after the restart"
+    );
+    let week_later = store
+        .claim_due_schedules(now + 8 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(week_later.len(), 1);
+    assert_eq!(week_later[0].repository, "acme/churn");
+    github.assert_no_violations();
+}

@@ -96,7 +96,7 @@ async fn fake() -> FakeGitHub {
 }
 
 /// The releases' tags, oldest first, and each one's asset names.
-fn releases(github: &FakeGitHub) -> Vec<(String, bool, Vec<String>)> {
+pub(crate) fn releases(github: &FakeGitHub) -> Vec<(String, bool, Vec<String>)> {
     let world = github.world.lock().unwrap();
     world
         .releases
@@ -117,7 +117,7 @@ fn releases(github: &FakeGitHub) -> Vec<(String, bool, Vec<String>)> {
         .collect()
 }
 
-fn release_comment(github: &FakeGitHub, issue: u64) -> String {
+pub(crate) fn release_comment(github: &FakeGitHub, issue: u64) -> String {
     github
         .comments_on(issue)
         .into_iter()
@@ -299,29 +299,32 @@ async fn suggest_says_the_commands_and_a_read_only_token_says_how_to_allow_it() 
     let _ = TOKEN;
 }
 
-/// The App: the merge commit is fetched with the installation token,
-/// trained in its evaluation process, and released.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_releases_a_merged_model_branch_from_the_fetched_merge_commit() {
-    use crate::app_e2e::{Server, app_host, eventually, example};
-    let github = app_host().await;
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
+/// The demo project (releases on, `work` as `extend` leaves it) served as
+/// `acme/churn` by the fake with model branch 0 merged into `main` as pull
+/// request #20, and the demo's issues; answers the merged pull request's
+/// `closed` payload.
+pub(crate) fn served_after_a_model_merge(
+    github: &FakeGitHub,
+    dir: &Path,
+    extend: &dyn Fn(&Path),
+) -> Value {
+    let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
     let project = project("act");
     for file in [".github/dslp.yml", "data/churn.csv"] {
         std::fs::create_dir_all(work.join(file).parent().unwrap()).unwrap();
         std::fs::copy(project.path().join(file), work.join(file)).unwrap();
     }
+    extend(&work);
     git(&work, &["init", "-q", "-b", "main"]);
     git(&work, &["add", "."]);
     git(&work, &["commit", "-q", "-m", "churn project"]);
     let merge = merge_model_branch(&work, 0, &|c| c);
     let head = git(&work, &["rev-parse", "model/7-churn-0"]);
-    let bare = dir.path().join("git/acme/churn.git");
+    let bare = dir.join("git/acme/churn.git");
     std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
     git(
-        dir.path(),
+        dir,
         &[
             "clone",
             "-q",
@@ -333,16 +336,19 @@ async fn the_app_releases_a_merged_model_branch_from_the_fetched_merge_commit() 
     git(&bare, &["update-ref", "refs/pull/20/head", &head]);
     {
         let mut world = github.world.lock().unwrap();
-        world.git_root = Some(dir.path().join("git"));
+        world.git_root = Some(dir.join("git"));
         world.branches.insert("main".into(), merge.clone());
+        let config = std::fs::read(work.join(".github/dslp.yml")).unwrap();
+        world
+            .files
+            .insert((".github/dslp.yml".into(), "main".into()), config);
     }
     let issues: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
             .unwrap();
     github.with_issues(&issues);
     github.add_pull_request(20, "Churn model", &[".github/dslp.yml"]);
-    let server = Server::start(&github, dir.path(), &[]).await;
-    let mut payload = example("pull_request.closed");
+    let mut payload = crate::app_e2e::example("pull_request.closed");
     payload["repository"]["full_name"] = "acme/churn".into();
     payload["repository"]["clone_url"] = format!("{}/git/acme/churn.git", github.url).into();
     let pr = &mut payload["pull_request"];
@@ -353,6 +359,22 @@ async fn the_app_releases_a_merged_model_branch_from_the_fetched_merge_commit() 
     pr["head"]["sha"] = head.as_str().into();
     pr["head"]["repo"]["full_name"] = "acme/churn".into();
     pr["base"]["ref"] = "main".into();
+    payload
+}
+
+/// The App: the merge commit is fetched with the installation token,
+/// trained in its evaluation process, and released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_releases_a_merged_model_branch_from_the_fetched_merge_commit() {
+    use crate::app_e2e::{Server, app_host, eventually};
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let payload = served_after_a_model_merge(&github, dir.path(), &|_| {});
+    let merge = payload["pull_request"]["merge_commit_sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = Server::start(&github, dir.path(), &[]).await;
     assert_eq!(
         server.deliver("pull_request", "merged-1", &payload).await.0,
         202

@@ -1,0 +1,141 @@
+//! Monitoring schedules: kept from the default branch's config, claimed
+//! when due by exactly one worker (or replica): the claim and the move to
+//! the next run are one `UPDATE`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use sqlx::Row;
+
+use super::Store;
+use crate::timestamp::now_ms;
+
+/// A schedule that came due, claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSchedule {
+    pub repository: String,
+    pub installation: Option<u64>,
+    pub clone_url: Option<String>,
+    /// When it is due next: with the repository, it names this run.
+    pub next_run: i64,
+}
+
+impl Store {
+    /// Keeps `repository`'s schedule (`every: None` drops it). A new one
+    /// runs at once; a changed one keeps its next run.
+    pub async fn keep_schedule(
+        &self,
+        repository: &str,
+        installation: Option<u64>,
+        clone_url: Option<&str>,
+        every: Option<Duration>,
+    ) -> Result<()> {
+        let Some(every) = every else {
+            sqlx::query("DELETE FROM schedules WHERE repository = ?")
+                .bind(repository)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO schedules (repository, installation_id, clone_url, every_seconds, next_run)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (repository) DO UPDATE SET
+               installation_id = excluded.installation_id,
+               clone_url = COALESCE(excluded.clone_url, schedules.clone_url),
+               every_seconds = excluded.every_seconds",
+        )
+        .bind(repository)
+        .bind(installation.map(|i| i as i64))
+        .bind(clone_url)
+        .bind(every.as_secs() as i64)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Claims every schedule due at `now` (unix ms), moving each to its
+    /// next run: a schedule claimed here is claimed nowhere else.
+    pub async fn claim_due_schedules(&self, now: i64) -> Result<Vec<DueSchedule>> {
+        let rows = sqlx::query(
+            "UPDATE schedules SET next_run = ?1 + every_seconds * 1000
+             WHERE next_run <= ?1
+             RETURNING repository, installation_id, clone_url, next_run",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| DueSchedule {
+                repository: row.get("repository"),
+                installation: row
+                    .get::<Option<i64>, _>("installation_id")
+                    .map(|i| i as u64),
+                clone_url: row.get("clone_url"),
+                next_run: row.get("next_run"),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_due_schedule_is_claimed_once_and_moves_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let week = Duration::from_secs(7 * 86_400);
+        store
+            .keep_schedule(
+                "acme/churn",
+                Some(7),
+                Some("https://x/acme/churn.git"),
+                Some(week),
+            )
+            .await
+            .unwrap();
+        let now = now_ms() + 1;
+        // Two claimers at once: one gets it.
+        let (a, b) = tokio::join!(
+            store.claim_due_schedules(now),
+            store.claim_due_schedules(now)
+        );
+        let claimed: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(claimed.len(), 1, "{claimed:?}");
+        assert_eq!(claimed[0].installation, Some(7));
+        assert_eq!(claimed[0].next_run, now + week.as_millis() as i64);
+        assert!(
+            store
+                .claim_due_schedules(now + 1000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A week later it is due again; dropped, never.
+        assert_eq!(
+            store
+                .claim_due_schedules(claimed[0].next_run)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        store
+            .keep_schedule("acme/churn", None, None, None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_due_schedules(i64::MAX / 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.close().await;
+    }
+}
