@@ -12,6 +12,7 @@ mod monitor;
 mod output;
 mod predict;
 mod release;
+mod release_asset;
 mod stats;
 
 use anyhow::Result;

@@ -22,7 +22,9 @@ pub enum MonitorFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {
-    /// The model artifact (NAME.model.json from `dslp train --output DIR`).
+    /// The model: NAME.model.json (`dslp train --output DIR`, a release's
+    /// asset), or a release tag (`churn_lr-v1.2.0`) read from the
+    /// repository's GitHub releases with GITHUB_TOKEN.
     #[arg(long)]
     model: PathBuf,
     /// Fresh inputs: .csv, .parquet or .ndjson.

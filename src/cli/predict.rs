@@ -14,7 +14,9 @@ use crate::model::predict::{self, OnInvalid};
 
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
-    /// The model artifact: NAME.model.json, as `dslp train --output DIR` writes it.
+    /// The model: NAME.model.json (`dslp train --output DIR`, a release's
+    /// asset), or a release tag (`churn_lr-v1.2.0`) read from the
+    /// repository's GitHub releases with GITHUB_TOKEN.
     #[arg(long)]
     model: PathBuf,
     /// The rows to score: .csv, .parquet or .ndjson.
@@ -34,7 +36,14 @@ pub struct PredictArgs {
 /// A model artifact from its file.
 pub(super) fn read_artifact(path: &Path) -> Result<ModelArtifact> {
     let model = path.display().to_string();
-    let text = std::fs::read(path).with_context(|| format!("reading the model {model}"))?;
+    // A release tag, not a file: the release's model asset.
+    let tagged = (!path.exists())
+        .then(|| path.to_str().and_then(super::release_asset::model_of_tag))
+        .flatten();
+    let text = match tagged {
+        Some(name) => super::release_asset::download(&model, name)?,
+        None => std::fs::read(path).with_context(|| format!("reading the model {model}"))?,
+    };
     serde_json::from_slice(&text).map_err(|e| {
         anyhow!(
             "{model} is not a dslp model artifact ({e}); write one with `dslp train --output DIR`"

@@ -259,6 +259,39 @@ async fn a_redelivered_merge_releases_once_and_the_asset_predicts() {
     let rows = std::fs::read_to_string(scratch.path().join("predictions.csv")).unwrap();
     let input = std::fs::read_to_string(work.join("data/churn.csv")).unwrap();
     assert_eq!(rows.lines().count(), input.lines().count());
+    // The same model named by its release tag, read from the release.
+    // Run off the runtime the fake answers on.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dslp"));
+    command
+        .args(["predict", "--model", "churn_lr-v1.0.0", "--input"])
+        .arg(work.join("data/churn.csv"))
+        .current_dir(scratch.path())
+        .env("GITHUB_API_URL", &github.url)
+        .env("GITHUB_REPOSITORY", "acme/churn")
+        .env("GITHUB_TOKEN", TOKEN);
+    let tagged = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        tagged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tagged.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&tagged.stdout), rows);
+    let untokened = std::process::Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .args(["predict", "--model", "churn_lr-v1.0.0", "--input"])
+        .arg(work.join("data/churn.csv"))
+        .current_dir(scratch.path())
+        .env("GITHUB_REPOSITORY", "acme/churn")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&untokened.stderr);
+    assert!(
+        !untokened.status.success() && said.contains("set GITHUB_TOKEN"),
+        "{said}"
+    );
     github.assert_no_violations();
 }
 
@@ -296,7 +329,6 @@ async fn suggest_says_the_commands_and_a_read_only_token_says_how_to_allow_it() 
     run_action(&github, dir.path(), &event, "pull_request").await;
     assert!(releases(&github).is_empty());
     assert!(release_comment(&github, 20).contains("merge_commit_sha"));
-    let _ = TOKEN;
 }
 
 /// The demo project (releases on, `work` as `extend` leaves it) served as
