@@ -62,6 +62,9 @@ pub struct Evaluation {
     pub confusion_matrix: Vec<Vec<u64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calibration: Vec<CalibrationBin>,
+    /// Binary classification: the ROC and precision-recall curves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curves: Option<super::curves::Curves>,
 }
 
 /// Classification metrics from class indices and probabilities; `positive`
@@ -87,6 +90,7 @@ pub fn classification(
     }
     m.insert("log_loss".into(), metrics::log_loss(truth, probabilities));
     let mut calibration = Vec::new();
+    let mut curves = None;
     if classes == 2 {
         let scores = metrics::class_scores(truth, predicted, positive);
         m.insert("precision".into(), scores.precision);
@@ -102,6 +106,7 @@ pub fn classification(
         }
         m.insert("brier".into(), metrics::brier(&is_positive, &score));
         calibration = metrics::calibration(&is_positive, &score, 10);
+        curves = super::curves::curves(&is_positive, &score);
     } else if let Some(auc) = metrics::roc_auc_ovr_macro(truth, probabilities, classes) {
         m.insert("roc_auc_ovr".into(), auc);
     }
@@ -109,6 +114,7 @@ pub fn classification(
         metrics: m,
         confusion_matrix: metrics::confusion_matrix(truth, predicted, classes),
         calibration,
+        curves,
     }
 }
 

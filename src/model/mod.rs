@@ -8,6 +8,7 @@ pub mod algorithms;
 pub mod artifact;
 pub mod binning;
 pub mod boosting;
+pub mod curves;
 pub mod design;
 pub mod evaluation;
 pub mod features;

@@ -184,6 +184,7 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        charts.extend(curve_charts(&model.name, &report.evaluation));
     }
     for dataset in &evidence.datasets {
         let Some(drift) = &dataset.drift else {
@@ -202,6 +203,63 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
             dataset.name,
             with_psi.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
             with_psi.iter().map(|(_, p)| crate::model::evaluation::format_metric(*p)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    charts
+}
+
+/// A binary classifier's ROC and precision-recall curves and its
+/// calibration, each against the line a chance (or perfectly calibrated)
+/// model draws.
+fn curve_charts(model: &str, evaluation: &crate::model::evaluation::Evaluation) -> Vec<String> {
+    let values = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut charts = Vec::new();
+    if let Some(curves) = &evaluation.curves {
+        let chance: Vec<f64> = (0..curves.roc.len())
+            .map(|i| i as f64 / (curves.roc.len() - 1) as f64)
+            .collect();
+        let auc = evaluation
+            .metrics
+            .get("roc_auc")
+            .copied()
+            .unwrap_or(f64::NAN);
+        charts.push(format!(
+            "xychart-beta\n    title \"{model}: ROC curve (AUC {auc:.3}; line 2: chance)\"\n    x-axis \"false positive rate\" 0 --> 1\n    y-axis \"true positive rate\" 0 --> 1\n    line [{}]\n    line [{}]",
+            values(&curves.roc),
+            values(&chance)
+        ));
+        let ap = evaluation
+            .metrics
+            .get("average_precision")
+            .copied()
+            .unwrap_or(f64::NAN);
+        charts.push(format!(
+            "xychart-beta\n    title \"{model}: precision-recall (AP {ap:.3})\"\n    x-axis \"recall\" 0 --> 1\n    y-axis \"precision\" 0 --> 1\n    line [{}]",
+            values(&curves.precision_recall)
+        ));
+    }
+    let bins: Vec<_> = evaluation
+        .calibration
+        .iter()
+        .filter(|b| b.count > 0)
+        .collect();
+    if bins.len() >= 2 {
+        let labels: Vec<String> = bins
+            .iter()
+            .map(|b| format!("\"{:.1}–{:.1}\"", b.lower, b.upper))
+            .collect();
+        let observed: Vec<f64> = bins.iter().map(|b| b.fraction_positive).collect();
+        let predicted: Vec<f64> = bins.iter().map(|b| b.mean_predicted).collect();
+        charts.push(format!(
+            "xychart-beta\n    title \"{model}: calibration (bars: share positive; line: mean predicted)\"\n    x-axis [{}]\n    y-axis \"share\" 0 --> 1\n    bar [{}]\n    line [{}]",
+            labels.join(", "),
+            values(&observed),
+            values(&predicted)
         ));
     }
     charts

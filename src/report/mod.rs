@@ -154,7 +154,34 @@ struct ModelView<'a> {
     outcome: &'a ModelOutcome,
     rows: Vec<MetricRow>,
     slice_metrics: Vec<String>,
-    confusion: Vec<String>,
+    confusion: Vec<ConfusionRow>,
+}
+
+/// One true class's row: its counts, each with its share of the row.
+#[derive(Serialize)]
+struct ConfusionRow {
+    class: String,
+    cells: Vec<String>,
+}
+
+fn confusion_rows(matrix: &[Vec<u64>], classes: &[String]) -> Vec<ConfusionRow> {
+    matrix
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let total: u64 = row.iter().sum();
+            ConfusionRow {
+                class: classes.get(i).cloned().unwrap_or_else(|| i.to_string()),
+                cells: row
+                    .iter()
+                    .map(|n| match total {
+                        0 => "0".to_string(),
+                        _ => format!("{n} ({:.1} %)", 100.0 * *n as f64 / total as f64),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
@@ -188,12 +215,7 @@ fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
                 delta_baseline: baseline.map(|b| value - b),
             });
         }
-        confusion = report
-            .evaluation
-            .confusion_matrix
-            .iter()
-            .map(|r| format!("{r:?}"))
-            .collect();
+        confusion = confusion_rows(&report.evaluation.confusion_matrix, &report.classes);
         slice_metrics = outcome
             .shown_metrics
             .iter()

@@ -738,3 +738,48 @@ fn base_metrics_text(json: &str) -> &str {
     let end = start + json[start..].find('}').expect("the object ends");
     &json[start..=end]
 }
+
+/// The curves the report draws equal scikit-learn's on its own predictions
+/// (`fixtures/model/curves.py`): `numpy.interp` of `roc_curve`, and the
+/// interpolated precision of `precision_recall_curve`, on the same grid.
+#[test]
+fn roc_and_precision_recall_curves_equal_scikit_learns() {
+    let reference = reference();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("model/curves.json")).unwrap())
+            .unwrap();
+    let mut compared = 0;
+    for (key, want) in expected.as_object().unwrap() {
+        let (dataset, model) = key.split_once('/').unwrap();
+        let run = &reference["datasets"][dataset]["models"][model];
+        let positive = run["classes"][1].as_i64().unwrap();
+        let is_positive: Vec<bool> = run["truth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64() == Some(positive))
+            .collect();
+        let score: Vec<f64> = run["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[1].as_f64().unwrap())
+            .collect();
+        let ours = dslp_bot::model::curves::curves(&is_positive, &score).unwrap();
+        for (name, got) in [
+            ("roc", &ours.roc),
+            ("precision_recall", &ours.precision_recall),
+        ] {
+            let want = floats(&want[name]);
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() < 1e-9,
+                    "{key} {name}[{i}]: ours {g}, scikit-learn {w}"
+                );
+            }
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 3);
+}
