@@ -9,6 +9,7 @@ use crate::lifecycle::{
     BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity, Verdict,
 };
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
+use crate::report::history::{self, HistoryRow};
 
 pub mod effect;
 pub mod notices;
@@ -122,10 +123,18 @@ pub fn pull_request(
     branch: &BranchReport,
     rulebook: &Rulebook,
     state: EvidenceState<'_>,
+    earlier: Vec<HistoryRow>,
 ) -> Plan {
     let evidence = state.evidence();
     let (verdict, reasons) = pull_request_verdict(branch, rulebook, state);
-    let rendered = comment::pr_comment(branch, rulebook, evidence, verdict, &reasons);
+    let mut rendered = comment::pr_comment(branch, rulebook, evidence, verdict, &reasons);
+    // The pushes so far, this one last, folded at the end of the comment.
+    let rows = history::with(earlier, HistoryRow::of(head_sha, verdict, evidence));
+    let table = history::markdown(&rows);
+    if rendered.body.chars().count() + table.chars().count() < comment::COMMENT_LIMIT {
+        rendered.body.push_str(&format!("\n{table}"));
+    }
+    rendered.full.push_str(&format!("\n{table}"));
     let conclusion = match verdict {
         Verdict::Go => Conclusion::Success,
         Verdict::NoGo => Conclusion::Failure,

@@ -17,6 +17,8 @@ use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::OK_TO_TEST;
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{PullRequest, Rulebook};
+use crate::report::comment::PR_MARKER;
+use crate::report::history::{self, HistoryRow};
 use crate::revision::{RevisionError, Revisions};
 
 use super::context::{Evaluated, Limits, Outcome, RunContext, Tree};
@@ -70,7 +72,15 @@ pub(super) async fn pull_request(
     };
     let waiting = (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event));
     let state = evaluated.state(waiting.as_deref());
-    let plan = engine::pull_request(event.number, &event.head_sha, &branch, &rulebook, state);
+    let earlier = earlier_history(github, event).await;
+    let plan = engine::pull_request(
+        event.number,
+        &event.head_sha,
+        &branch,
+        &rulebook,
+        state,
+        earlier,
+    );
     warnings.extend(execute(github, &event.repo, &plan.effects).await?.warnings);
     let lifecycle = Lifecycle {
         repository: &repository,
@@ -97,6 +107,21 @@ pub(super) async fn pull_request(
         })
         .collect();
     Ok(outcome)
+}
+
+/// The pushes the pull request's comment already lists; none when it
+/// cannot be read (a first report, a token that may not read comments).
+async fn earlier_history(github: &impl GitHub, event: &PullRequestEvent) -> Vec<HistoryRow> {
+    let comments = github
+        .comments(&event.repo, event.number)
+        .await
+        .unwrap_or_default();
+    comments
+        .iter()
+        .filter_map(|c| c.body.as_deref())
+        .find(|body| body.contains(PR_MARKER))
+        .map(history::read)
+        .unwrap_or_default()
 }
 
 /// The config the pull request answers to: a fork's base branch's, else

@@ -188,6 +188,38 @@ async fn first_run_posts_one_comment_and_one_check_second_run_edits_them() {
         1,
         "a second check run was created"
     );
+    // A rerun of the same head is one row of the history.
+    assert!(
+        comments[0]
+            .body
+            .contains("History of this pull request (1 push)")
+    );
+
+    // A new push: the comment keeps the earlier head's row, newest first.
+    let config = std::fs::read_to_string(repo.path().join(".github/dslp.yml"))
+        .unwrap()
+        .replace("params: { c: 0.5 }", "params: { c: 0.2 }");
+    std::fs::write(repo.path().join(".github/dslp.yml"), config).unwrap();
+    git(
+        repo.path(),
+        &["commit", "-q", "-am", "stronger regularisation"],
+    );
+    let newer = git(repo.path(), &["rev-parse", "HEAD"]);
+    let event = pull_request_event(repo.path(), &base, &newer, "main");
+    run_action(&github, repo.path(), &event, "pull_request").await;
+    let body = &github.comments_on(12)[0].body;
+    assert!(
+        body.contains("History of this pull request (2 pushes)"),
+        "{body}"
+    );
+    let (first_row, second_row) = (
+        body.find(&format!("| `{}` | NO-GO |", &newer[..7]))
+            .expect("the newer head"),
+        body.find(&format!("| `{}` | NO-GO |", &head[..7]))
+            .expect("the earlier head"),
+    );
+    assert!(first_row < second_row, "{body}");
+    assert!(body.contains("churn_lr roc_auc"), "{body}");
     github.assert_no_violations();
 }
 
