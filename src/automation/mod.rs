@@ -18,6 +18,7 @@ pub mod monitoring;
 pub mod release;
 pub mod set_up;
 pub mod status;
+pub mod sub_issues;
 pub mod success;
 
 use std::collections::BTreeMap;
@@ -193,6 +194,7 @@ pub(crate) mod facts_for_tests {
 
     pub fn issue(number: u64, title: &str, labels: &[&str], body: &str, state: &str) -> IssueData {
         IssueData {
+            id: 100_000 + number,
             number,
             title: title.into(),
             body: Some(body.into()),

@@ -96,6 +96,10 @@ pub struct AutomationsConfig {
     /// `suggest` (the default) says the commands instead.
     #[serde(default = "suggest")]
     pub release: Mode,
+    /// Make a Data, Explore, Experiment or Model issue that refers to an
+    /// Ask its sub-issue (and unlink it when the reference goes).
+    #[serde(default = "yes")]
+    pub sub_issues: bool,
     /// Evaluate pull requests from forks only after a maintainer's
     /// `/dslp ok-to-test` (or the `ok-to-test` label).
     #[serde(default = "yes")]
@@ -136,6 +140,7 @@ impl Default for AutomationsConfig {
             failure: Mode::Act,
             explore: Mode::Act,
             release: Mode::Suggest,
+            sub_issues: true,
             fork_approval: true,
             fork_limits: ForkLimitsConfig::default(),
         }

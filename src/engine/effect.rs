@@ -89,6 +89,16 @@ pub enum Effect {
         branch: String,
         checks: Vec<String>,
     },
+    /// Make issue `sub_issue_id` (GitHub's id) a sub-issue of `parent`,
+    /// taking it from any other parent.
+    AddSubIssue {
+        parent: u64,
+        sub_issue_id: u64,
+    },
+    RemoveSubIssue {
+        parent: u64,
+        sub_issue_id: u64,
+    },
     /// Publish a GitHub Release with its assets, unless its tag has one.
     PublishRelease(Box<ReleasePlan>),
     /// Try the effect; if the token may not, say `otherwise` instead of

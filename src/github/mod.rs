@@ -150,6 +150,9 @@ impl Permission {
 /// What the port's callers need of an issue or pull request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct IssueData {
+    /// GitHub's id of the issue (sub-issues are linked by it).
+    #[serde(default)]
+    pub id: u64,
     pub number: u64,
     #[serde(default)]
     pub title: String,
@@ -422,6 +425,22 @@ pub trait GitHub {
     async fn download_asset(&self, repo: &RepoName, id: u64) -> Result<Vec<u8>, GitHubError>;
     /// Publishes a draft release.
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError>;
+    /// The issue's parent issue's number, if it has one.
+    async fn parent(&self, repo: &RepoName, number: u64) -> Result<Option<u64>, GitHubError>;
+    /// Makes the issue with id `sub_issue_id` a sub-issue of `parent`,
+    /// taking it from any parent it had.
+    async fn add_sub_issue(
+        &self,
+        repo: &RepoName,
+        parent: u64,
+        sub_issue_id: u64,
+    ) -> Result<(), GitHubError>;
+    async fn remove_sub_issue(
+        &self,
+        repo: &RepoName,
+        parent: u64,
+        sub_issue_id: u64,
+    ) -> Result<(), GitHubError>;
     /// Changes a pull request's base branch or state (`None` leaves it).
     async fn update_pull(
         &self,

@@ -88,6 +88,9 @@ async fn one(
         | Effect::CreatePull { .. }
         | Effect::Protect { .. } => code(github, repo, effect, executed).await,
         Effect::PublishRelease(plan) => super::publish::publish(github, repo, plan).await,
+        Effect::AddSubIssue { .. } | Effect::RemoveSubIssue { .. } => {
+            sub_issue(github, repo, effect, executed).await
+        }
         Effect::Try { effect, .. } => Box::pin(one(github, repo, effect, executed)).await,
     }
 }
@@ -211,6 +214,41 @@ async fn code(
             github.protect(repo, branch, &checks).await
         }
         _ => unreachable!("not a code effect"),
+    }
+}
+
+/// Sub-issue links. Where GitHub has none (an older Enterprise Server, a
+/// token without the permission), a warning: the Ask section still lists
+/// the issue.
+async fn sub_issue(
+    github: &impl GitHub,
+    repo: &RepoName,
+    effect: &Effect,
+    executed: &mut Executed,
+) -> Result<(), GitHubError> {
+    let done = match effect {
+        Effect::AddSubIssue {
+            parent,
+            sub_issue_id,
+        } => github.add_sub_issue(repo, *parent, *sub_issue_id).await,
+        Effect::RemoveSubIssue {
+            parent,
+            sub_issue_id,
+        } => already(github.remove_sub_issue(repo, *parent, *sub_issue_id).await),
+        _ => unreachable!("not a sub-issue effect"),
+    };
+    match done {
+        Err(
+            e @ (GitHubError::NotAllowed { .. }
+            | GitHubError::NotFound(_)
+            | GitHubError::Rejected { .. }),
+        ) => {
+            executed.warnings.push(format!(
+                "sub-issues are not available here ({e}); the Ask section lists the issue"
+            ));
+            Ok(())
+        }
+        other => other,
     }
 }
 

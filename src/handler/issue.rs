@@ -4,13 +4,15 @@
 
 use anyhow::Result;
 
-use crate::automation::{self, Lifecycle, Repository, set_up};
+use crate::automation::{self, Lifecycle, Repository, set_up, sub_issues};
 use crate::engine::{self, notices};
 use crate::event::IssueAction;
 use crate::github::GitHub;
+use crate::lifecycle::ask;
+use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::{FAILED, SUCCEEDED};
 use crate::lifecycle::links::RepoName;
-use crate::lifecycle::{BranchKind, Issue, IssueState};
+use crate::lifecycle::{BranchKind, Issue, IssueKind, IssueState};
 use crate::report::comment::ISSUE_MARKER;
 
 use super::context::{IssueTrigger, Outcome, RunContext, ScheduleChange, Tree};
@@ -62,6 +64,9 @@ pub(super) async fn check_issue(
         };
         flows::say(github, repo, number, &flow).await?;
     }
+    if config.automations.sub_issues {
+        warnings.extend(sub_issues(github, repo, issue, &repository).await?);
+    }
     let asks = automation::asks_touched(issue, &repository.directory);
     let updated = flows::refresh_asks(github, &lifecycle, &asks).await?;
     if !updated.is_empty() {
@@ -76,6 +81,40 @@ pub(super) async fn check_issue(
         ));
     }
     Ok(Outcome::of(plan, warnings))
+}
+
+/// The issue under the Ask it refers to (or out of one it no longer
+/// does); answers what the user should know.
+async fn sub_issues(
+    github: &impl GitHub,
+    repo: &RepoName,
+    issue: &Issue,
+    repository: &Repository,
+) -> Result<Vec<String>> {
+    let number = issue.number.unwrap_or_default();
+    let id = repository
+        .issues
+        .iter()
+        .find(|i| i.number == number)
+        .map_or(0, |i| i.id);
+    let asks = ask::asks_of(issue, &repository.directory);
+    let parent = match github.parent(repo, number).await {
+        Ok(parent) => parent,
+        Err(e) => return Ok(vec![format!("sub-issues are not available here ({e})")]),
+    };
+    let is_ask = |n: u64| match repository.directory.lookup_number(n) {
+        Lookup::Found(found) => found.labelled_kind() == Some(IssueKind::Ask),
+        _ => false,
+    };
+    let facts = sub_issues::Facts {
+        issue,
+        id,
+        asks: &asks,
+        parent: parent.map(|p| (p, is_ask(p))),
+    };
+    Ok(execute(github, repo, &sub_issues::decide(&facts))
+        .await?
+        .warnings)
 }
 
 pub(super) async fn branch_status(

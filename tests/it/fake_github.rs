@@ -22,6 +22,9 @@ mod fake_lfs;
 #[path = "fake_releases.rs"]
 mod fake_releases;
 
+#[path = "fake_sub_issues.rs"]
+mod fake_sub_issues;
+
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: u64,
@@ -98,6 +101,8 @@ pub struct World {
     pub may_administer: bool,
     /// Pull requests opened through the API: (number, title, head, base, body).
     pub opened_pulls: Vec<(u64, String, String, String, String)>,
+    /// Sub-issue → its parent issue (numbers).
+    pub parents: BTreeMap<u64, u64>,
     /// Releases, oldest first.
     pub releases: Vec<Value>,
     /// (release id, asset name) → the bytes uploaded.
@@ -296,6 +301,7 @@ impl FakeGitHub {
             world.issues.insert(
                 number,
                 json!({
+                    "id": 100_000 + number,
                     "number": number,
                     "title": issue["title"],
                     "body": issue["body"],
@@ -656,6 +662,16 @@ fn answer(
     ) {
         return answer;
     }
+    let issue_number = number("issue_number");
+    if let Some(answer) = fake_sub_issues::answer(
+        &mut world,
+        method.as_str(),
+        &template,
+        issue_number,
+        &json_body,
+    ) {
+        return answer;
+    }
     match (method.as_str(), template.as_str()) {
         ("GET", "repos/{owner}/{repo}/issues") => {
             let all: Vec<Value> = world.issues.values().cloned().collect();
@@ -689,7 +705,7 @@ fn answer(
                 .into_iter()
                 .map(|l| json!({"name": l}))
                 .collect();
-            let issue = json!({"number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
+            let issue = json!({"id": 100_000 + number, "number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
             world.issues.insert(number, issue.clone());
             reply(StatusCode::CREATED, issue)
         }

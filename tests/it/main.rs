@@ -20,5 +20,6 @@ mod predict;
 mod releases;
 mod report_snapshots;
 mod schemas;
+mod sub_issues;
 mod support;
 mod tools;

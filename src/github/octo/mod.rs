@@ -10,9 +10,11 @@ use super::retry::{self, Idempotence, Reply, RetryPolicy};
 use super::{Annotation, CHECK_TEXT_LIMIT, CheckRun, GitHubError};
 use crate::lifecycle::links::RepoName;
 
+mod checks;
 mod labels;
 mod port;
 mod releases;
+mod sub_issues;
 
 pub struct OctocrabGitHub {
     client: Octocrab,

@@ -64,25 +64,7 @@ impl GitHub for OctocrabGitHub {
         sha: &str,
         name: &str,
     ) -> Result<Option<u64>, GitHubError> {
-        #[derive(Deserialize)]
-        struct Runs {
-            #[serde(default)]
-            check_runs: Vec<Run>,
-        }
-        #[derive(Deserialize)]
-        struct Run {
-            id: u64,
-        }
-        let path = format!(
-            "{}/commits/{}/check-runs?check_name={}",
-            repo_path(repo),
-            segment(sha),
-            segment(name)
-        );
-        let runs: Runs = self
-            .json(Method::GET, &path, None, "list check runs")
-            .await?;
-        Ok(runs.check_runs.first().map(|r| r.id))
+        self.check_run_id(repo, sha, name).await
     }
 
     async fn create_check_run(
@@ -91,26 +73,7 @@ impl GitHub for OctocrabGitHub {
         run: &CheckRun,
         annotations: &[Annotation],
     ) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: u64,
-        }
-        let body = json!({
-            "name": run.name,
-            "head_sha": run.head_sha,
-            "status": "completed",
-            "conclusion": run.conclusion,
-            "output": check_output(run, annotations),
-        });
-        let created: Created = self
-            .json(
-                Method::POST,
-                &format!("{}/check-runs", repo_path(repo)),
-                Some(&body),
-                "create check run",
-            )
-            .await?;
-        Ok(created.id)
+        self.new_check_run(repo, run, annotations).await
     }
 
     async fn update_check_run(
@@ -530,6 +493,28 @@ impl GitHub for OctocrabGitHub {
 
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError> {
         self.publish_draft(repo, id).await
+    }
+
+    async fn parent(&self, repo: &RepoName, number: u64) -> Result<Option<u64>, GitHubError> {
+        self.parent_of(repo, number).await
+    }
+
+    async fn add_sub_issue(
+        &self,
+        repo: &RepoName,
+        parent: u64,
+        sub_issue_id: u64,
+    ) -> Result<(), GitHubError> {
+        self.link_sub_issue(repo, parent, sub_issue_id, true).await
+    }
+
+    async fn remove_sub_issue(
+        &self,
+        repo: &RepoName,
+        parent: u64,
+        sub_issue_id: u64,
+    ) -> Result<(), GitHubError> {
+        self.link_sub_issue(repo, parent, sub_issue_id, false).await
     }
 
     async fn pull(&self, repo: &RepoName, number: u64) -> Result<PullData, GitHubError> {

@@ -1,0 +1,66 @@
+//! Check runs over octocrab: the `dslp` run of a commit found, or created.
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{OctocrabGitHub, check_output, repo_path, segment};
+use crate::github::{Annotation, CheckRun, GitHubError};
+use crate::lifecycle::links::RepoName;
+
+impl OctocrabGitHub {
+    pub(super) async fn check_run_id(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        name: &str,
+    ) -> Result<Option<u64>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Runs {
+            #[serde(default)]
+            check_runs: Vec<Run>,
+        }
+        #[derive(Deserialize)]
+        struct Run {
+            id: u64,
+        }
+        let path = format!(
+            "{}/commits/{}/check-runs?check_name={}",
+            repo_path(repo),
+            segment(sha),
+            segment(name)
+        );
+        let runs: Runs = self
+            .json(Method::GET, &path, None, "list check runs")
+            .await?;
+        Ok(runs.check_runs.first().map(|r| r.id))
+    }
+
+    pub(super) async fn new_check_run(
+        &self,
+        repo: &RepoName,
+        run: &CheckRun,
+        annotations: &[Annotation],
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let body = json!({
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "output": check_output(run, annotations),
+        });
+        let created: Created = self
+            .json(
+                Method::POST,
+                &format!("{}/check-runs", repo_path(repo)),
+                Some(&body),
+                "create check run",
+            )
+            .await?;
+        Ok(created.id)
+    }
+}
