@@ -198,5 +198,6 @@ fn external_report(name: &str, spec: &ModelSpec, metrics: BTreeMap<String, f64>)
         model_bytes: 0,
         notes: vec!["metrics read from the team's own pipeline".into()],
         importance: None,
+        weak_segments: Vec::new(),
     }
 }

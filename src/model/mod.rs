@@ -25,6 +25,7 @@ pub mod problem;
 pub mod reference;
 pub mod release;
 pub mod schema;
+pub mod segments;
 pub mod spec;
 pub mod stamp;
 pub mod training;

@@ -146,6 +146,24 @@ impl Problem {
     }
 
     /// The metrics of outputs `score` gave for these rows.
+    /// Each row's error: 1 for a wrong class and 0 for a right one, or
+    /// the absolute error of a value.
+    pub fn errors(&self, scores: &[Vec<f64>]) -> Vec<f64> {
+        match (&self.labels, &self.values) {
+            (Some(labels), _) => labels
+                .iter()
+                .zip(scores)
+                .map(|(l, s)| (metrics::most_probable(s) != *l) as u8 as f64)
+                .collect(),
+            (_, Some(values)) => values
+                .iter()
+                .zip(scores)
+                .map(|(v, s)| (s[0] - v).abs())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn evaluate_scores(&self, scores: &[Vec<f64>]) -> Evaluation {
         match (&self.labels, &self.values) {
             (Some(labels), _) => {

@@ -14,6 +14,7 @@ pub use super::problem::Problem;
 use super::problem::Target;
 use super::reference::{Distribution, ReferenceProfile, Sample};
 use super::schema::InputSchema;
+use super::segments::weakest;
 use super::spec::{Algorithm, DeclaredSplit, ModelSpec, SplitChoice, Task};
 use super::tune::{self, TuningReport};
 
@@ -73,6 +74,9 @@ pub struct ModelReport {
     /// Permutation importance on the test rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importance: Option<Importances>,
+    /// Where the model does worst on the test rows, found by itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak_segments: Vec<crate::model::segments::Segment>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,13 +119,7 @@ pub fn train(
         declared_test_from,
     )?;
     let feature_views = features(spec, dataset, &views)?;
-    let plan = FeaturePlan::fit(
-        &feature_views,
-        &train_rows,
-        &labelled,
-        spec.standardize,
-        spec.max_levels,
-    )?;
+    let plan = plan_of(spec, &feature_views, &train_rows, &labelled)?;
     let x_train = plan.transform(&feature_views, &train_rows)?;
     let x_test = plan.transform(&feature_views, &test_rows)?;
     let mut problem = Problem::new(&target, &train_rows);
@@ -164,6 +162,11 @@ pub fn train(
         model_bytes: serde_json::to_vec(&(&plan, &fitted)).map_or(0, |b| b.len()),
         notes,
         importance: importance::permutation(&fitted, &plan, &test_problem, &x_test, 0),
+        weak_segments: weakest(
+            &feature_views,
+            &test_rows,
+            &test_problem.errors(&test_scores),
+        ),
     };
     Ok(Trained {
         input: InputSchema::learn(&plan, &feature_views, &train_rows),
@@ -172,6 +175,17 @@ pub fn train(
         plan,
         fitted,
     })
+}
+
+/// The feature plan fitted on the training rows (every labelled row is
+/// checked for infinite values).
+fn plan_of(
+    spec: &ModelSpec,
+    features: &[(&str, &ColumnView)],
+    train: &[usize],
+    labelled: &[usize],
+) -> Result<FeaturePlan, ModelError> {
+    FeaturePlan::fit(features, train, labelled, spec.standardize, spec.max_levels)
 }
 
 /// The model's algorithm, when it has one that fits its task.
