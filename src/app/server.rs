@@ -295,6 +295,8 @@ fn worker(
         set_up: crate::automation::SetUp {
             pull_request: args.setup_pr,
             protection: args.protect,
+            rulesets: args.rulesets,
+            app_id: args.app_id,
         },
     })
 }

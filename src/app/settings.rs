@@ -93,6 +93,11 @@ pub struct ServeArgs {
     /// act (only on an unprotected branch, when permitted), suggest, or off.
     #[arg(long, env = "DSLP_PROTECT", value_enum, default_value = "suggest")]
     pub protect: crate::config::Mode,
+    /// On installation, keep the App's rulesets (DSLP branch names, the
+    /// `dslp` check on the default branch) where rulesets are available:
+    /// act, suggest, or off.
+    #[arg(long, env = "DSLP_RULESETS", value_enum, default_value = "off")]
+    pub rulesets: crate::config::Mode,
     /// How long answered deliveries may wait, in milliseconds, before they
     /// are committed to the queue (tests lengthen it).
     #[arg(long, env = "DSLP_COMMIT_EVERY_MS", default_value_t = 50, hide = true)]

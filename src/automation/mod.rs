@@ -16,6 +16,7 @@ pub mod closed;
 pub mod failure;
 pub mod monitoring;
 pub mod release;
+pub mod rulesets;
 pub mod set_up;
 pub mod status;
 pub mod sub_issues;

@@ -17,12 +17,18 @@ pub struct SetUp {
     pub pull_request: bool,
     /// Require the `dslp` check on the collaboration branch.
     pub protection: Mode,
+    /// Keep the App's rulesets (DSLP branch names, the required check).
+    pub rulesets: Mode,
+    /// The App's id, to bypass its own rulesets.
+    pub app_id: Option<u64>,
 }
 
 impl SetUp {
     pub const NOTHING: SetUp = SetUp {
         pull_request: false,
         protection: Mode::Off,
+        rulesets: Mode::Off,
+        app_id: None,
     };
 }
 
@@ -222,6 +228,8 @@ mod tests {
     const ACT: SetUp = SetUp {
         pull_request: true,
         protection: Mode::Act,
+        rulesets: Mode::Off,
+        app_id: None,
     };
 
     #[test]

@@ -99,6 +99,11 @@ pub enum Effect {
         parent: u64,
         sub_issue_id: u64,
     },
+    /// Create a repository ruleset (`id: None`), or bring ruleset `id` to this.
+    PutRuleset {
+        id: Option<u64>,
+        ruleset: serde_json::Value,
+    },
     /// Publish a GitHub Release with its assets, unless its tag has one.
     PublishRelease(Box<ReleasePlan>),
     /// Try the effect; if the token may not, say `otherwise` instead of

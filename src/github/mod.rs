@@ -273,6 +273,13 @@ pub struct AssetData {
     pub name: String,
 }
 
+/// A repository ruleset, as the list names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct RulesetData {
+    pub id: u64,
+    pub name: String,
+}
+
 /// A release to create: as a draft, published once its assets are up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewRelease {
@@ -425,6 +432,15 @@ pub trait GitHub {
     async fn download_asset(&self, repo: &RepoName, id: u64) -> Result<Vec<u8>, GitHubError>;
     /// Publishes a draft release.
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError>;
+    /// The repository's own rulesets.
+    async fn rulesets(&self, repo: &RepoName) -> Result<Vec<RulesetData>, GitHubError>;
+    /// Creates a ruleset (`id: None`) or replaces ruleset `id` with `ruleset`.
+    async fn put_ruleset(
+        &self,
+        repo: &RepoName,
+        id: Option<u64>,
+        ruleset: &serde_json::Value,
+    ) -> Result<(), GitHubError>;
     /// The issue's parent issue's number, if it has one.
     async fn parent(&self, repo: &RepoName, number: u64) -> Result<Option<u64>, GitHubError>;
     /// Makes the issue with id `sub_issue_id` a sub-issue of `parent`,

@@ -88,6 +88,7 @@ async fn one(
         | Effect::CreatePull { .. }
         | Effect::Protect { .. } => code(github, repo, effect, executed).await,
         Effect::PublishRelease(plan) => super::publish::publish(github, repo, plan).await,
+        Effect::PutRuleset { id, ruleset } => github.put_ruleset(repo, *id, ruleset).await,
         Effect::AddSubIssue { .. } | Effect::RemoveSubIssue { .. } => {
             sub_issue(github, repo, effect, executed).await
         }

@@ -4,10 +4,11 @@
 
 use anyhow::Result;
 
-use crate::automation::{self, Lifecycle, Repository, set_up, sub_issues};
+use crate::automation::{self, Lifecycle, Repository, rulesets, set_up, sub_issues};
+use crate::engine::Effect;
 use crate::engine::{self, notices};
 use crate::event::IssueAction;
-use crate::github::GitHub;
+use crate::github::{GitHub, GitHubError};
 use crate::lifecycle::ask;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::{FAILED, SUCCEEDED};
@@ -149,6 +150,41 @@ pub(super) async fn branch_status(
     Ok(outcome)
 }
 
+/// The App's rulesets on an installed repository: what was done, and
+/// whether they are in place (then branch protection is not needed).
+async fn rulesets_set_up(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repo: &RepoName,
+) -> Result<(Vec<String>, bool)> {
+    let mode = ctx.set_up.rulesets;
+    if mode == crate::config::Mode::Off {
+        return Ok((Vec::new(), false));
+    }
+    let (_, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let existing: Option<Vec<(u64, String)>> = match github.rulesets(repo).await {
+        Ok(list) => Some(list.into_iter().map(|r| (r.id, r.name)).collect()),
+        Err(GitHubError::NotFound(_) | GitHubError::NotAllowed { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let facts = rulesets::Facts {
+        existing: existing.as_deref(),
+        conventions: &rulebook.conventions,
+        app_id: ctx.set_up.app_id,
+    };
+    let (effects, mut done, suggestion) = rulesets::plan(mode, &facts);
+    let effects: Vec<Effect> = effects
+        .into_iter()
+        .map(|e| e.or_say("rulesets were refused (a plan without branch-name rules, or no Administration permission); the branch rules are still checked after the fact"))
+        .collect();
+    let executed = execute(github, repo, &effects).await?;
+    if let Some(refused) = executed.refused {
+        return Ok((vec![refused], false));
+    }
+    done.extend(suggestion.map(|s| format!("suggested: {s}")));
+    Ok((done, !effects.is_empty()))
+}
+
 /// The App was installed on `repos`: labels, protection, the set-up pull
 /// request, as the server's settings ask.
 pub(super) async fn installed(
@@ -159,12 +195,19 @@ pub(super) async fn installed(
     let mut warnings = Vec::new();
     for repo in repos {
         execute(github, repo, &set_up::labels()).await?;
-        let wanted = ctx.set_up;
+        let mut wanted = ctx.set_up;
+        let (mut done, ruled) = rulesets_set_up(github, ctx, repo).await?;
+        if ruled {
+            // The required check is a ruleset's: no branch protection too.
+            wanted.protection = crate::config::Mode::Off;
+        }
         if !wanted.pull_request && wanted.protection == crate::config::Mode::Off {
+            warnings.extend((!done.is_empty()).then(|| format!("{repo}: {}", done.join("; "))));
             continue;
         }
         let facts = set_up::Facts::gather(github, repo, wanted).await?;
-        let (effects, mut done, mut suggestion) = set_up::protection(&facts, wanted);
+        let (effects, protection_done, mut suggestion) = set_up::protection(&facts, wanted);
+        done.extend(protection_done);
         let protected = execute(github, repo, &effects).await?;
         if let Some(refused) = protected.refused {
             done.clear();

@@ -103,6 +103,10 @@ pub struct World {
     pub opened_pulls: Vec<(u64, String, String, String, String)>,
     /// Sub-issue → its parent issue (numbers).
     pub parents: BTreeMap<u64, u64>,
+    /// The repository's rulesets, as created (with their `id`).
+    pub rulesets: Vec<Value>,
+    /// Rulesets are not a route here (an older GitHub Enterprise Server).
+    pub rulesets_unavailable: bool,
     /// Releases, oldest first.
     pub releases: Vec<Value>,
     /// (release id, asset name) → the bytes uploaded.
@@ -662,7 +666,7 @@ fn answer(
     ) {
         return answer;
     }
-    let issue_number = number("issue_number");
+    let issue_number = number("issue_number").max(number("ruleset_id"));
     if let Some(answer) = fake_sub_issues::answer(
         &mut world,
         method.as_str(),

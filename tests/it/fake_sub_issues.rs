@@ -1,5 +1,5 @@
-//! The fake GitHub's sub-issues: one parent per issue, linked by the
-//! child's id as GitHub does (`replace_parent` to move it).
+//! The fake GitHub's sub-issues (one parent per issue, linked by the
+//! child's id as GitHub does, `replace_parent` to move it) and rulesets.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -49,6 +49,36 @@ pub fn answer(
                 Some(child) => {
                     world.parents.remove(&child);
                     reply(StatusCode::OK, world.issues[&child].clone())
+                }
+                None => not_found(),
+            }
+        }
+        // Rulesets: listed, created, replaced by id.
+        ("GET", "repos/{owner}/{repo}/rulesets") if world.rulesets_unavailable => not_found(),
+        ("GET", "repos/{owner}/{repo}/rulesets") => reply(
+            StatusCode::OK,
+            Value::Array(
+                world
+                    .rulesets
+                    .iter()
+                    .map(|r| json!({"id": r["id"], "name": r["name"], "source_type": "Repository"}))
+                    .collect(),
+            ),
+        ),
+        ("POST", "repos/{owner}/{repo}/rulesets") => {
+            world.next_id += 1;
+            let mut ruleset = json_body.clone();
+            ruleset["id"] = world.next_id.into();
+            world.rulesets.push(ruleset.clone());
+            reply(StatusCode::CREATED, ruleset)
+        }
+        ("PUT", "repos/{owner}/{repo}/rulesets/{ruleset_id}") => {
+            let id = number;
+            match world.rulesets.iter_mut().find(|r| r["id"] == id) {
+                Some(ruleset) => {
+                    *ruleset = json_body.clone();
+                    ruleset["id"] = id.into();
+                    reply(StatusCode::OK, ruleset.clone())
                 }
                 None => not_found(),
             }

@@ -1005,3 +1005,111 @@ async fn the_ok_to_test_label_approves_only_from_a_maintainer() {
     );
     github.assert_no_violations();
 }
+
+/// Rulesets at installation: the App's two rulesets (DSLP branch names, the
+/// `dslp` check on the default branch) are created once and kept, another
+/// one is left alone, and branch protection is not added on top; without
+/// rulesets on the server, today's protection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installation_keeps_the_apps_rulesets_and_leaves_others_alone() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.may_administer = true;
+        world.branches.insert("main".into(), "3".repeat(40));
+        world
+            .rulesets
+            .push(json!({"id": 5, "name": "release freeze", "enforcement": "active"}));
+    }
+    let settings = [("DSLP_RULESETS", "act"), ("DSLP_PROTECT", "act")];
+    let server = Server::start(&github, dir.path(), &settings).await;
+    let mut installed = example("installation.created");
+    installed["repositories"] = json!([{"full_name": "acme/churn"}]);
+    server.deliver("installation", "i-1", &installed).await;
+    let names = |github: &FakeGitHub| -> Vec<String> {
+        github
+            .world
+            .lock()
+            .unwrap()
+            .rulesets
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    eventually("the rulesets", &server, || {
+        Some(names(&github)).filter(|n| n.len() == 3)
+    })
+    .await;
+    let mut added = example("installation_repositories.added");
+    added["repositories_added"] = json!([{"full_name": "acme/churn"}]);
+    server
+        .deliver("installation_repositories", "i-2", &added)
+        .await;
+    eventually("the second set-up", &server, || {
+        let puts = github
+            .world
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.starts_with("PUT") && r.contains("/rulesets/"))
+            .count();
+        (puts == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        names(&github),
+        [
+            "release freeze",
+            "dslp: branch names",
+            "dslp: required check"
+        ]
+    );
+    let world = github.world.lock().unwrap();
+    assert_eq!(
+        world.rulesets[0],
+        json!({"id": 5, "name": "release freeze", "enforcement": "active"})
+    );
+    let rules = &world.rulesets[1]["rules"][0];
+    assert_eq!(rules["type"], "branch_name_pattern");
+    assert!(
+        rules["parameters"]["pattern"]
+            .as_str()
+            .unwrap()
+            .contains("experiment/")
+    );
+    assert_eq!(
+        world.rulesets[2]["rules"][0]["parameters"]["required_status_checks"][0]["context"],
+        "dslp"
+    );
+    assert!(world.rulesets[1]["bypass_actors"][0]["actor_type"] == "Integration");
+    assert!(
+        world.protections.is_empty(),
+        "no branch protection on top of the ruleset"
+    );
+    drop(world);
+    github.assert_no_violations();
+
+    // No rulesets here: the protection path.
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.may_administer = true;
+        world.rulesets_unavailable = true;
+        world.branches.insert("main".into(), "3".repeat(40));
+    }
+    let server = Server::start(&github, dir.path(), &settings).await;
+    server.deliver("installation", "i-1", &installed).await;
+    eventually("protection", &server, || {
+        github
+            .world
+            .lock()
+            .unwrap()
+            .protections
+            .get("main")
+            .cloned()
+    })
+    .await;
+}

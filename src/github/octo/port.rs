@@ -10,7 +10,7 @@ use super::{Numbered, OctocrabGitHub, check_output, repo_path, segment, segments
 use crate::github::retry::{self, Idempotence};
 use crate::github::{
     Annotation, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate, NewRelease,
-    Permission, PullData, ReleaseData, Status,
+    Permission, PullData, ReleaseData, RulesetData, Status,
 };
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
@@ -493,6 +493,25 @@ impl GitHub for OctocrabGitHub {
 
     async fn publish_release(&self, repo: &RepoName, id: u64) -> Result<(), GitHubError> {
         self.publish_draft(repo, id).await
+    }
+
+    async fn rulesets(&self, repo: &RepoName) -> Result<Vec<RulesetData>, GitHubError> {
+        let path = format!("{}/rulesets?includes_parents=false", repo_path(repo));
+        self.pages(&path, "list rulesets", 1_000).await
+    }
+
+    async fn put_ruleset(
+        &self,
+        repo: &RepoName,
+        id: Option<u64>,
+        ruleset: &Value,
+    ) -> Result<(), GitHubError> {
+        let (method, path) = match id {
+            Some(id) => (Method::PUT, format!("{}/rulesets/{id}", repo_path(repo))),
+            None => (Method::POST, format!("{}/rulesets", repo_path(repo))),
+        };
+        self.no_content(method, &path, Some(ruleset), "keep a ruleset")
+            .await
     }
 
     async fn parent(&self, repo: &RepoName, number: u64) -> Result<Option<u64>, GitHubError> {
