@@ -243,6 +243,9 @@ struct IssueJson {
     labels: Vec<LabelJson>,
     #[serde(default)]
     pull_request: Option<serde_json::Value>,
+    /// The organisation's issue type, where it has them.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    issue_type: Option<LabelJson>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -307,6 +310,7 @@ impl IssueJson {
             state: IssueState::from_github(&self.state),
             is_pull_request: self.pull_request.is_some_and(|v| !v.is_null()),
         }
+        .with_type(self.issue_type.as_ref().map(|t| t.name.as_str()))
     }
 }
 

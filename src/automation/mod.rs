@@ -195,6 +195,7 @@ pub(crate) mod facts_for_tests {
 
     pub fn issue(number: u64, title: &str, labels: &[&str], body: &str, state: &str) -> IssueData {
         IssueData {
+            issue_type: None,
             id: 100_000 + number,
             number,
             title: title.into(),

@@ -164,6 +164,9 @@ pub struct IssueData {
     pub labels: Vec<LabelData>,
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
+    /// The organisation's issue type, where it has them.
+    #[serde(default, rename = "type")]
+    pub issue_type: Option<LabelData>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -190,6 +193,7 @@ impl IssueData {
             state: crate::lifecycle::IssueState::from_github(&self.state),
             is_pull_request: self.pull_request.as_ref().is_some_and(|v| !v.is_null()),
         }
+        .with_type(self.issue_type.as_ref().map(|t| t.name.as_str()))
     }
 }
 
@@ -365,14 +369,18 @@ pub trait GitHub {
     async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError>;
     /// A user's permission on the repository.
     async fn permission(&self, repo: &RepoName, user: &str) -> Result<Permission, GitHubError>;
-    /// Opens an issue; answers its number.
+    /// Opens an issue, of `issue_type` when given; answers its number.
     async fn create_issue(
         &self,
         repo: &RepoName,
         title: &str,
         body: &str,
         labels: &[String],
+        issue_type: Option<&str>,
     ) -> Result<u64, GitHubError>;
+    /// The issue types the repository's organisation has (none for a
+    /// personal account or where GitHub has no issue types).
+    async fn issue_types(&self, repo: &RepoName) -> Result<Vec<String>, GitHubError>;
     /// Creates `branch` at `sha`.
     async fn create_branch(
         &self,

@@ -389,12 +389,26 @@ async fn create_issue_once(
         if let Some(existing) = existing {
             return Ok(existing.number);
         }
-        match github.create_issue(repo, title, body, labels).await {
+        let issue_type = issue_type_of(github, repo, labels).await;
+        match github
+            .create_issue(repo, title, body, labels, issue_type.as_deref())
+            .await
+        {
             Ok(number) => return Ok(number),
             Err(e) if may_have_landed(&e) && attempt < CREATE_ATTEMPTS => continue,
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The organisation's issue type for the DSLP kind among `labels`, where
+/// it has one of that name (else none: the label alone says the kind).
+async fn issue_type_of(github: &impl GitHub, repo: &RepoName, labels: &[String]) -> Option<String> {
+    let kind = labels
+        .iter()
+        .find(|l| !crate::lifecycle::IssueKind::all_from_labels(&[l.to_string()]).is_empty())?;
+    let types = github.issue_types(repo).await.ok()?;
+    types.into_iter().find(|t| t.eq_ignore_ascii_case(kind))
 }
 
 /// Rewrites the Ask's section in its body as it is now. Safe against a

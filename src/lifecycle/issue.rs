@@ -40,6 +40,18 @@ pub struct Issue {
 
 impl Issue {
     /// The issue's single type label, if it has exactly one.
+    /// The issue with its GitHub issue type counted as its type label:
+    /// an issue typed `Experiment` is an Experiment even without the label.
+    pub fn with_type(mut self, issue_type: Option<&str>) -> Issue {
+        if let Some(name) = issue_type
+            && !IssueKind::all_from_labels(&[name.to_string()]).is_empty()
+            && !self.labels.iter().any(|l| l.eq_ignore_ascii_case(name))
+        {
+            self.labels.push(name.to_string());
+        }
+        self
+    }
+
     pub fn labelled_kind(&self) -> Option<IssueKind> {
         match IssueKind::all_from_labels(&self.labels).as_slice() {
             [kind] => Some(*kind),
@@ -188,5 +200,31 @@ impl IssueDirectory {
 
     pub fn is_empty(&self) -> bool {
         self.issues.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_github_issue_type_counts_as_the_type_label() {
+        let issue = Issue {
+            number: Some(3),
+            title: "Gradient boosting".into(),
+            body: String::new(),
+            labels: vec!["good first issue".into()],
+            state: IssueState::Open,
+            is_pull_request: false,
+        };
+        let typed = issue.clone().with_type(Some("Experiment"));
+        assert_eq!(typed.labelled_kind(), Some(IssueKind::Experiment));
+        assert_eq!(issue.clone().with_type(Some("Bug")).labelled_kind(), None);
+        let labelled = Issue {
+            labels: vec!["Experiment".into()],
+            ..issue
+        };
+        let again = labelled.clone().with_type(Some("Experiment"));
+        assert_eq!(again.labels, labelled.labels, "not twice");
     }
 }

@@ -103,6 +103,8 @@ pub struct World {
     pub opened_pulls: Vec<(u64, String, String, String, String)>,
     /// Sub-issue → its parent issue (numbers).
     pub parents: BTreeMap<u64, u64>,
+    /// The organisation's issue types.
+    pub issue_types: Vec<String>,
     /// The repository's rulesets, as created (with their `id`).
     pub rulesets: Vec<Value>,
     /// Rulesets are not a route here (an older GitHub Enterprise Server).
@@ -709,7 +711,16 @@ fn answer(
                 .into_iter()
                 .map(|l| json!({"name": l}))
                 .collect();
-            let issue = json!({"id": 100_000 + number, "number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
+            let mut issue = json!({"id": 100_000 + number, "number": number, "title": json_body["title"], "body": json_body["body"], "state": "open", "labels": labels});
+            if let Some(name) = json_body["type"].as_str() {
+                if !world.issue_types.iter().any(|t| t == name) {
+                    return reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"message": format!("Issue type `{name}` does not exist")}),
+                    );
+                }
+                issue["type"] = json!({"name": name});
+            }
             world.issues.insert(number, issue.clone());
             reply(StatusCode::CREATED, issue)
         }
@@ -725,6 +736,17 @@ fn answer(
                 json!({"status": if behind > 0 { "diverged" } else { "ahead" }, "ahead_by": 1, "behind_by": behind, "total_commits": 1}),
             )
         }
+        ("GET", "repos/{owner}/{repo}/issue-types") => reply(
+            StatusCode::OK,
+            Value::Array(
+                world
+                    .issue_types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| json!({"id": i + 1, "node_id": format!("IT_{i}"), "name": name, "description": null, "color": "gray", "is_enabled": true}))
+                    .collect(),
+            ),
+        ),
         ("GET", "repos/{owner}/{repo}") => reply(
             StatusCode::OK,
             json!({"full_name": format!("{}/{}", params["owner"], params["repo"]), "default_branch": "main"}),

@@ -106,6 +106,11 @@ async fn an_ask_with_a_failed_and_a_succeeded_experiment_ends_with_leaderboard_m
         .unwrap()
         .permissions
         .insert("maria".into(), "write".into());
+    // The organisation has issue types: the issues the bot opens get theirs.
+    github.world.lock().unwrap().issue_types =
+        ["Bug", "Ask", "Data", "Explore", "Experiment", "Model"]
+            .map(String::from)
+            .to_vec();
     let server = Server::start(&github, dir.path(), &[]).await;
 
     // Both experiments' pull requests are evaluated.
@@ -219,6 +224,11 @@ async fn an_ask_with_a_failed_and_a_succeeded_experiment_ends_with_leaderboard_m
     assert!(
         model_body.contains("### Ask Reference\n\n#1"),
         "{model_body}"
+    );
+    assert_eq!(
+        github.world.lock().unwrap().issues[&model]["type"]["name"],
+        "Model",
+        "the Model issue has the organisation's Model type"
     );
     assert!(
         model_body.contains("### Based on Experiment\n\n#6"),

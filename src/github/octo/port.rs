@@ -284,16 +284,33 @@ impl GitHub for OctocrabGitHub {
         title: &str,
         body: &str,
         labels: &[String],
+        issue_type: Option<&str>,
     ) -> Result<u64, GitHubError> {
+        let mut issue = json!({"title": title, "body": body, "labels": labels});
+        if let Some(issue_type) = issue_type {
+            issue["type"] = issue_type.into();
+        }
         let created: Numbered = self
             .json(
                 Method::POST,
                 &format!("{}/issues", repo_path(repo)),
-                Some(&json!({"title": title, "body": body, "labels": labels})),
+                Some(&issue),
                 "create an issue",
             )
             .await?;
         Ok(created.number)
+    }
+
+    async fn issue_types(&self, repo: &RepoName) -> Result<Vec<String>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Type {
+            name: String,
+        }
+        let path = format!("{}/issue-types", repo_path(repo));
+        let types: Vec<Type> = self
+            .json(Method::GET, &path, None, "list issue types")
+            .await?;
+        Ok(types.into_iter().map(|t| t.name).collect())
     }
 
     async fn create_branch(
