@@ -37,7 +37,8 @@ fn scoring(dir: &Path, change: &dyn Fn(&mut Vec<String>)) {
 }
 
 fn schedule_event(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("../schedule.json");
+    // Inside the work tree (untracked): the temporary directory is shared.
+    let path = dir.join(".git/schedule.json");
     std::fs::write(&path, json!({"schedule": "0 6 * * 1"}).to_string()).unwrap();
     path
 }

@@ -80,7 +80,9 @@ pub(crate) fn merged_event(dir: &Path, n: u32, merge_sha: &str) -> std::path::Pa
     pr["head"]["ref"] = format!("model/7-churn-{n}").into();
     pr["head"]["repo"]["full_name"] = "acme/churn".into();
     pr["base"]["ref"] = "main".into();
-    let path = dir.join(format!("../event-{n}.json"));
+    // Inside the work tree, not beside it: the temporary directory is
+    // shared by tests running at once.
+    let path = dir.join(format!(".git/event-{n}.json"));
     std::fs::write(&path, event.to_string()).unwrap();
     path
 }
@@ -474,7 +476,7 @@ async fn merged_data_branches_become_dataset_versions_with_a_data_card() {
         )
         .unwrap();
         event["pull_request"]["head"]["ref"] = format!("data/2-refresh-{n}").into();
-        let path = work.join(format!("../data-event-{n}.json"));
+        let path = work.join(format!(".git/data-event-{n}.json"));
         std::fs::write(&path, event.to_string()).unwrap();
         let run = run_action(&github, work, &path, "pull_request").await;
         assert!(run.code <= 1, "{}", run.stderr);
