@@ -105,17 +105,43 @@ pub struct Decision {
     pub reasons: Vec<String>,
 }
 
-pub fn decide(previous: Option<(Version, &ReleaseFacts)>, now: &ReleaseFacts) -> Decision {
-    let Some((version, before)) = previous else {
-        return Decision {
+impl Decision {
+    /// A first version: 1.0.0.
+    pub fn first(reason: &str) -> Decision {
+        Decision {
             version: Version {
                 major: 1,
                 minor: 0,
                 patch: 0,
             },
             bump: None,
-            reasons: vec!["first release".into()],
-        };
+            reasons: vec![reason.into()],
+        }
+    }
+
+    /// The next version after `version`: the largest bump among `changes`,
+    /// with the changes that made it; `unchanged` when there were none.
+    pub fn after(version: Version, changes: Vec<(Bump, String)>, unchanged: &str) -> Decision {
+        let bump = changes.iter().map(|(b, _)| *b).max().unwrap_or(Bump::Patch);
+        let mut reasons: Vec<String> = changes
+            .into_iter()
+            .filter(|(b, _)| *b == bump)
+            .map(|(_, r)| r)
+            .collect();
+        if reasons.is_empty() {
+            reasons.push(unchanged.into());
+        }
+        Decision {
+            version: version.bumped(bump),
+            bump: Some(bump),
+            reasons,
+        }
+    }
+}
+
+pub fn decide(previous: Option<(Version, &ReleaseFacts)>, now: &ReleaseFacts) -> Decision {
+    let Some((version, before)) = previous else {
+        return Decision::first("first release");
     };
     let mut changes: Vec<(Bump, String)> = Vec::new();
     if before.target != now.target {
@@ -149,20 +175,7 @@ pub fn decide(previous: Option<(Version, &ReleaseFacts)>, now: &ReleaseFacts) ->
     if before.data != now.data {
         changes.push((Bump::Patch, "training data changed".into()));
     }
-    let bump = changes.iter().map(|(b, _)| *b).max().unwrap_or(Bump::Patch);
-    let mut reasons: Vec<String> = changes
-        .into_iter()
-        .filter(|(b, _)| *b == bump)
-        .map(|(_, r)| r)
-        .collect();
-    if reasons.is_empty() {
-        reasons.push("retrained; nothing else changed".into());
-    }
-    Decision {
-        version: version.bumped(bump),
-        bump: Some(bump),
-        reasons,
-    }
+    Decision::after(version, changes, "retrained; nothing else changed")
 }
 
 /// Removed or retyped features are major; added ones minor.

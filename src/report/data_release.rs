@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::release::Asset;
+use super::release::{Asset, decode_marked, encode_marked, newest};
 use crate::data::DatasetReport;
 use crate::data::source::SourceKind;
 use crate::model::release::{Bump, Decision, Version};
@@ -57,15 +56,7 @@ pub fn tag(dataset: &str, version: Version) -> String {
 /// break), minor for new columns or more rows, patch for changed values.
 pub fn decide(previous: Option<(Version, &DataFacts)>, now: &DataFacts) -> Decision {
     let Some((version, before)) = previous else {
-        return Decision {
-            version: Version {
-                major: 1,
-                minor: 0,
-                patch: 0,
-            },
-            bump: None,
-            reasons: vec!["first version".into()],
-        };
+        return Decision::first("first version");
     };
     let mut changes: Vec<(Bump, String)> = Vec::new();
     for (column, kind) in &before.columns {
@@ -96,19 +87,7 @@ pub fn decide(previous: Option<(Version, &DataFacts)>, now: &DataFacts) -> Decis
             ),
         ));
     }
-    if changes.is_empty() {
-        changes.push((Bump::Patch, "values changed".into()));
-    }
-    let bump = changes.iter().map(|(b, _)| *b).max().unwrap_or(Bump::Patch);
-    Decision {
-        version: version.bumped(bump),
-        bump: Some(bump),
-        reasons: changes
-            .into_iter()
-            .filter(|(b, _)| *b == bump)
-            .map(|(_, r)| r)
-            .collect(),
-    }
+    Decision::after(version, changes, "values changed")
 }
 
 /// The version a dataset's report makes after `previous`; `None` when its
@@ -178,10 +157,8 @@ pub fn prepare(
             text: json(&|| serde_json::to_string_pretty(&record))?,
         },
     ];
-    let encoded = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&record).map_err(|e| e.to_string())?);
     Ok(Some(PreparedData {
-        notes: format!("{card}\n{RECORD_MARKER}{encoded} -->\n"),
+        notes: format!("{card}\n{}", encode_marked(RECORD_MARKER, &record)?),
         record,
         assets,
     }))
@@ -234,26 +211,14 @@ fn card(record: &DataRecord, report: &DatasetReport) -> String {
 
 /// The record a version's notes keep.
 pub fn record_in(notes: &str) -> Option<DataRecord> {
-    let start = notes.find(RECORD_MARKER)? + RECORD_MARKER.len();
-    let end = start + notes[start..].find(" -->")?;
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(notes[start..end].trim())
-        .ok()?;
-    serde_json::from_slice(&json).ok()
+    decode_marked(notes, RECORD_MARKER)
 }
 
 /// Each dataset's newest version, from the releases' notes.
 pub fn latest<'a>(notes: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, DataRecord> {
-    let mut latest: BTreeMap<String, DataRecord> = BTreeMap::new();
-    for record in notes.into_iter().filter_map(record_in) {
-        match latest.get(&record.dataset) {
-            Some(kept) if kept.version >= record.version => {}
-            _ => {
-                latest.insert(record.dataset.clone(), record);
-            }
-        }
-    }
-    latest
+    newest(notes.into_iter().filter_map(record_in), |r| {
+        (r.dataset.clone(), r.version)
+    })
 }
 
 #[cfg(test)]

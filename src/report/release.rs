@@ -164,9 +164,9 @@ pub fn prepare(
     let card = crate::report::model_card(outcome);
     let assets = assets(&record, artifact, previous, &card)?;
     let notes = format!(
-        "{}\n{RECORD_MARKER}{} -->\n",
+        "{}\n{}",
         notes(&record, previous),
-        encode(&record)?
+        encode_marked(RECORD_MARKER, &record)?
     );
     Ok(Some(Prepared {
         record,
@@ -175,15 +175,19 @@ pub fn prepare(
     }))
 }
 
-fn encode(record: &ReleaseRecord) -> Result<String, String> {
-    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(json))
+/// `value` as JSON in base64 behind `marker`, a hidden line of Markdown.
+pub(crate) fn encode_marked(marker: &str, value: &impl Serialize) -> Result<String, String> {
+    let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(json);
+    Ok(format!("{marker}{encoded} -->\n"))
 }
 
-/// The record a release's notes keep; `None` for a release dslp-bot did
-/// not make, or whose notes were edited past reading.
-pub fn record_in(notes: &str) -> Option<ReleaseRecord> {
-    let start = notes.find(RECORD_MARKER)? + RECORD_MARKER.len();
+/// What [`encode_marked`] hid behind `marker` in `notes`.
+pub(crate) fn decode_marked<T: serde::de::DeserializeOwned>(
+    notes: &str,
+    marker: &str,
+) -> Option<T> {
+    let start = notes.find(marker)? + marker.len();
     let end = start + notes[start..].find(" -->")?;
     let json = base64::engine::general_purpose::STANDARD
         .decode(notes[start..end].trim())
@@ -191,19 +195,36 @@ pub fn record_in(notes: &str) -> Option<ReleaseRecord> {
     serde_json::from_slice(&json).ok()
 }
 
-/// Each model's newest release, from the releases' notes (drafts left out:
-/// a draft is a release not finished).
-pub fn latest<'a>(notes: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, ReleaseRecord> {
-    let mut latest: BTreeMap<String, ReleaseRecord> = BTreeMap::new();
-    for record in notes.into_iter().filter_map(record_in) {
-        match latest.get(&record.model) {
-            Some(kept) if kept.version >= record.version => {}
+/// The newest record of each name (`key`: its name and version).
+pub(crate) fn newest<T>(
+    records: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> (String, Version),
+) -> BTreeMap<String, T> {
+    let mut latest: BTreeMap<String, (Version, T)> = BTreeMap::new();
+    for record in records {
+        let (name, version) = key(&record);
+        match latest.get(&name) {
+            Some((kept, _)) if *kept >= version => {}
             _ => {
-                latest.insert(record.model.clone(), record);
+                latest.insert(name, (version, record));
             }
         }
     }
-    latest
+    latest.into_iter().map(|(name, (_, r))| (name, r)).collect()
+}
+
+/// The record a release's notes keep; `None` for a release dslp-bot did
+/// not make, or whose notes were edited past reading.
+pub fn record_in(notes: &str) -> Option<ReleaseRecord> {
+    decode_marked(notes, RECORD_MARKER)
+}
+
+/// Each model's newest release, from the releases' notes (drafts left out:
+/// a draft is a release not finished).
+pub fn latest<'a>(notes: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, ReleaseRecord> {
+    newest(notes.into_iter().filter_map(record_in), |r| {
+        (r.model.clone(), r.version)
+    })
 }
 
 /// The release's files: the model, its card, input and output schemas, the

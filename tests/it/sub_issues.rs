@@ -43,6 +43,11 @@ fn edited(github: &FakeGitHub, dir: &Path, body: &str) -> std::path::PathBuf {
     path
 }
 
+/// Experiment #6 edited to `body`, and the Action run on it.
+async fn edit(github: &FakeGitHub, dir: &Path, body: &str) -> crate::action_e2e::ActionRun {
+    run_action(github, dir, &edited(github, dir, body), "issues").await
+}
+
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
@@ -66,22 +71,10 @@ async fn an_experiment_is_its_asks_sub_issue_until_the_reference_is_edited_away(
         .unwrap()
         .to_string();
     assert!(body.contains("### Ask Reference\n\n#1"));
-    run_action(
-        &github,
-        dir.path(),
-        &edited(&github, dir.path(), &body),
-        "issues",
-    )
-    .await;
+    edit(&github, dir.path(), &body).await;
     assert_eq!(github.world.lock().unwrap().parents.get(&6), Some(&1));
     // Again: nothing changes, nothing is sent.
-    run_action(
-        &github,
-        dir.path(),
-        &edited(&github, dir.path(), &body),
-        "issues",
-    )
-    .await;
+    edit(&github, dir.path(), &body).await;
     let posts = github
         .world
         .lock()
@@ -96,23 +89,11 @@ async fn an_experiment_is_its_asks_sub_issue_until_the_reference_is_edited_away(
         "### Ask Reference\n\n#1",
         "### Ask Reference\n\n_No response_",
     );
-    run_action(
-        &github,
-        dir.path(),
-        &edited(&github, dir.path(), &without),
-        "issues",
-    )
-    .await;
+    edit(&github, dir.path(), &without).await;
     assert_eq!(github.world.lock().unwrap().parents.get(&6), None);
     // A person put it under Explore #4: not the bot's to change.
     github.world.lock().unwrap().parents.insert(6, 4);
-    run_action(
-        &github,
-        dir.path(),
-        &edited(&github, dir.path(), &body),
-        "issues",
-    )
-    .await;
+    edit(&github, dir.path(), &body).await;
     assert_eq!(github.world.lock().unwrap().parents.get(&6), Some(&4));
     github.assert_no_violations();
 }
@@ -128,13 +109,7 @@ async fn without_sub_issues_on_the_server_the_issue_is_still_checked() {
         .as_str()
         .unwrap()
         .to_string();
-    let run = run_action(
-        &github,
-        dir.path(),
-        &edited(&github, dir.path(), &body),
-        "issues",
-    )
-    .await;
+    let run = edit(&github, dir.path(), &body).await;
     assert!(run.code <= 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("sub-issues are not available here"),

@@ -56,26 +56,36 @@ impl OctocrabGitHub {
         idempotence: Idempotence,
         what: &str,
     ) -> Result<Reply, GitHubError> {
+        self.exchange(idempotence, what, || {
+            let request = http::Request::builder().method(method.clone()).uri(path);
+            self.client
+                .build_request(request, body)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// One request through the retry layer (`make` builds it afresh for
+    /// each try); answers the reply, successful or not.
+    pub(super) async fn exchange(
+        &self,
+        idempotence: Idempotence,
+        what: &str,
+        make: impl Fn() -> Result<http::Request<octocrab::OctoBody>, String>,
+    ) -> Result<Reply, GitHubError> {
         let client = &self.client;
         retry::call(&self.policy, idempotence, what, || async {
-            let response = match method {
-                Method::GET => client._get(path).await,
-                Method::POST => client._post(path, body).await,
-                Method::PATCH => client._patch(path, body).await,
-                Method::DELETE => client._delete(path, body).await,
-                _ => client._put(path, body).await,
-            }
-            .map_err(|e| e.to_string())?;
+            let response = client.execute(make()?).await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let text = client
+            let body = client
                 .body_to_string(response)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(Reply {
                 status,
                 headers,
-                body: text,
+                body,
             })
         })
         .await
@@ -90,29 +100,17 @@ impl OctocrabGitHub {
         bytes: Vec<u8>,
         what: &str,
     ) -> Result<(), GitHubError> {
-        let client = &self.client;
-        let reply = retry::call(&self.policy, Idempotence::Creates, what, || async {
-            let request = http::Request::builder()
-                .method(Method::POST)
-                .uri(url)
-                .header(http::header::CONTENT_TYPE, content_type)
-                .header(http::header::CONTENT_LENGTH, bytes.len())
-                .body(bytes.clone())
-                .map_err(|e| e.to_string())?;
-            let response = client.execute(request).await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let text = client
-                .body_to_string(response)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(Reply {
-                status,
-                headers,
-                body: text,
+        let reply = self
+            .exchange(Idempotence::Creates, what, || {
+                http::Request::builder()
+                    .method(Method::POST)
+                    .uri(url)
+                    .header(http::header::CONTENT_TYPE, content_type)
+                    .header(http::header::CONTENT_LENGTH, bytes.len())
+                    .body(bytes.clone().into())
+                    .map_err(|e| e.to_string())
             })
-        })
-        .await?;
+            .await?;
         match reply.ok() {
             true => Ok(()),
             false => Err(retry::error_of(&reply, what)),

@@ -5,7 +5,7 @@ use http::Method;
 use serde_json::json;
 
 use super::{OctocrabGitHub, repo_path};
-use crate::github::retry::{self, Idempotence, Reply};
+use crate::github::retry::{self, Idempotence};
 use crate::github::{GitHubError, NewRelease, ReleaseData};
 use crate::lifecycle::links::RepoName;
 
@@ -58,28 +58,16 @@ impl OctocrabGitHub {
     ) -> Result<Vec<u8>, GitHubError> {
         let path = format!("{}/releases/assets/{id}", repo_path(repo));
         let what = "download a release asset";
-        let client = &self.client;
-        let reply = retry::call(&self.policy, Idempotence::Safe, what, || async {
-            let request = http::Request::builder()
-                .method(Method::GET)
-                .uri(path.as_str())
-                .header(http::header::ACCEPT, "application/octet-stream")
-                .body(Vec::<u8>::new())
-                .map_err(|e| e.to_string())?;
-            let response = client.execute(request).await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = client
-                .body_to_string(response)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(Reply {
-                status,
-                headers,
-                body,
+        let reply = self
+            .exchange(Idempotence::Safe, what, || {
+                http::Request::builder()
+                    .method(Method::GET)
+                    .uri(path.as_str())
+                    .header(http::header::ACCEPT, "application/octet-stream")
+                    .body(octocrab::OctoBody::empty())
+                    .map_err(|e| e.to_string())
             })
-        })
-        .await?;
+            .await?;
         match reply.ok() {
             true => Ok(reply.body.into_bytes()),
             false => Err(retry::error_of(&reply, what)),
