@@ -51,6 +51,12 @@ pub(super) async fn merged(
     let Some(kind) = release::due(&closed) else {
         return Ok(());
     };
+    // The collaboration branch's config after the merge (the Action's
+    // checkout, the App's read of the default branch) says whether to go
+    // on: nothing is fetched for a release that is switched off.
+    if lifecycle.config.automations.release == Mode::Off {
+        return Ok(());
+    }
     // GitHub is taking `merge_commit_sha` out of pull requests (REST
     // version 2026-03-10): without it, the base branch's head, which the
     // merge just made.
