@@ -361,23 +361,15 @@ fn check_params(config: &RepoConfig, text: &str, file: &str) -> Result<(), Confi
                 "params" => &["models", name, "params", key],
                 _ => &["models", name, "tune", section, key],
             };
-            let (line, column) = words::locate(text, path).unwrap_or((1, 1));
             let takes = match known.is_empty() {
                 true => "it takes no parameters".to_string(),
                 false => format!("it takes {}", known.join(", ")),
             };
-            let hint = words::did_you_mean(key, &known)
-                .map(|k| format!("; did you mean `{k}`?"))
-                .unwrap_or_default();
-            return Err(ConfigError {
-                file: file.to_string(),
-                line,
-                column,
-                message: format!(
-                    "model `{name}`: `{key}` is not a parameter of {}; {takes}{hint}",
-                    algorithm.name()
-                ),
-            });
+            let message = format!(
+                "model `{name}`: `{key}` is not a parameter of {}; {takes}",
+                algorithm.name()
+            );
+            return Err(unknown_at(file, text, path, message, key, &known));
         }
     }
     Ok(())
@@ -416,18 +408,39 @@ fn check_monitors(config: &RepoConfig, text: &str, file: &str) -> Result<(), Con
             continue;
         }
         let known: Vec<&str> = config.models.keys().map(String::as_str).collect();
-        let (line, column) = words::locate(text, &["monitor", name]).unwrap_or((1, 1));
-        let hint = words::did_you_mean(name, &known)
-            .map(|k| format!("; did you mean `{k}`?"))
-            .unwrap_or_default();
-        return Err(ConfigError {
-            file: file.to_string(),
-            line,
-            column,
-            message: format!("monitor `{name}`: no model of that name under `models:`{hint}"),
-        });
+        let message = format!("monitor `{name}`: no model of that name under `models:`");
+        return Err(unknown_at(
+            file,
+            text,
+            &["monitor", name],
+            message,
+            name,
+            &known,
+        ));
     }
     Ok(())
+}
+
+/// An unknown name at `path` of the config: the message, with the known
+/// name it is closest to.
+fn unknown_at(
+    file: &str,
+    text: &str,
+    path: &[&str],
+    message: String,
+    name: &str,
+    known: &[&str],
+) -> ConfigError {
+    let (line, column) = words::locate(text, path).unwrap_or((1, 1));
+    let hint = words::did_you_mean(name, known)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    ConfigError {
+        file: file.to_string(),
+        line,
+        column,
+        message: format!("{message}{hint}"),
+    }
 }
 
 pub mod monitor;
