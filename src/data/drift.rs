@@ -24,15 +24,50 @@ pub struct ColumnDrift {
     pub ks: Option<f64>,
     /// Levels present in the head but not in the base.
     pub new_categories: Vec<String>,
+    /// The bins PSI compared, for the report's histogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bins: Option<DriftBins>,
+}
+
+/// Each bin's share of the base's and of the head's rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DriftBins {
+    pub labels: Vec<String>,
+    pub base: Vec<f64>,
+    pub head: Vec<f64>,
+}
+
+/// Levels a categorical histogram shows (the base's most frequent).
+const SHOWN_LEVELS: usize = 12;
+
+fn shares(counts: &[u64]) -> Vec<f64> {
+    let total = counts.iter().sum::<u64>().max(1) as f64;
+    counts.iter().map(|c| *c as f64 / total).collect()
 }
 
 pub fn numeric(column: &str, base: &ValueCounts, head: &ValueCounts) -> ColumnDrift {
     let edges = base.decile_edges();
+    let (base_counts, head_counts) = (base.bin_counts(&edges), head.bin_counts(&edges));
+    let short = crate::lifecycle::metric::format_metric;
+    // No edges (an empty or one-valued base): one bin, no histogram.
+    let labels = || {
+        (0..=edges.len())
+            .map(|i| match i {
+                i if i == edges.len() => format!("> {}", short(edges[i - 1])),
+                i => format!("≤ {}", short(edges[i])),
+            })
+            .collect()
+    };
     ColumnDrift {
         column: column.to_string(),
-        psi: psi(&base.bin_counts(&edges), &head.bin_counts(&edges)),
+        psi: psi(&base_counts, &head_counts),
         ks: base.ks(head),
         new_categories: Vec::new(),
+        bins: (!edges.is_empty()).then(|| DriftBins {
+            labels: labels(),
+            base: shares(&base_counts),
+            head: shares(&head_counts),
+        }),
     }
 }
 
@@ -51,6 +86,11 @@ pub fn categorical(
             .map(|l| map.get(*l).copied().unwrap_or(0))
             .collect()
     };
+    let (base_shares, head_shares) = (shares(&count(base)), shares(&count(head)));
+    // The base's most frequent levels, and every new one after them.
+    let mut shown: Vec<usize> = (0..levels.len()).collect();
+    shown.sort_by(|a, b| base_shares[*b].total_cmp(&base_shares[*a]));
+    shown.truncate(SHOWN_LEVELS);
     ColumnDrift {
         column: column.to_string(),
         psi: psi(&count(base), &count(head)),
@@ -60,6 +100,11 @@ pub fn categorical(
             .filter(|k| !base.contains_key(*k))
             .cloned()
             .collect(),
+        bins: Some(DriftBins {
+            labels: shown.iter().map(|i| levels[*i].clone()).collect(),
+            base: shown.iter().map(|i| base_shares[*i]).collect(),
+            head: shown.iter().map(|i| head_shares[*i]).collect(),
+        }),
     }
 }
 

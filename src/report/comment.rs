@@ -187,6 +187,7 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
         charts.extend(curve_charts(&model.name, &report.evaluation));
     }
     for dataset in &evidence.datasets {
+        charts.extend(drift_histograms(dataset));
         let Some(drift) = &dataset.drift else {
             continue;
         };
@@ -206,6 +207,47 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
         ));
     }
     charts
+}
+
+/// The histogram of each drifted column (PSI 0.1 or more, the usual
+/// warning, the three largest): the base's share of each bin as bars, the
+/// head's as a line.
+fn drift_histograms(dataset: &crate::data::DatasetReport) -> Vec<String> {
+    let Some(drift) = &dataset.drift else {
+        return Vec::new();
+    };
+    let mut drifted: Vec<_> = drift
+        .iter()
+        .filter(|d| d.psi.is_some_and(|p| p >= 0.1) && d.bins.is_some())
+        .collect();
+    drifted.sort_by(|a, b| b.psi.unwrap_or(0.0).total_cmp(&a.psi.unwrap_or(0.0)));
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    drifted
+        .into_iter()
+        .take(3)
+        .filter_map(|d| {
+            let bins = d.bins.as_ref()?;
+            let labels: Vec<String> = bins
+                .labels
+                .iter()
+                .map(|l| format!("\"{}\"", l.replace('"', "'")))
+                .collect();
+            Some(format!(
+                "xychart-beta\n    title \"{}.{}: PSI {:.3} (bars: base; line: this branch)\"\n    x-axis [{}]\n    y-axis \"share of rows\"\n    bar [{}]\n    line [{}]",
+                dataset.name,
+                d.column,
+                d.psi.unwrap_or(0.0),
+                labels.join(", "),
+                fmt(&bins.base),
+                fmt(&bins.head)
+            ))
+        })
+        .collect()
 }
 
 /// A binary classifier's ROC and precision-recall curves and its
@@ -289,4 +331,59 @@ pub fn issue_comment(report: &IssueReport) -> Option<String> {
             version => env!("CARGO_PKG_VERSION"),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::data::drift;
+    use crate::data::stats::ValueCounts;
+
+    fn report(columns: Vec<crate::data::drift::ColumnDrift>) -> crate::data::DatasetReport {
+        crate::data::DatasetReport {
+            name: "churn".into(),
+            path: "data/churn.csv".into(),
+            rows: Some(100),
+            checks: Vec::new(),
+            profile: Vec::new(),
+            drift: Some(columns),
+            drift_note: None,
+            content: None,
+        }
+    }
+
+    #[test]
+    fn a_drifted_column_gets_its_histogram_a_steady_one_none() {
+        let base: Vec<f64> = (0..1000).map(f64::from).collect();
+        let risen: Vec<f64> = (0..1000).map(|v| f64::from(v) * 1.5).collect();
+        let counts = |v: &Vec<f64>| ValueCounts::of(|| v.clone().into_iter());
+        let moved = drift::numeric("charges", &counts(&base), &counts(&risen));
+        let steady = drift::numeric("tenure", &counts(&base), &counts(&base));
+        let bins = moved.bins.clone().unwrap();
+        assert_eq!(bins.labels.len(), 10);
+        assert!((bins.base.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!((bins.head.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        let levels = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let plan = drift::categorical(
+            "plan",
+            &levels(&[("monthly", 80), ("yearly", 20)]),
+            &levels(&[("monthly", 30), ("yearly", 20), ("weekly", 50)]),
+        );
+        let charts = drift_histograms(&report(vec![steady, moved, plan]));
+        assert_eq!(charts.len(), 2, "{charts:?}");
+        assert!(charts.iter().any(|c| c.contains("churn.charges: PSI")));
+        let plan_chart = charts.iter().find(|c| c.contains("churn.plan")).unwrap();
+        assert!(
+            plan_chart.contains("\"monthly\", \"yearly\", \"weekly\""),
+            "{plan_chart}"
+        );
+        assert!(
+            plan_chart.contains("bar [0.800, 0.200, 0.000]"),
+            "{plan_chart}"
+        );
+    }
 }
