@@ -7,7 +7,6 @@ use super::Step;
 use super::closed::ClosedPull;
 use crate::engine::{Effect, ReleasePlan};
 use crate::lifecycle::BranchKind;
-use crate::model::release::Decision;
 use crate::report::data_release::PreparedData;
 use crate::report::release::{Asset, Prepared};
 
@@ -38,7 +37,7 @@ impl From<Prepared> for Publishable {
         let record = prepared.record;
         Publishable {
             title: format!("{} {}", record.model, record.version),
-            why: why(&record.decision),
+            why: record.decision.summary("first release"),
             tag: record.tag,
             notes: prepared.notes,
             assets: prepared.assets,
@@ -51,22 +50,11 @@ impl From<PreparedData> for Publishable {
         let record = prepared.record;
         Publishable {
             title: format!("{} data {}", record.dataset, record.version),
-            why: why(&record.decision),
+            why: record.decision.summary("first release"),
             tag: record.tag,
             notes: prepared.notes,
             assets: prepared.assets,
         }
-    }
-}
-
-fn why(decision: &Decision) -> String {
-    match decision.bump {
-        Some(bump) => format!(
-            "{}: {}",
-            format!("{bump:?}").to_lowercase(),
-            decision.reasons.join("; ")
-        ),
-        None => "first release".into(),
     }
 }
 

@@ -63,15 +63,11 @@ pub fn run(args: ReleaseArgs) -> Result<i32> {
     };
     write_assets(&args.output, &prepared)?;
     let decision = &prepared.record.decision;
-    match decision.bump {
-        Some(bump) => println!(
-            "{} ({}: {})",
-            prepared.record.tag,
-            format!("{bump:?}").to_lowercase(),
-            decision.reasons.join("; ")
-        ),
-        None => println!("{} (first release)", prepared.record.tag),
-    }
+    println!(
+        "{} ({})",
+        prepared.record.tag,
+        decision.summary("first release")
+    );
     println!("  assets in {}", args.output.display());
     Ok(exit::CLEAN)
 }

@@ -137,8 +137,10 @@ pub(super) async fn branch_status(
     let plan = notices::branch_status(&report, &sha);
     execute(github, repo, &plan.effects).await?;
     let mut outcome = Outcome::of(plan, Vec::new());
-    // The default branch's config says what the App monitors, how often.
-    if report.head.kind == Some(BranchKind::Collaboration)
+    // The default branch's config says what the App monitors, how often
+    // (the Action runs on the workflow's schedule: nothing to keep).
+    if matches!(tree, Tree::Fetched(_))
+        && report.head.kind == Some(BranchKind::Collaboration)
         && github.default_branch(repo).await? == branch
     {
         outcome.schedule = Some(ScheduleChange {

@@ -119,6 +119,19 @@ impl Decision {
         }
     }
 
+    /// The bump and the changes that made it (`minor: feature `x` added`);
+    /// `first` for a first version.
+    pub fn summary(&self, first: &str) -> String {
+        match self.bump {
+            Some(bump) => format!(
+                "{}: {}",
+                format!("{bump:?}").to_lowercase(),
+                self.reasons.join("; ")
+            ),
+            None => first.to_string(),
+        }
+    }
+
     /// The next version after `version`: the largest bump among `changes`,
     /// with the changes that made it; `unchanged` when there were none.
     pub fn after(version: Version, changes: Vec<(Bump, String)>, unchanged: &str) -> Decision {

@@ -168,14 +168,7 @@ pub fn prepare(
 /// profile.
 fn card(record: &DataRecord, report: &DatasetReport) -> String {
     let facts = &record.facts;
-    let why = match record.decision.bump {
-        None => "the first version is 1.0.0".to_string(),
-        Some(bump) => format!(
-            "{}: {}",
-            format!("{bump:?}").to_lowercase(),
-            record.decision.reasons.join("; ")
-        ),
-    };
+    let why = record.decision.summary("the first version is 1.0.0");
     let mut out = format!(
         "## {} {}\n\nVersion **{}** ({why}).\n\n- file: `{}`, kept in {}\n- rows: {}\n- sha256: `{}`\n",
         record.dataset,

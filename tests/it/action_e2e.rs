@@ -113,10 +113,7 @@ pub(crate) async fn run_action(
 
 async fn fake_with_issues() -> FakeGitHub {
     let github = FakeGitHub::start().await;
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
+    github.with_demo_issues();
     github.add_pull_request(12, "Boosting", &[".github/dslp.yml"]);
     github
 }

@@ -241,10 +241,7 @@ pub(crate) async fn app_host() -> FakeGitHub {
             public_key_pem: std::fs::read(fixture("github/test-app-key.pub.pem")).unwrap(),
         });
     }
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
+    github.with_demo_issues();
     github
 }
 

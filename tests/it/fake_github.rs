@@ -299,6 +299,14 @@ impl FakeGitHub {
         FakeGitHub { url, world }
     }
 
+    /// Seeds the demo project's issues (Ask #1 … Experiment #8).
+    pub fn with_demo_issues(&self) {
+        let export: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
+                .unwrap();
+        self.with_issues(&export);
+    }
+
     /// Seeds issues from a `gh issue list --json` export.
     pub fn with_issues(&self, export: &Value) {
         let mut world = self.world.lock().unwrap();

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::action_e2e::run_action;
 use crate::fake_github::FakeGitHub;
@@ -80,12 +80,7 @@ async fn drift_and_a_drop_open_one_issue_each_a_rerun_updates_them_recovery_clos
     scoring(work, &|_| {});
     git(work, &["add", "."]);
     git(work, &["commit", "-q", "-m", "monitor churn_lr"]);
-    let github = FakeGitHub::start().await;
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
-    github.add_pull_request(20, "Churn model", &[".github/dslp.yml"]);
+    let github = crate::releases::fake().await;
     // Before any release: said, nothing opened.
     let early = run_action(&github, work, &schedule_event(work), "schedule").await;
     assert!(

@@ -87,12 +87,10 @@ pub(crate) fn merged_event(dir: &Path, n: u32, merge_sha: &str) -> std::path::Pa
     path
 }
 
-async fn fake() -> FakeGitHub {
+/// The fake with the demo's issues and pull request #20 (the merged one).
+pub(crate) async fn fake() -> FakeGitHub {
     let github = FakeGitHub::start().await;
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
+    github.with_demo_issues();
     github.add_pull_request(20, "Churn model", &[".github/dslp.yml"]);
     github
 }
@@ -377,10 +375,7 @@ pub(crate) fn served_after_a_model_merge(
             .files
             .insert((".github/dslp.yml".into(), "main".into()), config);
     }
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
+    // `app_host` holds the demo's issues already.
     github.add_pull_request(20, "Churn model", &[".github/dslp.yml"]);
     let mut payload = crate::app_e2e::example("pull_request.closed");
     payload["repository"]["full_name"] = "acme/churn".into();

@@ -14,10 +14,7 @@ use crate::support::{fixture, git};
 
 async fn fake() -> FakeGitHub {
     let github = FakeGitHub::start().await;
-    let issues: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo/issues.json")).unwrap())
-            .unwrap();
-    github.with_issues(&issues);
+    github.with_demo_issues();
     github
 }
 
