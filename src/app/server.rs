@@ -216,7 +216,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         journal_bytes: args.intake_journal_mb << 20,
         commit_every: Duration::from_millis(args.commit_every_ms),
     };
-    let store = Store::open_journaled(&args.database_url, journaling).await?;
+    let lease = Duration::from_secs(args.job_lease_seconds);
+    let store = Store::open_journaled(&args.database_url, journaling, lease).await?;
     let policy = RetryPolicy {
         base_delay: args.retry_base(),
         ..RetryPolicy::default()
@@ -305,13 +306,15 @@ fn worker(
 /// replica alone) and queued as jobs, as if GitHub had delivered them.
 async fn schedules(store: Store, tick: Duration, mut stopped: watch::Receiver<bool>) {
     loop {
-        match store.claim_due_schedules(crate::timestamp::now_ms()).await {
-            Ok(due) => {
-                for schedule in due {
-                    queue_schedule(&store, schedule).await;
+        if leads(&store).await {
+            match store.claim_due_schedules(crate::timestamp::now_ms()).await {
+                Ok(due) => {
+                    for schedule in due {
+                        queue_schedule(&store, schedule).await;
+                    }
                 }
+                Err(error) => tracing::error!("claiming monitoring schedules: {error:#}"),
             }
-            Err(error) => tracing::error!("claiming monitoring schedules: {error:#}"),
         }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
@@ -346,7 +349,16 @@ async fn queue_schedule(store: &Store, schedule: crate::app::store::schedules::D
     }
 }
 
-/// The redelivery sweep: at start, then every `every`.
+/// Whether this replica runs the once-per-App duties now (one replica at
+/// a time on PostgreSQL; another takes over when it dies).
+async fn leads(store: &Store) -> bool {
+    store.lead().await.unwrap_or_else(|error| {
+        tracing::warn!("asking the store which replica leads: {error:#}");
+        false
+    })
+}
+
+/// The redelivery sweep: at start, then every `every` (on the leading replica).
 async fn sweep(
     installations: Arc<Installations>,
     store: Store,
@@ -354,10 +366,12 @@ async fn sweep(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
-        match redeliver::catch_up(&installations, &store).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("asked GitHub to redeliver {n} missed deliveries"),
-            Err(error) => tracing::warn!("looking for missed deliveries: {error:#}"),
+        if leads(&store).await {
+            match redeliver::catch_up(&installations, &store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("asked GitHub to redeliver {n} missed deliveries"),
+                Err(error) => tracing::warn!("looking for missed deliveries: {error:#}"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -59,6 +59,12 @@ pub struct ServeArgs {
     /// Attempts before a job is given up (and its check run fails).
     #[arg(long, env = "DSLP_MAX_ATTEMPTS", default_value_t = 5)]
     pub max_attempts: u32,
+    /// With PostgreSQL: how long a claimed job stays this replica's
+    /// without a renewal, in seconds. A replica renews its jobs' leases
+    /// every third of it; a job whose replica died is queued again once
+    /// its lease runs out, and another replica finishes it.
+    #[arg(long, env = "DSLP_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_lease_seconds: u64,
     /// How often to look for monitoring schedules that came due, in milliseconds.
     #[arg(long, env = "DSLP_SCHEDULE_TICK_MS", default_value_t = 60_000)]
     pub schedule_tick_ms: u64,

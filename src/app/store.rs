@@ -1,24 +1,30 @@
-//! The App's store: deliveries, the durable job queue and the runs ledger,
-//! in SQLite (a file; created and migrated at start).
+//! The App's store: deliveries, the durable job queue, the runs ledger and
+//! the monitoring schedules. SQLite by default (a file, created and
+//! migrated at start; [`sqlite`]), or PostgreSQL shared by many replicas
+//! ([`postgres`]), chosen by `DATABASE_URL`'s scheme.
 //!
-//! Deliveries are recorded by one thread, the recorder
-//! ([`crate::app::intake::recorder`]), which answers once they are on disk; jobs
-//! and the ledger are read and updated through an sqlx pool.
+//! Statements that read the same in both dialects are written once here
+//! (`$N` numbers parameters in SQLite as in PostgreSQL); recording,
+//! claiming and ending jobs differ and live with their backend.
 
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::Notify;
 
 pub use crate::app::delivery::{Health, NewDelivery, NewJob, Recorded};
-use crate::app::intake::recorder::{self, Journaling, Message};
+use crate::app::intake::recorder::Journaling;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/app/migrations");
+mod postgres;
+pub mod schedules;
+mod sqlite;
+
+pub use crate::timestamp::now_ms;
+
+/// How long a claimed job is a replica's without a renewal, by default.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// A job taken from the queue.
 #[derive(Debug, Clone)]
@@ -28,6 +34,7 @@ pub struct Job {
     pub event: String,
     pub payload: Vec<u8>,
     pub installation: Option<u64>,
+    /// The claim's number: renewing or ending the job needs it to be current.
     pub attempts: u32,
 }
 
@@ -45,144 +52,143 @@ pub struct Run {
 }
 
 #[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    recorder: mpsc::Sender<Message>,
-    /// Woken when a job is queued.
-    pub queued: std::sync::Arc<Notify>,
-    health: std::sync::Arc<Health>,
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
-pub use crate::timestamp::now_ms;
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    /// Woken when a job is queued (on PostgreSQL, by any replica).
+    pub queued: Arc<Notify>,
+    health: Arc<Health>,
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool the store has: for
+/// statements both dialects read alike.
+macro_rules! each_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite(db) => {
+                let $pool = &db.pool;
+                $body
+            }
+            Backend::Postgres(db) => {
+                let $pool = db.pool();
+                $body
+            }
+        }
+    };
+}
+pub(crate) use each_pool;
+
+/// Which database a `DATABASE_URL` names.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
 
 impl Store {
     /// Opens (creating and migrating) the database at `url`, e.g.
-    /// `sqlite://dslp-bot.db`, with an intake journal of the default size.
+    /// `sqlite://dslp-bot.db` or `postgres://user@host/db`, with an intake
+    /// journal of the default size for SQLite.
     pub async fn open(url: &str) -> Result<Store> {
-        Store::open_with(url, Some(Journaling::default())).await
+        Store::open_with(url, Some(Journaling::default()), DEFAULT_LEASE).await
     }
 
-    /// As [`Store::open`], with its own intake journal settings (the
-    /// journal is `<database>-intake`). Deliveries the journal holds are
-    /// recorded again, which is idempotent, and jobs left running by a
-    /// process that died are queued again.
-    pub async fn open_journaled(url: &str, journaling: Journaling) -> Result<Store> {
-        Store::open_with(url, Some(journaling)).await
+    /// As [`Store::open`], with its own intake journal settings (SQLite:
+    /// the journal is `<database>-intake`; deliveries it holds are recorded
+    /// again, which is idempotent, and jobs left running by a process that
+    /// died are queued again) and job lease (PostgreSQL: a job whose
+    /// replica stops renewing its lease for that long is queued again).
+    pub async fn open_journaled(
+        url: &str,
+        journaling: Journaling,
+        lease: Duration,
+    ) -> Result<Store> {
+        Store::open_with(url, Some(journaling), lease).await
     }
 
     /// Opens the store of a running server to look at it, without taking
-    /// its running jobs back or its journal (tools and tests). What it
-    /// records is synced at each commit.
+    /// its running jobs back or its journal (tools and tests).
     pub async fn inspect(url: &str) -> Result<Store> {
-        Store::open_with(url, None).await
+        Store::open_with(url, None, DEFAULT_LEASE).await
     }
 
-    async fn open_with(url: &str, journaling: Option<Journaling>) -> Result<Store> {
-        let recover = journaling.is_some();
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit is on disk before intake answers.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("opening the database {url}"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("migrating the database")?;
-        if recover {
-            sqlx::query("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'running'")
-                .bind(now_ms())
-                .execute(&pool)
-                .await?;
-        }
-        let queued = std::sync::Arc::new(Notify::new());
-        let health = std::sync::Arc::new(Health::default());
-        let recorder = recorder::start(
-            options.get_filename(),
-            journaling,
-            queued.clone(),
-            health.clone(),
-        )?;
+    async fn open_with(
+        url: &str,
+        journaling: Option<Journaling>,
+        lease: Duration,
+    ) -> Result<Store> {
+        let queued = Arc::new(Notify::new());
+        let health = Arc::new(Health::default());
+        let backend = if is_postgres(url) {
+            Backend::Postgres(postgres::Postgres::open(url, lease, queued.clone()).await?)
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite(
+                sqlite::Sqlite::open(url, journaling, queued.clone(), health.clone()).await?,
+            )
+        } else {
+            anyhow::bail!(
+                "DATABASE_URL `{}` names no database dslp-bot knows: use sqlite://FILE (one \
+                 replica, the default) or postgres://USER@HOST/DATABASE (many replicas)",
+                postgres::redact(url)
+            )
+        };
         Ok(Store {
-            pool,
-            recorder,
+            backend,
             queued,
             health,
         })
     }
 
-    /// Records a verified delivery (and queues its job) durably. Its job
-    /// reaches the queue a moment later ([`Journaling::commit_every`]), or
-    /// at [`Store::flush`].
+    /// Records a verified delivery (and queues its job) durably. With
+    /// SQLite its job reaches the queue a moment later
+    /// ([`Journaling::commit_every`]), or at [`Store::flush`].
     pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded> {
-        self.ask(|answer| Message::Record(delivery, answer))
-            .await?
-            .map_err(|e| anyhow::anyhow!(e))
+        match &self.backend {
+            Backend::Sqlite(db) => db.record(delivery).await,
+            Backend::Postgres(db) => db.record(delivery).await,
+        }
     }
 
-    /// Sends the recorder a message with a reply channel; waits for the reply.
-    async fn ask<T>(&self, message: impl FnOnce(oneshot::Sender<T>) -> Message) -> Result<T> {
-        let shutting_down = || anyhow::anyhow!("the store is shutting down");
-        let (reply, replied) = oneshot::channel();
-        self.recorder
-            .send(message(reply))
-            .await
-            .map_err(|_| shutting_down())?;
-        replied.await.map_err(|_| shutting_down())
-    }
-
-    /// Takes the oldest ready job whose key has none running.
+    /// Takes the oldest ready job whose key has none running (on
+    /// PostgreSQL: of the installation that waited longest).
     pub async fn claim(&self) -> Result<Option<Job>> {
-        let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1
-             WHERE id = (
-                SELECT j.id FROM jobs j
-                WHERE j.state = 'queued' AND j.next_attempt_at <= ?1
-                  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
-                ORDER BY j.id LIMIT 1)
-             RETURNING id, key, event, payload, installation_id, attempts",
-        )
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| Job {
-            id: row.get("id"),
-            key: row.get("key"),
-            event: row.get("event"),
-            payload: row.get("payload"),
-            installation: row
-                .get::<Option<i64>, _>("installation_id")
-                .map(|i| i as u64),
-            attempts: row.get::<i64, _>("attempts") as u32,
-        }))
+        match &self.backend {
+            Backend::Sqlite(db) => db.claim().await,
+            Backend::Postgres(db) => db.claim().await,
+        }
     }
 
-    /// When the next queued job becomes ready, if any is waiting.
+    /// Keeps a running job this replica's; `false` when it is no longer
+    /// (its lease ran out and it was claimed again): stop working on it.
+    pub async fn renew(&self, job: &Job) -> Result<bool> {
+        match &self.backend {
+            // One process: nobody else takes its jobs while it runs.
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(db) => db.renew(job).await,
+        }
+    }
+
+    /// How often a running job's lease is renewed.
+    pub fn renew_every(&self) -> Option<Duration> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db.lease() / 3),
+        }
+    }
+
+    /// When the next queued job becomes ready (or a lease runs out), if any.
     pub async fn next_ready_at(&self) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query("SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued'")
-                .fetch_one(&self.pool)
-                .await?
-                .get::<Option<i64>, _>(0),
-        )
+        match &self.backend {
+            Backend::Sqlite(db) => db.next_ready_at().await,
+            Backend::Postgres(db) => db.next_ready_at().await,
+        }
     }
 
     pub async fn finish(&self, job: &Job) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(now_ms())
-        .bind(job.id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.end(job, "done", now_ms(), None).await
     }
 
     /// Queues the job again after `delay`, or, with no delay, gives it up.
@@ -193,27 +199,61 @@ impl Store {
         delay: Option<Duration>,
     ) -> Result<()> {
         let now = now_ms();
-        let (state, next) = match delay {
-            Some(delay) => ("queued", now + delay.as_millis() as i64),
-            None => ("failed", now),
+        match delay {
+            Some(delay) => {
+                let next = now + delay.as_millis() as i64;
+                self.end(job, "queued", next, Some(error)).await
+            }
+            None => self.end(job, "failed", now, Some(error)).await,
+        }
+    }
+
+    /// Ends this claim of `job`; a claim that is no longer current (its
+    /// lease ran out) changes nothing, and says so in the log.
+    async fn end(&self, job: &Job, state: &str, next: i64, error: Option<&str>) -> Result<()> {
+        let ended = match &self.backend {
+            Backend::Sqlite(db) => db.end(job, state, next, error).await?,
+            Backend::Postgres(db) => db.end(job, state, next, error).await?,
         };
-        sqlx::query(
-            "UPDATE jobs SET state = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(state)
-        .bind(next)
-        .bind(error)
-        .bind(now)
-        .bind(job.id)
-        .execute(&self.pool)
-        .await?;
+        if !ended {
+            tracing::warn!(
+                job = job.id,
+                "the job was claimed again after this replica's lease ran out: its end here is not recorded"
+            );
+        }
         Ok(())
     }
 
+    /// Whether this replica runs the once-per-App duties (the redelivery
+    /// sweep, the monitoring schedules): always with SQLite, one replica at
+    /// a time with PostgreSQL.
+    pub async fn lead(&self) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(db) => db.lead().await,
+        }
+    }
+
+    /// Keeps what GitHub last said of an installation's rate limit, where
+    /// replicas share it (PostgreSQL): below a floor, every replica leaves
+    /// that installation's jobs queued until the reset.
+    pub async fn keep_rate_limit(
+        &self,
+        installation: u64,
+        remaining: i64,
+        reset_at: i64,
+    ) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.keep_rate_limit(installation, remaining, reset_at).await,
+        }
+    }
+
     pub async fn record_run(&self, run: &Run) -> Result<()> {
-        sqlx::query(
+        each_pool!(self, |pool| {
+            sqlx::query(
             "INSERT INTO runs (repository, pull_request, head_ref, head_commit, base_commit, verdict, metrics, stamps, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&run.repository)
         .bind(run.pull_request as i64)
@@ -224,71 +264,70 @@ impl Store {
         .bind(run.metrics.to_string())
         .bind(run.stamps.to_string())
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop)
+        })?;
         Ok(())
     }
 
-    /// The runs of a repository's pull request, oldest first.
+    /// The runs of a repository's pull requests, oldest first.
     pub async fn runs(&self, repository: &str) -> Result<Vec<Run>> {
-        let rows = sqlx::query(
-            "SELECT repository, pull_request, head_ref, head_commit, base_commit, verdict, metrics, stamps
-             FROM runs WHERE repository = ? ORDER BY id",
-        )
-        .bind(repository)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Run {
-                repository: row.get("repository"),
-                pull_request: row.get::<i64, _>("pull_request") as u64,
-                head_ref: row.get("head_ref"),
-                head_commit: row.get("head_commit"),
-                base_commit: row.get("base_commit"),
-                verdict: row.get("verdict"),
-                metrics: serde_json::from_str(&row.get::<String, _>("metrics")).unwrap_or_default(),
-                stamps: serde_json::from_str(&row.get::<String, _>("stamps")).unwrap_or_default(),
-            })
-            .collect())
+        const SQL: &str = "SELECT repository, pull_request, head_ref, head_commit, base_commit, verdict, metrics, stamps
+             FROM runs WHERE repository = $1 ORDER BY id";
+        let runs = each_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).bind(repository).fetch_all(pool).await?;
+            rows.iter().map(|row| run_from_row!(row)).collect()
+        });
+        Ok(runs)
     }
 
     /// Jobs by state, for `/metrics` and the tests.
     pub async fn jobs_by_state(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        const SQL: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state";
+        Ok(each_pool!(self, |pool| sqlx::query(SQL)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()))
     }
 
     /// How many deliveries have been recorded.
     pub async fn delivery_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM deliveries")
-            .fetch_one(&self.pool)
+        const SQL: &str = "SELECT COUNT(*) FROM deliveries";
+        Ok(each_pool!(self, |pool| sqlx::query(SQL)
+            .fetch_one(pool)
             .await?
-            .get(0))
+            .get(0)))
     }
 
     /// Whether a delivery id has been recorded.
     pub async fn has_delivery(&self, id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM deliveries WHERE id = ?")
+        const SQL: &str = "SELECT 1 FROM deliveries WHERE id = $1";
+        Ok(each_pool!(self, |pool| sqlx::query(SQL)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await?
-            .is_some())
+            .is_some()))
     }
 
-    /// Whether the store can record deliveries and hand out jobs: the
-    /// recorder's and the committer's last attempts succeeded, and the
+    /// Whether the store can record deliveries and hand out jobs: (SQLite)
+    /// the recorder's and the committer's last attempts succeeded, and the
     /// database answers a read within two seconds.
     pub async fn healthy(&self) -> Result<()> {
         if let Some(problem) = self.health.problem() {
             anyhow::bail!("{problem}");
         }
-        let read =
-            sqlx::query("SELECT COUNT(*) FROM jobs WHERE state = 'running'").fetch_one(&self.pool);
+        const SQL: &str = "SELECT COUNT(*) FROM jobs WHERE state = 'running'";
+        let read = async {
+            each_pool!(self, |pool| sqlx::query(SQL)
+                .fetch_one(pool)
+                .await
+                .map(drop))
+        };
         match tokio::time::timeout(Duration::from_secs(2), read).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(anyhow::anyhow!("the store cannot be read: {error}")),
             Err(_) => Err(anyhow::anyhow!(
                 "the store did not answer a read within 2 s"
@@ -298,302 +337,58 @@ impl Store {
 
     /// Waits until every delivery answered so far is in the queue.
     pub async fn flush(&self) -> Result<()> {
-        self.ask(Message::Flush).await
+        match &self.backend {
+            Backend::Sqlite(db) => db.flush().await,
+            // Answered means committed.
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     /// Commits what was answered, makes the database durable, and closes.
     /// Deliveries sent afterwards are refused.
     pub async fn close(self) {
-        // A recorder already gone has nothing left to commit.
-        let _ = self.ask(Message::Close).await;
-        self.pool.close().await;
+        match self.backend {
+            Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => db.close().await,
+        }
     }
 }
 
-pub mod schedules;
+/// A claimed job, from a `RETURNING id, key, event, payload,
+/// installation_id, attempts` row of either backend.
+macro_rules! job_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        $crate::app::store::Job {
+            id: row.get("id"),
+            key: row.get("key"),
+            event: row.get("event"),
+            payload: row.get("payload"),
+            installation: row
+                .get::<Option<i64>, _>("installation_id")
+                .map(|i| i as u64),
+            attempts: row.get::<i64, _>("attempts") as u32,
+        }
+    }};
+}
+pub(crate) use job_from_row;
+
+macro_rules! run_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        Run {
+            repository: row.get("repository"),
+            pull_request: row.get::<i64, _>("pull_request") as u64,
+            head_ref: row.get("head_ref"),
+            head_commit: row.get("head_commit"),
+            base_commit: row.get("base_commit"),
+            verdict: row.get("verdict"),
+            metrics: serde_json::from_str(&row.get::<String, _>("metrics")).unwrap_or_default(),
+            stamps: serde_json::from_str(&row.get::<String, _>("stamps")).unwrap_or_default(),
+        }
+    }};
+}
+use run_from_row;
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-    use crate::app::intake::journal::Journal;
-    use crate::app::intake::recorder::journal_path;
-
-    fn delivery(id: &str, key: &str, evaluates: bool) -> NewDelivery {
-        NewDelivery {
-            id: id.into(),
-            event: "pull_request".into(),
-            action: Some("synchronize".into()),
-            installation: Some(7),
-            job: Some(NewJob {
-                key: key.into(),
-                evaluates,
-                payload: b"{}".to_vec(),
-            }),
-        }
-    }
-
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn a_delivery_is_recorded_once() {
-        let (_dir, store) = store().await;
-        assert_eq!(
-            store.record(delivery("a", "o/r#1", true)).await.unwrap(),
-            Recorded::New
-        );
-        assert_eq!(
-            store.record(delivery("a", "o/r#1", true)).await.unwrap(),
-            Recorded::Duplicate
-        );
-        store.flush().await.unwrap();
-        assert_eq!(
-            store.jobs_by_state().await.unwrap(),
-            vec![("queued".into(), 1)]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_newer_evaluation_supersedes_a_queued_one_and_keys_run_one_at_a_time() {
-        let (_dir, store) = store().await;
-        store.record(delivery("a", "o/r#1", true)).await.unwrap();
-        store.record(delivery("b", "o/r#1", true)).await.unwrap();
-        store.record(delivery("c", "o/r#1", false)).await.unwrap();
-        store.record(delivery("d", "o/r#2", true)).await.unwrap();
-        store.flush().await.unwrap();
-        let first = store.claim().await.unwrap().unwrap();
-        assert_eq!(first.key, "o/r#1");
-        // #1 is running: the next claim skips its queued comment job.
-        let second = store.claim().await.unwrap().unwrap();
-        assert_eq!(second.key, "o/r#2");
-        assert!(store.claim().await.unwrap().is_none());
-        store.finish(&first).await.unwrap();
-        let third = store.claim().await.unwrap().unwrap();
-        assert_eq!((third.key.as_str(), third.id), ("o/r#1", 3));
-        let states = store.jobs_by_state().await.unwrap();
-        assert!(states.contains(&("superseded".into(), 1)), "{states:?}");
-    }
-
-    #[tokio::test]
-    async fn running_jobs_are_queued_again_after_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = url(dir.path(), "t.db");
-        let store = Store::open(&url).await.unwrap();
-        store.record(delivery("a", "o/r#1", true)).await.unwrap();
-        store.flush().await.unwrap();
-        let job = store.claim().await.unwrap().unwrap();
-        assert_eq!(job.attempts, 1);
-        store.close().await;
-        let store = Store::open(&url).await.unwrap();
-        let again = store.claim().await.unwrap().unwrap();
-        assert_eq!((again.id, again.attempts), (job.id, 2));
-    }
-
-    /// Answered deliveries reach the queue on their own within moments,
-    /// and a close commits what is still waiting and empties the journal.
-    #[tokio::test]
-    async fn answered_deliveries_are_committed_by_the_timer_and_at_close() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = with_small_journal(dir.path(), 1 << 16).await;
-        let queued = store.queued.clone();
-        let woken = queued.notified();
-        store.record(delivery("a", "o/r#1", true)).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(5), woken)
-            .await
-            .expect("the workers are woken once the job is committed");
-        assert_eq!(
-            store.jobs_by_state().await.unwrap(),
-            vec![("queued".into(), 1)]
-        );
-        store.record(delivery("b", "o/r#2", true)).await.unwrap();
-        store.close().await;
-        let inspected = Store::inspect(&url(dir.path(), "t.db")).await.unwrap();
-        assert_eq!(inspected.delivery_count().await.unwrap(), 2);
-        // The next start has nothing to read again.
-        let journal = journal_path(&dir.path().join("t.db"));
-        let (_, held) = Journal::open(&journal, 1 << 16, |_| Ok(())).unwrap();
-        assert_eq!(held, 0);
-    }
-
-    /// A redelivery is known whether its first copy waits for the
-    /// committer, is being committed, or is committed: with a commit every
-    /// millisecond, copies sent at every distance from their first are
-    /// each a duplicate, and each delivery is recorded once.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_redelivery_is_a_duplicate_at_every_moment_of_its_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let journaling = Journaling {
-            commit_every: Duration::from_millis(1),
-            ..small_journal(4 << 20)
-        };
-        let store = std::sync::Arc::new(
-            Store::open_journaled(&url(dir.path(), "t.db"), journaling)
-                .await
-                .unwrap(),
-        );
-        let sent = 600;
-        let senders: Vec<_> = (0..4)
-            .map(|lane| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let mut outcomes = Vec::new();
-                    for i in (lane..sent).step_by(4) {
-                        let id = format!("d{i}");
-                        let key = format!("o/r#{i}");
-                        outcomes.push(store.record(delivery(&id, &key, true)).await.unwrap());
-                        // Later copies, further and further from the first.
-                        tokio::time::sleep(Duration::from_micros((i % 7) as u64 * 300)).await;
-                        outcomes.push(store.record(delivery(&id, &key, true)).await.unwrap());
-                    }
-                    outcomes
-                })
-            })
-            .collect();
-        let mut outcomes = Vec::new();
-        for sender in senders {
-            outcomes.extend(sender.await.unwrap());
-        }
-        let new = outcomes.iter().filter(|o| **o == Recorded::New).count();
-        assert_eq!((new, outcomes.len() - new), (sent, sent));
-        store.flush().await.unwrap();
-        assert_eq!(store.delivery_count().await.unwrap(), sent as i64);
-        assert_eq!(
-            store.jobs_by_state().await.unwrap(),
-            vec![("queued".into(), sent as i64)]
-        );
-    }
-
-    /// The store `t.db` in `dir`, with a journal of `journal_bytes`.
-    async fn with_small_journal(dir: &Path, journal_bytes: u64) -> Store {
-        Store::open_journaled(&url(dir, "t.db"), small_journal(journal_bytes))
-            .await
-            .unwrap()
-    }
-
-    fn small_journal(journal_bytes: u64) -> Journaling {
-        Journaling {
-            journal_bytes,
-            ..Journaling::default()
-        }
-    }
-
-    fn url(dir: &Path, name: &str) -> String {
-        format!("sqlite://{}", dir.join(name).display())
-    }
-
-    /// What a power cut can leave: a journal whose deliveries the database
-    /// never got. They are recorded at start, once, in their order.
-    #[tokio::test]
-    async fn deliveries_only_in_the_journal_are_recorded_at_start_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("t.db");
-        let (mut journal, _) =
-            Journal::open(&journal_path(&database), 1 << 16, |_| Ok(())).unwrap();
-        let mut records = Vec::new();
-        for d in [
-            delivery("a", "o/r#1", true),
-            delivery("b", "o/r#1", true),
-            NewDelivery {
-                job: None,
-                ..delivery("ping", "", false)
-            },
-        ] {
-            Journal::encode(&d, &mut records);
-        }
-        journal.append(&mut records, || ()).unwrap();
-        drop(journal);
-        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
-        assert_eq!(store.delivery_count().await.unwrap(), 3);
-        let states = store.jobs_by_state().await.unwrap();
-        assert_eq!(
-            states,
-            vec![("queued".into(), 1), ("superseded".into(), 1)],
-            "the journal's order is kept: b supersedes a"
-        );
-        store.close().await;
-        let store = Store::open(&url(dir.path(), "t.db")).await.unwrap();
-        assert_eq!(store.delivery_count().await.unwrap(), 3);
-        assert_eq!(store.jobs_by_state().await.unwrap(), states);
-    }
-
-    /// The journal of a running store holds what it answered since the
-    /// last time the database was made durable: a fresh database given
-    /// only that journal gets exactly those deliveries.
-    #[tokio::test]
-    async fn a_full_journal_starts_again_once_the_database_is_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = with_small_journal(dir.path(), 8 << 10).await;
-        for i in 0..100 {
-            store
-                .record(delivery(&format!("d-{i:03}"), &format!("o/r#{i}"), true))
-                .await
-                .unwrap();
-        }
-        store.flush().await.unwrap();
-        assert_eq!(store.delivery_count().await.unwrap(), 100);
-        let journal = journal_path(&dir.path().join("t.db"));
-        assert_eq!(std::fs::metadata(&journal).unwrap().len(), 8 << 10);
-        std::fs::copy(&journal, journal_path(&dir.path().join("u.db"))).unwrap();
-        let fresh = Store::open(&url(dir.path(), "u.db")).await.unwrap();
-        let held = fresh.delivery_count().await.unwrap();
-        assert!(0 < held && held < 100, "{held} deliveries in the journal");
-        // The latest ones, with no gap: both sides, the older first.
-        for i in 0..100 {
-            let id = format!("d-{i:03}");
-            assert_eq!(fresh.has_delivery(&id).await.unwrap(), i >= 100 - held);
-        }
-        // The store itself lost nothing at the restarts.
-        store.close().await;
-        let store = with_small_journal(dir.path(), 8 << 10).await;
-        assert_eq!(store.delivery_count().await.unwrap(), 100);
-        assert_eq!(
-            store.jobs_by_state().await.unwrap(),
-            vec![("queued".into(), 100)]
-        );
-    }
-
-    /// A delivery larger than a side of the journal is made durable in
-    /// the database before its answer, and the journal goes on.
-    #[tokio::test]
-    async fn a_delivery_larger_than_a_side_of_the_journal_is_synced_in_the_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = with_small_journal(dir.path(), 8 << 10).await;
-        store
-            .record(delivery("small", "o/r#1", true))
-            .await
-            .unwrap();
-        let mut large = delivery("large", "o/r#2", true);
-        large.job.as_mut().unwrap().payload = vec![b' '; 6 << 10];
-        assert_eq!(store.record(large).await.unwrap(), Recorded::New);
-        store
-            .record(delivery("after", "o/r#3", true))
-            .await
-            .unwrap();
-        // What a kill leaves: the journal, and a database without a sync.
-        let journal = journal_path(&dir.path().join("t.db"));
-        let (_, held) = Journal::open(&journal, 8 << 10, |_| Ok(())).unwrap();
-        assert_eq!(held, 2, "the small ones are in the journal");
-        let inspected = Store::inspect(&url(dir.path(), "t.db")).await.unwrap();
-        assert!(inspected.has_delivery("large").await.unwrap());
-        store.close().await;
-    }
-
-    #[tokio::test]
-    async fn a_failed_attempt_waits_its_delay() {
-        let (_dir, store) = store().await;
-        store.record(delivery("a", "o/r#1", true)).await.unwrap();
-        store.flush().await.unwrap();
-        let job = store.claim().await.unwrap().unwrap();
-        store
-            .retry_or_fail(&job, "502", Some(Duration::from_secs(60)))
-            .await
-            .unwrap();
-        assert!(store.claim().await.unwrap().is_none());
-        assert!(store.next_ready_at().await.unwrap().unwrap() > now_ms() + 50_000);
-    }
-}
+mod sqlite_tests;

@@ -87,7 +87,11 @@ impl Worker {
         // Read once: the attempt and, if it gives up, its report.
         let event = Event::from_stored(&job.event, &job.payload);
         let result = match &event {
-            Ok(event) => self.execute(&job, event).await,
+            Ok(event) => match self.execute_leased(&job, event).await {
+                Some(result) => result,
+                // Another replica has the job now: it reports, not this one.
+                None => return,
+            },
             Err(error) => Err(error.clone().into()),
         };
         let took = started.elapsed();
@@ -125,6 +129,32 @@ impl Worker {
         };
         if let Err(error) = recorded {
             tracing::error!("recording the job's end: {error:#}");
+        }
+    }
+
+    /// Runs the job while renewing its lease (a store shared by replicas);
+    /// `None` when the lease was lost meanwhile, and the work was dropped
+    /// (an evaluation's child process with it).
+    async fn execute_leased(&self, job: &Job, event: &Event) -> Option<Result<Outcome>> {
+        let Some(every) = self.store.renew_every() else {
+            return Some(self.execute(job, event).await);
+        };
+        let work = self.execute(job, event);
+        tokio::pin!(work);
+        let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                result = &mut work => return Some(result),
+                _ = renewals.tick() => match self.store.renew(job).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("the job's lease ran out and another replica took it: stopping here");
+                        return None;
+                    }
+                    // The lease may still hold: go on, and try at the next tick.
+                    Err(error) => tracing::warn!("renewing the job's lease: {error:#}"),
+                },
+            }
         }
     }
 
