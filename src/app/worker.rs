@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::app::auth::Installations;
+use crate::app::auth::{Installation, Installations};
 use crate::app::metrics::Metrics;
 use crate::app::store::{Job, Run, Store, now_ms};
 use crate::config::ConfigError;
@@ -191,7 +191,26 @@ impl Worker {
             evaluations: &evaluations,
             set_up: self.set_up,
         };
-        handler::handle(&*installation.client, context, event).await
+        let outcome = handler::handle(&*installation.client, context, event).await;
+        self.share_rate_limit(job, &installation).await;
+        outcome
+    }
+
+    /// What GitHub said of the installation's rate limit, for every
+    /// replica to slow down together before it runs out.
+    async fn share_rate_limit(&self, job: &Job, installation: &Installation) {
+        let (Some(id), Some((remaining, reset))) =
+            (job.installation, installation.client.rate_limit())
+        else {
+            return;
+        };
+        if let Err(error) = self
+            .store
+            .keep_rate_limit(id, remaining, reset * 1000)
+            .await
+        {
+            tracing::warn!("sharing the installation's rate limit: {error:#}");
+        }
     }
 
     /// The ledger's runs of a repository, as the Ask's leaderboard reads them.

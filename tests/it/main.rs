@@ -19,6 +19,7 @@ mod parsers_never_panic;
 mod postgres;
 mod predict;
 mod releases;
+mod replicas;
 mod report_snapshots;
 mod schemas;
 mod store;

@@ -19,6 +19,31 @@ mod sub_issues;
 pub struct OctocrabGitHub {
     client: Octocrab,
     policy: RetryPolicy,
+    /// What this client's last answers said of its rate limit.
+    rate_limit: RateLimit,
+}
+
+/// `x-ratelimit-remaining` and `x-ratelimit-reset` of the last answer that
+/// had them (-1 before any): the token's own budget, which replicas of the
+/// App share through their store.
+#[derive(Debug)]
+struct RateLimit {
+    remaining: std::sync::atomic::AtomicI64,
+    reset: std::sync::atomic::AtomicI64,
+}
+
+impl RateLimit {
+    fn observe(&self, headers: &http::HeaderMap) {
+        let number =
+            |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        if let (Some(remaining), Some(reset)) =
+            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.reset.store(reset, Relaxed);
+            self.remaining.store(remaining, Relaxed);
+        }
+    }
 }
 
 /// Installs the ring TLS provider once; reqwest-style clients panic without one.
@@ -45,7 +70,21 @@ impl OctocrabGitHub {
             .set_read_timeout(Some(policy.call_timeout))
             .build()
             .map_err(|e| GitHubError::Transport(e.to_string()))?;
-        Ok(OctocrabGitHub { client, policy })
+        Ok(OctocrabGitHub {
+            client,
+            policy,
+            rate_limit: RateLimit {
+                remaining: (-1).into(),
+                reset: (-1).into(),
+            },
+        })
+    }
+
+    /// The calls left and the reset (unix seconds) the last answer gave.
+    pub fn rate_limit(&self) -> Option<(i64, i64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let remaining = self.rate_limit.remaining.load(Relaxed);
+        (remaining >= 0).then(|| (remaining, self.rate_limit.reset.load(Relaxed)))
     }
 
     async fn send(
@@ -78,6 +117,7 @@ impl OctocrabGitHub {
             let response = client.execute(make()?).await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            self.rate_limit.observe(&headers);
             let body = client
                 .body_to_string(response)
                 .await
