@@ -40,6 +40,11 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+#[path = "common/pg_jobs.rs"]
+mod pg_jobs;
+#[path = "../tests/it/postgres.rs"]
+mod postgres;
+
 const SECRET: &str = "bench webhook secret";
 const CONNECTIONS: usize = 64;
 const SATURATE_FOR: Duration = Duration::from_secs(8);
@@ -659,6 +664,48 @@ fn main() {
         store.delivery_count().await.unwrap()
     });
     all.push(figures);
+    let postgres = runtime.block_on(postgres::fresh_database());
+    let mut stored_pg = None;
+    if let Some(url) = &postgres {
+        let port = free_port();
+        let dslp = pinned(0, &dslp_bin)
+            .arg("serve")
+            .current_dir(scratch.path())
+            .env("APP_ID", "1")
+            .env("PRIVATE_KEY_PATH", &key)
+            .env("WEBHOOK_SECRET", SECRET)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", url)
+            .env("DSLP_WORKERS", "0")
+            .env("DSLP_REDELIVER_EVERY", "0")
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("dslp serve");
+        let figures = runtime.block_on(measure("dslp/postgres", dslp, port, "/healthz"));
+        let count = runtime.block_on(async {
+            let store = dslp_bot::app::store::Store::inspect(url).await.unwrap();
+            store.delivery_count().await.unwrap()
+        });
+        stored_pg = Some((figures.answered, count));
+        all.push(figures);
+    }
+    let jobs = postgres.as_ref().map(|_| {
+        // Interleaved rounds: one replica, three, one, three...
+        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..3 {
+            for (slot, replicas) in [(0, 1), (1, 3)] {
+                let rate = runtime.block_on(async {
+                    let url = postgres::fresh_database().await.unwrap();
+                    pg_jobs::jobs_per_second(&dslp_bin, &key, &url, replicas).await
+                });
+                rates[slot].push(rate);
+            }
+        }
+        rates
+    });
     let disk_after = disk_floor(scratch.path());
 
     if with_probot {
@@ -704,6 +751,39 @@ fn main() {
         "loopback alone, a server on core 0 that answers 202 at once, at {FIXED_RATE}/s: {}",
         describe_tail(loopback)
     );
+    if let Some((answered, stored)) = stored_pg {
+        println!(
+            "dslp/postgres: {answered} deliveries answered 2xx, {stored} in PostgreSQL after the load stopped{}",
+            if stored as u64 == answered {
+                " (none lost)"
+            } else {
+                " (LOST DELIVERIES)"
+            }
+        );
+    }
+    match &jobs {
+        Some([one, three]) => {
+            let range = |rates: &[f64]| {
+                let min = rates.iter().cloned().fold(f64::INFINITY, f64::min);
+                let max = rates.iter().cloned().fold(0.0, f64::max);
+                format!("{min:.0}–{max:.0}/s")
+            };
+            let ratios: Vec<String> = one
+                .iter()
+                .zip(three)
+                .map(|(a, b)| format!("{:.2}", b / a))
+                .collect();
+            println!(
+                "jobs ended per second on one PostgreSQL ({} trivial jobs, {} rounds, interleaved, unpinned): 1 replica {}; 3 replicas {}; 3 vs 1 in the same round: {}",
+                pg_jobs::JOBS,
+                one.len(),
+                range(one),
+                range(three),
+                ratios.join(", ")
+            );
+        }
+        None => println!("PostgreSQL is not installed: its figures are missing"),
+    }
     println!(
         "dslp serve: {answered} deliveries answered 2xx, {stored} in its store after the load stopped{}",
         if stored as u64 == answered {

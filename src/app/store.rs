@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 pub use crate::app::delivery::{Health, NewDelivery, NewJob, Recorded};
 use crate::app::intake::recorder::Journaling;
 
+pub mod copy;
 mod postgres;
 pub mod schedules;
 mod sqlite;

@@ -63,6 +63,9 @@ enum Command {
     /// The repository config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The App's store.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Team metrics from an issue export: days to close per kind of issue,
     /// the experiment success rate, and where the time goes.
     Stats(stats::StatsArgs),
@@ -92,6 +95,19 @@ enum Command {
     /// The App's sandboxed evaluation: a job on stdin, its evidence on stdout.
     #[command(name = "__evaluate", hide = true)]
     Evaluate,
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy a stopped App's deliveries, queue, runs ledger and schedules
+    /// into a new, empty store: `dslp store copy sqlite://dslp-bot.db
+    /// postgres://dslp@db.internal/dslp` moves one replica to PostgreSQL.
+    Copy {
+        /// The store to copy (a `DATABASE_URL`).
+        from: String,
+        /// The new store; created and migrated, and it must be empty.
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +148,25 @@ pub fn run() -> i32 {
     }
 }
 
+fn copy_store(from: &str, to: &str) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        crate::github::octo::install_tls_provider();
+        let source = crate::app::store::Store::inspect(from).await?;
+        let target = crate::app::store::Store::inspect(to).await?;
+        let copied = source.copy_to(&target).await?;
+        println!(
+            "copied {} deliveries, {} jobs, {} runs and {} schedules",
+            copied.deliveries, copied.jobs, copied.runs, copied.schedules
+        );
+        source.close().await;
+        target.close().await;
+        Ok(exit::CLEAN)
+    })
+}
+
 /// `dslp rules | head -1`: end quietly when the reader has gone, as Unix
 /// tools do (Rust ignores SIGPIPE, and `println!` would panic). Not for the
 /// long-running commands, whose writes to a closed socket or child must
@@ -163,6 +198,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             println!("{}", output::json(&config::json_schema()));
             Ok(exit::CLEAN)
         }
+        Command::Store(StoreCommand::Copy { from, to }) => copy_store(&from, &to),
         Command::Stats(args) => stats::run(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;

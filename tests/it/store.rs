@@ -371,3 +371,49 @@ async fn an_unknown_database_url_says_which_are_known() {
     );
     assert!(!error.contains("secret"), "{error}");
 }
+
+/// `dslp store copy` moves a stopped App from SQLite to PostgreSQL with
+/// its ledger; a job it left running is queued again, and a second copy
+/// into the same database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_copy_moves_the_ledger_from_sqlite_to_postgresql() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
+    let old = Store::open(&sqlite).await.unwrap();
+    for i in 0..3 {
+        old.record(delivery(&format!("d{i}"), &format!("o/r#{i}"), true, 7))
+            .await
+            .unwrap();
+    }
+    old.flush().await.unwrap();
+    let running = old.claim().await.unwrap().unwrap();
+    let done = old.claim().await.unwrap().unwrap();
+    old.finish(&done).await.unwrap();
+    ledger_and_schedules("sqlite", &old).await;
+    old.keep_schedule("o/r", Some(7), None, Some(Duration::from_secs(86_400)))
+        .await
+        .unwrap();
+    old.close().await;
+    let copy = crate::support::dslp(&["store", "copy", &sqlite, &url]);
+    assert_eq!(copy.code, 0, "{}", copy.stderr);
+    assert_eq!(
+        copy.stdout.trim(),
+        "copied 3 deliveries, 3 jobs, 1 runs and 1 schedules"
+    );
+    let new = Store::inspect(&url).await.unwrap();
+    assert!(new.has_delivery("d2").await.unwrap());
+    let states: BTreeMap<String, i64> = new.jobs_by_state().await.unwrap().into_iter().collect();
+    assert_eq!(states.get("queued"), Some(&2), "{states:?}");
+    assert_eq!(states.get("done"), Some(&1), "{states:?}");
+    let runs = new.runs("o/r").await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].head_ref, "experiment/6-boosting");
+    let again = new.claim().await.unwrap().unwrap();
+    assert_eq!(again.key, running.key, "the job left running runs again");
+    let twice = crate::support::dslp(&["store", "copy", &sqlite, &url]);
+    assert_ne!(twice.code, 0);
+    assert!(twice.stderr.contains("empty database"), "{}", twice.stderr);
+}

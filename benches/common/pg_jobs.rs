@@ -1,0 +1,90 @@
+//! Jobs completed per second by `dslp serve` replicas sharing one
+//! PostgreSQL database: the store's claim, lease and end are the work.
+//!
+//! Each job's payload is one the worker rejects at once as unreadable (a
+//! permanent error: no retry, no GitHub call), so a job costs exactly its
+//! claim (with the lease and the installation's turn) and its end. The
+//! jobs are inserted in one transaction once the replicas are up, spread
+//! over 20 installations and 500 keys; the clock runs from that commit
+//! until the last job has ended.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+
+pub const JOBS: i64 = 3000;
+
+fn replica(bin: &Path, key: &Path, url: &str, dir: &Path, port: u16) -> Child {
+    Command::new(bin)
+        .arg("serve")
+        .current_dir(dir)
+        .env("APP_ID", "1")
+        .env("PRIVATE_KEY_PATH", key)
+        .env("WEBHOOK_SECRET", "bench")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", url)
+        .env("DSLP_REDELIVER_EVERY", "0")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dslp serve")
+}
+
+async fn ended(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM jobs WHERE state IN ('done', 'failed')")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Jobs per second with `replicas` replicas on the fresh database `url`.
+pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let mut children = Vec::new();
+    for _ in 0..replicas {
+        let port = super::free_port();
+        children.push(replica(bin, key, url, dir.path(), port));
+        super::wait_ready(port, "/healthz").await;
+    }
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let started = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (delivery_id, key, kind, event, payload, installation_id, state, attempts, next_attempt_at, created_at, updated_at)
+         SELECT 'bench-' || i, 'o/r#' || (i % 500), 'other', 'issues', 'not an event'::bytea, i % 20, 'queued', 0, 0, 0, 0
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(JOBS)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("NOTIFY dslp_jobs")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = started + Duration::from_secs(300);
+    while ended(&pool).await < JOBS {
+        assert!(
+            Instant::now() < deadline,
+            "the replicas did not end the jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    for mut child in children {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let _ = child.wait();
+    }
+    pool.close().await;
+    JOBS as f64 / took.as_secs_f64()
+}
