@@ -28,6 +28,11 @@
 //!     cargo bench --bench serve            # installs probot@14.3.2 with npm if missing
 //!     cargo bench --bench serve -- --no-probot
 //!     DSLP_BENCH_BIN=/path/to/another/dslp cargo bench --bench serve -- --no-probot
+//!     cargo bench --bench serve -- --postgres-jobs   # only jobs/s on PostgreSQL, 1 and 3 replicas
+//!
+//! With PostgreSQL installed (`.ci/run` installs it) it also measures
+//! `dslp serve` on PostgreSQL: the same intake figures, and jobs ended per
+//! second by 1 and by 3 replicas sharing one database.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -616,6 +621,17 @@ fn main() {
     if let Some(at) = args.iter().position(|a| a == "--answer-probe") {
         return answer_probe(args[at + 1].parse().unwrap());
     }
+    if args.iter().any(|a| a == "--postgres-jobs") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dslp_bin = std::env::var_os("DSLP_BENCH_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dslp")));
+        let key = manifest().join("fixtures/github/test-app-key.pem");
+        return pg_jobs::print(&pg_jobs::rounds(&runtime, &dslp_bin, &key));
+    }
     // The load generator runs on core 1; the servers on core 0.
     let _ = Command::new("taskset")
         .args(["-p", "-c", "1", &std::process::id().to_string()])
@@ -692,20 +708,9 @@ fn main() {
         stored_pg = Some((figures.answered, count));
         all.push(figures);
     }
-    let jobs = postgres.as_ref().map(|_| {
-        // Interleaved rounds: one replica, three, one, three...
-        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        for _ in 0..3 {
-            for (slot, replicas) in [(0, 1), (1, 3)] {
-                let rate = runtime.block_on(async {
-                    let url = postgres::fresh_database().await.unwrap();
-                    pg_jobs::jobs_per_second(&dslp_bin, &key, &url, replicas).await
-                });
-                rates[slot].push(rate);
-            }
-        }
-        rates
-    });
+    let jobs = postgres
+        .as_ref()
+        .map(|_| pg_jobs::rounds(&runtime, &dslp_bin, &key));
     let disk_after = disk_floor(scratch.path());
 
     if with_probot {
@@ -762,26 +767,7 @@ fn main() {
         );
     }
     match &jobs {
-        Some([one, three]) => {
-            let range = |rates: &[f64]| {
-                let min = rates.iter().cloned().fold(f64::INFINITY, f64::min);
-                let max = rates.iter().cloned().fold(0.0, f64::max);
-                format!("{min:.0}–{max:.0}/s")
-            };
-            let ratios: Vec<String> = one
-                .iter()
-                .zip(three)
-                .map(|(a, b)| format!("{:.2}", b / a))
-                .collect();
-            println!(
-                "jobs ended per second on one PostgreSQL ({} trivial jobs, {} rounds, interleaved, unpinned): 1 replica {}; 3 replicas {}; 3 vs 1 in the same round: {}",
-                pg_jobs::JOBS,
-                one.len(),
-                range(one),
-                range(three),
-                ratios.join(", ")
-            );
-        }
+        Some(rates) => pg_jobs::print(rates),
         None => println!("PostgreSQL is not installed: its figures are missing"),
     }
     println!(

@@ -53,11 +53,31 @@ pub enum Event {
         #[serde(default)]
         clone_url: Option<String>,
     },
+    /// Not GitHub's: the App follows a pull request's evaluation it
+    /// dispatched to the repository's Actions runners (queued by the App
+    /// itself, again until the run ends or its deadline passes).
+    Watch(RunWatch),
     /// An event or action dslp-bot does not act on.
     Ignored {
         event: String,
         action: Option<String>,
     },
+}
+
+/// A dispatched evaluation the App follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunWatch {
+    pub repo: RepoName,
+    pub pull: u64,
+    pub head_ref: String,
+    pub head_sha: String,
+    pub base_sha: String,
+    /// The workflow run and the App's check run that follows it.
+    pub run_id: u64,
+    pub run_url: String,
+    pub check_run: u64,
+    /// Unix milliseconds past which a run that has not ended fails the check.
+    pub deadline_ms: i64,
 }
 
 /// What happened to a pull request (GitHub's `action`), for those we act on.
@@ -298,6 +318,19 @@ struct Payload {
     created: Option<bool>,
     #[serde(default)]
     deleted: Option<bool>,
+    /// A `workflow_dispatch`'s inputs: the App's dispatch names a pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inputs: Option<DispatchInputs>,
+}
+
+/// What the App puts in the compute workflow's dispatch (strings, as
+/// GitHub passes every input).
+#[derive(Deserialize, Serialize)]
+struct DispatchInputs {
+    #[serde(default)]
+    pull_request: Option<String>,
+    #[serde(default)]
+    head_sha: Option<String>,
 }
 
 impl IssueJson {
@@ -390,6 +423,15 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
                     .collect(),
             })
         }
+        // The App dispatched a pull request's evaluation to the runners.
+        "workflow_dispatch" if dispatched_pull(&payload).is_some() => {
+            let (pull, head_sha) = dispatched_pull(&payload).unwrap_or_default();
+            Ok(Event::Rerequested {
+                repo: read.repo(&payload)?,
+                head_sha,
+                pulls: vec![pull],
+            })
+        }
         "schedule" | "workflow_dispatch" => Ok(Event::Scheduled {
             repo: payload
                 .repository
@@ -399,6 +441,13 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
         }),
         _ => Ok(read.ignored(&payload)),
     }
+}
+
+/// The pull request and head a dispatch of the compute workflow names.
+fn dispatched_pull(payload: &Payload) -> Option<(u64, String)> {
+    let inputs = payload.inputs.as_ref()?;
+    let pull = inputs.pull_request.as_deref()?.trim().parse().ok()?;
+    Some((pull, inputs.head_sha.clone().unwrap_or_default()))
 }
 
 /// Reads the payload of one event, whose name its errors carry.

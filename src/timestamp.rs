@@ -79,3 +79,16 @@ mod tests {
         assert_eq!(unix_seconds("soon"), None);
     }
 }
+
+/// A duration as people say it: `2 hours`, `90 minutes`, `45 seconds`.
+pub fn duration_words(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if seconds >= 3600 && seconds % 3600 == 0 {
+        plural(seconds / 3600, "hour")
+    } else if seconds >= 60 && seconds % 60 == 0 {
+        plural(seconds / 60, "minute")
+    } else {
+        plural(seconds, "second")
+    }
+}

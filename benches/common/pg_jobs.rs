@@ -88,3 +88,38 @@ pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize)
     pool.close().await;
     JOBS as f64 / took.as_secs_f64()
 }
+
+/// Interleaved rounds, one replica then three, each on a fresh database.
+pub fn rounds(runtime: &tokio::runtime::Runtime, bin: &Path, key: &Path) -> [Vec<f64>; 2] {
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..3 {
+        for (slot, replicas) in [(0, 1), (1, 3)] {
+            let rate = runtime.block_on(async {
+                let url = super::postgres::fresh_database().await.expect("PostgreSQL");
+                jobs_per_second(bin, key, &url, replicas).await
+            });
+            rates[slot].push(rate);
+        }
+    }
+    rates
+}
+
+pub fn print([one, three]: &[Vec<f64>; 2]) {
+    let range = |rates: &[f64]| {
+        let min = rates.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = rates.iter().cloned().fold(0.0, f64::max);
+        format!("{min:.0}–{max:.0}/s")
+    };
+    let ratios: Vec<String> = one
+        .iter()
+        .zip(three)
+        .map(|(a, b)| format!("{:.2}", b / a))
+        .collect();
+    println!(
+        "jobs ended per second on one PostgreSQL ({JOBS} trivial jobs, {} rounds, interleaved, unpinned): 1 replica {}; 3 replicas {}; 3 vs 1 in the same round: {}",
+        one.len(),
+        range(one),
+        range(three),
+        ratios.join(", ")
+    );
+}

@@ -120,6 +120,7 @@ async fn run_async(args: &ActionArgs) -> Result<Outcome> {
         sources: &sources,
         evaluations: &[],
         set_up: crate::automation::SetUp::NOTHING,
+        following: crate::handler::Following::default(),
     };
     let outcome = handler::handle(&github, context, &event).await?;
     for warning in &outcome.warnings {

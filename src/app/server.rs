@@ -59,6 +59,8 @@ fn record_of(delivery: Delivery) -> NewDelivery {
             format!("installation {}", delivery.installation.unwrap_or_default()),
             false,
         )),
+        // Queued by the App itself, never delivered: keyed as its pull request.
+        Event::Watch(watch) => Some((format!("{}#{}", watch.repo, watch.pull), false)),
         // GitHub sends no schedule to an App: the Action's alone.
         Event::Ignored { .. } | Event::Scheduled { .. } => None,
     };
@@ -290,6 +292,10 @@ fn worker(
         limits: args.limits(),
         sandbox: Sandbox::Child {
             program: std::env::current_exe().context("finding dslp's own binary")?,
+        },
+        following: crate::handler::Following {
+            poll: Duration::from_secs(args.compute_poll_seconds.max(1)),
+            deadline: Duration::from_secs(args.compute_deadline_seconds),
         },
         max_attempts: args.max_attempts.max(1),
         retry_base: args.retry_base(),

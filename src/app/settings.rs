@@ -65,6 +65,18 @@ pub struct ServeArgs {
     /// its lease runs out, and another replica finishes it.
     #[arg(long, env = "DSLP_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_lease_seconds: u64,
+    /// `compute: actions`: seconds a dispatched evaluation's run has to
+    /// end before its `dslp/compute` check fails.
+    #[arg(long, env = "DSLP_COMPUTE_DEADLINE_SECONDS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compute_deadline_seconds: u64,
+    /// How often the App looks at a dispatched run, in seconds (tests shorten it).
+    #[arg(
+        long,
+        env = "DSLP_COMPUTE_POLL_SECONDS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub compute_poll_seconds: u64,
     /// How often to look for monitoring schedules that came due, in milliseconds.
     #[arg(long, env = "DSLP_SCHEDULE_TICK_MS", default_value_t = 60_000)]
     pub schedule_tick_ms: u64,

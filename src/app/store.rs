@@ -18,39 +18,17 @@ pub use crate::app::delivery::{Health, NewDelivery, NewJob, Recorded};
 use crate::app::intake::recorder::Journaling;
 
 pub mod copy;
+mod job;
 mod postgres;
 pub mod schedules;
 mod sqlite;
 
 pub use crate::timestamp::now_ms;
+pub use job::{Job, Run};
+use job::run_from_row;
 
 /// How long a claimed job is a replica's without a renewal, by default.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
-
-/// A job taken from the queue.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub key: String,
-    pub event: String,
-    pub payload: Vec<u8>,
-    pub installation: Option<u64>,
-    /// The claim's number: renewing or ending the job needs it to be current.
-    pub attempts: u32,
-}
-
-/// One evidence run, for the ledger.
-#[derive(Debug, Clone)]
-pub struct Run {
-    pub repository: String,
-    pub pull_request: u64,
-    pub head_ref: String,
-    pub head_commit: String,
-    pub base_commit: String,
-    pub verdict: String,
-    pub metrics: serde_json::Value,
-    pub stamps: serde_json::Value,
-}
 
 #[derive(Clone)]
 enum Backend {
@@ -250,6 +228,53 @@ impl Store {
         }
     }
 
+    /// Queues a job a worker asked for (not a delivery from GitHub), ready
+    /// at `at` (unix ms); once per `delivery.id`. Straight to the
+    /// database: no answer waits for it, so it skips the intake journal.
+    pub async fn queue_later(&self, delivery: &NewDelivery, at: i64) -> Result<Recorded> {
+        const DELIVERY: &str =
+            "INSERT INTO deliveries (id, event, action, installation_id, received_at, queued)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+        const JOB: &str = "INSERT INTO jobs (delivery_id, key, kind, event, payload, installation_id, state, attempts, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, 'other', $3, $4, $5, 'queued', 0, $6, $7, $7)";
+        let now = now_ms();
+        let installation = delivery.installation.map(|i| i as i64);
+        let recorded = each_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(DELIVERY)
+                .bind(&delivery.id)
+                .bind(&delivery.event)
+                .bind(&delivery.action)
+                .bind(installation)
+                .bind(now)
+                .bind(delivery.job.is_some())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if let (true, Some(job)) = (inserted, &delivery.job) {
+                sqlx::query(JOB)
+                    .bind(&delivery.id)
+                    .bind(&job.key)
+                    .bind(&delivery.event)
+                    .bind(&job.payload)
+                    .bind(installation)
+                    .bind(at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            if inserted {
+                Recorded::New
+            } else {
+                Recorded::Duplicate
+            }
+        });
+        self.queued.notify_waiters();
+        Ok(recorded)
+    }
+
     pub async fn record_run(&self, run: &Run) -> Result<()> {
         each_pool!(self, |pool| {
             sqlx::query(
@@ -355,41 +380,6 @@ impl Store {
     }
 }
 
-/// A claimed job, from a `RETURNING id, key, event, payload,
-/// installation_id, attempts` row of either backend.
-macro_rules! job_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        $crate::app::store::Job {
-            id: row.get("id"),
-            key: row.get("key"),
-            event: row.get("event"),
-            payload: row.get("payload"),
-            installation: row
-                .get::<Option<i64>, _>("installation_id")
-                .map(|i| i as u64),
-            attempts: row.get::<i64, _>("attempts") as u32,
-        }
-    }};
-}
-pub(crate) use job_from_row;
-
-macro_rules! run_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        Run {
-            repository: row.get("repository"),
-            pull_request: row.get::<i64, _>("pull_request") as u64,
-            head_ref: row.get("head_ref"),
-            head_commit: row.get("head_commit"),
-            base_commit: row.get("base_commit"),
-            verdict: row.get("verdict"),
-            metrics: serde_json::from_str(&row.get::<String, _>("metrics")).unwrap_or_default(),
-            stamps: serde_json::from_str(&row.get::<String, _>("stamps")).unwrap_or_default(),
-        }
-    }};
-}
-use run_from_row;
 
 #[cfg(test)]
 mod sqlite_tests;

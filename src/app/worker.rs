@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::app::auth::{Installation, Installations};
 use crate::app::metrics::Metrics;
-use crate::app::store::{Job, Run, Store, now_ms};
+use crate::app::store::{Job, NewDelivery, NewJob, Run, Store, now_ms};
 use crate::config::ConfigError;
 use crate::data::source::{LfsRemote, Sources};
 use crate::event::{Event, EventError};
@@ -39,6 +39,8 @@ pub struct Worker {
     pub limits: Limits,
     /// Where evaluations run: a child process of this binary.
     pub sandbox: Sandbox,
+    /// How dispatched evaluations are followed (`compute: actions`).
+    pub following: crate::handler::Following,
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub set_up: crate::automation::SetUp,
@@ -104,6 +106,7 @@ impl Worker {
                 self.metrics.job("done", took);
                 self.record_runs(&outcome).await;
                 self.keep_schedule(&job, &outcome).await;
+                self.queue_follow_up(&job, &outcome).await;
                 self.store.finish(&job).await
             }
             Err(error) => {
@@ -190,6 +193,7 @@ impl Worker {
             sources: &sources,
             evaluations: &evaluations,
             set_up: self.set_up,
+            following: self.following,
         };
         let outcome = handler::handle(&*installation.client, context, event).await;
         self.share_rate_limit(job, &installation).await;
@@ -262,6 +266,43 @@ impl Worker {
     async fn record_runs(&self, outcome: &Outcome) {
         for evaluated in &outcome.evaluated {
             self.record_run(evaluated).await;
+        }
+        for ledgered in &outcome.ledgered {
+            let run = Run {
+                repository: ledgered.repo.to_string(),
+                pull_request: ledgered.pull,
+                head_ref: ledgered.head_ref.clone(),
+                head_commit: ledgered.head_sha.clone(),
+                base_commit: ledgered.base_sha.clone(),
+                verdict: ledgered.record.verdict.to_string(),
+                metrics: serde_json::to_value(&ledgered.record.metrics).unwrap_or_default(),
+                stamps: serde_json::to_value(&ledgered.record.stamps).unwrap_or_default(),
+            };
+            if let Err(error) = self.store.record_run(&run).await {
+                tracing::error!("recording the dispatched run in the ledger: {error:#}");
+            }
+        }
+    }
+
+    /// The job this one asked for next (looking at a dispatched run again).
+    async fn queue_follow_up(&self, job: &Job, outcome: &Outcome) {
+        let Some(follow) = &outcome.follow_up else {
+            return;
+        };
+        let delivery = NewDelivery {
+            id: follow.id.clone(),
+            event: "watch".into(),
+            action: None,
+            installation: job.installation,
+            job: Some(NewJob {
+                key: follow.key.clone(),
+                evaluates: false,
+                payload: follow.event.to_stored(),
+            }),
+        };
+        let at = now_ms() + follow.after.as_millis() as i64;
+        if let Err(error) = self.store.queue_later(&delivery, at).await {
+            tracing::error!("queueing the job that follows this one: {error:#}");
         }
     }
 

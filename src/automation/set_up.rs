@@ -68,7 +68,9 @@ impl Facts {
         };
         let mut missing = Vec::new();
         if set_up.pull_request {
-            for file in crate::scaffold::files(Some(&default_branch), false) {
+            for file in
+                crate::scaffold::files(Some(&default_branch), false, crate::config::Compute::App)
+            {
                 let path = file.path.to_string_lossy().replace('\\', "/");
                 if path != crate::scaffold::WORKFLOW_PATH
                     && github

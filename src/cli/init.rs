@@ -21,6 +21,11 @@ pub struct InitArgs {
     /// the workflow's token `contents: write` for it.
     #[arg(long)]
     release: bool,
+    /// Where the dslp-bot App evaluates pull requests: `actions` writes
+    /// `compute: actions` and `.github/workflows/dslp-compute.yml`, the
+    /// workflow the App dispatches to the repository's runners.
+    #[arg(long, value_enum, default_value = "app")]
+    compute: crate::config::Compute,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -30,7 +35,7 @@ pub fn run(args: InitArgs) -> Result<i32> {
         anyhow::bail!("{} is not a directory", args.path.display());
     }
     let main_branch = current_branch(&args.path);
-    let files = scaffold::files(main_branch.as_deref(), args.release);
+    let files = scaffold::files(main_branch.as_deref(), args.release, args.compute);
     let installed = scaffold::install(&args.path, &files, args.force)
         .with_context(|| format!("setting up {}", args.path.display()))?;
     match args.format {

@@ -52,12 +52,32 @@ pub struct RepoConfig {
     /// Released models watched on fresh production inputs.
     #[serde(default)]
     pub monitor: BTreeMap<String, monitor::MonitorSpec>,
+    /// Where the App evaluates pull requests: on its own machine (`app`),
+    /// or on this repository's GitHub Actions runners (`actions`: the App
+    /// dispatches `.github/workflows/dslp-compute.yml`, which
+    /// `dslp init --compute actions` writes). The Action ignores it.
+    #[serde(default)]
+    pub compute: Compute,
     /// The text this config was read from: what an evaluation in a child
     /// process reads again.
     #[serde(skip)]
     #[schemars(skip)]
     pub source: String,
 }
+
+/// Where the App runs a pull request's data tests and training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Compute {
+    /// In the App's own evaluation process.
+    #[default]
+    App,
+    /// On the repository's GitHub Actions runners, dispatched by the App.
+    Actions,
+}
+
+/// The workflow the App dispatches for `compute: actions`.
+pub const COMPUTE_WORKFLOW: &str = "dslp-compute.yml";
 
 /// Whether an automation acts, or only says what it would do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]

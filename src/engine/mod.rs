@@ -10,6 +10,7 @@ use crate::lifecycle::{
 };
 use crate::report::comment::{self, ISSUE_MARKER, PR_MARKER};
 use crate::report::history::{self, HistoryRow};
+use crate::report::ledger::LedgerRecord;
 
 pub mod effect;
 pub mod notices;
@@ -150,7 +151,16 @@ pub fn pull_request(
         conclusion,
         title: title.chars().take(200).collect(),
         summary: reasons.iter().map(|r| format!("- {r}\n")).collect(),
-        text: rendered.full.clone(),
+        // The evaluation for the App's ledger, when the Action ran it:
+        // first, where a cut to GitHub's length limit cannot reach it.
+        text: match evidence {
+            Some(evidence) => format!(
+                "{}{}",
+                LedgerRecord::of(verdict, evidence).marker(),
+                rendered.full
+            ),
+            None => rendered.full.clone(),
+        },
         annotations: annotations(evidence),
     };
     // Why the evidence was not gathered, above the report.

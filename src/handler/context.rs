@@ -95,6 +95,52 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// A push to the default branch: the monitoring schedule it declares.
     pub schedule: Option<ScheduleChange>,
+    /// Evaluations the runners made, read back from their check run, for
+    /// the runs ledger.
+    pub ledgered: Vec<Ledgered>,
+    /// A job for the App to queue once this one is done (following a
+    /// dispatched evaluation).
+    pub follow_up: Option<FollowUp>,
+}
+
+/// An evaluation the repository's runners made, as their check run
+/// carried it.
+#[derive(Debug, Clone)]
+pub struct Ledgered {
+    pub repo: RepoName,
+    pub pull: u64,
+    pub head_ref: String,
+    pub head_sha: String,
+    pub base_sha: String,
+    pub record: crate::report::ledger::LedgerRecord,
+}
+
+/// A job to queue later: `event` under `key`, not before `after` from now;
+/// `id` names it, so that a job repeated after a crash queues it once.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub id: String,
+    pub key: String,
+    pub event: crate::event::Event,
+    pub after: Duration,
+}
+
+/// How the App follows an evaluation it dispatched to Actions runners.
+#[derive(Debug, Clone, Copy)]
+pub struct Following {
+    /// How often it looks at the run.
+    pub poll: Duration,
+    /// How long the run has to end before the check fails.
+    pub deadline: Duration,
+}
+
+impl Default for Following {
+    fn default() -> Following {
+        Following {
+            poll: Duration::from_secs(60),
+            deadline: Duration::from_secs(2 * 3600),
+        }
+    }
 }
 
 /// What the App's store is to keep of a repository's monitoring schedule,
@@ -126,6 +172,8 @@ impl Outcome {
             evaluated: Vec::new(),
             warnings: Vec::new(),
             schedule: None,
+            ledgered: Vec::new(),
+            follow_up: None,
         }
     }
 
@@ -136,6 +184,8 @@ impl Outcome {
             evaluated: Vec::new(),
             warnings,
             schedule: None,
+            ledgered: Vec::new(),
+            follow_up: None,
         }
     }
 }
@@ -154,6 +204,8 @@ pub struct RunContext<'a> {
     pub evaluations: &'a [Evaluation],
     /// What to set up when the App is installed.
     pub set_up: SetUp,
+    /// How the App follows evaluations it dispatches (`compute: actions`).
+    pub following: Following,
 }
 
 /// Why an issue is checked.

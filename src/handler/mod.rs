@@ -5,6 +5,7 @@
 
 mod commands;
 pub mod context;
+mod dispatch;
 pub mod execute;
 mod facts;
 mod flows;
@@ -25,7 +26,10 @@ use crate::github::{GitHub, GitHubError};
 use crate::lifecycle::Issue;
 use crate::lifecycle::links::RepoName;
 
-pub use context::{Evaluated, IssueTrigger, Limits, Outcome, RunContext, Tree};
+pub use context::{
+    Evaluated, FollowUp, Following, IssueTrigger, Ledgered, Limits, Outcome, RunContext, Tree,
+};
+pub use dispatch::COMPUTE_CHECK;
 pub use facts::load_config;
 pub use flows::COMMAND_MARKER;
 pub use notices::BRANCH_STATUS;
@@ -95,6 +99,7 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             Ok(last)
         }
         Event::Installed { repos } => installed(github, ctx, repos).await,
+        Event::Watch(watch) => dispatch::watch(github, ctx, watch).await,
         Event::Scheduled {
             repo: Some(repo),
             clone_url,

@@ -217,5 +217,7 @@ fn outcome(checked: &[Checked], problems: &[String], said: &str, warnings: Vec<S
         evaluated: Vec::new(),
         warnings,
         schedule: None,
+        ledgered: Vec::new(),
+        follow_up: None,
     }
 }

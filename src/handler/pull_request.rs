@@ -35,6 +35,16 @@ pub(super) async fn pull_request(
 ) -> Result<Outcome> {
     let mut gate = ForkGate::decide(github, ctx.tree, event).await?;
     let closed = event.action == PullAction::Closed;
+    if matches!(ctx.tree, Tree::Fetched(_)) && !closed && gate.trust.evaluates() {
+        // The base branch's config says where the App evaluates.
+        let base = match gate.base_config {
+            Some(_) => None,
+            None => Some(config_at(github, &event.repo, &event.base_ref).await),
+        };
+        if super::dispatch::wanted(gate.base_config.as_ref().or(base.as_ref())) {
+            return super::dispatch::to_actions(github, ctx, event).await;
+        }
+    }
     let root = match ctx.tree {
         Tree::Workspace(root) => Some(root.clone()),
         // A closed pull request needs only its rules: no fetch.

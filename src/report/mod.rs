@@ -11,6 +11,7 @@ use crate::model::evaluation::{format_change, format_metric};
 pub mod comment;
 pub mod data_release;
 pub mod history;
+pub mod ledger;
 pub mod monitor;
 pub mod release;
 

@@ -42,6 +42,11 @@ pub const ISSUE_TEMPLATE_FILES: [(&str, &str); 7] = [
 pub const WORKFLOW: &str = include_str!("workflow.yml");
 pub const WORKFLOW_PATH: &str = ".github/workflows/dslp.yml";
 pub const ISSUE_TEMPLATE_DIR: &str = ".github/ISSUE_TEMPLATE";
+/// The workflow the App dispatches for `compute: actions`.
+pub const COMPUTE_WORKFLOW: &str = include_str!("compute.yml");
+pub const COMPUTE_WORKFLOW_PATH: &str = ".github/workflows/dslp-compute.yml";
+/// The example config's line for `compute:`, which `--compute actions` sets.
+const COMPUTE_DEFAULT_LINE: &str = "# compute: app\n";
 
 /// One file `dslp init` writes, relative to the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +59,13 @@ pub struct ScaffoldFile {
 /// (when known, the config names it instead of the `main`/`master` default).
 /// With `release`, merged model branches are released: the config says
 /// `release: act` and the workflow's token may write contents.
-pub fn files(main_branch: Option<&str>, release: bool) -> Vec<ScaffoldFile> {
+/// With `compute` `Actions`, the config says `compute: actions` and the
+/// compute workflow the App dispatches is written too.
+pub fn files(
+    main_branch: Option<&str>,
+    release: bool,
+    compute: config::Compute,
+) -> Vec<ScaffoldFile> {
     let mut files: Vec<ScaffoldFile> = ISSUE_TEMPLATE_FILES
         .iter()
         .map(|(name, contents)| ScaffoldFile {
@@ -62,13 +73,20 @@ pub fn files(main_branch: Option<&str>, release: bool) -> Vec<ScaffoldFile> {
             contents: contents.to_string(),
         })
         .collect();
+    let mut config = config_text(main_branch);
+    if release {
+        config = config.replace("automations: {}\n", "automations:\n  release: act\n");
+    }
+    if compute == config::Compute::Actions {
+        config = config.replace(COMPUTE_DEFAULT_LINE, "compute: actions\n");
+        files.push(ScaffoldFile {
+            path: PathBuf::from(COMPUTE_WORKFLOW_PATH),
+            contents: COMPUTE_WORKFLOW.to_string(),
+        });
+    }
     files.push(ScaffoldFile {
         path: PathBuf::from(config::CONFIG_PATH),
-        contents: match release {
-            true => config_text(main_branch)
-                .replace("automations: {}\n", "automations:\n  release: act\n"),
-            false => config_text(main_branch),
-        },
+        contents: config,
     });
     files.push(ScaffoldFile {
         path: PathBuf::from(WORKFLOW_PATH),
@@ -199,8 +217,8 @@ mod tests {
                 .contents
                 .clone()
         };
-        let off = files(None, false);
-        let on = files(None, true);
+        let off = files(None, false, config::Compute::App);
+        let on = files(None, true, config::Compute::App);
         assert!(file(&off, WORKFLOW_PATH).contains("  contents: read "));
         assert!(!file(&off, WORKFLOW_PATH).contains("contents: write"));
         assert!(file(&on, WORKFLOW_PATH).contains("  contents: write "));

@@ -22,6 +22,8 @@ mod fake_lfs;
 #[path = "fake_releases.rs"]
 mod fake_releases;
 
+#[path = "fake_actions.rs"]
+mod fake_actions;
 #[path = "fake_sub_issues.rs"]
 mod fake_sub_issues;
 
@@ -38,8 +40,13 @@ pub struct CheckRun {
     pub id: u64,
     pub name: String,
     pub head_sha: String,
+    /// `in_progress` until it has a conclusion, then `completed`.
+    pub status: String,
+    pub external_id: String,
+    pub details_url: String,
     pub conclusion: String,
     pub title: String,
+    pub summary: String,
     pub text: String,
     pub annotations: usize,
 }
@@ -105,6 +112,12 @@ pub struct World {
     pub parents: BTreeMap<u64, u64>,
     /// The organisation's issue types.
     pub issue_types: Vec<String>,
+    /// Workflow files on the default branch that take `workflow_dispatch`.
+    pub workflows: std::collections::BTreeSet<String>,
+    /// Dispatches asked for: (workflow, request body).
+    pub dispatches: Vec<(String, Value)>,
+    /// Workflow runs by id, as `GET /actions/runs/{id}` answers them.
+    pub workflow_runs: BTreeMap<u64, Value>,
     /// The repository's rulesets, as created (with their `id`).
     pub rulesets: Vec<Value>,
     /// Rulesets are not a route here (an older GitHub Enterprise Server).
@@ -471,6 +484,16 @@ fn git_http_backend(
     response
 }
 
+/// A query parameter's value, percent-decoded.
+fn query_value(uri: &Uri, key: &str) -> Option<String> {
+    let prefix = format!("{key}=");
+    let raw = uri
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(prefix.as_str()))?;
+    Some(percent_decode(raw))
+}
+
 /// The `page` query parameter, 1 when absent.
 fn page(uri: &Uri) -> usize {
     uri.query()
@@ -677,6 +700,11 @@ fn answer(
         return answer;
     }
     let issue_number = number("issue_number").max(number("ruleset_id"));
+    if let Some(answer) =
+        fake_actions::answer(&mut world, method.as_str(), &template, &params, &json_body)
+    {
+        return answer;
+    }
     if let Some(answer) = fake_sub_issues::answer(
         &mut world,
         method.as_str(),
@@ -983,11 +1011,20 @@ fn answer(
                 return read_only_refusal();
             }
             let sha = params.get("ref").cloned().unwrap_or_default();
+            let name = query_value(&uri, "check_name");
             let runs: Vec<Value> = world
                 .check_runs
                 .iter()
-                .filter(|r| r.head_sha == sha)
-                .map(|r| json!({"id": r.id, "name": r.name}))
+                .filter(|r| r.head_sha == sha && name.as_ref().is_none_or(|n| *n == r.name))
+                .map(|r| {
+                    json!({
+                        "id": r.id, "name": r.name, "status": r.status,
+                        "conclusion": (!r.conclusion.is_empty()).then_some(&r.conclusion),
+                        "external_id": r.external_id,
+                        "html_url": format!("https://github.com/acme/churn/runs/{}", r.id),
+                        "output": {"title": r.title, "text": r.text},
+                    })
+                })
                 .collect();
             reply(
                 StatusCode::OK,
@@ -1003,8 +1040,15 @@ fn answer(
                 id: world.next_id,
                 name: json_body["name"].as_str().unwrap_or("").into(),
                 head_sha: json_body["head_sha"].as_str().unwrap_or("").into(),
+                status: match json_body["conclusion"].as_str() {
+                    Some(_) => "completed".into(),
+                    None => json_body["status"].as_str().unwrap_or("queued").into(),
+                },
+                external_id: json_body["external_id"].as_str().unwrap_or("").into(),
+                details_url: json_body["details_url"].as_str().unwrap_or("").into(),
                 conclusion: json_body["conclusion"].as_str().unwrap_or("").into(),
                 title: json_body["output"]["title"].as_str().unwrap_or("").into(),
+                summary: json_body["output"]["summary"].as_str().unwrap_or("").into(),
                 text: json_body["output"]["text"].as_str().unwrap_or("").into(),
                 annotations: json_body["output"]["annotations"]
                     .as_array()
@@ -1017,6 +1061,9 @@ fn answer(
             let id = number("check_run_id");
             match world.check_runs.iter_mut().find(|r| r.id == id) {
                 Some(run) => {
+                    if json_body["conclusion"].is_string() {
+                        run.status = "completed".into();
+                    }
                     run.conclusion = json_body["conclusion"]
                         .as_str()
                         .unwrap_or(&run.conclusion)
@@ -1024,6 +1071,10 @@ fn answer(
                     run.title = json_body["output"]["title"]
                         .as_str()
                         .unwrap_or(&run.title)
+                        .into();
+                    run.summary = json_body["output"]["summary"]
+                        .as_str()
+                        .unwrap_or(&run.summary)
                         .into();
                     run.text = json_body["output"]["text"]
                         .as_str()

@@ -5,6 +5,7 @@ mod app_e2e;
 mod cli_lint;
 mod data_evidence;
 mod data_sources;
+mod dispatch;
 mod fake_github;
 mod first_hour;
 mod forms;

@@ -21,7 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 use tokio::sync::{Mutex, Notify};
 
-use super::{Job, job_from_row};
+use super::job::{Job, job_from_row};
 use crate::app::delivery::{NewDelivery, Recorded};
 use crate::timestamp::now_ms;
 
@@ -41,6 +41,8 @@ pub(super) struct Postgres {
     lease: Duration,
     /// The connection holding the leader lock, while this replica leads.
     leader: Arc<Mutex<Option<PgConnection>>>,
+    /// The second (unix) leases were last looked at.
+    reaped: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Postgres {
@@ -73,6 +75,7 @@ impl Postgres {
             options,
             lease,
             leader: Arc::new(Mutex::new(None)),
+            reaped: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         })
     }
 
@@ -143,6 +146,28 @@ impl Postgres {
     /// key has none running, and whose installation has calls left.
     pub(super) async fn claim(&self) -> Result<Option<Job>> {
         let now = now_ms();
+        // Leases are looked at once a second, not at every claim.
+        let second = now / 1000;
+        if self
+            .reaped
+            .swap(second, std::sync::atomic::Ordering::Relaxed)
+            != second
+        {
+            self.reap(now).await?;
+        }
+        // Another replica may claim the same key's other job at the same
+        // moment: the unique index refuses the second, which tries again.
+        for _ in 0..5 {
+            match self.try_claim(now).await {
+                Err(error) if is_unique_violation(&error) => continue,
+                claimed => return claimed,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Queues again the jobs whose replica stopped renewing their lease.
+    async fn reap(&self, now: i64) -> Result<()> {
         let expired = sqlx::query(
             "UPDATE jobs SET state = 'queued', leased_by = NULL, updated_at = $1
              WHERE state = 'running' AND lease_until < $1",
@@ -156,31 +181,34 @@ impl Postgres {
                 "{expired} job(s) whose replica stopped renewing its lease are queued again"
             );
         }
-        // Another replica may claim the same key's other job at the same
-        // moment: the unique index refuses the second, which tries again.
-        for _ in 0..5 {
-            match self.try_claim(now).await {
-                Err(error) if is_unique_violation(&error) => continue,
-                claimed => return claimed,
-            }
-        }
-        Ok(None)
+        Ok(())
     }
 
     async fn try_claim(&self, now: i64) -> Result<Option<Job>> {
         let mut tx = self.pool.begin().await?;
+        // A claim lost in a crash leaves its job queued, to run again: it
+        // need not wait for the disk (the job's end does).
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        // Installations in turn; for each, its oldest ready job whose key
+        // has none running, through `jobs_by_installation`: the first
+        // installation that has one gives the job.
         let row = sqlx::query(
             "WITH candidate AS (
-                SELECT j.id FROM jobs j
-                LEFT JOIN turns t ON t.installation_id = COALESCE(j.installation_id, 0)
-                WHERE j.state = 'queued' AND j.next_attempt_at <= $1
-                  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
-                  AND NOT EXISTS (SELECT 1 FROM rate_limits l
-                                  WHERE l.installation_id = j.installation_id
+                SELECT c.id FROM turns t
+                CROSS JOIN LATERAL (
+                    SELECT j.id FROM jobs j
+                    WHERE COALESCE(j.installation_id, 0) = t.installation_id
+                      AND j.state = 'queued' AND j.next_attempt_at <= $1
+                      AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
+                    ORDER BY j.id LIMIT 1
+                    FOR UPDATE SKIP LOCKED) c
+                WHERE NOT EXISTS (SELECT 1 FROM rate_limits l
+                                  WHERE l.installation_id = t.installation_id
                                     AND l.remaining < $3 AND l.reset_at > $1)
-                ORDER BY COALESCE(t.last_claim, 0), j.id
-                LIMIT 1
-                FOR UPDATE OF j SKIP LOCKED)
+                ORDER BY t.last_claim
+                LIMIT 1)
              UPDATE jobs SET state = 'running', attempts = attempts + 1,
                     lease_until = $2, leased_by = $4, updated_at = $1
              FROM candidate WHERE jobs.id = candidate.id
@@ -197,14 +225,11 @@ impl Postgres {
             return Ok(None);
         };
         let job = job_from_row!(&row);
-        sqlx::query(
-            "INSERT INTO turns (installation_id, last_claim) VALUES ($1, $2)
-             ON CONFLICT (installation_id) DO UPDATE SET last_claim = excluded.last_claim",
-        )
-        .bind(job.installation.map_or(0, |i| i as i64))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE turns SET last_claim = $2 WHERE installation_id = $1")
+            .bind(job.installation.map_or(0, |i| i as i64))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(job))
     }

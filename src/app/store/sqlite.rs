@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{Job, job_from_row};
+use super::job::{Job, job_from_row};
 use crate::app::delivery::{Health, NewDelivery, Recorded};
 use crate::app::intake::recorder::{self, Journaling, Message};
 use crate::timestamp::now_ms;

@@ -10,10 +10,12 @@ use super::retry::{self, Idempotence, Reply, RetryPolicy};
 use super::{Annotation, CHECK_TEXT_LIMIT, CheckRun, GitHubError};
 use crate::lifecycle::links::RepoName;
 
+mod actions;
 mod checks;
 mod labels;
 mod port;
 mod releases;
+mod repos;
 mod sub_issues;
 
 pub struct OctocrabGitHub {

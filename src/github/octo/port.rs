@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::{Numbered, OctocrabGitHub, check_output, repo_path, segment, segments};
 use crate::github::retry::{self, Idempotence};
 use crate::github::{
-    Annotation, CheckRun, Comment, GitHub, GitHubError, IssueData, IssueUpdate, NewRelease,
-    Permission, PullData, ReleaseData, RulesetData, Status,
+    Annotation, CheckRun, CheckRunData, Comment, DispatchedRun, GitHub, GitHubError, IssueData,
+    IssueUpdate, NewRelease, Permission, PullData, ReleaseData, RulesetData, StartedCheck, Status,
+    WorkflowRunData,
 };
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
@@ -74,6 +75,37 @@ impl GitHub for OctocrabGitHub {
         annotations: &[Annotation],
     ) -> Result<u64, GitHubError> {
         self.new_check_run(repo, run, annotations).await
+    }
+
+    async fn start_check_run(
+        &self,
+        repo: &RepoName,
+        run: &StartedCheck,
+    ) -> Result<u64, GitHubError> {
+        self.begin_check_run(repo, run).await
+    }
+
+    async fn check_runs(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        name: &str,
+    ) -> Result<Vec<CheckRunData>, GitHubError> {
+        self.list_check_runs(repo, sha, name).await
+    }
+
+    async fn dispatch_workflow(
+        &self,
+        repo: &RepoName,
+        workflow: &str,
+        reference: &str,
+        inputs: &Value,
+    ) -> Result<Option<DispatchedRun>, GitHubError> {
+        self.dispatch(repo, workflow, reference, inputs).await
+    }
+
+    async fn workflow_run(&self, repo: &RepoName, id: u64) -> Result<WorkflowRunData, GitHubError> {
+        self.get_workflow_run(repo, id).await
     }
 
     async fn update_check_run(
@@ -181,30 +213,7 @@ impl GitHub for OctocrabGitHub {
         path: &str,
         reference: &str,
     ) -> Result<Option<Vec<u8>>, GitHubError> {
-        #[derive(Deserialize)]
-        struct Content {
-            #[serde(default)]
-            content: String,
-        }
-        // No `ref` means the default branch.
-        let mut url = format!("{}/contents/{}", repo_path(repo), segments(path));
-        if !reference.is_empty() {
-            url.push_str(&format!("?ref={}", segment(reference)));
-        }
-        match self
-            .json::<Content>(Method::GET, &url, None, "get file")
-            .await
-        {
-            Ok(content) => {
-                let clean: String = content.content.split_whitespace().collect();
-                base64::engine::general_purpose::STANDARD
-                    .decode(clean)
-                    .map(Some)
-                    .map_err(|e| GitHubError::Transport(format!("get file: {e}")))
-            }
-            Err(GitHubError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.file_at_path(repo, path, reference).await
     }
 
     async fn issue(&self, repo: &RepoName, number: u64) -> Result<IssueData, GitHubError> {
@@ -434,25 +443,7 @@ impl GitHub for OctocrabGitHub {
         branch: &str,
         checks: &[&str],
     ) -> Result<(), GitHubError> {
-        // Only the required check: reviews, admins and push restrictions
-        // stay as they are (unset on an unprotected branch).
-        let body = json!({
-            "required_status_checks": {"strict": false, "contexts": checks},
-            "enforce_admins": null,
-            "required_pull_request_reviews": null,
-            "restrictions": null,
-        });
-        self.no_content(
-            Method::PUT,
-            &format!(
-                "{}/branches/{}/protection",
-                repo_path(repo),
-                segment(branch)
-            ),
-            Some(&body),
-            "protect a branch",
-        )
-        .await
+        self.protect_branch(repo, branch, checks).await
     }
 
     async fn update_pull(
@@ -462,23 +453,7 @@ impl GitHub for OctocrabGitHub {
         base: Option<&str>,
         state: Option<IssueState>,
     ) -> Result<(), GitHubError> {
-        let mut body = serde_json::Map::new();
-        if let Some(base) = base {
-            body.insert("base".into(), base.into());
-        }
-        if let Some(state) = state {
-            body.insert(
-                "state".into(),
-                serde_json::to_value(state).unwrap_or_default(),
-            );
-        }
-        self.no_content(
-            Method::PATCH,
-            &format!("{}/pulls/{number}", repo_path(repo)),
-            Some(&Value::Object(body)),
-            "update a pull request",
-        )
-        .await
+        self.patch_pull(repo, number, base, state).await
     }
 
     async fn releases(&self, repo: &RepoName) -> Result<Vec<ReleaseData>, GitHubError> {

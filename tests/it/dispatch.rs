@@ -1,0 +1,205 @@
+//! `compute: actions`: the App hands a pull request's evaluation to the
+//! repository's Actions runners. The fake GitHub validates the dispatch;
+//! the run is simulated by `dslp action` on the dispatch's event (what the
+//! compute workflow runs), and the App follows it to its end or deadline.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::app_e2e::{
+    Server, app_host, eventually, futures_lite_block, pull_request_payload, serve_repository,
+};
+use crate::fake_github::{CheckRun, FakeGitHub};
+
+const COMPUTE: &str = "dslp-compute.yml";
+
+/// The base branch's config says `compute: actions`.
+fn compute_on_actions(github: &FakeGitHub, dir: &std::path::Path, workflow: bool) {
+    let config = std::fs::read_to_string(dir.join("work/.github/dslp.yml")).unwrap();
+    let mut world = github.world.lock().unwrap();
+    world.files.insert(
+        (".github/dslp.yml".into(), "main".into()),
+        format!("{config}\ncompute: actions\n").into_bytes(),
+    );
+    if workflow {
+        world.workflows.insert(COMPUTE.into());
+    }
+}
+
+fn compute_check(github: &FakeGitHub, head: &str) -> Option<CheckRun> {
+    github
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head && r.name == "dslp/compute")
+}
+
+/// What the compute workflow runs: `dslp action` on the dispatch's event,
+/// in a checkout of the head, with a token GitHub gave the run.
+fn run_the_workflow(github: &FakeGitHub, dir: &std::path::Path, dispatch: &Value) -> String {
+    let event = json!({
+        "inputs": dispatch["inputs"],
+        "ref": format!("refs/heads/{}", dispatch["ref"].as_str().unwrap()),
+        "repository": {"full_name": "acme/churn"},
+        "workflow": ".github/workflows/dslp-compute.yml",
+    });
+    let path = dir.join("dispatch-event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    let token = github.world.lock().unwrap().tokens.last().cloned().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dslp"))
+        .arg("action")
+        .env("GITHUB_EVENT_NAME", "workflow_dispatch")
+        .env("GITHUB_EVENT_PATH", &path)
+        .env("GITHUB_REPOSITORY", "acme/churn")
+        .env("GITHUB_WORKSPACE", dir.join("work"))
+        .env("GITHUB_API_URL", &github.url)
+        .env("INPUT_TOKEN", token)
+        .env("RUNNER_TEMP", dir)
+        .env("DSLP_RETRY_BASE_MS", "10")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.code().is_some(), "{log}");
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatched_evaluation_runs_on_the_runners_and_the_app_follows_it() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    compute_on_actions(&github, dir.path(), true);
+    let settings = [("DSLP_COMPUTE_POLL_SECONDS", "1")];
+    let server = Server::start(&github, dir.path(), &settings).await;
+    let payload = pull_request_payload(&github, "opened", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "pr-d", &payload).await.0,
+        202
+    );
+    let started = eventually("the dslp/compute check", &server, || {
+        compute_check(&github, &head)
+    })
+    .await;
+    let (workflow, dispatch) = github.world.lock().unwrap().dispatches[0].clone();
+    assert_eq!(workflow, COMPUTE);
+    assert_eq!(
+        dispatch["ref"], "main",
+        "the base branch's workflow runs, not the head's"
+    );
+    assert_eq!(
+        dispatch["inputs"],
+        json!({"pull_request": "12", "head_sha": head})
+    );
+    assert_eq!(started.status, "in_progress");
+    let run_id: u64 = started.external_id.parse().unwrap();
+    assert!(
+        started
+            .details_url
+            .ends_with(&format!("/actions/runs/{run_id}"))
+    );
+    assert!(
+        !dir.path().join("data/checkouts/acme/churn/12").exists(),
+        "the App fetched nothing and evaluated nothing itself"
+    );
+    // The run: the Action reports as usual; then the run ends.
+    let log = run_the_workflow(&github, dir.path(), &dispatch);
+    let report = github
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head && r.name == "dslp")
+        .unwrap_or_else(|| panic!("the Action's dslp check; its log:\n{log}"));
+    github.world.lock().unwrap().workflow_runs.insert(
+        run_id,
+        json!({"id": run_id, "status": "completed", "conclusion": "success", "html_url": started.details_url}),
+    );
+    let followed = eventually("the App's check to conclude", &server, || {
+        compute_check(&github, &head).filter(|c| c.status == "completed")
+    })
+    .await;
+    assert_eq!(
+        followed.conclusion, report.conclusion,
+        "ours concludes as the Action's"
+    );
+    let store = server.store().await;
+    let runs = eventually("the run in the ledger", &server, || {
+        futures_lite_block(store.runs("acme/churn"))
+            .ok()
+            .filter(|r| !r.is_empty())
+    })
+    .await;
+    assert_eq!(
+        (runs[0].pull_request, runs[0].head_commit.as_str()),
+        (12, head.as_str())
+    );
+    assert!(
+        runs[0].metrics.get("churn_lr").is_some(),
+        "{:?}",
+        runs[0].metrics
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_never_ends_fails_its_check_at_the_deadline() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    compute_on_actions(&github, dir.path(), true);
+    let settings = [
+        ("DSLP_COMPUTE_POLL_SECONDS", "1"),
+        ("DSLP_COMPUTE_DEADLINE_SECONDS", "2"),
+    ];
+    let server = Server::start(&github, dir.path(), &settings).await;
+    let payload = pull_request_payload(&github, "opened", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "pr-late", &payload).await.0,
+        202
+    );
+    let failed = eventually("the deadline", &server, || {
+        compute_check(&github, &head).filter(|c| c.status == "completed")
+    })
+    .await;
+    assert_eq!(failed.conclusion, "failure");
+    assert!(
+        failed.title.contains("did not end in time"),
+        "{}",
+        failed.title
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        github.world.lock().unwrap().dispatches.len(),
+        1,
+        "dispatched once"
+    );
+    github.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_compute_workflow_the_check_says_how_to_add_it() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    compute_on_actions(&github, dir.path(), false);
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let payload = pull_request_payload(&github, "opened", &base, &head);
+    assert_eq!(
+        server.deliver("pull_request", "pr-nowf", &payload).await.0,
+        202
+    );
+    let check = eventually("the failed check", &server, || {
+        compute_check(&github, &head)
+    })
+    .await;
+    assert_eq!(check.conclusion, "failure");
+    assert!(
+        check.summary.contains("dslp init --compute actions"),
+        "{}",
+        check.summary
+    );
+    github.assert_no_violations();
+}
