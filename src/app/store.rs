@@ -24,8 +24,8 @@ pub mod schedules;
 mod sqlite;
 
 pub use crate::timestamp::now_ms;
-pub use job::{Job, Run};
 use job::run_from_row;
+pub use job::{Job, Run};
 
 /// How long a claimed job is a replica's without a renewal, by default.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -379,7 +379,6 @@ impl Store {
         }
     }
 }
-
 
 #[cfg(test)]
 mod sqlite_tests;

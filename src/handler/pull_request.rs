@@ -35,15 +35,8 @@ pub(super) async fn pull_request(
 ) -> Result<Outcome> {
     let mut gate = ForkGate::decide(github, ctx.tree, event).await?;
     let closed = event.action == PullAction::Closed;
-    if matches!(ctx.tree, Tree::Fetched(_)) && !closed && gate.trust.evaluates() {
-        // The base branch's config says where the App evaluates.
-        let base = match gate.base_config {
-            Some(_) => None,
-            None => Some(config_at(github, &event.repo, &event.base_ref).await),
-        };
-        if super::dispatch::wanted(gate.base_config.as_ref().or(base.as_ref())) {
-            return super::dispatch::to_actions(github, ctx, event).await;
-        }
+    if !closed && on_the_runners(github, ctx, event, &gate).await {
+        return super::dispatch::to_actions(github, ctx, event).await;
     }
     let root = match ctx.tree {
         Tree::Workspace(root) => Some(root.clone()),
@@ -60,12 +53,7 @@ pub(super) async fn pull_request(
         }
     };
     if gate.stale_label {
-        // The label said a maintainer approved; not this commit.
-        let unlabel = Effect::RemoveLabel {
-            issue: event.number,
-            label: OK_TO_TEST.into(),
-        };
-        execute(github, &event.repo, &[unlabel]).await?;
+        unlabel_stale_approval(github, event).await?;
     }
     let repository = Repository::read(github, &event.repo).await?;
     let branch = rules_of(github, event, &rulebook, &repository.directory).await;
@@ -137,6 +125,37 @@ async fn earlier_history(github: &impl GitHub, event: &PullRequestEvent) -> Vec<
 /// The config the pull request answers to: a fork's base branch's, else
 /// its head's (from the checkout, or through the API when nothing was
 /// fetched). One that cannot be read is the plan that says so.
+/// The `ok-to-test` label said a maintainer approved; not this commit.
+async fn unlabel_stale_approval(github: &impl GitHub, event: &PullRequestEvent) -> Result<()> {
+    let unlabel = Effect::RemoveLabel {
+        issue: event.number,
+        label: OK_TO_TEST.into(),
+    };
+    execute(github, &event.repo, &[unlabel]).await?;
+    Ok(())
+}
+
+/// Whether the App hands this evaluation to the repository's Actions
+/// runners: the base branch's config says `compute: actions` (the head's
+/// cannot choose), for a head the App may evaluate.
+async fn on_the_runners(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    event: &PullRequestEvent,
+    gate: &ForkGate,
+) -> bool {
+    if !matches!(ctx.tree, Tree::Fetched(_)) || !gate.trust.evaluates() {
+        return false;
+    }
+    match &gate.base_config {
+        Some(config) => super::dispatch::wanted(Some(config)),
+        None => {
+            let base = config_at(github, &event.repo, &event.base_ref).await;
+            super::dispatch::wanted(Some(&base))
+        }
+    }
+}
+
 async fn config_for(
     github: &impl GitHub,
     tree: &Tree,

@@ -229,4 +229,34 @@ mod tests {
         // The merged pull request's checkout is its merge commit.
         assert!(file(&off, WORKFLOW_PATH).contains("github.event.pull_request.merge_commit_sha"));
     }
+
+    #[test]
+    fn compute_on_actions_writes_the_workflow_the_app_dispatches() {
+        let app = files(None, false, config::Compute::App);
+        let actions = files(None, false, config::Compute::Actions);
+        let paths = |files: &[ScaffoldFile]| {
+            files
+                .iter()
+                .any(|f| f.path == Path::new(COMPUTE_WORKFLOW_PATH))
+        };
+        assert!(!paths(&app) && paths(&actions));
+        let config_of = |files: &[ScaffoldFile]| {
+            let text = &files
+                .iter()
+                .find(|f| f.path == Path::new(config::CONFIG_PATH))
+                .unwrap()
+                .contents;
+            config::RepoConfig::parse(text, "x").unwrap().compute
+        };
+        assert_eq!(
+            (config_of(&app), config_of(&actions)),
+            (config::Compute::App, config::Compute::Actions)
+        );
+        // Its file name is the one the App dispatches.
+        assert!(COMPUTE_WORKFLOW_PATH.ends_with(config::COMPUTE_WORKFLOW));
+        assert!(
+            COMPUTE_WORKFLOW.contains("workflow_dispatch")
+                && COMPUTE_WORKFLOW.contains("inputs.head_sha")
+        );
+    }
 }
