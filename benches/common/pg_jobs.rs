@@ -43,8 +43,8 @@ async fn ended(pool: &sqlx::PgPool) -> i64 {
         .get(0)
 }
 
-/// Jobs per second with `replicas` replicas on the fresh database `url`.
-pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize) -> f64 {
+/// Jobs per second, and the share of the machine's CPUs busy meanwhile.
+pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let mut children = Vec::new();
     for _ in 0..replicas {
@@ -53,6 +53,7 @@ pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize)
         super::wait_ready(port, "/healthz").await;
     }
     let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let cpu_before = cpu_times();
     let started = Instant::now();
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
@@ -78,6 +79,7 @@ pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize)
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let took = started.elapsed();
+    let busy = busy_share(cpu_before, cpu_times());
     for mut child in children {
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -86,12 +88,33 @@ pub async fn jobs_per_second(bin: &Path, key: &Path, url: &str, replicas: usize)
         let _ = child.wait();
     }
     pool.close().await;
-    JOBS as f64 / took.as_secs_f64()
+    (JOBS as f64 / took.as_secs_f64(), busy)
+}
+
+/// (busy, all) jiffies of the machine's CPUs so far.
+fn cpu_times() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let all: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (all - idle, all)
+}
+
+/// The share of all CPUs busy between two readings.
+fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    (after.0 - before.0) as f64 / (after.1 - before.1).max(1) as f64
 }
 
 /// Interleaved rounds, one replica then three, each on a fresh database.
-pub fn rounds(runtime: &tokio::runtime::Runtime, bin: &Path, key: &Path) -> [Vec<f64>; 2] {
-    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+pub fn rounds(runtime: &tokio::runtime::Runtime, bin: &Path, key: &Path) -> [Vec<(f64, f64)>; 2] {
+    let mut rates: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..3 {
         for (slot, replicas) in [(0, 1), (1, 3)] {
             let rate = runtime.block_on(async {
@@ -104,22 +127,26 @@ pub fn rounds(runtime: &tokio::runtime::Runtime, bin: &Path, key: &Path) -> [Vec
     rates
 }
 
-pub fn print([one, three]: &[Vec<f64>; 2]) {
-    let range = |rates: &[f64]| {
-        let min = rates.iter().cloned().fold(f64::INFINITY, f64::min);
-        let max = rates.iter().cloned().fold(0.0, f64::max);
-        format!("{min:.0}–{max:.0}/s")
+pub fn print([one, three]: &[Vec<(f64, f64)>; 2]) {
+    let range = |values: &mut dyn Iterator<Item = f64>, scale: f64, unit: &str| {
+        let values: Vec<f64> = values.map(|v| v * scale).collect();
+        let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = values.iter().cloned().fold(0.0, f64::max);
+        format!("{min:.0}–{max:.0}{unit}")
     };
     let ratios: Vec<String> = one
         .iter()
         .zip(three)
-        .map(|(a, b)| format!("{:.2}", b / a))
+        .map(|(a, b)| format!("{:.2}", b.0 / a.0))
         .collect();
     println!(
-        "jobs ended per second on one PostgreSQL ({JOBS} trivial jobs, {} rounds, interleaved, unpinned): 1 replica {}; 3 replicas {}; 3 vs 1 in the same round: {}",
+        "jobs ended per second on one PostgreSQL ({JOBS} trivial jobs, {} rounds, interleaved, unpinned): \
+         1 replica {} (CPUs {} busy); 3 replicas {} (CPUs {} busy); 3 vs 1 in the same round: {}",
         one.len(),
-        range(one),
-        range(three),
+        range(&mut one.iter().map(|r| r.0), 1.0, "/s"),
+        range(&mut one.iter().map(|r| r.1), 100.0, " %"),
+        range(&mut three.iter().map(|r| r.0), 1.0, "/s"),
+        range(&mut three.iter().map(|r| r.1), 100.0, " %"),
         ratios.join(", ")
     );
 }

@@ -37,11 +37,13 @@ pub(super) const RATE_LIMIT_FLOOR: i64 = 100;
 #[derive(Clone)]
 pub(super) struct Postgres {
     pool: PgPool,
+    /// Where jobs are claimed: commits that do not wait for the disk.
+    claims: PgPool,
     options: PgConnectOptions,
     lease: Duration,
     /// The connection holding the leader lock, while this replica leads.
     leader: Arc<Mutex<Option<PgConnection>>>,
-    /// The second (unix) leases were last looked at.
+    /// When (unix ms) leases were last looked at.
     reaped: Arc<std::sync::atomic::AtomicI64>,
 }
 
@@ -55,6 +57,11 @@ impl Postgres {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
+        let claims = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone().options([("synchronous_commit", "off")]))
+            .await?;
         // sqlx holds an advisory lock while it migrates: replicas starting
         // together migrate once.
         MIGRATOR
@@ -74,6 +81,7 @@ impl Postgres {
             pool,
             options,
             lease,
+            claims,
             leader: Arc::new(Mutex::new(None)),
             reaped: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         })
@@ -146,13 +154,10 @@ impl Postgres {
     /// key has none running, and whose installation has calls left.
     pub(super) async fn claim(&self) -> Result<Option<Job>> {
         let now = now_ms();
-        // Leases are looked at once a second, not at every claim.
-        let second = now / 1000;
-        if self
-            .reaped
-            .swap(second, std::sync::atomic::Ordering::Relaxed)
-            != second
-        {
+        // Leases are looked at four times a second, not at every claim.
+        let last = self.reaped.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= 250 {
+            self.reaped.store(now, std::sync::atomic::Ordering::Relaxed);
             self.reap(now).await?;
         }
         // Another replica may claim the same key's other job at the same
@@ -184,19 +189,16 @@ impl Postgres {
         Ok(())
     }
 
+    /// One statement, on a connection that does not wait for the disk: a
+    /// claim lost in a crash leaves its job queued, to run again (the
+    /// job's end waits for the disk).
     async fn try_claim(&self, now: i64) -> Result<Option<Job>> {
-        let mut tx = self.pool.begin().await?;
-        // A claim lost in a crash leaves its job queued, to run again: it
-        // need not wait for the disk (the job's end does).
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
         // Installations in turn; for each, its oldest ready job whose key
         // has none running, through `jobs_by_installation`: the first
-        // installation that has one gives the job.
+        // installation that has one gives the job, and its turn moves on.
         let row = sqlx::query(
             "WITH candidate AS (
-                SELECT c.id FROM turns t
+                SELECT c.id, t.installation_id AS turn FROM turns t
                 CROSS JOIN LATERAL (
                     SELECT j.id FROM jobs j
                     WHERE COALESCE(j.installation_id, 0) = t.installation_id
@@ -208,30 +210,24 @@ impl Postgres {
                                   WHERE l.installation_id = t.installation_id
                                     AND l.remaining < $3 AND l.reset_at > $1)
                 ORDER BY t.last_claim
-                LIMIT 1)
-             UPDATE jobs SET state = 'running', attempts = attempts + 1,
-                    lease_until = $2, leased_by = $4, updated_at = $1
-             FROM candidate WHERE jobs.id = candidate.id
-             RETURNING jobs.id, jobs.key, jobs.event, jobs.payload, jobs.installation_id, jobs.attempts",
+                LIMIT 1),
+             claimed AS (
+                UPDATE jobs SET state = 'running', attempts = attempts + 1,
+                       lease_until = $2, leased_by = $4, updated_at = $1
+                FROM candidate WHERE jobs.id = candidate.id
+                RETURNING jobs.id, jobs.key, jobs.event, jobs.payload, jobs.installation_id, jobs.attempts),
+             turned AS (
+                UPDATE turns SET last_claim = $1
+                WHERE installation_id = (SELECT turn FROM candidate))
+             SELECT * FROM claimed",
         )
         .bind(now)
         .bind(now + self.lease.as_millis() as i64)
         .bind(RATE_LIMIT_FLOOR)
         .bind(replica())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.claims)
         .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let job = job_from_row!(&row);
-        sqlx::query("UPDATE turns SET last_claim = $2 WHERE installation_id = $1")
-            .bind(job.installation.map_or(0, |i| i as i64))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(job))
+        Ok(row.map(|row| job_from_row!(&row)))
     }
 
     /// Moves the claim's lease on; `false` when the claim is no longer
@@ -341,6 +337,7 @@ impl Postgres {
         if let Some(connection) = self.leader.lock().await.take() {
             let _ = connection.close().await;
         }
+        self.claims.close().await;
         self.pool.close().await;
     }
 
