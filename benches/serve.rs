@@ -581,6 +581,26 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `dslp serve` on core 0 with no workers: the intake and its store alone.
+fn intake_only(bin: &Path, key: &Path, dir: &Path, port: u16, database_url: &str) -> Child {
+    pinned(0, bin)
+        .arg("serve")
+        .current_dir(dir)
+        .env("APP_ID", "1")
+        .env("PRIVATE_KEY_PATH", key)
+        .env("WEBHOOK_SECRET", SECRET)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("DSLP_WORKERS", "0")
+        .env("DSLP_REDELIVER_EVERY", "0")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("dslp serve")
+}
+
 fn probot_dir() -> Option<PathBuf> {
     let dir = manifest().join("target/bench-probot");
     if !dir.join("node_modules/probot/package.json").exists() {
@@ -654,29 +674,12 @@ fn main() {
     let dslp_bin = std::env::var_os("DSLP_BENCH_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dslp")));
-    let dslp = pinned(0, &dslp_bin)
-        .arg("serve")
-        .current_dir(scratch.path())
-        .env("APP_ID", "1")
-        .env("PRIVATE_KEY_PATH", &key)
-        .env("WEBHOOK_SECRET", SECRET)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
-        .env("DSLP_WORKERS", "0")
-        .env("DSLP_REDELIVER_EVERY", "0")
-        .env("GITHUB_API_URL", "http://127.0.0.1:9")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("dslp serve");
+    let sqlite = format!("sqlite://{}", database.display());
+    let dslp = intake_only(&dslp_bin, &key, scratch.path(), port, &sqlite);
     let figures = runtime.block_on(measure("dslp serve", dslp, port, "/healthz"));
     let answered = figures.answered;
     let stored = runtime.block_on(async {
-        let store =
-            dslp_bot::app::store::Store::inspect(&format!("sqlite://{}", database.display()))
-                .await
-                .unwrap();
+        let store = dslp_bot::app::store::Store::inspect(&sqlite).await.unwrap();
         store.delivery_count().await.unwrap()
     });
     all.push(figures);
@@ -684,22 +687,7 @@ fn main() {
     let mut stored_pg = None;
     if let Some(url) = &postgres {
         let port = free_port();
-        let dslp = pinned(0, &dslp_bin)
-            .arg("serve")
-            .current_dir(scratch.path())
-            .env("APP_ID", "1")
-            .env("PRIVATE_KEY_PATH", &key)
-            .env("WEBHOOK_SECRET", SECRET)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("DATABASE_URL", url)
-            .env("DSLP_WORKERS", "0")
-            .env("DSLP_REDELIVER_EVERY", "0")
-            .env("GITHUB_API_URL", "http://127.0.0.1:9")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("dslp serve");
+        let dslp = intake_only(&dslp_bin, &key, scratch.path(), port, url);
         let figures = runtime.block_on(measure("dslp/postgres", dslp, port, "/healthz"));
         let count = runtime.block_on(async {
             let store = dslp_bot::app::store::Store::inspect(url).await.unwrap();

@@ -145,17 +145,22 @@ async fn conclude_new(
     title: &str,
     summary: &str,
 ) -> Result<()> {
-    let check = CheckRun {
+    let check = compute_check(&event.head_sha, conclusion, title, summary);
+    github.create_check_run(&event.repo, &check, &[]).await?;
+    Ok(())
+}
+
+/// The `dslp/compute` check, concluded.
+fn compute_check(head_sha: &str, conclusion: Conclusion, title: &str, summary: &str) -> CheckRun {
+    CheckRun {
         name: COMPUTE_CHECK.into(),
-        head_sha: event.head_sha.clone(),
+        head_sha: head_sha.into(),
         conclusion,
-        title: title.into(),
+        title: title.chars().take(200).collect(),
         summary: summary.into(),
         text: String::new(),
         annotations: Vec::new(),
-    };
-    github.create_check_run(&event.repo, &check, &[]).await?;
-    Ok(())
+    }
 }
 
 /// Looks at a dispatched run: still going (look again later), ended (the
@@ -254,15 +259,7 @@ async fn conclude(
     title: &str,
     summary: &str,
 ) -> Result<()> {
-    let check = CheckRun {
-        name: COMPUTE_CHECK.into(),
-        head_sha: watch.head_sha.clone(),
-        conclusion,
-        title: title.chars().take(200).collect(),
-        summary: summary.into(),
-        text: String::new(),
-        annotations: Vec::new(),
-    };
+    let check = compute_check(&watch.head_sha, conclusion, title, summary);
     github
         .update_check_run(&watch.repo, watch.check_run, &check, &[])
         .await?;

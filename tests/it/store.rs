@@ -422,19 +422,33 @@ async fn store_copy_moves_the_ledger_from_sqlite_to_postgresql() {
 /// evaluation stays queued, the newest; the others are superseded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_push_supersedes_across_replicas() {
-    let Some(stores) = replicas(3, DEFAULT_LEASE).await else { return };
+    let Some(stores) = replicas(3, DEFAULT_LEASE).await else {
+        return;
+    };
     let mut sends = Vec::new();
     for i in 0..30 {
         let store = stores[i % 3].clone();
         sends.push(tokio::spawn(async move {
-            store.record(delivery(&format!("push{i}"), "o/r#1", true, 1)).await.unwrap()
+            store
+                .record(delivery(&format!("push{i}"), "o/r#1", true, 1))
+                .await
+                .unwrap()
         }));
     }
     for send in sends {
         assert_eq!(send.await.unwrap(), Recorded::New);
     }
-    let states: BTreeMap<String, i64> = stores[0].jobs_by_state().await.unwrap().into_iter().collect();
-    assert_eq!((states.get("queued"), states.get("superseded")), (Some(&1), Some(&29)), "{states:?}");
+    let states: BTreeMap<String, i64> = stores[0]
+        .jobs_by_state()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        (states.get("queued"), states.get("superseded")),
+        (Some(&1), Some(&29)),
+        "{states:?}"
+    );
     let last = stores[1].claim().await.unwrap().unwrap();
     assert!(stores[2].claim().await.unwrap().is_none());
     stores[1].finish(&last).await.unwrap();

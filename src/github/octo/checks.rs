@@ -4,36 +4,20 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{OctocrabGitHub, check_output, repo_path, segment};
+use super::{OctocrabGitHub, check_output, repo_path};
 use crate::github::{Annotation, CheckRun, GitHubError};
 use crate::lifecycle::links::RepoName;
 
 impl OctocrabGitHub {
+    /// The first check run called `name` on `sha` (GitHub lists the newest first).
     pub(super) async fn check_run_id(
         &self,
         repo: &RepoName,
         sha: &str,
         name: &str,
     ) -> Result<Option<u64>, GitHubError> {
-        #[derive(Deserialize)]
-        struct Runs {
-            #[serde(default)]
-            check_runs: Vec<Run>,
-        }
-        #[derive(Deserialize)]
-        struct Run {
-            id: u64,
-        }
-        let path = format!(
-            "{}/commits/{}/check-runs?check_name={}",
-            repo_path(repo),
-            segment(sha),
-            segment(name)
-        );
-        let runs: Runs = self
-            .json(Method::GET, &path, None, "list check runs")
-            .await?;
-        Ok(runs.check_runs.first().map(|r| r.id))
+        let runs = self.list_check_runs(repo, sha, name).await?;
+        Ok(runs.first().map(|r| r.id))
     }
 
     pub(super) async fn new_check_run(
