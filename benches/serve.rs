@@ -29,6 +29,7 @@
 //!     cargo bench --bench serve -- --no-probot
 //!     DSLP_BENCH_BIN=/path/to/another/dslp cargo bench --bench serve -- --no-probot
 //!     cargo bench --bench serve -- --postgres-jobs   # only jobs/s on PostgreSQL, 1 and 3 replicas
+//!     cargo bench --bench serve -- --no-probot --no-postgres   # SQLite's intake alone
 //!
 //! With PostgreSQL installed (`.ci/run` installs it) it also measures
 //! `dslp serve` on PostgreSQL: the same intake figures, and jobs ended per
@@ -683,7 +684,10 @@ fn main() {
         store.delivery_count().await.unwrap()
     });
     all.push(figures);
-    let postgres = runtime.block_on(postgres::fresh_database());
+    let postgres = match args.iter().any(|a| a == "--no-postgres") {
+        true => None,
+        false => runtime.block_on(postgres::fresh_database()),
+    };
     let mut stored_pg = None;
     if let Some(url) = &postgres {
         let port = free_port();

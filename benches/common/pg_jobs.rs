@@ -16,8 +16,18 @@ use sqlx::Row;
 
 pub const JOBS: i64 = 3000;
 
+/// A replica on every core (the bench itself is pinned to one).
 fn replica(bin: &Path, key: &Path, url: &str, dir: &Path, port: u16) -> Child {
-    Command::new(bin)
+    // Not available_parallelism: it counts the cores this process may use.
+    // SAFETY: sysconf has no preconditions.
+    let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1);
+    let all_cores = (0..cores)
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    Command::new("taskset")
+        .args(["-c", &all_cores])
+        .arg(bin)
         .arg("serve")
         .current_dir(dir)
         .env("APP_ID", "1")

@@ -18,6 +18,18 @@ use crate::data::source::Resolver;
 struct CachedMetrics {
     key: String,
     metrics: BTreeMap<String, f64>,
+    /// The parameters it was trained with (tuned ones included); none in
+    /// caches an older dslp-bot wrote.
+    #[serde(default)]
+    params: Option<BTreeMap<String, f64>>,
+}
+
+/// The model as it is on the base revision: its metrics, and the
+/// parameters it was trained with (none for an external pipeline's).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BaseRun {
+    pub metrics: BTreeMap<String, f64>,
+    pub params: Option<BTreeMap<String, f64>>,
 }
 
 /// The base revision's config.
@@ -30,13 +42,9 @@ pub(super) fn config_at(revisions: &Revisions, rev: &str) -> Result<RepoConfig, 
         .map_err(|e| format!("the base config is invalid: {e}"))
 }
 
-/// The model's metrics at the base revision, from its own config and data;
-/// cached by (config hash, data hash) so an unchanged base is not retrained.
-pub(super) fn base_metrics(
-    resolver: &Resolver<'_>,
-    rev: &str,
-    name: &str,
-) -> Result<BTreeMap<String, f64>, String> {
+/// The model at the base revision, from its own config and data; cached
+/// by (config hash, data hash) so an unchanged base is not retrained.
+pub(super) fn base_run(resolver: &Resolver<'_>, rev: &str, name: &str) -> Result<BaseRun, String> {
     let revisions = resolver
         .revisions
         .ok_or("the working tree is not inside a git repository")?;
@@ -53,7 +61,11 @@ pub(super) fn base_metrics(
         |path: &str| read_at(resolver, rev, Some(dataset), path).map_err(|e| e.to_string());
     if let Some(path) = &spec.metrics_file {
         let bytes = read_base(&path.0)?;
-        return external_metrics(&bytes, &path.0).map_err(|e| e.message);
+        let metrics = external_metrics(&bytes, &path.0).map_err(|e| e.message)?;
+        return Ok(BaseRun {
+            metrics,
+            params: None,
+        });
     }
     let mut hasher_input = vec![stamp::hash_of(&(spec, dataset))];
     for path in dataset_paths(dataset) {
@@ -78,33 +90,43 @@ pub(super) fn base_metrics(
         return Ok(cached);
     }
     crate::progress::step(|| format!("training `{name}` as it is at `{rev}`"));
-    let metrics = match run_model(name, spec, dataset, read_base, false)
+    let run = match run_model(name, spec, dataset, read_base, false)
         .map_err(|e| format!("the base model could not be trained: {e}"))?
     {
-        ModelRun::Trained(trained) => trained.report.evaluation.metrics,
-        ModelRun::External(metrics) => metrics,
+        ModelRun::Trained(trained) => BaseRun {
+            metrics: trained.report.evaluation.metrics,
+            params: Some(trained.report.params),
+        },
+        ModelRun::External(metrics) => BaseRun {
+            metrics,
+            params: None,
+        },
     };
     if let Some(path) = cache {
-        write_cached(&path, key, &metrics);
+        write_cached(&path, key, &run);
     }
-    Ok(metrics)
+    Ok(run)
 }
 
 /// The cached metrics at `path`, when they are `key`'s. Read back bit for
 /// bit (serde_json's `float_roundtrip`): a cached base must compare with a
 /// head exactly as a fresh one would.
-fn read_cached(path: &Path, key: &str) -> Option<BTreeMap<String, f64>> {
+fn read_cached(path: &Path, key: &str) -> Option<BaseRun> {
     let bytes = std::fs::read(path).ok()?;
     let cached: CachedMetrics = serde_json::from_slice(&bytes).ok()?;
-    (cached.key == key).then_some(cached.metrics)
+    (cached.key == key).then_some(BaseRun {
+        metrics: cached.metrics,
+        params: cached.params,
+    })
 }
 
-/// Caches the metrics; a cache that cannot be written is only slower.
-fn write_cached(path: &Path, key: String, metrics: &BTreeMap<String, f64>) {
+/// Caches the run; a cache that cannot be written is only slower.
+fn write_cached(path: &Path, key: String, run: &BaseRun) {
     let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
     let cached = CachedMetrics {
         key,
-        metrics: metrics.clone(),
+        metrics: run.metrics.clone(),
+        params: run.params.clone(),
     };
     let _ = std::fs::write(path, serde_json::to_vec(&cached).unwrap_or_default());
 }
@@ -134,11 +156,19 @@ mod tests {
             ("roc_auc".to_string(), 0.1 + 0.2),
             ("tiny".to_string(), 5e-324),
         ]);
-        write_cached(&path, "k".into(), &metrics);
+        let run = BaseRun {
+            metrics: metrics.clone(),
+            params: Some(BTreeMap::from([("c".to_string(), 0.5)])),
+        };
+        write_cached(&path, "k".into(), &run);
         let back = read_cached(&path, "k").unwrap();
         for (name, value) in &metrics {
-            assert_eq!(back[name].to_bits(), value.to_bits(), "{name}");
+            assert_eq!(back.metrics[name].to_bits(), value.to_bits(), "{name}");
         }
+        assert_eq!(back.params, run.params);
         assert_eq!(read_cached(&path, "another key"), None);
+        // A cache an older dslp-bot wrote has no parameters: read, without them.
+        std::fs::write(&path, r#"{"key":"k","metrics":{"roc_auc":0.5}}"#).unwrap();
+        assert_eq!(read_cached(&path, "k").unwrap().params, None);
     }
 }

@@ -55,8 +55,11 @@ pub(super) fn model_outcome(
     let ran = run_model(name, spec, dataset, read_head, at.request.keep_artifacts);
     let baseline = outcome.record(ran, spec, at.request.keep_artifacts);
     if let (Some(rev), Some(_)) = (at.request.base, at.resolver.revisions) {
-        match super::base::base_metrics(at.resolver, rev, name) {
-            Ok(m) => outcome.base_metrics = Some(m),
+        match super::base::base_run(at.resolver, rev, name) {
+            Ok(base) => {
+                outcome.base_metrics = Some(base.metrics);
+                outcome.base_params = base.params;
+            }
             Err(note) => outcome.base_note = Some(note),
         }
     }
@@ -109,6 +112,7 @@ impl ModelOutcome {
             report: None,
             error: None,
             base_metrics: None,
+            base_params: None,
             base_note: None,
             gates: Vec::new(),
             verdict: Verdict::NoGo,

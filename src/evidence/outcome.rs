@@ -42,6 +42,9 @@ pub struct ModelOutcome {
     pub error: Option<String>,
     /// The same model on the base revision.
     pub base_metrics: Option<BTreeMap<String, f64>>,
+    /// The parameters the base revision's model was trained with.
+    #[serde(default)]
+    pub base_params: Option<BTreeMap<String, f64>>,
     pub base_note: Option<String>,
     pub gates: Vec<GateResult>,
     pub verdict: Verdict,

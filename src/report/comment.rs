@@ -185,6 +185,9 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
                 .join(", ")
         ));
         charts.extend(curve_charts(&model.name, &report.evaluation));
+        if let Some(tuning) = &report.tuning {
+            charts.extend(tuning_charts(&model.name, tuning));
+        }
     }
     for dataset in &evidence.datasets {
         charts.extend(drift_histograms(dataset));
@@ -307,6 +310,40 @@ fn curve_charts(model: &str, evaluation: &crate::model::evaluation::Evaluation) 
     charts
 }
 
+/// The tuning curve of each parameter the search varied (the first two):
+/// the cross-validated score at each of its values, the best over the
+/// other parameters' values.
+fn tuning_charts(model: &str, tuning: &crate::model::tune::TuningReport) -> Vec<String> {
+    let mut charts = Vec::new();
+    for parameter in tuning.space.keys().take(2) {
+        let mut best: Vec<(f64, f64)> = Vec::new();
+        for candidate in &tuning.candidates {
+            let (Some(value), score) = (candidate.params.get(parameter), candidate.score_mean)
+            else {
+                continue;
+            };
+            match best.iter_mut().find(|(v, _)| v == value) {
+                Some((_, s)) => *s = s.max(score),
+                None => best.push((*value, score)),
+            }
+        }
+        if best.len() < 2 {
+            continue;
+        }
+        best.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let format = crate::model::evaluation::format_metric;
+        charts.push(format!(
+            "xychart-beta\n    title \"{model}: tuning {parameter} ({}, {}-fold mean)\"\n    x-axis \"{parameter}\" [{}]\n    y-axis \"{}\"\n    line [{}]",
+            tuning.scoring,
+            tuning.folds,
+            best.iter().map(|(v, _)| format!("\"{}\"", format(*v))).collect::<Vec<_>>().join(", "),
+            tuning.scoring,
+            best.iter().map(|(_, s)| format(*s)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    charts
+}
+
 /// The sticky issue comment for issue-rule findings; `None` when there is
 /// nothing to say (a clean issue gets no comment, or its old one is cleared).
 pub fn issue_comment(report: &IssueReport) -> Option<String> {
@@ -384,6 +421,48 @@ mod tests {
         assert!(
             plan_chart.contains("bar [0.800, 0.200, 0.000]"),
             "{plan_chart}"
+        );
+    }
+
+    #[test]
+    fn a_tuned_parameter_gets_its_curve_the_best_score_at_each_value() {
+        use crate::model::tune::{Candidate, TuningReport};
+        let candidate = |c: f64, depth: f64, score: f64| Candidate {
+            params: BTreeMap::from([("c".to_string(), c), ("depth".to_string(), depth)]),
+            score_mean: score,
+            score_std: 0.01,
+        };
+        let tuning = TuningReport {
+            scoring: "roc_auc".into(),
+            folds: 5,
+            space: BTreeMap::from([("c".to_string(), "0.1, 1, 10".to_string())]),
+            candidates: vec![
+                candidate(10.0, 3.0, 0.83),
+                candidate(0.1, 3.0, 0.8),
+                candidate(1.0, 3.0, 0.84),
+                candidate(1.0, 5.0, 0.85),
+            ],
+            chosen: BTreeMap::from([("c".to_string(), 1.0)]),
+        };
+        let charts = tuning_charts("churn_lr", &tuning);
+        assert_eq!(charts.len(), 1, "only the searched parameter: {charts:?}");
+        assert!(
+            charts[0].contains("x-axis \"c\" [\"0.1\", \"1\", \"10\"]"),
+            "{}",
+            charts[0]
+        );
+        assert!(
+            charts[0].contains("line [0.8, 0.85, 0.83]"),
+            "{}",
+            charts[0]
+        );
+        let one_value = TuningReport {
+            candidates: vec![candidate(1.0, 3.0, 0.8)],
+            ..tuning
+        };
+        assert!(
+            tuning_charts("m", &one_value).is_empty(),
+            "no curve from one point"
         );
     }
 }

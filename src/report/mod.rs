@@ -1,7 +1,10 @@
 //! Rendering reports as markdown: one minijinja template per kind, each
 //! rendered from a typed context built here.
 
+use std::collections::BTreeMap;
+
 use minijinja::{Environment, Value};
+
 use serde::Serialize;
 
 use crate::data::DatasetReport;
@@ -155,8 +158,46 @@ struct ModelView<'a> {
     #[serde(flatten)]
     outcome: &'a ModelOutcome,
     rows: Vec<MetricRow>,
+    /// Every parameter, when one differs from the base's (as `dvc exp diff`).
+    params_diff: Vec<ParamRow>,
     slice_metrics: Vec<String>,
     confusion: Vec<ConfusionRow>,
+}
+
+/// A parameter on this branch and on the base; blank where it is not set.
+#[derive(Serialize)]
+struct ParamRow {
+    name: String,
+    head: Option<f64>,
+    base: Option<f64>,
+    changed: bool,
+}
+
+/// The parameters against the base's, when any differs; none otherwise.
+fn params_diff(
+    head: &BTreeMap<String, f64>,
+    base: Option<&BTreeMap<String, f64>>,
+) -> Vec<ParamRow> {
+    let Some(base) = base else {
+        return Vec::new();
+    };
+    let names: std::collections::BTreeSet<&String> = head.keys().chain(base.keys()).collect();
+    let rows: Vec<ParamRow> = names
+        .into_iter()
+        .map(|name| {
+            let (head, base) = (head.get(name).copied(), base.get(name).copied());
+            ParamRow {
+                name: name.clone(),
+                head,
+                base,
+                changed: head != base,
+            }
+        })
+        .collect();
+    match rows.iter().any(|r| r.changed) {
+        true => rows,
+        false => Vec::new(),
+    }
 }
 
 /// One true class's row: its counts, each with its share of the row.
@@ -226,9 +267,15 @@ fn model_view(outcome: &ModelOutcome) -> ModelView<'_> {
             .cloned()
             .collect();
     }
+    let params_diff = outcome
+        .report
+        .as_ref()
+        .map(|report| params_diff(&report.params, outcome.base_params.as_ref()))
+        .unwrap_or_default();
     ModelView {
         outcome,
         rows,
+        params_diff,
         slice_metrics,
         confusion,
     }
@@ -293,4 +340,25 @@ pub fn model_card(outcome: &ModelOutcome) -> String {
             stamp_json => serde_json::to_string_pretty(&outcome.stamp).unwrap_or_default(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_show_against_the_base_only_when_one_differs() {
+        let head = BTreeMap::from([("c".to_string(), 0.5), ("max_iter".to_string(), 100.0)]);
+        let base = BTreeMap::from([("c".to_string(), 1.0), ("max_iter".to_string(), 100.0)]);
+        let rows = params_diff(&head, Some(&base));
+        let shown: Vec<(&str, bool)> = rows.iter().map(|r| (r.name.as_str(), r.changed)).collect();
+        assert_eq!(shown, vec![("c", true), ("max_iter", false)]);
+        assert!(
+            params_diff(&head, Some(&head)).is_empty(),
+            "the same parameters: no table"
+        );
+        assert!(params_diff(&head, None).is_empty(), "no base: no table");
+        let added = params_diff(&head, Some(&BTreeMap::new()));
+        assert!(added.iter().all(|r| r.changed && r.base.is_none()));
+    }
 }

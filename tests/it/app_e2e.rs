@@ -604,6 +604,12 @@ async fn a_pull_request_is_fetched_with_the_installation_token_evaluated_and_led
     .await;
     assert!(comment.body.contains("churn_lr"), "{}", comment.body);
     assert!(comment.body.contains("roc_auc"), "{}", comment.body);
+    // The experiment weakened the regularisation: its parameter against the base's.
+    assert!(
+        comment.body.contains("| **`c`** | 0.5 | 1 |"),
+        "{}",
+        comment.body
+    );
     assert!(!run.conclusion.is_empty());
     let store = server.store().await;
     let runs = eventually("the ledger row", &server, || {

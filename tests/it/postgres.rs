@@ -122,11 +122,18 @@ fn start(bin: &Path) -> Cluster {
         .args(["-c", "max_connections=400", "-c", "shared_buffers=64MB"])
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: prctl is async-signal-safe. The cluster stops when the
-    // thread that started it ends: a thread kept for the process's life.
+    // SAFETY: prctl and sched_setaffinity are async-signal-safe. The
+    // cluster stops when the thread that started it ends: a thread kept
+    // for the process's life. It may run on every core, whatever core the
+    // process that starts it is pinned to (the serve bench pins itself).
     unsafe {
         command.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
+            let mut all: libc::cpu_set_t = std::mem::zeroed();
+            for cpu in 0..libc::CPU_SETSIZE as usize {
+                libc::CPU_SET(cpu, &mut all);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
             Ok(())
         });
     }
