@@ -128,6 +128,20 @@ pub struct AutomationsConfig {
     /// most these can be.
     #[serde(default)]
     pub fork_limits: ForkLimitsConfig,
+    /// Keep the repository's DSLP issues on this organisation project (its
+    /// number, or its title) with a `Stage` field set from the lifecycle.
+    #[serde(default)]
+    pub project: Option<ProjectRef>,
+}
+
+/// A Projects board of the repository's organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProjectRef {
+    /// The number in its URL (`/orgs/acme/projects/3`).
+    Number(u64),
+    /// Its title.
+    Title(String),
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
@@ -163,6 +177,7 @@ impl Default for AutomationsConfig {
             sub_issues: true,
             fork_approval: true,
             fork_limits: ForkLimitsConfig::default(),
+            project: None,
         }
     }
 }

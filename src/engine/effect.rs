@@ -99,6 +99,13 @@ pub enum Effect {
         parent: u64,
         sub_issue_id: u64,
     },
+    /// Put issue `issue` on the organisation's project with this `Stage`
+    /// (the field created when the project lacks it).
+    PlaceOnBoard {
+        project: crate::config::ProjectRef,
+        issue: u64,
+        stage: crate::lifecycle::stage::Stage,
+    },
     /// Create a repository ruleset (`id: None`), or bring ruleset `id` to this.
     PutRuleset {
         id: Option<u64>,

@@ -2,8 +2,10 @@
 //! with one octocrab implementation. Our own small types; GitHub's and
 //! octocrab's models never leave this module.
 
+pub mod actions;
 pub mod fetch;
 pub mod octo;
+pub mod projects;
 pub mod retry;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
 use crate::lifecycle::links::RepoName;
+pub use actions::{CheckOutputData, CheckRunData, DispatchedRun, StartedCheck, WorkflowRunData};
+pub use projects::SelectField;
 
 /// Why a call failed, in the terms the shell branches on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -277,69 +281,6 @@ pub struct AssetData {
     pub name: String,
 }
 
-/// A workflow run GitHub started for a dispatch.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DispatchedRun {
-    #[serde(rename = "workflow_run_id")]
-    pub id: u64,
-    pub html_url: String,
-}
-
-/// Where a workflow run is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct WorkflowRunData {
-    pub id: u64,
-    /// `queued`, `in_progress`, `completed`, ...
-    pub status: String,
-    /// Once completed: `success`, `failure`, `cancelled`, `timed_out`, ...
-    #[serde(default)]
-    pub conclusion: Option<String>,
-    #[serde(default)]
-    pub html_url: String,
-}
-
-impl WorkflowRunData {
-    pub fn completed(&self) -> bool {
-        self.status == "completed"
-    }
-}
-
-/// A check run as a commit's list shows it, whichever App made it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct CheckRunData {
-    pub id: u64,
-    pub status: String,
-    #[serde(default)]
-    pub conclusion: Option<String>,
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default)]
-    pub html_url: Option<String>,
-    #[serde(default)]
-    pub output: CheckOutputData,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct CheckOutputData {
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub text: Option<String>,
-}
-
-/// A check run that has started and not concluded: the App's, while the
-/// repository's runners evaluate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartedCheck {
-    pub name: String,
-    pub head_sha: String,
-    pub details_url: String,
-    /// What the check follows (a workflow run's id).
-    pub external_id: String,
-    pub title: String,
-    pub summary: String,
-}
-
 /// A repository ruleset, as the list names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct RulesetData {
@@ -413,6 +354,41 @@ pub trait GitHub {
         inputs: &serde_json::Value,
     ) -> Result<Option<DispatchedRun>, GitHubError>;
     async fn workflow_run(&self, repo: &RepoName, id: u64) -> Result<WorkflowRunData, GitHubError>;
+    /// The number of the organisation's project titled `title`.
+    async fn project_number(&self, org: &str, title: &str) -> Result<Option<u64>, GitHubError>;
+    /// The project's single-select field called `name`, if it has one.
+    async fn project_field(
+        &self,
+        org: &str,
+        project: u64,
+        name: &str,
+    ) -> Result<Option<SelectField>, GitHubError>;
+    /// Adds a single-select field with these (name, colour) options.
+    async fn add_project_field(
+        &self,
+        org: &str,
+        project: u64,
+        name: &str,
+        options: &[(&str, &str)],
+    ) -> Result<SelectField, GitHubError>;
+    /// Puts the issue on the project (answering the item it already is,
+    /// when it is one): the item's id.
+    async fn add_project_item(
+        &self,
+        org: &str,
+        project: u64,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<u64, GitHubError>;
+    /// Sets a single-select field of an item to the option `option` (its id).
+    async fn set_project_field(
+        &self,
+        org: &str,
+        project: u64,
+        item: u64,
+        field: u64,
+        option: &str,
+    ) -> Result<(), GitHubError>;
     async fn create_status(
         &self,
         repo: &RepoName,

@@ -11,6 +11,7 @@
 //! - A comment the token may not write (a fork's read-only token) is a
 //!   warning: the report still reaches the job summary and the log.
 
+use crate::config::ProjectRef;
 use crate::engine::Effect;
 use crate::github::{
     ANNOTATIONS_PER_REQUEST, CheckRun, Conclusion, GitHub, GitHubError, IssueUpdate, Status,
@@ -18,6 +19,7 @@ use crate::github::{
 };
 use crate::lifecycle::ask;
 use crate::lifecycle::links::RepoName;
+use crate::lifecycle::stage::{STAGE_FIELD, Stage};
 
 /// What carrying out a plan gave.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -89,6 +91,25 @@ async fn one(
         | Effect::Protect { .. } => code(github, repo, effect, executed).await,
         Effect::PublishRelease(plan) => super::publish::publish(github, repo, plan).await,
         Effect::PutRuleset { id, ruleset } => github.put_ruleset(repo, *id, ruleset).await,
+        Effect::PlaceOnBoard {
+            project,
+            issue,
+            stage,
+        } => match place_on_board(github, repo, project, *issue, *stage).await {
+            Ok(note) => {
+                executed.warnings.extend(note);
+                Ok(())
+            }
+            // A personal account (no organisation projects), a token
+            // without the permission: the labels still say the stage.
+            Err(e @ (GitHubError::NotAllowed { .. } | GitHubError::NotFound(_))) => {
+                executed.warnings.push(format!(
+                    "the project board is not available here ({e}); the labels say each issue's stage"
+                ));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         Effect::AddSubIssue { .. } | Effect::RemoveSubIssue { .. } => {
             sub_issue(github, repo, effect, executed).await
         }
@@ -251,6 +272,51 @@ async fn sub_issue(
         }
         other => other,
     }
+}
+
+/// The issue on the organisation's project at `stage`: the project found
+/// by number or title, its `Stage` field made when missing, the issue
+/// added (GitHub answers the item it already is) and its stage set.
+/// Answers what the user should know.
+async fn place_on_board(
+    github: &impl GitHub,
+    repo: &RepoName,
+    project: &ProjectRef,
+    issue: u64,
+    stage: Stage,
+) -> Result<Option<String>, GitHubError> {
+    let org = repo.owner.as_str();
+    let number = match project {
+        ProjectRef::Number(number) => *number,
+        ProjectRef::Title(title) => match github.project_number(org, title).await? {
+            Some(number) => number,
+            None => {
+                return Ok(Some(format!(
+                    "{org} has no project titled `{title}` (automations.project)"
+                )));
+            }
+        },
+    };
+    let field = match github.project_field(org, number, STAGE_FIELD).await? {
+        Some(field) => field,
+        None => {
+            let options = Stage::ALL.map(|s| (s.name(), s.color()));
+            github
+                .add_project_field(org, number, STAGE_FIELD, &options)
+                .await?
+        }
+    };
+    let Some((option, _)) = field.options.iter().find(|(_, name)| name == stage.name()) else {
+        return Ok(Some(format!(
+            "the project's `{STAGE_FIELD}` field has no `{}` option: add it on the board",
+            stage.name()
+        )));
+    };
+    let item = github.add_project_item(org, number, repo, issue).await?;
+    github
+        .set_project_field(org, number, item, field.id, option)
+        .await?;
+    Ok(None)
 }
 
 /// A thing already gone is what removing it wanted.

@@ -68,6 +68,15 @@ pub(super) async fn check_issue(
     if config.automations.sub_issues {
         warnings.extend(sub_issues(github, repo, issue, &repository).await?);
     }
+    let stage = crate::lifecycle::stage::stage_of(issue);
+    if let (Some(project), Some(stage)) = (&config.automations.project, stage) {
+        let place = Effect::PlaceOnBoard {
+            project: project.clone(),
+            issue: number,
+            stage,
+        };
+        warnings.extend(execute(github, repo, &[place]).await?.warnings);
+    }
     let asks = automation::asks_touched(issue, &repository.directory);
     let updated = flows::refresh_asks(github, &lifecycle, &asks).await?;
     if !updated.is_empty() {

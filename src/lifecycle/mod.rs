@@ -15,6 +15,7 @@ pub mod metric;
 pub mod policy;
 pub mod pr_rules;
 pub mod settings;
+pub mod stage;
 pub mod stats;
 pub mod verdict;
 

@@ -24,6 +24,8 @@ mod fake_releases;
 
 #[path = "fake_actions.rs"]
 mod fake_actions;
+#[path = "fake_projects.rs"]
+pub mod fake_projects;
 #[path = "fake_sub_issues.rs"]
 mod fake_sub_issues;
 
@@ -112,6 +114,8 @@ pub struct World {
     pub parents: BTreeMap<u64, u64>,
     /// The organisation's issue types.
     pub issue_types: Vec<String>,
+    /// The organisation's projects, by number (none: a personal account).
+    pub projects: BTreeMap<u64, fake_projects::Project>,
     /// Workflow files on the default branch that take `workflow_dispatch`.
     pub workflows: std::collections::BTreeSet<String>,
     /// Dispatches asked for: (workflow, request body).
@@ -700,6 +704,11 @@ fn answer(
         return answer;
     }
     let issue_number = number("issue_number").max(number("ruleset_id"));
+    if let Some(answer) =
+        fake_projects::answer(&mut world, method.as_str(), &template, &params, &json_body)
+    {
+        return answer;
+    }
     if let Some(answer) =
         fake_actions::answer(&mut world, method.as_str(), &template, &params, &json_body)
     {

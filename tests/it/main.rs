@@ -2,6 +2,7 @@
 
 mod action_e2e;
 mod app_e2e;
+mod board;
 mod cli_lint;
 mod data_evidence;
 mod data_sources;

@@ -14,6 +14,7 @@ mod actions;
 mod checks;
 mod labels;
 mod port;
+mod projects;
 mod releases;
 mod repos;
 mod sub_issues;

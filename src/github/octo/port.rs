@@ -10,8 +10,8 @@ use super::{Numbered, OctocrabGitHub, check_output, repo_path, segment, segments
 use crate::github::retry::{self, Idempotence};
 use crate::github::{
     Annotation, CheckRun, CheckRunData, Comment, DispatchedRun, GitHub, GitHubError, IssueData,
-    IssueUpdate, NewRelease, Permission, PullData, ReleaseData, RulesetData, StartedCheck, Status,
-    WorkflowRunData,
+    IssueUpdate, NewRelease, Permission, PullData, ReleaseData, RulesetData, SelectField,
+    StartedCheck, Status, WorkflowRunData,
 };
 use crate::lifecycle::IssueState;
 use crate::lifecycle::labels::LabelSpec;
@@ -106,6 +106,51 @@ impl GitHub for OctocrabGitHub {
 
     async fn workflow_run(&self, repo: &RepoName, id: u64) -> Result<WorkflowRunData, GitHubError> {
         self.get_workflow_run(repo, id).await
+    }
+
+    async fn project_number(&self, org: &str, title: &str) -> Result<Option<u64>, GitHubError> {
+        self.project_by_title(org, title).await
+    }
+
+    async fn project_field(
+        &self,
+        org: &str,
+        project: u64,
+        name: &str,
+    ) -> Result<Option<SelectField>, GitHubError> {
+        self.select_field(org, project, name).await
+    }
+
+    async fn add_project_field(
+        &self,
+        org: &str,
+        project: u64,
+        name: &str,
+        options: &[(&str, &str)],
+    ) -> Result<SelectField, GitHubError> {
+        self.new_select_field(org, project, name, options).await
+    }
+
+    async fn add_project_item(
+        &self,
+        org: &str,
+        project: u64,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<u64, GitHubError> {
+        self.new_project_item(org, project, repo, number).await
+    }
+
+    async fn set_project_field(
+        &self,
+        org: &str,
+        project: u64,
+        item: u64,
+        field: u64,
+        option: &str,
+    ) -> Result<(), GitHubError> {
+        self.set_item_option(org, project, item, field, option)
+            .await
     }
 
     async fn update_check_run(
@@ -243,48 +288,11 @@ impl GitHub for OctocrabGitHub {
     }
 
     async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<String, GitHubError> {
-        #[derive(Deserialize)]
-        struct Branch {
-            commit: Commit,
-        }
-        #[derive(Deserialize)]
-        struct Commit {
-            sha: String,
-        }
-        let branch: Branch = self
-            .json(
-                Method::GET,
-                &format!("{}/branches/{}", repo_path(repo), segment(branch)),
-                None,
-                "get branch",
-            )
-            .await?;
-        Ok(branch.commit.sha)
+        self.head_of_branch(repo, branch).await
     }
 
     async fn permission(&self, repo: &RepoName, user: &str) -> Result<Permission, GitHubError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            permission: String,
-        }
-        match self
-            .json::<Answer>(
-                Method::GET,
-                &format!(
-                    "{}/collaborators/{}/permission",
-                    repo_path(repo),
-                    segment(user)
-                ),
-                None,
-                "get a collaborator's permission",
-            )
-            .await
-        {
-            Ok(p) => Ok(Permission::from_github(&p.permission)),
-            // Not a collaborator at all.
-            Err(GitHubError::NotFound(_)) => Ok(Permission::None),
-            Err(e) => Err(e),
-        }
+        self.permission_of(repo, user).await
     }
 
     async fn create_issue(
@@ -348,24 +356,7 @@ impl GitHub for OctocrabGitHub {
     }
 
     async fn behind_by(&self, repo: &RepoName, base: &str, head: &str) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Comparison {
-            behind_by: u64,
-        }
-        let comparison: Comparison = self
-            .json(
-                Method::GET,
-                &format!(
-                    "{}/compare/{}...{}",
-                    repo_path(repo),
-                    segment(base),
-                    segment(head)
-                ),
-                None,
-                "compare two branches",
-            )
-            .await?;
-        Ok(comparison.behind_by)
+        self.commits_behind(repo, base, head).await
     }
 
     async fn default_branch(&self, repo: &RepoName) -> Result<String, GitHubError> {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{OctocrabGitHub, repo_path, segment, segments};
-use crate::github::GitHubError;
+use crate::github::{GitHubError, Permission};
 use crate::lifecycle::IssueState;
 use crate::lifecycle::links::RepoName;
 
@@ -95,5 +95,84 @@ impl OctocrabGitHub {
             "update a pull request",
         )
         .await
+    }
+
+    pub(super) async fn permission_of(
+        &self,
+        repo: &RepoName,
+        user: &str,
+    ) -> Result<Permission, GitHubError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            permission: String,
+        }
+        match self
+            .json::<Answer>(
+                Method::GET,
+                &format!(
+                    "{}/collaborators/{}/permission",
+                    repo_path(repo),
+                    segment(user)
+                ),
+                None,
+                "get a collaborator's permission",
+            )
+            .await
+        {
+            Ok(p) => Ok(Permission::from_github(&p.permission)),
+            // Not a collaborator at all.
+            Err(GitHubError::NotFound(_)) => Ok(Permission::None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn commits_behind(
+        &self,
+        repo: &RepoName,
+        base: &str,
+        head: &str,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Comparison {
+            behind_by: u64,
+        }
+        let comparison: Comparison = self
+            .json(
+                Method::GET,
+                &format!(
+                    "{}/compare/{}...{}",
+                    repo_path(repo),
+                    segment(base),
+                    segment(head)
+                ),
+                None,
+                "compare two branches",
+            )
+            .await?;
+        Ok(comparison.behind_by)
+    }
+
+    pub(super) async fn head_of_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> Result<String, GitHubError> {
+        #[derive(Deserialize)]
+        struct Branch {
+            commit: Commit,
+        }
+        #[derive(Deserialize)]
+        struct Commit {
+            sha: String,
+        }
+        let branch: Branch = self
+            .json(
+                Method::GET,
+                &format!("{}/branches/{}", repo_path(repo), segment(branch)),
+                None,
+                "get branch",
+            )
+            .await?;
+        Ok(branch.commit.sha)
     }
 }

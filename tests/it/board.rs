@@ -1,0 +1,125 @@
+//! The project board through the Action and the fake GitHub: an issue goes
+//! on the organisation's project with its `Stage`, the field is created
+//! once when missing, the project is found by number or title; a personal
+//! account (no organisation projects) gets a warning and nothing else.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::action_e2e::{ActionRun, run_action};
+use crate::fake_github::FakeGitHub;
+use crate::fake_github::fake_projects::Project;
+use crate::support::{fixture, git};
+
+/// A workspace whose config puts issues on `project`.
+fn workspace(project: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    let config = std::fs::read_to_string(fixture("demo/.github/dslp.yml")).unwrap();
+    std::fs::write(
+        dir.path().join(".github/dslp.yml"),
+        format!("{config}\nautomations:\n  project: {project}\n"),
+    )
+    .unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "config"]);
+    dir
+}
+
+/// `issues.edited` for issue `number` as the fake holds it, run through the Action.
+async fn edited(github: &FakeGitHub, dir: &Path, number: u64) -> ActionRun {
+    let issue = github.world.lock().unwrap().issues[&number].clone();
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("github/webhooks/issues.edited.json")).unwrap(),
+    )
+    .unwrap();
+    event["repository"]["full_name"] = "acme/churn".into();
+    for key in ["number", "title", "body", "labels", "state"] {
+        event["issue"][key] = issue[key].clone();
+    }
+    let path = dir.join(format!("edited-{number}.json"));
+    std::fs::write(&path, event.to_string()).unwrap();
+    run_action(github, dir, &path, "issues").await
+}
+
+async fn organisation(title: &str) -> FakeGitHub {
+    let github = FakeGitHub::start().await;
+    github.with_demo_issues();
+    github.world.lock().unwrap().projects.insert(
+        3,
+        Project {
+            title: title.into(),
+            ..Project::default()
+        },
+    );
+    github
+}
+
+#[tokio::test]
+async fn issues_go_on_the_board_at_their_stage_and_the_field_is_made_once() {
+    let github = organisation("DSLP").await;
+    let dir = workspace("3");
+    let run = edited(&github, dir.path(), 6).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    edited(&github, dir.path(), 1).await;
+    edited(&github, dir.path(), 6).await;
+    let world = github.world.lock().unwrap();
+    let project = &world.projects[&3];
+    assert_eq!(project.fields.len(), 1, "the Stage field, made once");
+    let options: Vec<&str> = project.fields[0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"]["raw"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        options,
+        [
+            "Ask",
+            "Data",
+            "Explore",
+            "Experiment",
+            "Model",
+            "Released",
+            "Monitoring"
+        ]
+    );
+    assert_eq!(
+        project.items.len(),
+        2,
+        "one item per issue: {:?}",
+        project.items
+    );
+    assert_eq!(project.stage_of(6).as_deref(), Some("Experiment"));
+    assert_eq!(project.stage_of(1).as_deref(), Some("Ask"));
+    drop(world);
+    github.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_project_is_found_by_its_title() {
+    let github = organisation("Churn lifecycle").await;
+    let dir = workspace("\"Churn lifecycle\"");
+    edited(&github, dir.path(), 6).await;
+    let stage = github.world.lock().unwrap().projects[&3].stage_of(6);
+    assert_eq!(stage.as_deref(), Some("Experiment"));
+    github.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_personal_account_without_projects_gets_a_warning_and_the_labels() {
+    let github = FakeGitHub::start().await;
+    github.with_demo_issues();
+    let dir = workspace("3");
+    let run = edited(&github, dir.path(), 6).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the project board is not available here"),
+        "{}",
+        run.stderr
+    );
+    github.assert_no_violations();
+}
