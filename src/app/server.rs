@@ -303,6 +303,7 @@ fn worker(
             pull_request: args.setup_pr,
             protection: args.protect,
             rulesets: args.rulesets,
+            issue_types: args.issue_types,
             app_id: args.app_id,
         },
     })

@@ -116,6 +116,12 @@ pub struct ServeArgs {
     /// act, suggest, or off.
     #[arg(long, env = "DSLP_RULESETS", value_enum, default_value = "off")]
     pub rulesets: crate::config::Mode,
+    /// On installation, the organisation's DSLP issue types (Ask, Data,
+    /// Explore, Experiment, Model): act (creates the missing ones; needs
+    /// the organisation permission Issue types: write), suggest (names
+    /// them and how), or off.
+    #[arg(long, env = "DSLP_ISSUE_TYPES", value_enum, default_value = "suggest")]
+    pub issue_types: crate::config::Mode,
     /// How long answered deliveries may wait, in milliseconds, before they
     /// are committed to the queue (tests lengthen it).
     #[arg(long, env = "DSLP_COMMIT_EVERY_MS", default_value_t = 50, hide = true)]

@@ -14,6 +14,7 @@
 pub mod ask_section;
 pub mod closed;
 pub mod failure;
+pub mod issue_types;
 pub mod monitoring;
 pub mod release;
 pub mod rulesets;

@@ -21,6 +21,8 @@ pub struct SetUp {
     pub rulesets: Mode,
     /// The App's id, to bypass its own rulesets.
     pub app_id: Option<u64>,
+    /// Create the organisation's missing DSLP issue types.
+    pub issue_types: Mode,
 }
 
 impl SetUp {
@@ -29,6 +31,7 @@ impl SetUp {
         protection: Mode::Off,
         rulesets: Mode::Off,
         app_id: None,
+        issue_types: Mode::Off,
     };
 }
 
@@ -232,6 +235,7 @@ mod tests {
         protection: Mode::Act,
         rulesets: Mode::Off,
         app_id: None,
+        issue_types: Mode::Off,
     };
 
     #[test]

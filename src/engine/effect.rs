@@ -99,6 +99,12 @@ pub enum Effect {
         parent: u64,
         sub_issue_id: u64,
     },
+    /// Create an issue type in the repository's organisation.
+    CreateIssueType {
+        name: String,
+        description: String,
+        color: String,
+    },
     /// Put issue `issue` on the organisation's project with this `Stage`
     /// (the field created when the project lacks it).
     PlaceOnBoard {

@@ -354,6 +354,16 @@ pub trait GitHub {
         inputs: &serde_json::Value,
     ) -> Result<Option<DispatchedRun>, GitHubError>;
     async fn workflow_run(&self, repo: &RepoName, id: u64) -> Result<WorkflowRunData, GitHubError>;
+    /// The organisation's issue types; `None` where there are none to have
+    /// (a personal account, a GitHub without them).
+    async fn org_issue_types(&self, org: &str) -> Result<Option<Vec<String>>, GitHubError>;
+    async fn create_org_issue_type(
+        &self,
+        org: &str,
+        name: &str,
+        description: &str,
+        color: &str,
+    ) -> Result<(), GitHubError>;
     /// The number of the organisation's project titled `title`.
     async fn project_number(&self, org: &str, title: &str) -> Result<Option<u64>, GitHubError>;
     /// The project's single-select field called `name`, if it has one.

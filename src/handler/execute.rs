@@ -91,6 +91,24 @@ async fn one(
         | Effect::Protect { .. } => code(github, repo, effect, executed).await,
         Effect::PublishRelease(plan) => super::publish::publish(github, repo, plan).await,
         Effect::PutRuleset { id, ruleset } => github.put_ruleset(repo, *id, ruleset).await,
+        Effect::CreateIssueType {
+            name,
+            description,
+            color,
+        } => {
+            let made = github
+                .create_org_issue_type(&repo.owner, name, description, color)
+                .await;
+            match made {
+                Err(e @ (GitHubError::NotAllowed { .. } | GitHubError::Rejected { .. })) => {
+                    executed.warnings.push(format!(
+                        "could not create the issue type `{name}` ({e}): add it in the organisation's settings"
+                    ));
+                    Ok(())
+                }
+                other => other,
+            }
+        }
         Effect::PlaceOnBoard {
             project,
             issue,

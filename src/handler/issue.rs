@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::automation::{self, Lifecycle, Repository, rulesets, set_up, sub_issues};
+use crate::automation::{self, Lifecycle, Repository, issue_types, rulesets, set_up, sub_issues};
 use crate::engine::Effect;
 use crate::engine::{self, notices};
 use crate::event::IssueAction;
@@ -198,12 +198,37 @@ async fn rulesets_set_up(
 
 /// The App was installed on `repos`: labels, protection, the set-up pull
 /// request, as the server's settings ask.
+/// The DSLP issue types of each organisation the App was installed in,
+/// once per organisation.
+async fn issue_types_set_up(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repos: &[RepoName],
+) -> Result<Vec<String>> {
+    let mut said = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for repo in repos.iter().filter(|r| seen.insert(r.owner.clone())) {
+        let existing = match github.org_issue_types(&repo.owner).await {
+            Ok(existing) => existing,
+            Err(e @ GitHubError::NotAllowed { .. }) => {
+                said.push(format!("{}: the organisation's issue types cannot be read ({e}); labels carry the kind", repo.owner));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (effects, words) = issue_types::decide(existing.as_deref(), ctx.set_up.issue_types);
+        said.extend(execute(github, repo, &effects).await?.warnings);
+        said.extend(words.map(|w| format!("{}: {w}", repo.owner)));
+    }
+    Ok(said)
+}
+
 pub(super) async fn installed(
     github: &impl GitHub,
     ctx: RunContext<'_>,
     repos: &[RepoName],
 ) -> Result<Outcome> {
-    let mut warnings = Vec::new();
+    let mut warnings = issue_types_set_up(github, ctx, repos).await?;
     for repo in repos {
         execute(github, repo, &set_up::labels()).await?;
         let mut wanted = ctx.set_up;

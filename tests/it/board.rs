@@ -123,3 +123,50 @@ async fn a_personal_account_without_projects_gets_a_warning_and_the_labels() {
     );
     github.assert_no_violations();
 }
+
+/// Installed on an organisation with two of DSLP's five issue types: the
+/// App creates the other three, and a second installation creates none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installation_creates_the_missing_issue_types_once() {
+    use crate::app_e2e::{Server, app_host, eventually, example};
+    let github = app_host().await;
+    github.world.lock().unwrap().org_issue_types =
+        Some(vec!["Bug".into(), "Ask".into(), "model".into()]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[("DSLP_ISSUE_TYPES", "act")]).await;
+    let mut installed = example("installation.created");
+    installed["repositories"] =
+        serde_json::json!([{"full_name": "acme/churn"}, {"full_name": "acme/forecast"}]);
+    server.deliver("installation", "types-1", &installed).await;
+    let types = |github: &FakeGitHub| {
+        github
+            .world
+            .lock()
+            .unwrap()
+            .org_issue_types
+            .clone()
+            .unwrap()
+    };
+    eventually("the issue types", &server, || {
+        Some(types(&github)).filter(|t| t.len() == 6)
+    })
+    .await;
+    assert_eq!(
+        types(&github),
+        ["Bug", "Ask", "model", "Data", "Explore", "Experiment"]
+    );
+    server.deliver("installation", "types-2", &installed).await;
+    eventually("the second installation's job", &server, || {
+        let requests = github.world.lock().unwrap().requests.clone();
+        (requests
+            .iter()
+            .filter(|r| r.starts_with("GET /orgs/acme/issue-types"))
+            .count()
+            == 2)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(types(&github).len(), 6, "none twice");
+    github.assert_no_violations();
+}

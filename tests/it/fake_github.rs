@@ -114,6 +114,8 @@ pub struct World {
     pub parents: BTreeMap<u64, u64>,
     /// The organisation's issue types.
     pub issue_types: Vec<String>,
+    /// The organisation's issue types (`None`: a personal account, 404).
+    pub org_issue_types: Option<Vec<String>>,
     /// The organisation's projects, by number (none: a personal account).
     pub projects: BTreeMap<u64, fake_projects::Project>,
     /// Workflow files on the default branch that take `workflow_dispatch`.

@@ -1,4 +1,5 @@
-//! The fake GitHub's organisation Projects: projects by number and title,
+//! The fake GitHub's organisation: its issue types (none for a personal
+//! account: 404), and its Projects: projects by number and title,
 //! their fields (a single-select field's options get ids), items added once
 //! per issue, and the item's field values. An organisation without them (a
 //! personal account) answers 404.
@@ -39,6 +40,9 @@ pub fn answer(
     params: &BTreeMap<String, String>,
     json_body: &Value,
 ) -> Option<Response> {
+    if template == "orgs/{org}/issue-types" {
+        return Some(issue_types(world, method, json_body));
+    }
     if !template.starts_with("orgs/{org}/projectsV2") {
         return None;
     }
@@ -119,4 +123,27 @@ pub fn answer(
         }
         _ => return None,
     })
+}
+
+/// `GET` lists the organisation's issue types; `POST` adds one (the
+/// repository's list shows it too).
+fn issue_types(world: &mut World, method: &str, json_body: &Value) -> Response {
+    let Some(types) = world.org_issue_types.as_mut() else {
+        return reply(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+    };
+    if method == "POST" {
+        let name = json_body["name"].as_str().unwrap_or_default().to_string();
+        types.push(name.clone());
+        world.issue_types.push(name.clone());
+        return reply(
+            StatusCode::OK,
+            json!({"id": types.len(), "node_id": "IT_new", "name": name, "is_enabled": true}),
+        );
+    }
+    let listed: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, name)| json!({"id": i + 1, "node_id": format!("IT_{i}"), "name": name, "is_enabled": true}))
+        .collect();
+    reply(StatusCode::OK, Value::Array(listed))
 }

@@ -108,6 +108,20 @@ impl GitHub for OctocrabGitHub {
         self.get_workflow_run(repo, id).await
     }
 
+    async fn org_issue_types(&self, org: &str) -> Result<Option<Vec<String>>, GitHubError> {
+        self.issue_types_of_org(org).await
+    }
+
+    async fn create_org_issue_type(
+        &self,
+        org: &str,
+        name: &str,
+        description: &str,
+        color: &str,
+    ) -> Result<(), GitHubError> {
+        self.new_issue_type(org, name, description, color).await
+    }
+
     async fn project_number(&self, org: &str, title: &str) -> Result<Option<u64>, GitHubError> {
         self.project_by_title(org, title).await
     }

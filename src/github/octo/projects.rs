@@ -1,6 +1,7 @@
-//! An organisation's Projects board (the REST API for Projects): find a
-//! project by title, its single-select field, add the field, add an issue
-//! as an item, set the item's field.
+//! What the App keeps in an organisation: its issue types, and its
+//! Projects board (the REST API for Projects): find a project by title,
+//! its single-select field, add the field, add an issue as an item, set the
+//! item's field.
 
 use http::Method;
 use serde::Deserialize;
@@ -16,6 +17,44 @@ fn project_path(org: &str, project: u64) -> String {
 }
 
 impl OctocrabGitHub {
+    pub(super) async fn issue_types_of_org(
+        &self,
+        org: &str,
+    ) -> Result<Option<Vec<String>>, GitHubError> {
+        #[derive(Deserialize)]
+        struct IssueType {
+            name: String,
+        }
+        let path = format!("/orgs/{}/issue-types", segment(org));
+        let listed: Result<Vec<IssueType>, _> = self
+            .json(
+                Method::GET,
+                &path,
+                None,
+                "list the organisation's issue types",
+            )
+            .await;
+        match listed {
+            Ok(types) => Ok(Some(types.into_iter().map(|t| t.name).collect())),
+            Err(GitHubError::NotFound(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub(super) async fn new_issue_type(
+        &self,
+        org: &str,
+        name: &str,
+        description: &str,
+        color: &str,
+    ) -> Result<(), GitHubError> {
+        let body =
+            json!({"name": name, "description": description, "color": color, "is_enabled": true});
+        let path = format!("/orgs/{}/issue-types", segment(org));
+        self.no_content(Method::POST, &path, Some(&body), "create an issue type")
+            .await
+    }
+
     pub(super) async fn project_by_title(
         &self,
         org: &str,
