@@ -128,6 +128,12 @@ pub struct AutomationsConfig {
     /// most these can be.
     #[serde(default)]
     pub fork_limits: ForkLimitsConfig,
+    /// The App's rulesets for this repository (DSLP branch names, the
+    /// `dslp` check on the default branch): act, suggest or off; absent,
+    /// the server's `DSLP_RULESETS`. Kept at installation and at each push
+    /// to the default branch, so a policy change reaches the ruleset.
+    #[serde(default)]
+    pub rulesets: Option<Mode>,
     /// Keep the repository's DSLP issues on this organisation project (its
     /// number, or its title) with a `Stage` field set from the lifecycle.
     #[serde(default)]
@@ -177,6 +183,7 @@ impl Default for AutomationsConfig {
             sub_issues: true,
             fork_approval: true,
             fork_limits: ForkLimitsConfig::default(),
+            rulesets: None,
             project: None,
         }
     }

@@ -129,13 +129,13 @@ async fn sub_issues(
 
 pub(super) async fn branch_status(
     github: &impl GitHub,
-    tree: &Tree,
+    ctx: RunContext<'_>,
     repo: &RepoName,
     branch: &str,
     after: &str,
     clone_url: Option<&str>,
 ) -> Result<Outcome> {
-    let (config, rulebook) = rulebook_of(github, tree, repo).await?;
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
     let directory = Repository::read(github, repo).await?.directory;
     let report = rulebook.check_branch(branch, &directory);
     // A `create` event names no commit: ask for the branch's.
@@ -148,7 +148,7 @@ pub(super) async fn branch_status(
     let mut outcome = Outcome::of(plan, Vec::new());
     // The default branch's config says what the App monitors, how often
     // (the Action runs on the workflow's schedule: nothing to keep).
-    if matches!(tree, Tree::Fetched(_))
+    if matches!(ctx.tree, Tree::Fetched(_))
         && report.head.kind == Some(BranchKind::Collaboration)
         && github.default_branch(repo).await? == branch
     {
@@ -157,6 +157,12 @@ pub(super) async fn branch_status(
             every: config.monitor.values().map(|m| m.schedule.every()).min(),
             clone_url: clone_url.map(str::to_string),
         });
+        // The rulesets follow the policies this push may have changed.
+        if config.automations.rulesets.unwrap_or(ctx.set_up.rulesets) == crate::config::Mode::Act {
+            outcome
+                .warnings
+                .extend(rulesets_set_up(github, ctx, repo).await?.0);
+        }
     }
     Ok(outcome)
 }
@@ -168,11 +174,11 @@ async fn rulesets_set_up(
     ctx: RunContext<'_>,
     repo: &RepoName,
 ) -> Result<(Vec<String>, bool)> {
-    let mode = ctx.set_up.rulesets;
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let mode = config.automations.rulesets.unwrap_or(ctx.set_up.rulesets);
     if mode == crate::config::Mode::Off {
         return Ok((Vec::new(), false));
     }
-    let (_, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
     let existing: Option<Vec<(u64, String)>> = match github.rulesets(repo).await {
         Ok(list) => Some(list.into_iter().map(|r| (r.id, r.name)).collect()),
         Err(GitHubError::NotFound(_) | GitHubError::NotAllowed { .. }) => None,

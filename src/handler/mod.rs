@@ -41,7 +41,6 @@ use issue::{branch_status, check_issue, installed};
 use pull_request::{labelled_ok_to_test, pull_request};
 
 pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) -> Result<Outcome> {
-    let tree = ctx.tree;
     match event {
         Event::PullRequest(pr) if pr.action == PullAction::LabeledOkToTest => {
             labelled_ok_to_test(github, ctx, pr).await
@@ -77,7 +76,7 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
             deleted: false,
             clone_url,
             ..
-        } => branch_status(github, tree, repo, branch, after, clone_url.as_deref()).await,
+        } => branch_status(github, ctx, repo, branch, after, clone_url.as_deref()).await,
         Event::Rerequested {
             repo,
             head_sha,

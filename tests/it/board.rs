@@ -1,4 +1,5 @@
-//! The project board through the Action and the fake GitHub: an issue goes
+//! GitHub-native set-up and the project board. Through the Action and the
+//! fake GitHub: an issue goes
 //! on the organisation's project with its `Stage`, the field is created
 //! once when missing, the project is found by number or title; a personal
 //! account (no organisation projects) gets a warning and nothing else.
@@ -168,5 +169,72 @@ async fn installation_creates_the_missing_issue_types_once() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(types(&github).len(), 6, "none twice");
+    github.assert_no_violations();
+}
+
+/// The repository's own config switches its rulesets on (the server's
+/// default is off); a push to the default branch that changes a branch
+/// policy brings the App's ruleset up to date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repositorys_config_keeps_its_rulesets_and_a_policy_change_reaches_them() {
+    use crate::app_e2e::{Server, app_host, eventually, example};
+    let github = app_host().await;
+    let config =
+        |policy: &str| format!("version: 1\n{policy}automations:\n  rulesets: act\n").into_bytes();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.may_administer = true;
+        world.branches.insert("main".into(), "3".repeat(40));
+        for reference in ["", "main"] {
+            world
+                .files
+                .insert((".github/dslp.yml".into(), reference.into()), config(""));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let mut installed = example("installation.created");
+    installed["repositories"] = serde_json::json!([{"full_name": "acme/churn"}]);
+    server.deliver("installation", "rules-1", &installed).await;
+    let pattern = |github: &FakeGitHub| -> Option<String> {
+        let world = github.world.lock().unwrap();
+        let names = world
+            .rulesets
+            .iter()
+            .find(|r| r["name"] == "dslp: branch names")?;
+        names["rules"][0]["parameters"]["pattern"]
+            .as_str()
+            .map(String::from)
+    };
+    let before = eventually("the rulesets", &server, || pattern(&github)).await;
+    assert!(before.contains("experiment/"), "{before}");
+    let renamed =
+        "policies:\n  experiment:\n    pattern: '^trial/(?P<number>[0-9]+)-(?P<slug>.+)$'\n";
+    {
+        let mut world = github.world.lock().unwrap();
+        for reference in ["", "main"] {
+            world.files.insert(
+                (".github/dslp.yml".into(), reference.into()),
+                config(renamed),
+            );
+        }
+    }
+    let mut push = example("push");
+    push["repository"]["full_name"] = "acme/churn".into();
+    push["ref"] = "refs/heads/main".into();
+    push["after"] = "4".repeat(40).into();
+    push["created"] = false.into();
+    push["deleted"] = false.into();
+    assert_eq!(server.deliver("push", "rules-push", &push).await.0, 202);
+    let after = eventually("the ruleset brought up to date", &server, || {
+        pattern(&github).filter(|p| p.contains("trial/"))
+    })
+    .await;
+    assert!(!after.contains("experiment/"), "{after}");
+    assert_eq!(
+        github.world.lock().unwrap().rulesets.len(),
+        2,
+        "updated, not added"
+    );
     github.assert_no_violations();
 }
