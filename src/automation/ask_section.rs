@@ -11,7 +11,12 @@ use crate::lifecycle::issue::Lookup;
 /// The sections of `asks`, from what the job knows of the repository and
 /// the ledger. The executor writes each into the Ask's body as it is then,
 /// and writes nothing when the text is already there.
-pub fn refresh(lifecycle: &Lifecycle<'_>, asks: &[u64]) -> Step {
+/// `sub_issues` holds each Ask's sub-issues in GitHub's tree, where known.
+pub fn refresh(
+    lifecycle: &Lifecycle<'_>,
+    asks: &[u64],
+    sub_issues: &std::collections::BTreeMap<u64, Vec<u64>>,
+) -> Step {
     if !lifecycle.config.automations.ask_section {
         return Step::none();
     }
@@ -30,7 +35,12 @@ pub fn refresh(lifecycle: &Lifecycle<'_>, asks: &[u64]) -> Step {
                 );
                 Some(Effect::UpdateAskSection {
                     ask: number,
-                    section: ask::render(ask, directory, &board),
+                    section: ask::render(
+                        ask,
+                        directory,
+                        &board,
+                        sub_issues.get(&number).map_or(&[], Vec::as_slice),
+                    ),
                 })
             }
             _ => None,
@@ -66,6 +76,8 @@ mod tests {
                 "### Ask Reference\n\n#1\n",
                 "open",
             ),
+            // Refers to no Ask, but someone put it under #1 on GitHub.
+            issue(7, "Seasonality", &["Explore"], "No reference.\n", "open"),
         ]);
         let rulebook = Rulebook::default();
         let on = config("");
@@ -75,7 +87,8 @@ mod tests {
             config: &on,
             evaluations: &[],
         };
-        let step = refresh(&lifecycle, &[1, 6, 99]);
+        let tree = std::collections::BTreeMap::from([(1, vec![7])]);
+        let step = refresh(&lifecycle, &[1, 6, 99], &tree);
         assert_eq!(
             step.effects.len(),
             1,
@@ -85,6 +98,10 @@ mod tests {
             Effect::UpdateAskSection { ask, section } => {
                 assert_eq!(*ask, 1);
                 assert!(section.contains("- #6 Boosting · open"), "{section}");
+                assert!(
+                    section.contains("- #7 Seasonality · open"),
+                    "a sub-issue: {section}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -93,6 +110,6 @@ mod tests {
             config: &off,
             ..lifecycle
         };
-        assert!(refresh(&lifecycle, &[1]).effects.is_empty());
+        assert!(refresh(&lifecycle, &[1], &tree).effects.is_empty());
     }
 }

@@ -524,6 +524,8 @@ pub trait GitHub {
     ) -> Result<(), GitHubError>;
     /// The issue's parent issue's number, if it has one.
     async fn parent(&self, repo: &RepoName, number: u64) -> Result<Option<u64>, GitHubError>;
+    /// The numbers of an issue's sub-issues.
+    async fn sub_issues(&self, repo: &RepoName, number: u64) -> Result<Vec<u64>, GitHubError>;
     /// Makes the issue with id `sub_issue_id` a sub-issue of `parent`,
     /// taking it from any parent it had.
     async fn add_sub_issue(

@@ -70,7 +70,17 @@ pub(super) async fn refresh_asks(
     lifecycle: &Lifecycle<'_>,
     asks: &[u64],
 ) -> Result<Vec<u64>> {
-    let step = ask_section::refresh(lifecycle, asks);
+    // GitHub's sub-issue tree is one more source of each Ask's links.
+    let mut sub_issues = std::collections::BTreeMap::new();
+    if lifecycle.config.automations.ask_section {
+        for &ask in asks {
+            let repo = &lifecycle.repository.name;
+            if let Ok(children) = github.sub_issues(repo, ask).await {
+                sub_issues.insert(ask, children);
+            }
+        }
+    }
+    let step = ask_section::refresh(lifecycle, asks, &sub_issues);
     let executed = execute(github, &lifecycle.repository.name, &step.effects).await?;
     Ok(executed.asks_updated)
 }

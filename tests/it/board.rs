@@ -1,8 +1,9 @@
-//! GitHub-native set-up and the project board. Through the Action and the
-//! fake GitHub: an issue goes
-//! on the organisation's project with its `Stage`, the field is created
-//! once when missing, the project is found by number or title; a personal
-//! account (no organisation projects) gets a warning and nothing else.
+//! GitHub-native set-up, through the fake GitHub: an issue goes on the
+//! organisation's project with its `Stage` (the field made once, the
+//! project found by number or title; a personal account gets a warning);
+//! installation creates the organisation's missing issue types once; a
+//! repository's config switches its rulesets on, and a policy change pushed
+//! to the default branch reaches them.
 
 use std::path::Path;
 

@@ -30,6 +30,15 @@ pub fn answer(
                 None => not_found(),
             }
         }
+        ("GET", "repos/{owner}/{repo}/issues/{issue_number}/sub_issues") => {
+            let children: Vec<Value> = world
+                .parents
+                .iter()
+                .filter(|(_, parent)| **parent == number)
+                .filter_map(|(child, _)| world.issues.get(child).cloned())
+                .collect();
+            reply(StatusCode::OK, Value::Array(children))
+        }
         ("POST", "repos/{owner}/{repo}/issues/{issue_number}/sub_issues") => {
             let Some(child) = child_of(world) else {
                 return Some(not_found());

@@ -78,7 +78,7 @@ async fn an_experiment_is_its_asks_sub_issue_until_the_reference_is_edited_away(
         .unwrap()
         .requests
         .iter()
-        .filter(|r| r.contains("/sub_issues"))
+        .filter(|r| r.starts_with("POST") && r.contains("/sub_issues"))
         .count();
     assert_eq!(posts, 1, "linked once");
     // The reference edited away: unlinked.
@@ -114,4 +114,30 @@ async fn without_sub_issues_on_the_server_the_issue_is_still_checked() {
         run.stderr
     );
     assert_eq!(github.world.lock().unwrap().parents.get(&6), None);
+}
+
+/// An issue a person put under the Ask on GitHub, without referring to it,
+/// is among the Ask's linked issues: the tree is one more source of links.
+#[tokio::test]
+async fn the_asks_section_lists_its_sub_issues_too() {
+    let dir = workspace();
+    let github = fake().await;
+    let body = {
+        let mut world = github.world.lock().unwrap();
+        let mut stray = world.issues[&4].clone();
+        stray["number"] = 20.into();
+        stray["id"] = 20_020.into();
+        stray["title"] = "Holiday effects".into();
+        stray["body"] = "## Overview\nNo Ask named here.\n".into();
+        world.issues.insert(20, stray);
+        world.parents.insert(20, 1);
+        world.issues[&6]["body"].as_str().unwrap().to_string()
+    };
+    edit(&github, dir.path(), &body).await;
+    let ask = github.world.lock().unwrap().issues[&1]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ask.contains("- #20 Holiday effects"), "{ask}");
+    github.assert_no_violations();
 }

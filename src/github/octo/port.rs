@@ -515,6 +515,10 @@ impl GitHub for OctocrabGitHub {
         self.parent_of(repo, number).await
     }
 
+    async fn sub_issues(&self, repo: &RepoName, number: u64) -> Result<Vec<u64>, GitHubError> {
+        self.children_of(repo, number).await
+    }
+
     async fn add_sub_issue(
         &self,
         repo: &RepoName,

@@ -25,6 +25,27 @@ impl OctocrabGitHub {
         }
     }
 
+    /// The numbers of an issue's sub-issues (none where GitHub has no
+    /// sub-issues).
+    pub(super) async fn children_of(
+        &self,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<Vec<u64>, GitHubError> {
+        let path = format!(
+            "{}/issues/{number}/sub_issues?per_page=100",
+            repo_path(repo)
+        );
+        match self
+            .json::<Vec<Numbered>>(Method::GET, &path, None, "list an issue's sub-issues")
+            .await
+        {
+            Ok(children) => Ok(children.into_iter().map(|c| c.number).collect()),
+            Err(GitHubError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Adds (taking it from another parent) or removes a sub-issue.
     pub(super) async fn link_sub_issue(
         &self,
