@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CONFIG_PATH, RepoConfig};
+use crate::model::curves::Curves;
 use crate::model::stamp;
 use crate::revision::Revisions;
 
@@ -22,6 +23,9 @@ struct CachedMetrics {
     /// caches an older dslp-bot wrote.
     #[serde(default)]
     params: Option<BTreeMap<String, f64>>,
+    /// Its ROC and precision-recall curves (a binary model's).
+    #[serde(default)]
+    curves: Option<Curves>,
 }
 
 /// The model as it is on the base revision: its metrics, and the
@@ -30,6 +34,7 @@ struct CachedMetrics {
 pub(super) struct BaseRun {
     pub metrics: BTreeMap<String, f64>,
     pub params: Option<BTreeMap<String, f64>>,
+    pub curves: Option<Curves>,
 }
 
 /// The base revision's config.
@@ -65,6 +70,7 @@ pub(super) fn base_run(resolver: &Resolver<'_>, rev: &str, name: &str) -> Result
         return Ok(BaseRun {
             metrics,
             params: None,
+            curves: None,
         });
     }
     let mut hasher_input = vec![stamp::hash_of(&(spec, dataset))];
@@ -94,12 +100,14 @@ pub(super) fn base_run(resolver: &Resolver<'_>, rev: &str, name: &str) -> Result
         .map_err(|e| format!("the base model could not be trained: {e}"))?
     {
         ModelRun::Trained(trained) => BaseRun {
+            curves: trained.report.evaluation.curves.clone(),
             metrics: trained.report.evaluation.metrics,
             params: Some(trained.report.params),
         },
         ModelRun::External(metrics) => BaseRun {
             metrics,
             params: None,
+            curves: None,
         },
     };
     if let Some(path) = cache {
@@ -117,6 +125,7 @@ fn read_cached(path: &Path, key: &str) -> Option<BaseRun> {
     (cached.key == key).then_some(BaseRun {
         metrics: cached.metrics,
         params: cached.params,
+        curves: cached.curves,
     })
 }
 
@@ -127,6 +136,7 @@ fn write_cached(path: &Path, key: String, run: &BaseRun) {
         key,
         metrics: run.metrics.clone(),
         params: run.params.clone(),
+        curves: run.curves.clone(),
     };
     let _ = std::fs::write(path, serde_json::to_vec(&cached).unwrap_or_default());
 }
@@ -159,13 +169,17 @@ mod tests {
         let run = BaseRun {
             metrics: metrics.clone(),
             params: Some(BTreeMap::from([("c".to_string(), 0.5)])),
+            curves: Some(Curves {
+                roc: vec![0.0, 0.75, 1.0],
+                precision_recall: vec![1.0, 0.5, 0.25],
+            }),
         };
         write_cached(&path, "k".into(), &run);
         let back = read_cached(&path, "k").unwrap();
         for (name, value) in &metrics {
             assert_eq!(back.metrics[name].to_bits(), value.to_bits(), "{name}");
         }
-        assert_eq!(back.params, run.params);
+        assert_eq!((back.params, back.curves), (run.params, run.curves));
         assert_eq!(read_cached(&path, "another key"), None);
         // A cache an older dslp-bot wrote has no parameters: read, without them.
         std::fs::write(&path, r#"{"key":"k","metrics":{"roc_auc":0.5}}"#).unwrap();

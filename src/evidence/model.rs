@@ -59,6 +59,7 @@ pub(super) fn model_outcome(
             Ok(base) => {
                 outcome.base_metrics = Some(base.metrics);
                 outcome.base_params = base.params;
+                outcome.base_curves = base.curves;
             }
             Err(note) => outcome.base_note = Some(note),
         }
@@ -113,6 +114,7 @@ impl ModelOutcome {
             error: None,
             base_metrics: None,
             base_params: None,
+            base_curves: None,
             base_note: None,
             gates: Vec::new(),
             verdict: Verdict::NoGo,

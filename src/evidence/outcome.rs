@@ -45,6 +45,9 @@ pub struct ModelOutcome {
     /// The parameters the base revision's model was trained with.
     #[serde(default)]
     pub base_params: Option<BTreeMap<String, f64>>,
+    /// The base revision's ROC and precision-recall curves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_curves: Option<crate::model::curves::Curves>,
     pub base_note: Option<String>,
     pub gates: Vec<GateResult>,
     pub verdict: Verdict,

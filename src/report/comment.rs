@@ -184,7 +184,11 @@ pub fn charts(evidence: &Evidence) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        charts.extend(curve_charts(&model.name, &report.evaluation));
+        charts.extend(curve_charts(
+            &model.name,
+            &report.evaluation,
+            model.base_curves.as_ref(),
+        ));
         if let Some(tuning) = &report.tuning {
             charts.extend(tuning_charts(&model.name, tuning));
         }
@@ -256,7 +260,13 @@ fn drift_histograms(dataset: &crate::data::DatasetReport) -> Vec<String> {
 /// A binary classifier's ROC and precision-recall curves and its
 /// calibration, each against the line a chance (or perfectly calibrated)
 /// model draws.
-fn curve_charts(model: &str, evaluation: &crate::model::evaluation::Evaluation) -> Vec<String> {
+/// A binary model's ROC and precision-recall curves, the base's beside
+/// them when it has them, and its calibration.
+fn curve_charts(
+    model: &str,
+    evaluation: &crate::model::evaluation::Evaluation,
+    base: Option<&crate::model::curves::Curves>,
+) -> Vec<String> {
     let values = |v: &[f64]| {
         v.iter()
             .map(|x| format!("{x:.3}"))
@@ -273,8 +283,16 @@ fn curve_charts(model: &str, evaluation: &crate::model::evaluation::Evaluation) 
             .get("roc_auc")
             .copied()
             .unwrap_or(f64::NAN);
+        // Mermaid's lines carry no legend: the title says which is which.
+        let (roc_title, roc_base) = match base {
+            Some(base) => (
+                "line 2: base, line 3: chance",
+                format!("\n    line [{}]", values(&base.roc)),
+            ),
+            None => ("line 2: chance", String::new()),
+        };
         charts.push(format!(
-            "xychart-beta\n    title \"{model}: ROC curve (AUC {auc:.3}; line 2: chance)\"\n    x-axis \"false positive rate\" 0 --> 1\n    y-axis \"true positive rate\" 0 --> 1\n    line [{}]\n    line [{}]",
+            "xychart-beta\n    title \"{model}: ROC curve (AUC {auc:.3}; {roc_title})\"\n    x-axis \"false positive rate\" 0 --> 1\n    y-axis \"true positive rate\" 0 --> 1\n    line [{}]{roc_base}\n    line [{}]",
             values(&curves.roc),
             values(&chance)
         ));
@@ -283,8 +301,15 @@ fn curve_charts(model: &str, evaluation: &crate::model::evaluation::Evaluation) 
             .get("average_precision")
             .copied()
             .unwrap_or(f64::NAN);
+        let (pr_title, pr_base) = match base {
+            Some(base) => (
+                "; line 2: base",
+                format!("\n    line [{}]", values(&base.precision_recall)),
+            ),
+            None => ("", String::new()),
+        };
         charts.push(format!(
-            "xychart-beta\n    title \"{model}: precision-recall (AP {ap:.3})\"\n    x-axis \"recall\" 0 --> 1\n    y-axis \"precision\" 0 --> 1\n    line [{}]",
+            "xychart-beta\n    title \"{model}: precision-recall (AP {ap:.3}{pr_title})\"\n    x-axis \"recall\" 0 --> 1\n    y-axis \"precision\" 0 --> 1\n    line [{}]{pr_base}",
             values(&curves.precision_recall)
         ));
     }

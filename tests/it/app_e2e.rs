@@ -610,6 +610,13 @@ async fn a_pull_request_is_fetched_with_the_installation_token_evaluated_and_led
         "{}",
         comment.body
     );
+    // The base's ROC curve is drawn beside the branch's.
+    assert!(
+        comment.body.contains("ROC curve (AUC")
+            && comment.body.contains("line 2: base, line 3: chance"),
+        "{}",
+        comment.body
+    );
     assert!(!run.conclusion.is_empty());
     let store = server.store().await;
     let runs = eventually("the ledger row", &server, || {
