@@ -56,7 +56,7 @@ impl Repository {
         })
     }
 
-    fn pull_states(&self) -> BTreeMap<u64, PullState> {
+    pub fn pull_states(&self) -> BTreeMap<u64, PullState> {
         self.issues
             .iter()
             .filter(|i| i.pull_request.as_ref().is_some_and(|p| !p.is_null()))

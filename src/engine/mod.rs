@@ -4,6 +4,7 @@
 use crate::data::CheckResult;
 use crate::evidence::Evidence;
 use crate::github::{Annotation, AnnotationLevel, CheckRun, Conclusion};
+use crate::lifecycle::ask::AskLeader;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::{
     BranchReport, Issue, IssueDirectory, PullRequest, Rulebook, Severity, Verdict,
@@ -125,10 +126,15 @@ pub fn pull_request(
     rulebook: &Rulebook,
     state: EvidenceState<'_>,
     earlier: Vec<HistoryRow>,
+    leader: Option<&AskLeader>,
 ) -> Plan {
     let evidence = state.evidence();
     let (verdict, reasons) = pull_request_verdict(branch, rulebook, state);
     let mut rendered = comment::pr_comment(branch, rulebook, evidence, verdict, &reasons);
+    if let Some(line) = leader.map(|l| leader_line(l, branch.head.number, evidence)) {
+        rendered.body.push_str(&line);
+        rendered.full.push_str(&line);
+    }
     // The pushes so far, this one last, folded at the end of the comment.
     let rows = history::with(earlier, HistoryRow::of(head_sha, verdict, evidence));
     let table = history::markdown(&rows);
@@ -185,6 +191,39 @@ pub fn pull_request(
         summary,
         verdict,
     }
+}
+
+/// The branch against its Ask's leading experiment (as `dvc exp diff`
+/// against the best run): the leader's metric and parameters, and this
+/// branch's value of the same metric.
+fn leader_line(leader: &AskLeader, experiment: Option<u64>, evidence: Option<&Evidence>) -> String {
+    let format = crate::lifecycle::metric::format_metric;
+    if experiment == Some(leader.experiment) {
+        return format!(
+            "\n**This experiment leads Ask #{}** ({} {}).\n",
+            leader.ask,
+            leader.metric,
+            format(leader.value)
+        );
+    }
+    let mine = evidence
+        .into_iter()
+        .flat_map(|e| &e.models)
+        .find_map(|m| m.metrics()?.get(&leader.metric).copied())
+        .map_or("not measured".to_string(), format);
+    let params = match leader.params.is_empty() {
+        true => String::new(),
+        false => format!(", parameters `{}`", leader.params),
+    };
+    format!(
+        "\n**Against Ask #{}'s leader**, Experiment #{} {}: {} {}{params}. This branch: {} {mine}.\n",
+        leader.ask,
+        leader.experiment,
+        leader.title.trim(),
+        leader.metric,
+        format(leader.value),
+        leader.metric
+    )
 }
 
 /// Annotations for failed data checks, at the dataset file's line where a

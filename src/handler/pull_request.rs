@@ -13,9 +13,11 @@ use crate::engine::{self, Effect, EvidenceState, Plan, notices};
 use crate::event::{PullAction, PullRequestEvent};
 use crate::evidence::{self, Evidence};
 use crate::github::{APPROVAL_CONTEXT, GitHub, PullData, Status, StatusState};
+use crate::lifecycle::ask::AskLeader;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::labels::OK_TO_TEST;
 use crate::lifecycle::links::RepoName;
+use crate::lifecycle::{BranchKind, BranchReport};
 use crate::lifecycle::{PullRequest, Rulebook};
 use crate::report::comment::PR_MARKER;
 use crate::report::history::{self, HistoryRow};
@@ -71,6 +73,7 @@ pub(super) async fn pull_request(
     let waiting = (due && !gate.trust.evaluates()).then(|| gate.waiting_notice(event));
     let state = evaluated.state(waiting.as_deref());
     let earlier = earlier_history(github, event).await;
+    let leader = ask_leader(ctx, &repository, &rulebook, &branch);
     let plan = engine::pull_request(
         event.number,
         &event.head_sha,
@@ -78,6 +81,7 @@ pub(super) async fn pull_request(
         &rulebook,
         state,
         earlier,
+        leader.as_ref(),
     );
     warnings.extend(execute(github, &event.repo, &plan.effects).await?.warnings);
     let lifecycle = Lifecycle {
@@ -125,6 +129,26 @@ async fn earlier_history(github: &impl GitHub, event: &PullRequestEvent) -> Vec<
 /// The config the pull request answers to: a fork's base branch's, else
 /// its head's (from the checkout, or through the API when nothing was
 /// fetched). One that cannot be read is the plan that says so.
+/// The leader of the Ask an experiment branch's issue refers to, from the
+/// runs ledger (the App's; the Action has none, so no leader).
+fn ask_leader(
+    ctx: RunContext<'_>,
+    repository: &Repository,
+    rulebook: &Rulebook,
+    branch: &BranchReport,
+) -> Option<AskLeader> {
+    if branch.head.kind != Some(BranchKind::Experiment) || ctx.evaluations.is_empty() {
+        return None;
+    }
+    crate::lifecycle::ask::leader_for(
+        branch.head.number?,
+        &repository.directory,
+        &rulebook.conventions,
+        ctx.evaluations,
+        &repository.pull_states(),
+    )
+}
+
 /// The `ok-to-test` label said a maintainer approved; not this commit.
 async fn unlabel_stale_approval(github: &impl GitHub, event: &PullRequestEvent) -> Result<()> {
     let unlabel = Effect::RemoveLabel {

@@ -107,6 +107,48 @@ pub struct Leaderboard {
     pub rows: Vec<Row>,
 }
 
+/// The experiment leading an Ask's leaderboard, which a pull request's
+/// report compares itself with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskLeader {
+    pub ask: u64,
+    pub experiment: u64,
+    pub title: String,
+    pub metric: String,
+    pub value: f64,
+    /// Its parameters, as the leaderboard shows them (`c=0.25`).
+    pub params: String,
+}
+
+/// The leader of the Ask that Experiment `experiment` refers to: the first
+/// row of its leaderboard with a value.
+pub fn leader_for(
+    experiment: u64,
+    directory: &IssueDirectory,
+    conventions: &Conventions,
+    evaluations: &[Evaluation],
+    pulls: &BTreeMap<u64, PullState>,
+) -> Option<AskLeader> {
+    let Lookup::Found(issue) = directory.lookup_number(experiment) else {
+        return None;
+    };
+    let ask_number = *asks_of(issue, directory).first()?;
+    let Lookup::Found(ask) = directory.lookup_number(ask_number) else {
+        return None;
+    };
+    let board = leaderboard(ask, directory, conventions, evaluations, pulls);
+    let (metric, _) = board.metric?;
+    let row = board.rows.into_iter().find(|r| r.value.is_some())?;
+    Some(AskLeader {
+        ask: ask_number,
+        experiment: row.experiment,
+        title: row.title,
+        metric,
+        value: row.value?,
+        params: row.params,
+    })
+}
+
 /// The metric the Ask is judged by: the first known metric its text names
 /// (`ROC-AUC`, `roc auc` and `roc_auc` alike), else the first one measured.
 pub fn primary_metric(ask: &Issue, evaluations: &[Evaluation]) -> Option<String> {

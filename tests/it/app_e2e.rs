@@ -1251,3 +1251,52 @@ async fn a_job_given_up_on_an_issue_says_so_and_each_job_logs_in_its_own_span() 
     );
     github.assert_no_violations();
 }
+
+/// With a ledger, an experiment's report compares it with its Ask's
+/// leader: another experiment's run is in the ledger, ranked first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_experiments_report_compares_it_with_its_asks_leader() {
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = serve_repository(&github, dir.path());
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("dslp.db").display()
+    ))
+    .await
+    .unwrap();
+    store
+        .record_run(&dslp_bot::app::store::Run {
+            repository: "acme/churn".into(),
+            pull_request: 10,
+            head_ref: "experiment/5-logistic-regression".into(),
+            head_commit: "5".repeat(40),
+            base_commit: base.clone(),
+            verdict: "GO".into(),
+            metrics: json!({"churn_lr": {"roc_auc": 0.9912}}),
+            stamps: json!({}),
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let server = Server::start(&github, dir.path(), &[]).await;
+    let payload = pull_request_payload(&github, "synchronize", &base, &head);
+    assert_eq!(
+        server
+            .deliver("pull_request", "pr-leader", &payload)
+            .await
+            .0,
+        202
+    );
+    let comment = eventually("the PR comment", &server, || {
+        github.comments_on(12).into_iter().next()
+    })
+    .await;
+    assert!(
+        comment.body.contains("**Against Ask #1's leader**, Experiment #5 Logistic regression baseline: roc_auc 0.9912")
+            && comment.body.contains("This branch: roc_auc "),
+        "{}",
+        comment.body
+    );
+    github.assert_no_violations();
+}
