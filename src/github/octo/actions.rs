@@ -17,10 +17,6 @@ impl OctocrabGitHub {
         repo: &RepoName,
         run: &StartedCheck,
     ) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: u64,
-        }
         let body = json!({
             "name": run.name,
             "head_sha": run.head_sha,
@@ -29,11 +25,7 @@ impl OctocrabGitHub {
             "external_id": run.external_id,
             "output": { "title": run.title, "summary": run.summary },
         });
-        let path = format!("{}/check-runs", repo_path(repo));
-        let created: Created = self
-            .json(Method::POST, &path, Some(&body), "start check run")
-            .await?;
-        Ok(created.id)
+        self.post_check_run(repo, &body, "start check run").await
     }
 
     pub(super) async fn list_check_runs(

@@ -26,10 +26,6 @@ impl OctocrabGitHub {
         run: &CheckRun,
         annotations: &[Annotation],
     ) -> Result<u64, GitHubError> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: u64,
-        }
         let body = json!({
             "name": run.name,
             "head_sha": run.head_sha,
@@ -37,14 +33,22 @@ impl OctocrabGitHub {
             "conclusion": run.conclusion,
             "output": check_output(run, annotations),
         });
-        let created: Created = self
-            .json(
-                Method::POST,
-                &format!("{}/check-runs", repo_path(repo)),
-                Some(&body),
-                "create check run",
-            )
-            .await?;
+        self.post_check_run(repo, &body, "create check run").await
+    }
+
+    /// Creates a check run from `body`: its id.
+    pub(super) async fn post_check_run(
+        &self,
+        repo: &RepoName,
+        body: &serde_json::Value,
+        what: &str,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let path = format!("{}/check-runs", repo_path(repo));
+        let created: Created = self.json(Method::POST, &path, Some(body), what).await?;
         Ok(created.id)
     }
 }
