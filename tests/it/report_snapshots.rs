@@ -78,6 +78,11 @@ fn issue_comment() {
 }
 
 fn pr_report(root: &Path) -> comment::Rendered {
+    pr_report_with(root, |_| {})
+}
+
+/// The demo's report, its evidence changed by `edit` first.
+fn pr_report_with(root: &Path, edit: impl FnOnce(&mut evidence::Evidence)) -> comment::Rendered {
     let text = std::fs::read_to_string(root.join(".github/dslp.yml")).unwrap();
     let config = RepoConfig::parse(&text, "dslp.yml").unwrap();
     let rulebook = config.rulebook("dslp.yml").unwrap();
@@ -89,7 +94,7 @@ fn pr_report(root: &Path) -> comment::Rendered {
         ..PullRequest::default()
     };
     let branch = dslp_bot::engine::pull_request_rules(&pr, &rulebook, &demo_issues());
-    let evidence = evidence::gather(&Request {
+    let mut evidence = evidence::gather(&Request {
         root,
         config: &config,
         base: None,
@@ -100,6 +105,7 @@ fn pr_report(root: &Path) -> comment::Rendered {
         keep_artifacts: false,
         sources: &dslp_bot::data::source::Sources::default(),
     });
+    edit(&mut evidence);
     dslp_bot::engine::pull_request_report(
         &branch,
         &rulebook,
@@ -121,12 +127,33 @@ fn pull_request_comment() {
     insta::assert_snapshot!("pull_request_comment", redact_timings(&rendered.body));
 }
 
+/// The sections a base brings, for the README's example: the parameters
+/// against the base's (one changed), and the base's curves beside the
+/// branch's. The base here is the branch's own run, with `c` at 2.
+#[test]
+fn pull_request_comment_against_a_base() {
+    let demo = demo_copy();
+    let rendered = pr_report_with(demo.path(), |evidence| {
+        let model = &mut evidence.models[0];
+        let report = model.report.as_ref().unwrap();
+        let mut params = report.params.clone();
+        params.insert("c".into(), 2.0);
+        model.base_params = Some(params);
+        model.base_metrics = Some(report.evaluation.metrics.clone());
+        model.base_curves = report.evaluation.curves.clone();
+    });
+    let body = redact_timings(&rendered.body);
+    assert!(body.contains("| **`c`** |"), "{body}");
+    assert!(body.contains("line 2: base, line 3: chance"), "{body}");
+    insta::assert_snapshot!("pull_request_comment_against_a_base", body);
+}
+
 #[test]
 fn model_card() {
     let demo = demo_copy();
     let text = std::fs::read_to_string(demo.path().join(".github/dslp.yml")).unwrap();
     let config = RepoConfig::parse(&text, "dslp.yml").unwrap();
-    let evidence = evidence::gather(&Request {
+    let mut evidence = evidence::gather(&Request {
         root: demo.path(),
         config: &config,
         base: None,
@@ -180,7 +207,7 @@ fn a_report_too_long_for_github_is_trimmed_and_says_so() {
         },
         &IssueDirectory::unknown(),
     );
-    let evidence = evidence::gather(&Request {
+    let mut evidence = evidence::gather(&Request {
         root: dir.path(),
         config: &config,
         base: None,
