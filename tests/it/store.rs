@@ -453,3 +453,20 @@ async fn a_newer_push_supersedes_across_replicas() {
     assert!(stores[2].claim().await.unwrap().is_none());
     stores[1].finish(&last).await.unwrap();
 }
+
+/// An unreachable PostgreSQL is named with its cause, the password kept out.
+#[tokio::test]
+async fn an_unreachable_postgresql_says_why_without_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://dslp:s3cret@127.0.0.1:{port}/dslp");
+    let error = format!("{:#}", Store::open(&url).await.err().unwrap());
+    assert!(
+        error.contains("Connection refused") && error.contains("DATABASE_URL"),
+        "{error}"
+    );
+    assert!(!error.contains("s3cret"), "{error}");
+}

@@ -51,6 +51,16 @@ impl Postgres {
     pub(super) async fn open(url: &str, lease: Duration, queued: Arc<Notify>) -> Result<Postgres> {
         let options = PgConnectOptions::from_str(url)
             .with_context(|| format!("DATABASE_URL is not a PostgreSQL URL: {}", redact(url)))?;
+        // One connection first: its error names the cause (refused, a
+        // wrong password, no such database), where the pool's says only
+        // that it timed out.
+        let probe = PgConnection::connect_with(&options).await.with_context(|| {
+            format!(
+                "connecting to PostgreSQL at {} (DATABASE_URL): is the server up, and are the host, user, password and database right?",
+                redact(url)
+            )
+        })?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
