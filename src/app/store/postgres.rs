@@ -97,67 +97,56 @@ impl Postgres {
         })
     }
 
+    /// One statement: the delivery, the older queued evaluation it
+    /// supersedes, its job, the workers' wake-up. A push to a pull request
+    /// first takes the key's lock in a transaction, so two replicas
+    /// recording pushes to one pull request take turns and the newer
+    /// always sees (and supersedes) the older.
     pub(super) async fn record(&self, delivery: NewDelivery) -> Result<Recorded> {
-        let now = now_ms();
-        let installation = delivery.installation.map(|i| i as i64);
-        let mut tx = self.pool.begin().await?;
-        if let Some(job) = delivery.job.as_ref().filter(|job| job.evaluates) {
-            // Two replicas recording pushes to one pull request take turns,
-            // so the newer always sees (and supersedes) the older.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(&job.key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (id, event, action, installation_id, received_at, queued)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&delivery.id)
-        .bind(&delivery.event)
-        .bind(&delivery.action)
-        .bind(installation)
-        .bind(now)
-        .bind(delivery.job.is_some())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            tx.rollback().await?;
-            return Ok(Recorded::Duplicate);
-        }
-        if let Some(job) = &delivery.job {
-            if job.evaluates {
-                sqlx::query(
-                    "UPDATE jobs SET state = 'superseded', updated_at = $1
-                     WHERE key = $2 AND kind = 'evaluate' AND state = 'queued'",
-                )
-                .bind(now)
-                .bind(&job.key)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO jobs (delivery_id, key, kind, event, payload, installation_id, state, attempts, next_attempt_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $7)",
-            )
+        const RECORD: &str = "WITH d AS (
+                INSERT INTO deliveries (id, event, action, installation_id, received_at, queued)
+                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id),
+             superseded AS (
+                UPDATE jobs SET state = 'superseded', updated_at = $5
+                WHERE $7 AND key = $8 AND kind = 'evaluate' AND state = 'queued'
+                  AND EXISTS (SELECT 1 FROM d)),
+             queued AS (
+                INSERT INTO jobs (delivery_id, key, kind, event, payload, installation_id, state, attempts, next_attempt_at, created_at, updated_at)
+                SELECT $1, $8, $9, $2, $10, $4, 'queued', 0, $5, $5, $5 FROM d WHERE $6
+                RETURNING id),
+             woken AS (SELECT pg_notify($11, '') FROM queued)
+             SELECT (SELECT COUNT(*) FROM d), (SELECT COUNT(*) FROM woken)";
+        let job = delivery.job.as_ref();
+        let evaluates = job.is_some_and(|j| j.evaluates);
+        let query = sqlx::query(RECORD)
             .bind(&delivery.id)
-            .bind(&job.key)
-            .bind(if job.evaluates { "evaluate" } else { "other" })
             .bind(&delivery.event)
-            .bind(&job.payload)
-            .bind(installation)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::New)
+            .bind(&delivery.action)
+            .bind(delivery.installation.map(|i| i as i64))
+            .bind(now_ms())
+            .bind(job.is_some())
+            .bind(evaluates)
+            .bind(job.map_or("", |j| j.key.as_str()))
+            .bind(if evaluates { "evaluate" } else { "other" })
+            .bind(job.map_or(&[][..], |j| j.payload.as_slice()))
+            .bind(CHANNEL);
+        let row = match job.filter(|_| evaluates) {
+            Some(job) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(&job.key)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = query.fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row
+            }
+            None => query.fetch_one(&self.pool).await?,
+        };
+        Ok(match row.get::<i64, _>(0) {
+            1 => Recorded::New,
+            _ => Recorded::Duplicate,
+        })
     }
 
     /// Takes the ready job of the installation that waited longest, whose
