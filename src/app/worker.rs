@@ -21,10 +21,11 @@ use crate::event::{Event, EventError};
 use crate::github::GitHubError;
 use crate::github::fetch::GitFetcher;
 use crate::handler::sandbox::Sandbox;
-use crate::handler::{self, Evaluated, Limits, Outcome, RunContext, Tree};
+use crate::handler::{self, Ledgered, Limits, Outcome, RunContext, Tree};
 use crate::lifecycle::Verdict;
 use crate::lifecycle::ask::Evaluation;
 use crate::model::stamp::Stamp;
+use crate::report::ledger::LedgerRecord;
 
 /// The longest a job waits between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
@@ -263,23 +264,29 @@ impl Worker {
         }
     }
 
+    /// Every evaluation the job made or read back, into the runs ledger.
     async fn record_runs(&self, outcome: &Outcome) {
-        for evaluated in &outcome.evaluated {
-            self.record_run(evaluated).await;
-        }
-        for ledgered in &outcome.ledgered {
+        let made = outcome.evaluated.iter().map(|e| Ledgered {
+            repo: e.repo.clone(),
+            pull: e.pull,
+            head_ref: e.head_ref.clone(),
+            head_sha: e.head_sha.clone(),
+            base_sha: e.base_sha.clone(),
+            record: LedgerRecord::of(e.verdict, &e.evidence),
+        });
+        for ledgered in made.chain(outcome.ledgered.iter().cloned()) {
             let run = Run {
                 repository: ledgered.repo.to_string(),
                 pull_request: ledgered.pull,
-                head_ref: ledgered.head_ref.clone(),
-                head_commit: ledgered.head_sha.clone(),
-                base_commit: ledgered.base_sha.clone(),
+                head_ref: ledgered.head_ref,
+                head_commit: ledgered.head_sha,
+                base_commit: ledgered.base_sha,
                 verdict: ledgered.record.verdict.to_string(),
                 metrics: serde_json::to_value(&ledgered.record.metrics).unwrap_or_default(),
                 stamps: serde_json::to_value(&ledgered.record.stamps).unwrap_or_default(),
             };
             if let Err(error) = self.store.record_run(&run).await {
-                tracing::error!("recording the dispatched run in the ledger: {error:#}");
+                tracing::error!("recording the run in the ledger: {error:#}");
             }
         }
     }
@@ -303,23 +310,6 @@ impl Worker {
         let at = now_ms() + follow.after.as_millis() as i64;
         if let Err(error) = self.store.queue_later(&delivery, at).await {
             tracing::error!("queueing the job that follows this one: {error:#}");
-        }
-    }
-
-    async fn record_run(&self, evaluated: &Evaluated) {
-        let evidence = &evaluated.evidence;
-        let run = Run {
-            repository: evaluated.repo.to_string(),
-            pull_request: evaluated.pull,
-            head_ref: evaluated.head_ref.clone(),
-            head_commit: evaluated.head_sha.clone(),
-            base_commit: evaluated.base_sha.clone(),
-            verdict: evaluated.verdict.to_string(),
-            metrics: serde_json::to_value(evidence.metrics_by_model()).unwrap_or_default(),
-            stamps: serde_json::to_value(evidence.stamps_by_model()).unwrap_or_default(),
-        };
-        if let Err(error) = self.store.record_run(&run).await {
-            tracing::error!("recording the run in the ledger: {error:#}");
         }
     }
 
