@@ -176,6 +176,7 @@ impl Worker {
             Event::Issue { repo, .. }
             | Event::IssueComment { repo, .. }
             | Event::Rerequested { repo, .. } => self.evaluations(&repo.to_string()).await,
+            Event::Watch(watch) => self.evaluations(&watch.repo.to_string()).await,
             _ => Vec::new(),
         };
         // The pull request's clone URL is its LFS server's; the token reads it.

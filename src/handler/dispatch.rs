@@ -11,10 +11,15 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::{FollowUp, Ledgered, Outcome, RunContext};
+use super::facts::rulebook_of;
+use crate::automation::{Lifecycle, Repository};
 use crate::config::{COMPUTE_WORKFLOW, Compute, RepoConfig};
 use crate::engine::CHECK_NAME;
 use crate::event::{Event, PullRequestEvent, RunWatch};
+use crate::evidence::ledger_evaluation;
 use crate::github::{CheckRun, CheckRunData, Conclusion, GitHub, GitHubError, StartedCheck};
+use crate::lifecycle::ask::asks_of;
+use crate::lifecycle::issue::Lookup;
 use crate::report::ledger::LedgerRecord;
 use crate::timestamp::now_ms;
 
@@ -215,11 +220,16 @@ pub(super) async fn watch(
         .await?;
         return Ok(Outcome::neutral(summary));
     };
-    ended(github, watch, report).await
+    ended(github, ctx, watch, report).await
 }
 
 /// The run ended and reported: ours concludes as its `dslp` check did.
-async fn ended(github: &impl GitHub, watch: &RunWatch, report: &CheckRunData) -> Result<Outcome> {
+async fn ended(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    watch: &RunWatch,
+    report: &CheckRunData,
+) -> Result<Outcome> {
     let conclusion = match report.conclusion.as_deref() {
         Some("success") => Conclusion::Success,
         Some("neutral" | "skipped") => Conclusion::Neutral,
@@ -240,6 +250,7 @@ async fn ended(github: &impl GitHub, watch: &RunWatch, report: &CheckRunData) ->
     let mut outcome = Outcome::neutral(summary);
     if let Some(record) = report.output.text.as_deref().and_then(LedgerRecord::read) {
         outcome.verdict = record.verdict;
+        outcome.warnings = refresh_asks(github, ctx, watch, &record).await?;
         outcome.ledgered.push(Ledgered {
             repo: watch.repo.clone(),
             pull: watch.pull,
@@ -250,6 +261,42 @@ async fn ended(github: &impl GitHub, watch: &RunWatch, report: &CheckRunData) ->
         });
     }
     Ok(outcome)
+}
+
+/// The Asks the experiment refers to, their leaderboards with this run:
+/// the Action rewrote them from its own view, which has no ledger.
+async fn refresh_asks(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    watch: &RunWatch,
+    record: &LedgerRecord,
+) -> Result<Vec<String>> {
+    let (config, rulebook) = rulebook_of(github, ctx.tree, &watch.repo).await?;
+    let repository = Repository::read(github, &watch.repo).await?;
+    let mut evaluations = ctx.evaluations.to_vec();
+    evaluations.push(ledger_evaluation(
+        &watch.head_ref,
+        watch.pull,
+        record.verdict,
+        record.metrics.clone(),
+        &record.stamps,
+    ));
+    let experiment = rulebook.conventions.classify(&watch.head_ref).number;
+    let asks = match experiment.map(|n| repository.directory.lookup_number(n)) {
+        Some(Lookup::Found(issue)) => asks_of(issue, &repository.directory),
+        _ => return Ok(Vec::new()),
+    };
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: &evaluations,
+    };
+    let updated = super::flows::refresh_asks(github, &lifecycle, &asks).await?;
+    Ok(updated
+        .iter()
+        .map(|n| format!("kept Ask #{n} current"))
+        .collect())
 }
 
 async fn conclude(

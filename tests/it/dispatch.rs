@@ -68,12 +68,31 @@ fn run_the_workflow(github: &FakeGitHub, dir: &std::path::Path, dispatch: &Value
     log
 }
 
+/// The App's ledger already holds Experiment #5's run (PR 10).
+async fn ledger_holds_experiment_5(dir: &std::path::Path, base: &str) {
+    let url = format!("sqlite://{}", dir.join("dslp.db").display());
+    let store = dslp_bot::app::store::Store::open(&url).await.unwrap();
+    let run = dslp_bot::app::store::Run {
+        repository: "acme/churn".into(),
+        pull_request: 10,
+        head_ref: "experiment/5-logistic-regression".into(),
+        head_commit: "5".repeat(40),
+        base_commit: base.into(),
+        verdict: "GO".into(),
+        metrics: json!({"churn_lr": {"roc_auc": 0.9912}}),
+        stamps: json!({}),
+    };
+    store.record_run(&run).await.unwrap();
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatched_evaluation_runs_on_the_runners_and_the_app_follows_it() {
     let github = app_host().await;
     let dir = tempfile::tempdir().unwrap();
     let (base, head) = serve_repository(&github, dir.path());
     compute_on_actions(&github, dir.path(), true);
+    ledger_holds_experiment_5(dir.path(), &base).await;
     let settings = [("DSLP_COMPUTE_POLL_SECONDS", "1")];
     let server = Server::start(&github, dir.path(), &settings).await;
     let payload = pull_request_payload(&github, "opened", &base, &head);
@@ -129,18 +148,35 @@ async fn a_dispatched_evaluation_runs_on_the_runners_and_the_app_follows_it() {
     let runs = eventually("the run in the ledger", &server, || {
         futures_lite_block(store.runs("acme/churn"))
             .ok()
-            .filter(|r| !r.is_empty())
+            .filter(|r| r.len() == 2)
     })
     .await;
+    // After #5's run the App already had, this one.
     assert_eq!(
-        (runs[0].pull_request, runs[0].head_commit.as_str()),
+        (runs[1].pull_request, runs[1].head_commit.as_str()),
         (12, head.as_str())
     );
     assert!(
-        runs[0].metrics.get("churn_lr").is_some(),
+        runs[1].metrics.get("churn_lr").is_some(),
         "{:?}",
-        runs[0].metrics
+        runs[1].metrics
     );
+    // The Action rewrote the Ask from its own view, without the ledger's
+    // other run; the App rewrites it with the ledger and this run.
+    let ask = eventually("the Ask kept current", &server, || {
+        let ask = github.world.lock().unwrap().issues[&1]["body"]
+            .as_str()?
+            .to_string();
+        let row = |n: &str| {
+            ask.lines()
+                .find(|l| l.contains(n))
+                .unwrap_or_default()
+                .to_string()
+        };
+        (row("| #5 ").contains("0.9912") && row("| #6 ").contains("churn_lr")).then_some(ask)
+    })
+    .await;
+    assert!(ask.contains("### Experiment leaderboard"), "{ask}");
     github.assert_no_violations();
 }
 
