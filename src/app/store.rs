@@ -190,10 +190,23 @@ impl Store {
     /// Ends this claim of `job`; a claim that is no longer current (its
     /// lease ran out) changes nothing, and says so in the log.
     async fn end(&self, job: &Job, state: &str, next: i64, error: Option<&str>) -> Result<()> {
-        let ended = match &self.backend {
-            Backend::Sqlite(db) => db.end(job, state, next, error).await?,
-            Backend::Postgres(db) => db.end(job, state, next, error).await?,
-        };
+        // The claim's attempt number is its token (a lease that ran out
+        // gave the job another); a PostgreSQL lease left on an ended job
+        // is never read again (only running jobs' leases are).
+        const END: &str =
+            "UPDATE jobs SET state = $1, next_attempt_at = $2, last_error = $3, updated_at = $4
+             WHERE id = $5 AND attempts = $6 AND state = 'running'";
+        let ended = each_pool!(self, |pool| sqlx::query(END)
+            .bind(state)
+            .bind(next)
+            .bind(error)
+            .bind(now_ms())
+            .bind(job.id)
+            .bind(job.attempts as i64)
+            .execute(pool)
+            .await?
+            .rows_affected())
+            == 1;
         if !ended {
             tracing::warn!(
                 job = job.id,

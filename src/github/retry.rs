@@ -56,7 +56,7 @@ pub enum Idempotence {
     Creates,
 }
 
-fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+pub(crate) fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 

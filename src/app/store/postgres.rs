@@ -253,29 +253,6 @@ impl Postgres {
         .await?;
         Ok(row.get::<Option<i64>, _>(0))
     }
-
-    pub(super) async fn end(
-        &self,
-        job: &Job,
-        state: &str,
-        next: i64,
-        error: Option<&str>,
-    ) -> Result<bool> {
-        let ended = sqlx::query(
-            "UPDATE jobs SET state = $1, next_attempt_at = $2, last_error = $3, updated_at = $4,
-                    lease_until = NULL, leased_by = NULL
-             WHERE id = $5 AND attempts = $6 AND state = 'running'",
-        )
-        .bind(state)
-        .bind(next)
-        .bind(error)
-        .bind(now_ms())
-        .bind(job.id)
-        .bind(job.attempts as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(ended.rows_affected() == 1)
-    }
 }
 
 impl Postgres {

@@ -104,28 +104,6 @@ impl Sqlite {
         )
     }
 
-    pub(super) async fn end(
-        &self,
-        job: &Job,
-        state: &str,
-        next: i64,
-        error: Option<&str>,
-    ) -> Result<bool> {
-        let ended = sqlx::query(
-            "UPDATE jobs SET state = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-             WHERE id = ? AND attempts = ? AND state = 'running'",
-        )
-        .bind(state)
-        .bind(next)
-        .bind(error)
-        .bind(now_ms())
-        .bind(job.id)
-        .bind(job.attempts as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(ended.rows_affected() == 1)
-    }
-
     pub(super) async fn flush(&self) -> Result<()> {
         self.ask(Message::Flush).await
     }

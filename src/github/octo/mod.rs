@@ -37,8 +37,7 @@ struct RateLimit {
 
 impl RateLimit {
     fn observe(&self, headers: &http::HeaderMap) {
-        let number =
-            |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let number = |name| retry::header_number(headers, name).map(|n| n as i64);
         if let (Some(remaining), Some(reset)) =
             (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
         {
