@@ -12,13 +12,12 @@ use serde_json::json;
 
 use super::context::{FollowUp, Ledgered, Outcome, RunContext};
 use super::facts::rulebook_of;
-use crate::automation::{Lifecycle, Repository};
+use crate::automation::{Lifecycle, Repository, asks_touched};
 use crate::config::{COMPUTE_WORKFLOW, Compute, RepoConfig};
 use crate::engine::CHECK_NAME;
 use crate::event::{Event, PullRequestEvent, RunWatch};
 use crate::evidence::ledger_evaluation;
 use crate::github::{CheckRun, CheckRunData, Conclusion, GitHub, GitHubError, StartedCheck};
-use crate::lifecycle::ask::asks_of;
 use crate::lifecycle::issue::Lookup;
 use crate::report::ledger::LedgerRecord;
 use crate::timestamp::now_ms;
@@ -283,7 +282,7 @@ async fn refresh_asks(
     ));
     let experiment = rulebook.conventions.classify(&watch.head_ref).number;
     let asks = match experiment.map(|n| repository.directory.lookup_number(n)) {
-        Some(Lookup::Found(issue)) => asks_of(issue, &repository.directory),
+        Some(Lookup::Found(issue)) => asks_touched(issue, &repository.directory),
         _ => return Ok(Vec::new()),
     };
     let lifecycle = Lifecycle {
