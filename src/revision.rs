@@ -5,6 +5,19 @@ use std::path::{Component, Path};
 
 use git2::{ErrorCode, ObjectType, Repository};
 
+mod stream;
+pub use stream::Streamed;
+
+/// A file at a revision: small ones whole, large ones as a stream.
+pub enum Blob {
+    Whole(Vec<u8>),
+    Streamed(Streamed),
+}
+
+/// Blobs under this size are read whole: Git LFS pointers (under 1024
+/// bytes by the specification) must be recognised from their bytes.
+const STREAM_FROM: u64 = 1024;
+
 /// Why a file could not be read at a revision; the message says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RevisionError {
@@ -118,6 +131,21 @@ impl Revisions {
             message: e.message().to_string(),
         })?;
         Ok(blob.content().to_vec())
+    }
+
+    /// `path` at `rev`, streamed when it is large and stored whole (its
+    /// inflation then runs beside whoever reads it), else read whole.
+    pub fn open(&self, rev: &str, path: &str) -> Result<Blob, RevisionError> {
+        let id = self.blob_id(rev, path)?;
+        let streamed = id
+            .as_bytes()
+            .try_into()
+            .ok()
+            .and_then(|id| stream::open(self.repo.path(), id).ok().flatten());
+        match streamed {
+            Some(streamed) if streamed.size >= STREAM_FROM => Ok(Blob::Streamed(streamed)),
+            _ => self.read(rev, path).map(Blob::Whole),
+        }
     }
 
     /// The id of the blob `path` is at `rev`: it names the bytes, so what

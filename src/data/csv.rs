@@ -146,7 +146,7 @@ pub(super) fn split_fields(record: &[u8]) -> Vec<String> {
 /// pass: UTF-8, closed quotes, and as many fields as the header.
 pub(super) struct CsvBlocks<'f> {
     file_name: &'f str,
-    reader: Option<std::fs::File>,
+    reader: Option<Box<dyn Read + Send>>,
     buffer: std::borrow::Cow<'f, [u8]>,
     /// Bytes before this have been handed out.
     handed: usize,
@@ -181,24 +181,36 @@ impl<'f> CsvBlocks<'f> {
             Input::File(path) => {
                 let file = std::fs::File::open(&path)
                     .map_err(|e| DataError::new(file_name, format!("cannot read the file: {e}")))?;
-                CsvBlocks::start(Vec::new().into(), Some(file), file_name, block_bytes)
+                let size = file
+                    .metadata()
+                    .map_err(|e| DataError::new(file_name, format!("cannot read the file: {e}")))?
+                    .len();
+                CsvBlocks::start(
+                    Vec::new().into(),
+                    Some((Box::new(file), size)),
+                    file_name,
+                    block_bytes,
+                )
             }
+            Input::Stream(stream) => CsvBlocks::start(
+                Vec::new().into(),
+                Some((stream.reader, stream.size)),
+                file_name,
+                block_bytes,
+            ),
         }
     }
 
     /// Over `buffer`, then what `reader` holds; the header is read.
     fn start(
         buffer: std::borrow::Cow<'f, [u8]>,
-        reader: Option<std::fs::File>,
+        reader: Option<(Box<dyn Read + Send>, u64)>,
         file_name: &'f str,
         block_bytes: usize,
     ) -> Result<CsvBlocks<'f>, DataError> {
-        let total_bytes = match &reader {
-            Some(file) => file
-                .metadata()
-                .map_err(|e| DataError::new(file_name, format!("cannot read the file: {e}")))?
-                .len(),
-            None => buffer.len() as u64,
+        let (reader, total_bytes) = match reader {
+            Some((reader, size)) => (Some(reader), size),
+            None => (None, buffer.len() as u64),
         };
         let mut blocks = CsvBlocks {
             file_name,

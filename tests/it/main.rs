@@ -23,6 +23,7 @@ mod predict;
 mod releases;
 mod replicas;
 mod report_snapshots;
+mod revisions;
 mod schemas;
 mod store;
 mod sub_issues;

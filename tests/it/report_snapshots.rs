@@ -153,7 +153,7 @@ fn model_card() {
     let demo = demo_copy();
     let text = std::fs::read_to_string(demo.path().join(".github/dslp.yml")).unwrap();
     let config = RepoConfig::parse(&text, "dslp.yml").unwrap();
-    let mut evidence = evidence::gather(&Request {
+    let evidence = evidence::gather(&Request {
         root: demo.path(),
         config: &config,
         base: None,
@@ -207,7 +207,7 @@ fn a_report_too_long_for_github_is_trimmed_and_says_so() {
         },
         &IssueDirectory::unknown(),
     );
-    let mut evidence = evidence::gather(&Request {
+    let evidence = evidence::gather(&Request {
         root: dir.path(),
         config: &config,
         base: None,

@@ -125,10 +125,21 @@ fn regular_file(relative: &str, real: PathBuf) -> Result<PathBuf, DataError> {
 /// Where a dataset's bytes are: in memory (a revision's blob), or a file of
 /// the working tree, which CSV reading takes a block at a time so the whole
 /// file is never in memory next to its columns.
-#[derive(Debug)]
 pub enum Input {
     Bytes(Vec<u8>),
     File(PathBuf),
+    /// A revision's large blob, inflated as it is read.
+    Stream(crate::revision::Streamed),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Input::File(path) => write!(f, "File({})", path.display()),
+            Input::Stream(stream) => write!(f, "Stream({} bytes)", stream.size),
+        }
+    }
 }
 
 impl From<Vec<u8>> for Input {
@@ -144,6 +155,14 @@ impl Input {
             Input::Bytes(bytes) => Ok(bytes),
             Input::File(path) => std::fs::read(&path)
                 .map_err(|e| DataError::new(file, format!("cannot read the file: {e}"))),
+            Input::Stream(mut stream) => {
+                let mut bytes = Vec::with_capacity(stream.size as usize);
+                stream
+                    .reader
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| DataError::new(file, format!("cannot read the file: {e}")))?;
+                Ok(bytes)
+            }
         }
     }
 }

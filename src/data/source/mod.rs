@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use self::cache::{Algorithm, Cache, Hash};
 use crate::data::spec::FileFormat;
-use crate::revision::{RevisionError, Revisions};
+use crate::revision::{Blob, RevisionError, Revisions};
 
 /// What the readers know beyond the working tree: where downloads are
 /// cached, how to reach LFS objects, the most a file may bring (a fork's
@@ -186,8 +186,9 @@ impl Resolver<'_> {
                 format!("{} is not inside a git repository", self.root.display()),
             )
         })?;
-        match revisions.read(rev, path) {
-            Ok(bytes) => match lfs::Pointer::parse(&bytes) {
+        match revisions.open(rev, path) {
+            Ok(Blob::Streamed(stream)) => Ok(Input::Stream(stream)),
+            Ok(Blob::Whole(bytes)) => match lfs::Pointer::parse(&bytes) {
                 Some(pointer) => self.lfs(path, &pointer),
                 None => Ok(Input::Bytes(bytes)),
             },
@@ -257,7 +258,7 @@ impl Resolver<'_> {
         let revisions = self.revisions?;
         if is_uri(path)
             || !matches!(
-                revisions.read(rev, path),
+                revisions.blob_id(rev, path),
                 Err(RevisionError::NoSuchFile { .. })
             )
         {
