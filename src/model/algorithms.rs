@@ -44,6 +44,9 @@ pub enum Fitted {
     RegressionTrees(Vec<HistTree>),
     /// A two-class forest: the mean of its trees is the share of class 1.
     BinaryTrees(Vec<HistTree>),
+    /// A classification forest (or a tree with weighed classes): each
+    /// leaf holds every class's share.
+    ClassTrees(Vec<forest::WideTree>),
     /// Gaussian naive Bayes, kept as linfa's model.
     GaussianNb(GaussianNb<f64, usize>),
     /// A linear model for regression (OLS, ridge, elastic net).
@@ -85,7 +88,7 @@ pub fn fit_classifier(
     let (y, classes, weights) = (target.labels, target.classes, target.weights);
     if weights.is_some() && !algorithm.takes_class_weights() {
         return Err(ModelError::new(format!(
-            "{} does not weigh classes; `class_weight` is for logistic_regression and gradient_boosting",
+            "{} does not weigh classes; `class_weight` is for logistic_regression, gradient_boosting, decision_tree and random_forest",
             algorithm.name()
         )));
     }
@@ -106,27 +109,23 @@ pub fn fit_classifier(
                 weights,
             ))
         }
-        Algorithm::DecisionTree => {
+        Algorithm::DecisionTree if weights.is_none() => {
             let tree = Tree::fit(x, y, classes, tree_params(params, None));
             Ok((Fitted::Tree(tree), None))
         }
-        Algorithm::RandomForest if classes == 2 => {
-            // Two classes: Gini's decrease is the squared error's on 0/1.
-            let positive: Vec<f64> = y.iter().map(|l| (*l == 1) as u8 as f64).collect();
-            let trees = forest::fit(x.view(), &positive, forest_params(params, x.ncols(), true));
-            Ok((Fitted::BinaryTrees(trees), None))
+        Algorithm::DecisionTree => {
+            // Weighed classes: one tree of the forests' binned grower.
+            let one = ForestParams {
+                trees: 1,
+                bootstrap: false,
+                max_features: x.ncols(),
+                ..forest_params(params, x.ncols(), true)
+            };
+            Ok((class_trees(x, y, classes, weights, one), None))
         }
         Algorithm::RandomForest => {
             let shape = forest_params(params, x.ncols(), true);
-            let forest = Forest::fit(
-                x,
-                y,
-                classes,
-                tree_params(params, Some(shape.max_features)),
-                shape.trees,
-                shape.seed,
-            );
-            Ok((Fitted::Forest(forest), None))
+            Ok((class_trees(x, y, classes, weights, shape), None))
         }
         Algorithm::GaussianNb => {
             let model = GaussianNb::params()
@@ -236,18 +235,17 @@ pub fn fit_regressor(
                 bootstrap: false,
                 ..forest_params(params, x.ncols(), false)
             };
-            Ok((
-                Fitted::RegressionTrees(forest::fit(x.view(), &values, one)),
-                None,
-            ))
+            let trees = forest::fit(x.view(), forest::Target::Values(&values), one);
+            Ok((Fitted::RegressionTrees(forest::narrow(trees)), None))
         }
         Algorithm::RandomForest => {
             let values = y
                 .as_slice()
                 .map(<[f64]>::to_vec)
                 .unwrap_or_else(|| y.to_vec());
-            let trees = forest::fit(x.view(), &values, forest_params(params, x.ncols(), false));
-            Ok((Fitted::RegressionTrees(trees), None))
+            let shape = forest_params(params, x.ncols(), false);
+            let trees = forest::fit(x.view(), forest::Target::Values(&values), shape);
+            Ok((Fitted::RegressionTrees(forest::narrow(trees)), None))
         }
         Algorithm::LinearRegression => {
             let model = LinearRegression::new()
@@ -375,12 +373,40 @@ fn fit_boosting(
 
 /// A forest's shape: scikit-learn's defaults are √features per split for
 /// classification and every feature for regression.
+/// A classification forest (or one tree): two unweighted classes as the
+/// positive class's 0/1 (Gini's decrease is the squared error's on it),
+/// otherwise one channel per class, weighed.
+fn class_trees(
+    x: &Array2<f64>,
+    y: &Array1<usize>,
+    classes: usize,
+    weights: Option<&[f64]>,
+    shape: ForestParams,
+) -> Fitted {
+    if classes == 2 && weights.is_none() {
+        let positive: Vec<f64> = y.iter().map(|l| (*l == 1) as u8 as f64).collect();
+        let trees = forest::fit(x.view(), forest::Target::Values(&positive), shape);
+        return Fitted::BinaryTrees(forest::narrow(trees));
+    }
+    let labels = y
+        .as_slice()
+        .map(<[usize]>::to_vec)
+        .unwrap_or_else(|| y.to_vec());
+    let ones = vec![1.0; classes];
+    let target = forest::Target::Classes {
+        labels: &labels,
+        weights: weights.unwrap_or(&ones),
+    };
+    Fitted::ClassTrees(forest::fit(x.view(), target, shape))
+}
+
 fn forest_params(params: &BTreeMap<String, f64>, features: usize, classify: bool) -> ForestParams {
     let shape = tree_params(params, None);
     let given = param(params, "max_features", 0.0);
     let max_features = match (given >= 1.0, classify) {
         (true, _) => given as usize,
-        (false, true) => ((features as f64).sqrt().round() as usize).max(1),
+        // scikit-learn's "sqrt": max(1, int(sqrt(n))).
+        (false, true) => ((features as f64).sqrt().floor() as usize).max(1),
         (false, false) => features,
     };
     ForestParams {
@@ -441,6 +467,7 @@ impl Fitted {
                 .collect(),
             Fitted::Tree(tree) => each_row(x, |row| tree.probabilities(row).to_vec()),
             Fitted::Forest(forest) => forest.probabilities_of(x, classes),
+            Fitted::ClassTrees(trees) => forest::mean_of_wide(trees, x, classes),
             Fitted::GaussianNb(model) => {
                 let (log_probabilities, order) = model.predict_log_proba(x);
                 log_probabilities

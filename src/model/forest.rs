@@ -1,15 +1,20 @@
 //! Forests of binned trees: regression trees and forests (squared error)
-//! and binary classification forests, where Gini's impurity decrease for two classes is
-//! the squared-error decrease of the 0/1 target, so one grower serves both
-//! and a leaf's value is the mean (the positive class's share).
+//! and classification forests. Gini's impurity decrease is the squared
+//! error's summed over the classes' 0/1 indicators, so one grower serves
+//! both: it sums a target per bin, one channel for a number (or the
+//! positive class of two), one per class otherwise, and a leaf's values
+//! are the channels' means (the classes' shares).
 //!
 //! Each tree grows depth first on a bootstrap sample, drawing
-//! `max_features` features at each node (scikit-learn's forests). A node
-//! with many rows sums its target per bin (at most 256 bins); a small one
-//! sorts its rows by bin: cost follows the node's rows, not the bins.
+//! `max_features` features at each node (scikit-learn's forests, which
+//! draw on past a feature that is constant in the node until one is not).
+//! A node with many rows sums its target per bin (at most 256 bins); a
+//! small one sorts its rows by bin: cost follows the node's rows, not the
+//! bins.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::SeededRng;
 use super::binning::Binned;
@@ -31,32 +36,143 @@ pub struct ForestParams {
     pub bootstrap: bool,
 }
 
-/// Grows the forest on `x` and the target `y` (0/1 for a binary class).
-pub fn fit(x: ArrayView2<f64>, y: &[f64], params: ForestParams) -> Vec<HistTree> {
+/// What a forest learns from each row.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// A number (or 1.0 for a binary task's positive class).
+    Values(&'a [f64]),
+    /// A class index below `classes`, each class weighing `weights[class]`
+    /// (1 when unweighted).
+    Classes {
+        labels: &'a [usize],
+        weights: &'a [f64],
+    },
+}
+
+/// A tree whose leaves hold several values (a class's share each): a
+/// leaf's `value` is its ordinal, and its values are at `values[ordinal *
+/// width..]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WideTree {
+    pub tree: HistTree,
+    pub values: Vec<f64>,
+}
+
+/// Grows the forest on `x` and `target`: trees with one value per leaf for
+/// [`Target::Values`], with one per class for [`Target::Classes`].
+pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: ForestParams) -> Vec<WideTree> {
     let all: Vec<usize> = (0..x.nrows()).collect();
     let binned = Binned::fit(x, &all, 255, &mut SeededRng::new(params.seed));
-    let y: Vec<f32> = y.iter().map(|v| *v as f32).collect();
+    let n = x.nrows();
+    // scikit-learn's forests weigh classes in the bootstrap, drawing rows in
+    // proportion to their weight, and grow unweighted trees on the draw; a
+    // tree without a bootstrap weighs them in its impurity.
+    let mut sampler = None;
+    let channels = match target {
+        Target::Values(values) => Channels::Values(values.iter().map(|v| *v as f32).collect()),
+        Target::Classes { labels, weights } => {
+            let mut weights = weights.to_vec();
+            if params.bootstrap && weights.iter().any(|w| *w != weights[0]) {
+                sampler = Some(ClassSampler::new(labels, &weights));
+                weights.iter_mut().for_each(|w| *w = 1.0);
+            }
+            Channels::Classes {
+                labels: labels.iter().map(|l| *l as u32).collect(),
+                weights,
+            }
+        }
+    };
     let mut seeds = SeededRng::new(params.seed);
     let seeds: Vec<u64> = (0..params.trees.max(1)).map(|_| seeds.next_u64()).collect();
-    let n = x.nrows();
     seeds
         .into_par_iter()
         .map(|seed| {
             let mut rng = SeededRng::new(seed);
-            let mut rows: Vec<u32> = match params.bootstrap {
-                true => (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect(),
-                false => (0..n as u32).collect(),
+            let mut rows: Vec<u32> = match (params.bootstrap, &sampler) {
+                (true, Some(sampler)) => (0..n).map(|_| sampler.draw(&mut rng)).collect(),
+                (true, None) => (0..n).map(|_| (rng.next_u64() % n as u64) as u32).collect(),
+                (false, _) => (0..n as u32).collect(),
             };
             let grower = Grower {
                 binned: &binned,
-                y: &y,
+                channels: &channels,
                 params,
             };
-            let mut tree = HistTree { nodes: Vec::new() };
-            grower.grow(&mut tree, &mut rows, 0, &mut rng);
-            tree
+            let mut grown = WideTree {
+                tree: HistTree { nodes: Vec::new() },
+                values: Vec::new(),
+            };
+            grower.grow(&mut grown, &mut rows, 0, &mut rng);
+            grown
         })
         .collect()
+}
+
+/// Draws rows with probability in proportion to their class's weight:
+/// a class in proportion to its rows times its weight, then one of its rows.
+struct ClassSampler {
+    rows: Vec<Vec<u32>>,
+    /// The running total of each class's rows times its weight.
+    cumulative: Vec<f64>,
+}
+
+impl ClassSampler {
+    fn new(labels: &[usize], weights: &[f64]) -> ClassSampler {
+        let mut rows = vec![Vec::new(); weights.len()];
+        for (r, class) in labels.iter().enumerate() {
+            rows[*class].push(r as u32);
+        }
+        let mut total = 0.0;
+        let cumulative = rows
+            .iter()
+            .zip(weights)
+            .map(|(r, w)| {
+                total += r.len() as f64 * w;
+                total
+            })
+            .collect();
+        ClassSampler { rows, cumulative }
+    }
+
+    fn draw(&self, rng: &mut SeededRng) -> u32 {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let at = rng.next_f64() * total;
+        // A class with no rows has no span of its own, so is never chosen.
+        let rows = match self.cumulative.iter().position(|c| at < *c) {
+            Some(class) => &self.rows[class],
+            None => self
+                .rows
+                .iter()
+                .rfind(|r| !r.is_empty())
+                .expect("rows to draw"),
+        };
+        rows[(rng.next_u64() % rows.len() as u64) as usize]
+    }
+}
+
+/// Trees of one value per leaf, that value in the leaf itself.
+pub fn narrow(trees: Vec<WideTree>) -> Vec<HistTree> {
+    trees
+        .into_iter()
+        .map(|mut wide| {
+            for node in &mut wide.tree.nodes {
+                if let HistNode::Leaf { value } = node {
+                    *value = wide.values[*value as usize];
+                }
+            }
+            wide.tree
+        })
+        .collect()
+}
+
+/// Each row's mean over `trees` of its leaf's `width` values.
+pub fn mean_of_wide(trees: &[WideTree], x: ArrayView2<f64>, width: usize) -> Vec<Vec<f64>> {
+    mean_over_trees(trees, x, width, |wide, row, out| {
+        let at = wide.tree.predict(row) as usize * width;
+        for (o, v) in out.iter_mut().zip(&wide.values[at..at + width]) {
+            *o += v;
+        }
+    })
 }
 
 /// The mean of the trees' predictions for every row.
@@ -102,9 +218,55 @@ pub fn mean_over_trees<T: Sync>(
     blocks.into_iter().flatten().collect()
 }
 
+/// The target as the grower sums it.
+enum Channels {
+    Values(Vec<f32>),
+    Classes { labels: Vec<u32>, weights: Vec<f64> },
+}
+
+impl Channels {
+    fn width(&self) -> usize {
+        match self {
+            Channels::Values(_) => 1,
+            Channels::Classes { weights, .. } => weights.len(),
+        }
+    }
+
+    /// Adds row `r`'s target to `sums` (one entry per channel).
+    #[inline]
+    fn add(&self, r: u32, sums: &mut [f64]) {
+        match self {
+            Channels::Values(y) => sums[0] += y[r as usize] as f64,
+            Channels::Classes { labels, weights } => {
+                let class = labels[r as usize] as usize;
+                sums[class] += weights[class];
+            }
+        }
+    }
+
+    /// The weight of `count` rows summing to `sums`: their count for a
+    /// number, their classes' weights for classes.
+    fn weight(&self, sums: &[f64], count: usize) -> f64 {
+        match self {
+            Channels::Values(_) => count as f64,
+            Channels::Classes { .. } => sums.iter().sum(),
+        }
+    }
+
+    /// Σ sums² / weight: the larger it is summed over a split's sides, the
+    /// lower their squared error (Gini impurity for classes).
+    fn score(&self, sums: &[f64], count: usize) -> f64 {
+        let weight = self.weight(sums, count);
+        if weight <= 0.0 {
+            return 0.0;
+        }
+        sums.iter().map(|s| s * s).sum::<f64>() / weight
+    }
+}
+
 struct Grower<'a> {
     binned: &'a Binned,
-    y: &'a [f32],
+    channels: &'a Channels,
     params: ForestParams,
 }
 
@@ -115,20 +277,32 @@ struct Best {
     score: f64,
 }
 
+/// Rows of one bin: the bin and how many (their sums are kept beside).
+struct Group {
+    bin: u8,
+    count: u32,
+}
+
 impl Grower<'_> {
     fn grow(
         &self,
-        tree: &mut HistTree,
+        grown: &mut WideTree,
         rows: &mut [u32],
         depth: usize,
         rng: &mut SeededRng,
     ) -> usize {
-        let index = tree.nodes.len();
+        let index = grown.tree.nodes.len();
         let n = rows.len();
-        let sum: f64 = rows.iter().map(|r| self.y[*r as usize] as f64).sum();
-        tree.nodes.push(HistNode::Leaf {
-            value: sum / n.max(1) as f64,
+        let width = self.channels.width();
+        let mut sums = vec![0.0; width];
+        for r in rows.iter() {
+            self.channels.add(*r, &mut sums);
+        }
+        let weight = self.channels.weight(&sums, n).max(f64::MIN_POSITIVE);
+        grown.tree.nodes.push(HistNode::Leaf {
+            value: (grown.values.len() / width) as f64,
         });
+        grown.values.extend(sums.iter().map(|s| s / weight));
         let p = self.params;
         if p.max_depth.is_some_and(|d| depth >= d)
             || n < p.min_samples_split.max(2)
@@ -136,24 +310,13 @@ impl Grower<'_> {
         {
             return index;
         }
-        let columns = self.binned.columns.len();
-        let mut features: Vec<usize> = (0..columns).collect();
-        if p.max_features < columns {
-            rng.shuffle(&mut features);
-            features.truncate(p.max_features.max(1));
-        }
-        // Maximising S_L²/n_L + S_R²/n_R minimises the squared error.
-        let parent = sum * sum / n as f64;
-        let best = features
-            .iter()
-            .filter_map(|f| self.best_bin(rows, *f, sum))
-            .fold(None, |best: Option<Best>, b| match best {
-                Some(best) if best.score >= b.score => Some(best),
-                _ => Some(b),
-            });
-        let Some(best) = best.filter(|b| b.score > parent + 1e-9 * parent.abs().max(1.0)) else {
+        let parent = self.channels.score(&sums, n);
+        let Some(best) = self.best_split(rows, &sums, rng) else {
             return index;
         };
+        if best.score <= parent + 1e-9 * parent.abs().max(1.0) {
+            return index;
+        }
         let column = &self.binned.columns[best.feature];
         let mut middle = 0;
         for i in 0..n {
@@ -163,9 +326,9 @@ impl Grower<'_> {
             }
         }
         let (left_rows, right_rows) = rows.split_at_mut(middle);
-        let left = self.grow(tree, left_rows, depth + 1, rng);
-        let right = self.grow(tree, right_rows, depth + 1, rng);
-        tree.nodes[index] = HistNode::Split {
+        let left = self.grow(grown, left_rows, depth + 1, rng);
+        let right = self.grow(grown, right_rows, depth + 1, rng);
+        grown.tree.nodes[index] = HistNode::Split {
             feature: best.feature,
             threshold: self.binned.thresholds[best.feature][best.bin],
             left,
@@ -174,61 +337,124 @@ impl Grower<'_> {
         index
     }
 
-    /// The best split of one feature: per-bin sums and counts, by filling
-    /// bins (many rows) or sorting (few).
-    fn best_bin(&self, rows: &[u32], feature: usize, sum: f64) -> Option<Best> {
-        let column = &self.binned.columns[feature];
-        let mut groups: Vec<(u8, f64, u32)> = Vec::new();
-        if rows.len() >= SMALL {
-            let mut bins = [(0.0f64, 0u32); 256];
-            for r in rows {
-                let bin = &mut bins[column[*r as usize] as usize];
-                bin.0 += self.y[*r as usize] as f64;
-                bin.1 += 1;
+    /// The best split over `max_features` features drawn at random; a
+    /// feature constant in the node counts as drawn but the draw goes on
+    /// until one that is not has been seen (scikit-learn's rule).
+    fn best_split(&self, rows: &[u32], sums: &[f64], rng: &mut SeededRng) -> Option<Best> {
+        let columns = self.binned.columns.len();
+        let mut features: Vec<usize> = (0..columns).collect();
+        let wanted = self.params.max_features.max(1);
+        if wanted < columns {
+            rng.shuffle(&mut features);
+        }
+        let (mut visited, mut varied) = (0, 0);
+        let mut best: Option<Best> = None;
+        for feature in features {
+            if visited >= wanted && varied > 0 {
+                break;
             }
-            groups.extend(
-                (0..256)
-                    .filter(|b| bins[*b].1 > 0)
-                    .map(|b| (b as u8, bins[b].0, bins[b].1)),
-            );
-        } else {
-            let mut pairs: Vec<(u8, f32)> = rows
-                .iter()
-                .map(|r| (column[*r as usize], self.y[*r as usize]))
-                .collect();
-            pairs.sort_unstable_by_key(|p| p.0);
-            for (bin, y) in pairs {
-                match groups.last_mut() {
-                    Some(last) if last.0 == bin => {
-                        last.1 += y as f64;
-                        last.2 += 1;
-                    }
-                    _ => groups.push((bin, y as f64, 1)),
-                }
+            visited += 1;
+            let Some(found) = self.best_bin(rows, feature, sums) else {
+                continue; // constant in this node
+            };
+            varied += 1;
+            if let Some(split) = found
+                && best.as_ref().is_none_or(|b| split.score > b.score)
+            {
+                best = Some(split);
             }
         }
+        best
+    }
+
+    /// The best split of one feature, from per-bin sums and counts filled
+    /// bin by bin (many rows) or by sorting (few); `None` when the feature
+    /// is constant in the node, `Some(None)` when no split keeps
+    /// `min_samples_leaf` rows on each side.
+    fn best_bin(&self, rows: &[u32], feature: usize, sums: &[f64]) -> Option<Option<Best>> {
+        let (groups, group_sums) = self.groups(rows, feature);
+        if groups.len() < 2 {
+            return None;
+        }
+        let width = sums.len();
         let n = rows.len();
         let leaf = self.params.min_samples_leaf.max(1);
-        let (mut left_sum, mut left_n) = (0.0, 0usize);
+        let mut left = vec![0.0; width];
+        let mut right = vec![0.0; width];
+        let mut left_n = 0usize;
         let mut best: Option<Best> = None;
-        for (bin, s, count) in groups.iter().take(groups.len().saturating_sub(1)) {
-            left_sum += s;
-            left_n += *count as usize;
+        for (g, group) in groups.iter().enumerate().take(groups.len() - 1) {
+            for (l, s) in left.iter_mut().zip(&group_sums[g * width..(g + 1) * width]) {
+                *l += s;
+            }
+            left_n += group.count as usize;
             let right_n = n - left_n;
             if left_n < leaf || right_n < leaf {
                 continue;
             }
-            let right_sum = sum - left_sum;
-            let score =
-                left_sum * left_sum / left_n as f64 + right_sum * right_sum / right_n as f64;
+            for ((r, s), l) in right.iter_mut().zip(sums).zip(&left) {
+                *r = s - l;
+            }
+            let score = self.channels.score(&left, left_n) + self.channels.score(&right, right_n);
             if best.as_ref().is_none_or(|b| score > b.score) {
                 best = Some(Best {
                     feature,
-                    bin: *bin as usize,
+                    bin: group.bin as usize,
                     score,
                 });
             }
         }
-        best
+        Some(best)
+    }
+
+    /// The node's rows grouped by their bin of `feature`, in bin order,
+    /// with each group's sums (`width` per group).
+    fn groups(&self, rows: &[u32], feature: usize) -> (Vec<Group>, Vec<f64>) {
+        let column = &self.binned.columns[feature];
+        let width = self.channels.width();
+        let mut groups = Vec::new();
+        let mut group_sums = Vec::new();
+        if rows.len() >= SMALL {
+            let mut counts = [0u32; 256];
+            let mut bins = vec![0.0f64; 256 * width];
+            match self.channels {
+                // The common case without the per-channel indexing.
+                Channels::Values(y) => {
+                    for r in rows {
+                        let bin = column[*r as usize] as usize;
+                        bins[bin] += y[*r as usize] as f64;
+                        counts[bin] += 1;
+                    }
+                }
+                channels => {
+                    for r in rows {
+                        let bin = column[*r as usize] as usize;
+                        channels.add(*r, &mut bins[bin * width..(bin + 1) * width]);
+                        counts[bin] += 1;
+                    }
+                }
+            }
+            for bin in (0..256).filter(|b| counts[*b] > 0) {
+                groups.push(Group {
+                    bin: bin as u8,
+                    count: counts[bin],
+                });
+                group_sums.extend_from_slice(&bins[bin * width..(bin + 1) * width]);
+            }
+        } else {
+            let mut pairs: Vec<(u8, u32)> =
+                rows.iter().map(|r| (column[*r as usize], *r)).collect();
+            pairs.sort_unstable_by_key(|p| p.0);
+            for (bin, r) in pairs {
+                if groups.last().is_none_or(|g: &Group| g.bin != bin) {
+                    groups.push(Group { bin, count: 0 });
+                    group_sums.extend(std::iter::repeat_n(0.0, width));
+                }
+                groups.last_mut().expect("pushed").count += 1;
+                let at = group_sums.len() - width;
+                self.channels.add(r, &mut group_sums[at..]);
+            }
+        }
+        (groups, group_sums)
     }
 }

@@ -84,7 +84,10 @@ impl Algorithm {
     pub fn takes_class_weights(self) -> bool {
         matches!(
             self,
-            Algorithm::LogisticRegression | Algorithm::GradientBoosting
+            Algorithm::LogisticRegression
+                | Algorithm::GradientBoosting
+                | Algorithm::DecisionTree
+                | Algorithm::RandomForest
         )
     }
 }

@@ -223,42 +223,14 @@ fn best_split(
     best.map(|(_, feature, threshold)| (feature, threshold))
 }
 
-/// A random forest: trees grown on bootstrap samples with a random subset
-/// of features at each split; probabilities are the trees' average
-/// (scikit-learn's `RandomForestClassifier`).
+/// A random forest of exact trees, as models trained before the binned
+/// multiclass forests were written; kept so their artifacts still predict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Forest {
     pub trees: Vec<Tree>,
 }
 
 impl Forest {
-    pub fn fit(
-        x: &Array2<f64>,
-        y: &Array1<usize>,
-        classes: usize,
-        params: TreeParams,
-        trees: usize,
-        seed: u64,
-    ) -> Forest {
-        use rayon::prelude::*;
-        // Each tree its own seed, drawn in order: the forest is the same
-        // however many threads grow it.
-        let mut seeds = SeededRng::new(seed);
-        let seeds: Vec<u64> = (0..trees.max(1)).map(|_| seeds.next_u64()).collect();
-        let n = x.nrows();
-        let trees = seeds
-            .into_par_iter()
-            .map(|seed| {
-                let mut rng = SeededRng::new(seed);
-                let rows: Vec<usize> = (0..n)
-                    .map(|_| (rng.next_u64() % n as u64) as usize)
-                    .collect();
-                Tree::fit_rows(x, y, classes, params, rows, &mut rng)
-            })
-            .collect();
-        Forest { trees }
-    }
-
     /// Every row's class probabilities: the trees' mean, tree after tree
     /// over blocks of rows.
     pub fn probabilities_of(&self, x: ndarray::ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
@@ -267,16 +239,6 @@ impl Forest {
                 *t += p;
             }
         })
-    }
-
-    pub fn probabilities(&self, row: &[f64], classes: usize) -> Vec<f64> {
-        let mut total = vec![0.0; classes];
-        for tree in &self.trees {
-            for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
-                *t += p;
-            }
-        }
-        total.iter().map(|t| t / self.trees.len() as f64).collect()
     }
 }
 

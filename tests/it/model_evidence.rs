@@ -332,8 +332,9 @@ fn gradient_boosting_and_regression_forests_match_scikit_learn() {
 
 /// `class_weight: balanced` as scikit-learn's `class_weight="balanced"`:
 /// logistic regression's accuracy and log loss (to 10⁻³), gradient
-/// boosting's accuracy within a point; a model that cannot weigh classes
-/// says so.
+/// boosting's accuracy within a point, trees' and forests' accuracy within
+/// the range scikit-learn's seeds span; a regression model says it cannot
+/// weigh classes.
 #[test]
 fn balanced_class_weights_match_scikit_learn() {
     let mut models = String::new();
@@ -345,7 +346,17 @@ fn balanced_class_weights_match_scikit_learn() {
         models.push_str(&format!("  {short}_lr: {{ dataset: {short}, task: {task}, target: target, algorithm: logistic_regression, params: {{ max_iterations: 1000 }}, class_weight: balanced, split: dataset }}\n"));
         models.push_str(&format!("  {short}_gb: {{ dataset: {short}, task: {task}, target: target, algorithm: gradient_boosting, class_weight: balanced, split: dataset, standardize: false }}\n"));
     }
-    models.push_str("  cancer_tree: { dataset: cancer, task: binary, target: target, algorithm: decision_tree, class_weight: balanced, split: dataset }\n");
+    for (short, task) in [
+        ("cancer", "binary"),
+        ("iris", "multiclass"),
+        ("wine", "multiclass"),
+    ] {
+        models.push_str(&format!("  {short}_tree: {{ dataset: {short}, task: {task}, target: target, algorithm: decision_tree, params: {{ max_depth: 5 }}, class_weight: balanced, split: dataset, standardize: false }}\n"));
+        for seed in 0..3 {
+            models.push_str(&format!("  {short}_rf{seed}: {{ dataset: {short}, task: {task}, target: target, algorithm: random_forest, params: {{ seed: {seed} }}, class_weight: balanced, split: dataset, standardize: false }}\n"));
+        }
+    }
+    models.push_str("  diabetes_nb: { dataset: diabetes, task: regression, target: target, algorithm: random_forest, class_weight: balanced, split: dataset }\n");
     let repo = reference_repository(&models);
     let run = dslp_in(repo.path(), &["train", "--format", "json"]);
     let evidence = run.json();
@@ -381,11 +392,32 @@ fn balanced_class_weights_match_scikit_learn() {
             (ours - sklearn).abs() <= 0.01,
             "{short}_gb: {ours} against {sklearn}"
         );
+        // Trees and forests against the range scikit-learn's seeds span.
+        let range = |key: &str| {
+            let r = theirs[key].as_array().unwrap();
+            (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())
+        };
+        let accuracy = |name: String| {
+            outcome(&evidence, &name)["report"]["evaluation"]["metrics"]["accuracy"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{name}: {}", outcome(&evidence, &name)))
+        };
+        let (low, high) = range("decision_tree_accuracy_range");
+        let tree = accuracy(format!("{short}_tree"));
+        eprintln!("{short} balanced tree {tree:.4}, scikit-learn's seeds [{low:.4}, {high:.4}]");
+        assert!((low..=high).contains(&tree), "{short}_tree: {tree}");
+        let (low, high) = range("random_forest_accuracy_range");
+        let forests: Vec<f64> = (0..3).map(|s| accuracy(format!("{short}_rf{s}"))).collect();
+        eprintln!(
+            "{short} balanced forests {forests:?}, scikit-learn's seeds [{low:.4}, {high:.4}]"
+        );
+        let mean = forests.iter().sum::<f64>() / forests.len() as f64;
+        assert!((low..=high).contains(&mean), "{short}_rf: {forests:?}");
     }
-    let tree = outcome(&evidence, "cancer_tree").to_string();
+    let regression = outcome(&evidence, "diabetes_nb").to_string();
     assert!(
-        tree.contains("`class_weight` weighs classes, for classification with logistic_regression or gradient_boosting, not decision_tree"),
-        "{tree}"
+        regression.contains("`class_weight` weighs classes, for classification with logistic_regression, gradient_boosting, decision_tree or random_forest, not random_forest on `task: regression`"),
+        "{regression}"
     );
 }
 

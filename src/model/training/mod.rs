@@ -204,7 +204,7 @@ fn checked_algorithm(name: &str, spec: &ModelSpec) -> Result<Algorithm, ModelErr
         && (spec.task == Task::Regression || !algorithm.takes_class_weights())
     {
         return Err(ModelError::new(format!(
-            "model `{name}`: `class_weight` weighs classes, for classification with logistic_regression or gradient_boosting, not {} on `task: {}`",
+            "model `{name}`: `class_weight` weighs classes, for classification with logistic_regression, gradient_boosting, decision_tree or random_forest, not {} on `task: {}`",
             algorithm.name(),
             format!("{:?}", spec.task).to_lowercase()
         )));
