@@ -141,7 +141,7 @@ impl Revisions {
             .as_bytes()
             .try_into()
             .ok()
-            .and_then(|id| stream::open(self.repo.path(), id).ok().flatten());
+            .and_then(|id| stream::open(self.repo.commondir(), id).ok().flatten());
         match streamed {
             Some(streamed) if streamed.size >= STREAM_FROM => Ok(Blob::Streamed(streamed)),
             _ => self.read(rev, path).map(Blob::Whole),

@@ -97,6 +97,7 @@ pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: ForestParams) -> Vec<
                 binned: &binned,
                 channels: &channels,
                 params,
+                scratch: Default::default(),
             };
             let mut grown = WideTree {
                 tree: HistTree { nodes: Vec::new() },
@@ -268,6 +269,7 @@ struct Grower<'a> {
     binned: &'a Binned,
     channels: &'a Channels,
     params: ForestParams,
+    scratch: std::cell::RefCell<Scratch>,
 }
 
 /// A split: the feature, the last bin on the left, and its score.
@@ -372,19 +374,32 @@ impl Grower<'_> {
     /// is constant in the node, `Some(None)` when no split keeps
     /// `min_samples_leaf` rows on each side.
     fn best_bin(&self, rows: &[u32], feature: usize, sums: &[f64]) -> Option<Option<Best>> {
-        let (groups, group_sums) = self.groups(rows, feature);
-        if groups.len() < 2 {
+        let column = &self.binned.columns[feature];
+        // Cheaper than filling bins, and one-hot columns are constant in
+        // most small nodes.
+        let first = column[rows[0] as usize];
+        if rows.iter().all(|r| column[*r as usize] == first) {
             return None;
         }
+        let mut scratch = self.scratch.borrow_mut();
+        let scratch = &mut *scratch;
+        self.groups(rows, column, scratch);
         let width = sums.len();
         let n = rows.len();
         let leaf = self.params.min_samples_leaf.max(1);
-        let mut left = vec![0.0; width];
-        let mut right = vec![0.0; width];
+        let (left, right) = (&mut scratch.left, &mut scratch.right);
+        left.clear();
+        left.resize(width, 0.0);
+        right.clear();
+        right.resize(width, 0.0);
         let mut left_n = 0usize;
         let mut best: Option<Best> = None;
+        let groups = &scratch.groups;
         for (g, group) in groups.iter().enumerate().take(groups.len() - 1) {
-            for (l, s) in left.iter_mut().zip(&group_sums[g * width..(g + 1) * width]) {
+            for (l, s) in left
+                .iter_mut()
+                .zip(&scratch.group_sums[g * width..(g + 1) * width])
+            {
                 *l += s;
             }
             left_n += group.count as usize;
@@ -392,10 +407,10 @@ impl Grower<'_> {
             if left_n < leaf || right_n < leaf {
                 continue;
             }
-            for ((r, s), l) in right.iter_mut().zip(sums).zip(&left) {
+            for ((r, s), l) in right.iter_mut().zip(sums).zip(left.iter()) {
                 *r = s - l;
             }
-            let score = self.channels.score(&left, left_n) + self.channels.score(&right, right_n);
+            let score = self.channels.score(left, left_n) + self.channels.score(right, right_n);
             if best.as_ref().is_none_or(|b| score > b.score) {
                 best = Some(Best {
                     feature,
@@ -407,16 +422,23 @@ impl Grower<'_> {
         Some(best)
     }
 
-    /// The node's rows grouped by their bin of `feature`, in bin order,
-    /// with each group's sums (`width` per group).
-    fn groups(&self, rows: &[u32], feature: usize) -> (Vec<Group>, Vec<f64>) {
-        let column = &self.binned.columns[feature];
+    /// The node's rows grouped by their bin of `column`, in bin order, with
+    /// each group's sums (`width` per group), into `scratch`.
+    fn groups(&self, rows: &[u32], column: &[u8], scratch: &mut Scratch) {
         let width = self.channels.width();
-        let mut groups = Vec::new();
-        let mut group_sums = Vec::new();
+        let Scratch {
+            groups,
+            group_sums,
+            bins,
+            pairs,
+            ..
+        } = scratch;
+        groups.clear();
+        group_sums.clear();
         if rows.len() >= SMALL {
             let mut counts = [0u32; 256];
-            let mut bins = vec![0.0f64; 256 * width];
+            bins.clear();
+            bins.resize(256 * width, 0.0);
             match self.channels {
                 // The common case without the per-channel indexing.
                 Channels::Values(y) => {
@@ -442,19 +464,32 @@ impl Grower<'_> {
                 group_sums.extend_from_slice(&bins[bin * width..(bin + 1) * width]);
             }
         } else {
-            let mut pairs: Vec<(u8, u32)> =
-                rows.iter().map(|r| (column[*r as usize], *r)).collect();
+            pairs.clear();
+            pairs.extend(rows.iter().map(|r| (column[*r as usize], *r)));
             pairs.sort_unstable_by_key(|p| p.0);
-            for (bin, r) in pairs {
-                if groups.last().is_none_or(|g: &Group| g.bin != bin) {
-                    groups.push(Group { bin, count: 0 });
+            for (bin, r) in pairs.iter() {
+                if groups.last().is_none_or(|g: &Group| g.bin != *bin) {
+                    groups.push(Group {
+                        bin: *bin,
+                        count: 0,
+                    });
                     group_sums.extend(std::iter::repeat_n(0.0, width));
                 }
                 groups.last_mut().expect("pushed").count += 1;
                 let at = group_sums.len() - width;
-                self.channels.add(r, &mut group_sums[at..]);
+                self.channels.add(*r, &mut group_sums[at..]);
             }
         }
-        (groups, group_sums)
     }
+}
+
+/// A tree's working buffers, reused from node to node.
+#[derive(Default)]
+struct Scratch {
+    groups: Vec<Group>,
+    group_sums: Vec<f64>,
+    bins: Vec<f64>,
+    pairs: Vec<(u8, u32)>,
+    left: Vec<f64>,
+    right: Vec<f64>,
 }
