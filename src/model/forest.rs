@@ -104,6 +104,12 @@ pub fn fit(x: ArrayView2<f64>, target: Target<'_>, params: ForestParams) -> Vec<
                 values: Vec::new(),
             };
             grower.grow(&mut grown, &mut rows, 0, &mut rng);
+            grown.tree.nodes.shrink_to_fit();
+            if channels.width() == 1 {
+                // One value per leaf goes in the leaf now, not at the end
+                // with every tree's values alive at once.
+                narrow_leaves(&mut grown);
+            }
             grown
         })
         .collect()
@@ -151,19 +157,29 @@ impl ClassSampler {
     }
 }
 
-/// Trees of one value per leaf, that value in the leaf itself.
+/// Trees of one value per leaf (grown on [`Target::Values`]), that value
+/// in the leaf itself.
 pub fn narrow(trees: Vec<WideTree>) -> Vec<HistTree> {
     trees
         .into_iter()
         .map(|mut wide| {
-            for node in &mut wide.tree.nodes {
-                if let HistNode::Leaf { value } = node {
-                    *value = wide.values[*value as usize];
-                }
-            }
+            narrow_leaves(&mut wide);
             wide.tree
         })
         .collect()
+}
+
+/// Puts each leaf's one value in the leaf (once: the values go).
+fn narrow_leaves(wide: &mut WideTree) {
+    if wide.values.is_empty() {
+        return;
+    }
+    for node in &mut wide.tree.nodes {
+        if let HistNode::Leaf { value } = node {
+            *value = wide.values[*value as usize];
+        }
+    }
+    wide.values = Vec::new();
 }
 
 /// Each row's mean over `trees` of its leaf's `width` values.
@@ -331,10 +347,10 @@ impl Grower<'_> {
         let left = self.grow(grown, left_rows, depth + 1, rng);
         let right = self.grow(grown, right_rows, depth + 1, rng);
         grown.tree.nodes[index] = HistNode::Split {
-            feature: best.feature,
+            feature: best.feature as u32,
             threshold: self.binned.thresholds[best.feature][best.bin],
-            left,
-            right,
+            left: left as u32,
+            right: right as u32,
         };
         index
     }

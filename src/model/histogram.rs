@@ -51,11 +51,13 @@ pub struct GrowParams {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum HistNode {
     /// Rows with `x[feature] <= threshold` go left.
+    // u32 indices: a node takes 24 bytes, not 40; a forest of deep trees
+    // is mostly nodes.
     Split {
-        feature: usize,
+        feature: u32,
         threshold: f64,
-        left: usize,
-        right: usize,
+        left: u32,
+        right: u32,
     },
     Leaf {
         value: f64,
@@ -78,10 +80,10 @@ impl HistTree {
                     left,
                     right,
                 } => {
-                    at = if row[*feature] <= *threshold {
-                        *left
+                    at = if row[*feature as usize] <= *threshold {
+                        *left as usize
                     } else {
-                        *right
+                        *right as usize
                     }
                 }
                 HistNode::Leaf { value } => return *value,
@@ -285,10 +287,10 @@ impl Grower<'_> {
         tree.nodes.push(HistNode::Leaf { value: 0.0 });
         tree.nodes.push(HistNode::Leaf { value: 0.0 });
         tree.nodes[parent.node] = HistNode::Split {
-            feature: split.feature,
+            feature: split.feature as u32,
             threshold: self.thresholds[split.feature][split.bin],
-            left: left_node,
-            right: right_node,
+            left: left_node as u32,
+            right: right_node as u32,
         };
         members.assign(&rows[parent.start..middle], left_node);
         members.assign(&rows[middle..parent.end], right_node);
@@ -498,7 +500,7 @@ mod tests {
             dense
                 .nodes
                 .iter()
-                .any(|n| matches!(n, HistNode::Split { feature, .. } if *feature == f))
+                .any(|n| matches!(n, HistNode::Split { feature, .. } if *feature as usize == f))
         };
         assert!(splits_on(1) && splits_on(2), "{dense:?}");
         assert_eq!(dense.nodes.len(), visited.nodes.len());
