@@ -184,31 +184,47 @@ fn narrow_leaves(wide: &mut WideTree) {
 
 /// Each row's mean over `trees` of its leaf's `width` values.
 pub fn mean_of_wide(trees: &[WideTree], x: ArrayView2<f64>, width: usize) -> Vec<Vec<f64>> {
-    mean_over_trees(trees, x, width, |wide, row, out| {
-        let at = wide.tree.predict(row) as usize * width;
-        for (o, v) in out.iter_mut().zip(&wide.values[at..at + width]) {
-            *o += v;
+    mean_over_trees(trees, x, width, |wide, rows, totals| {
+        let mut leaves = Vec::with_capacity(rows.len());
+        wide.tree.leaves(rows, &mut leaves);
+        for (leaf, total) in leaves.into_iter().zip(totals) {
+            let HistNode::Leaf { value } = wide.tree.nodes[leaf] else {
+                unreachable!("a row ends at a leaf")
+            };
+            let at = value as usize * width;
+            for (t, v) in total.iter_mut().zip(&wide.values[at..at + width]) {
+                *t += v;
+            }
         }
     })
 }
 
 /// The mean of the trees' predictions for every row.
 pub fn mean_prediction(trees: &[HistTree], x: ArrayView2<f64>) -> Vec<f64> {
-    mean_over_trees(trees, x, 1, |tree, row, out| out[0] += tree.predict(row))
-        .into_iter()
-        .map(|v| v[0])
-        .collect()
+    mean_over_trees(trees, x, 1, |tree, rows, totals| {
+        let mut leaves = Vec::with_capacity(rows.len());
+        tree.leaves(rows, &mut leaves);
+        for (leaf, total) in leaves.into_iter().zip(totals) {
+            if let HistNode::Leaf { value } = tree.nodes[leaf] {
+                total[0] += value;
+            }
+        }
+    })
+    .into_iter()
+    .map(|v| v[0])
+    .collect()
 }
 
 /// The mean over `trees` of each row's `width` outputs (`add` adds one
-/// tree's to a row's totals), rows in parallel blocks and, within a block,
-/// tree after tree: one tree's nodes stay in cache while it scores the
-/// block, where row after row would fetch every tree anew.
+/// tree's outputs for a block of rows to their totals), rows in parallel
+/// blocks and, within a block, tree after tree: one tree's nodes stay in
+/// cache while it scores the block, where row after row would fetch every
+/// tree anew.
 pub fn mean_over_trees<T: Sync>(
     trees: &[T],
     x: ArrayView2<f64>,
     width: usize,
-    add: impl Fn(&T, &[f64], &mut [f64]) + Sync,
+    add: impl Fn(&T, &[Vec<f64>], &mut [Vec<f64>]) + Sync,
 ) -> Vec<Vec<f64>> {
     const BLOCK: usize = 1024;
     let n = x.nrows();
@@ -221,9 +237,7 @@ pub fn mean_over_trees<T: Sync>(
                 .collect();
             let mut out = vec![vec![0.0; width]; rows.len()];
             for tree in trees {
-                for (row, total) in rows.iter().zip(&mut out) {
-                    add(tree, row, total);
-                }
+                add(tree, &rows, &mut out);
             }
             let count = trees.len().max(1) as f64;
             for total in &mut out {
@@ -267,6 +281,18 @@ impl Channels {
         match self {
             Channels::Values(_) => count as f64,
             Channels::Classes { .. } => sums.iter().sum(),
+        }
+    }
+
+    /// Whether the rows all have one target (one class): nothing to split,
+    /// as scikit-learn stops at a node without impurity.
+    fn pure(&self, rows: &[u32], sums: &[f64]) -> bool {
+        match self {
+            Channels::Values(y) => {
+                let first = y[rows[0] as usize];
+                rows.iter().all(|r| y[*r as usize] == first)
+            }
+            Channels::Classes { .. } => sums.iter().filter(|s| **s > 0.0).count() <= 1,
         }
     }
 
@@ -316,25 +342,31 @@ impl Grower<'_> {
         for r in rows.iter() {
             self.channels.add(*r, &mut sums);
         }
-        let weight = self.channels.weight(&sums, n).max(f64::MIN_POSITIVE);
-        grown.tree.nodes.push(HistNode::Leaf {
-            value: (grown.values.len() / width) as f64,
-        });
-        grown.values.extend(sums.iter().map(|s| s / weight));
+        // A split node's values are never read: only leaves keep theirs.
+        let leaf = |grown: &mut WideTree| {
+            let weight = self.channels.weight(&sums, n).max(f64::MIN_POSITIVE);
+            grown.tree.nodes[index] = HistNode::Leaf {
+                value: (grown.values.len() / width) as f64,
+            };
+            grown.values.extend(sums.iter().map(|s| s / weight));
+            index
+        };
+        grown.tree.nodes.push(HistNode::Leaf { value: f64::NAN });
         let p = self.params;
         if p.max_depth.is_some_and(|d| depth >= d)
             || n < p.min_samples_split.max(2)
             || n < 2 * p.min_samples_leaf.max(1)
+            || self.channels.pure(rows, &sums)
         {
-            return index;
+            return leaf(grown);
         }
         let parent = self.channels.score(&sums, n);
-        let Some(best) = self.best_split(rows, &sums, rng) else {
-            return index;
+        let Some(best) = self
+            .best_split(rows, &sums, rng)
+            .filter(|b| b.score > parent + 1e-9 * parent.abs().max(1.0))
+        else {
+            return leaf(grown);
         };
-        if best.score <= parent + 1e-9 * parent.abs().max(1.0) {
-            return index;
-        }
         let column = &self.binned.columns[best.feature];
         let mut middle = 0;
         for i in 0..n {
@@ -508,4 +540,55 @@ struct Scratch {
     pairs: Vec<(u8, u32)>,
     left: Vec<f64>,
     right: Vec<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Rows walked down in lockstep reach the leaves a row walked alone
+    /// reaches: the forest's mean is the same to the bit.
+    #[test]
+    fn lockstep_scoring_is_row_by_row_scoring() {
+        let mut rng = SeededRng::new(7);
+        let x = Array2::from_shape_fn((3000, 4), |_| (rng.next_u64() % 1000) as f64 / 10.0);
+        let y: Vec<f64> = x
+            .rows()
+            .into_iter()
+            .map(|r| (r[0] + r[1] > 100.0) as u8 as f64)
+            .collect();
+        let params = ForestParams {
+            trees: 5,
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: 2,
+            seed: 3,
+            bootstrap: true,
+        };
+        let trees = narrow(fit(x.view(), Target::Values(&y), params));
+        let fast = mean_prediction(&trees, x.view());
+        for (r, got) in fast.iter().enumerate() {
+            let row = x.row(r).to_vec();
+            let slow = trees.iter().map(|t| t.predict(&row)).sum::<f64>() / trees.len() as f64;
+            assert_eq!(*got, slow, "row {r}");
+        }
+        let labels: Vec<usize> = y.iter().map(|v| *v as usize).collect();
+        let target = Target::Classes {
+            labels: &labels,
+            weights: &[1.0, 1.0],
+        };
+        let wide = fit(x.view(), target, params);
+        let shares = mean_of_wide(&wide, x.view(), 2);
+        // Two classes' shares from one-per-class leaves equal the positive
+        // class's mean from the 0/1 target: Gini is the squared error there.
+        for (pair, positive) in shares.iter().zip(&fast) {
+            assert!((pair[0] + pair[1] - 1.0).abs() < 1e-12);
+            assert!(
+                (pair[1] - positive).abs() < 1e-12,
+                "{pair:?} against {positive}"
+            );
+        }
+    }
 }

@@ -92,6 +92,43 @@ impl HistTree {
     }
 }
 
+impl HistTree {
+    /// The node index of the leaf each row reaches, into `leaves`. Rows go
+    /// down in groups of eight, a level at a time: their node loads do not
+    /// wait on one another, so a deep tree's cache misses overlap where one
+    /// row's path would take them one after another.
+    pub fn leaves(&self, rows: &[Vec<f64>], leaves: &mut Vec<usize>) {
+        const LANES: usize = 8;
+        leaves.clear();
+        for group in rows.chunks(LANES) {
+            let mut at = [0usize; LANES];
+            loop {
+                let mut moved = false;
+                for (lane, row) in group.iter().enumerate() {
+                    if let HistNode::Split {
+                        feature,
+                        threshold,
+                        left,
+                        right,
+                    } = &self.nodes[at[lane]]
+                    {
+                        at[lane] = if row[*feature as usize] <= *threshold {
+                            *left as usize
+                        } else {
+                            *right as usize
+                        };
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+            leaves.extend_from_slice(&at[..group.len()]);
+        }
+    }
+}
+
 /// A leaf of a grown tree and the positions of its rows in the row array.
 pub struct LeafRows {
     pub value: f64,

@@ -234,9 +234,11 @@ impl Forest {
     /// Every row's class probabilities: the trees' mean, tree after tree
     /// over blocks of rows.
     pub fn probabilities_of(&self, x: ndarray::ArrayView2<f64>, classes: usize) -> Vec<Vec<f64>> {
-        super::forest::mean_over_trees(&self.trees, x, classes, |tree, row, total| {
-            for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
-                *t += p;
+        super::forest::mean_over_trees(&self.trees, x, classes, |tree, rows, totals| {
+            for (row, total) in rows.iter().zip(totals) {
+                for (t, p) in total.iter_mut().zip(tree.probabilities(row)) {
+                    *t += p;
+                }
             }
         })
     }
