@@ -394,9 +394,10 @@ impl Grower<'_> {
         let columns = self.binned.columns.len();
         let mut features: Vec<usize> = (0..columns).collect();
         let wanted = self.params.max_features.max(1);
-        if wanted < columns {
-            rng.shuffle(&mut features);
-        }
+        // In a random order even when every feature is visited: features
+        // that split a small node equally well are many, and the first in
+        // column order would win every such tie.
+        rng.shuffle(&mut features);
         let (mut visited, mut varied) = (0, 0);
         let mut best: Option<Best> = None;
         for feature in features {
