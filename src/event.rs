@@ -8,6 +8,9 @@ use crate::lifecycle::labels::OK_TO_TEST;
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{Issue, IssueState};
 
+mod payload;
+use payload::Payload;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     PullRequest(PullRequestEvent),
@@ -39,6 +42,14 @@ pub enum Event {
         repo: RepoName,
         head_sha: String,
         pulls: Vec<u64>,
+    },
+    /// The compute workflow, dispatched by the App under `compute:
+    /// actions` for a merged pull request: release what it merged, here.
+    ReleaseDispatched {
+        repo: RepoName,
+        pull: u64,
+        /// The merge commit the release is trained from.
+        merge_sha: String,
     },
     /// The App was installed on these repositories.
     Installed {
@@ -190,163 +201,6 @@ pub struct EventError {
     pub message: String,
 }
 
-#[derive(Deserialize, Serialize)]
-struct RepoJson {
-    full_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    clone_url: Option<String>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct InstallationJson {
-    id: u64,
-}
-
-#[derive(Deserialize, Serialize)]
-struct NumberJson {
-    number: u64,
-}
-
-/// `check_suite`, or `check_run` (whose suite is inside).
-#[derive(Deserialize, Serialize)]
-struct CheckJson {
-    #[serde(default)]
-    head_sha: String,
-    #[serde(default)]
-    pull_requests: Vec<NumberJson>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct LabelJson {
-    name: String,
-}
-
-#[derive(Deserialize, Serialize)]
-struct RefJson {
-    #[serde(rename = "ref")]
-    name: String,
-    #[serde(default)]
-    sha: String,
-    #[serde(default)]
-    repo: Option<RepoJson>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct PullJson {
-    number: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    user: Option<UserJson>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    merged: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    merge_commit_sha: Option<String>,
-    #[serde(default)]
-    labels: Vec<LabelJson>,
-    head: RefJson,
-    base: RefJson,
-}
-
-#[derive(Deserialize, Serialize)]
-struct IssueJson {
-    number: u64,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    labels: Vec<LabelJson>,
-    #[serde(default)]
-    pull_request: Option<serde_json::Value>,
-    /// The organisation's issue type, where it has them.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    issue_type: Option<LabelJson>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct UserJson {
-    #[serde(default)]
-    login: String,
-}
-
-#[derive(Deserialize, Serialize)]
-struct CommentJson {
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    user: Option<UserJson>,
-}
-
-#[derive(Deserialize, Serialize)]
-struct Payload {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    action: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    installation: Option<InstallationJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    check_suite: Option<CheckJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    check_run: Option<CheckJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ref_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    repositories: Vec<RepoJson>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    repositories_added: Vec<RepoJson>,
-    #[serde(default)]
-    repository: Option<RepoJson>,
-    #[serde(default)]
-    pull_request: Option<PullJson>,
-    #[serde(default)]
-    issue: Option<IssueJson>,
-    #[serde(default)]
-    comment: Option<CommentJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    label: Option<LabelJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sender: Option<UserJson>,
-    #[serde(default, rename = "ref")]
-    reference: Option<String>,
-    #[serde(default)]
-    after: Option<String>,
-    #[serde(default)]
-    created: Option<bool>,
-    #[serde(default)]
-    deleted: Option<bool>,
-    /// A `workflow_dispatch`'s inputs: the App's dispatch names a pull request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    inputs: Option<DispatchInputs>,
-}
-
-/// What the App puts in the compute workflow's dispatch (strings, as
-/// GitHub passes every input).
-#[derive(Deserialize, Serialize)]
-struct DispatchInputs {
-    #[serde(default)]
-    pull_request: Option<String>,
-    #[serde(default)]
-    head_sha: Option<String>,
-}
-
-impl IssueJson {
-    fn into_issue(self) -> Issue {
-        Issue {
-            number: Some(self.number),
-            title: self.title,
-            body: self.body.unwrap_or_default(),
-            labels: self.labels.into_iter().map(|l| l.name).collect(),
-            state: IssueState::from_github(&self.state),
-            is_pull_request: self.pull_request.is_some_and(|v| !v.is_null()),
-        }
-        .with_type(self.issue_type.as_ref().map(|t| t.name.as_str()))
-    }
-}
-
 /// Reads a payload of GitHub event `name`.
 pub fn parse(name: &str, payload: &[u8]) -> Result<Event, EventError> {
     Ok(parse_delivery(name, payload)?.event)
@@ -426,10 +280,23 @@ fn decide(name: &str, payload: Payload) -> Result<Event, EventError> {
         // The App dispatched a pull request's evaluation to the runners.
         "workflow_dispatch" if dispatched_pull(&payload).is_some() => {
             let (pull, head_sha) = dispatched_pull(&payload).unwrap_or_default();
-            Ok(Event::Rerequested {
-                repo: read.repo(&payload)?,
-                head_sha,
-                pulls: vec![pull],
+            let release = payload
+                .inputs
+                .as_ref()
+                .and_then(|i| i.release.as_deref())
+                .is_some_and(|r| r.trim() == "true");
+            let repo = read.repo(&payload)?;
+            Ok(match release {
+                true => Event::ReleaseDispatched {
+                    repo,
+                    pull,
+                    merge_sha: head_sha,
+                },
+                false => Event::Rerequested {
+                    repo,
+                    head_sha,
+                    pulls: vec![pull],
+                },
             })
         }
         "schedule" | "workflow_dispatch" => Ok(Event::Scheduled {

@@ -61,8 +61,9 @@ fn record_of(delivery: Delivery) -> NewDelivery {
         )),
         // Queued by the App itself, never delivered: keyed as its pull request.
         Event::Watch(watch) => Some((format!("{}#{}", watch.repo, watch.pull), false)),
-        // GitHub sends no schedule to an App: the Action's alone.
-        Event::Ignored { .. } | Event::Scheduled { .. } => None,
+        // GitHub sends no schedule to an App, and no workflow's dispatch:
+        // the Action's alone.
+        Event::Ignored { .. } | Event::Scheduled { .. } | Event::ReleaseDispatched { .. } => None,
     };
     let action = match delivery.event {
         Event::Ignored { action, .. } => action,

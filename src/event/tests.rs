@@ -49,3 +49,36 @@ fn actions_are_read_into_types_and_unknown_ones_ignored() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_compute_dispatch_is_an_evaluation_or_with_release_true_a_release() {
+    let dispatch = |inputs: serde_json::Value| {
+        let payload = serde_json::json!({
+            "inputs": inputs,
+            "ref": "refs/heads/main",
+            "repository": {"full_name": "acme/churn"},
+        });
+        parse("workflow_dispatch", payload.to_string().as_bytes()).unwrap()
+    };
+    let sha = "a".repeat(40);
+    match dispatch(serde_json::json!({"pull_request": "12", "head_sha": sha})) {
+        Event::Rerequested {
+            pulls, head_sha, ..
+        } => assert_eq!((pulls, head_sha), (vec![12], sha.clone())),
+        other => panic!("{other:?}"),
+    }
+    match dispatch(serde_json::json!({"pull_request": "20", "head_sha": sha, "release": "true"})) {
+        Event::ReleaseDispatched {
+            pull, merge_sha, ..
+        } => assert_eq!((pull, merge_sha), (20, sha.clone())),
+        other => panic!("{other:?}"),
+    }
+    let release_false =
+        serde_json::json!({"pull_request": "20", "head_sha": sha, "release": "false"});
+    assert!(matches!(dispatch(release_false), Event::Rerequested { .. }));
+    // Without a pull request it is a scheduled run (monitoring).
+    assert!(matches!(
+        dispatch(serde_json::json!({})),
+        Event::Scheduled { .. }
+    ));
+}

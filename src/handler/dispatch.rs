@@ -108,6 +108,45 @@ fn follow(watch: &RunWatch, ctx: RunContext<'_>) -> FollowUp {
     }
 }
 
+/// A merged pull request's release, handed to the runners as its
+/// evaluations are: the compute workflow with `release: true` trains the
+/// merge commit there and publishes the release (its comment replaces
+/// this one). What to say on the pull request; a refusal says how to mend
+/// it, anything else is retried.
+pub(super) async fn release_to_actions(
+    github: &impl GitHub,
+    event: &PullRequestEvent,
+    merge_sha: &str,
+) -> Result<String> {
+    let inputs = json!({
+        "pull_request": event.number.to_string(),
+        "head_sha": merge_sha,
+        "release": "true",
+    });
+    let dispatched = github
+        .dispatch_workflow(&event.repo, COMPUTE_WORKFLOW, &event.base_ref, &inputs)
+        .await;
+    let run = match dispatched {
+        Ok(Some(run)) => format!("[a run of `{COMPUTE_WORKFLOW}`]({})", run.html_url),
+        Ok(None) => format!("a run of `{COMPUTE_WORKFLOW}`"),
+        Err(GitHubError::NotFound(_) | GitHubError::Rejected { status: 422, .. }) => {
+            return Ok(format!(
+                "No release: `compute: actions` hands training to the repository's runners, and                  `.github/workflows/{COMPUTE_WORKFLOW}` on `{}` takes no `release` input. Run                  `dslp init --compute actions` to write the current workflow, commit it, and                  merge again (or re-run from a new merge).",
+                event.base_ref
+            ));
+        }
+        Err(error @ GitHubError::NotAllowed { .. }) => {
+            return Ok(format!(
+                "No release: GitHub refused to dispatch it to the runners; the App needs the                  **Actions: write** repository permission. ({error})"
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    Ok(format!(
+        "The release of what this pull request merged is being trained on the repository's          runners (`compute: actions`): {run}, from the merge commit `{merge_sha}`. The run          publishes the release and says so here."
+    ))
+}
+
 /// A dispatch GitHub refused for good (no workflow file, no permission):
 /// a failed check that says how to mend it. Anything else is retried.
 async fn refused(

@@ -99,6 +99,11 @@ pub async fn handle(github: &impl GitHub, ctx: RunContext<'_>, event: &Event) ->
         }
         Event::Installed { repos } => installed(github, ctx, repos).await,
         Event::Watch(watch) => dispatch::watch(github, ctx, watch).await,
+        Event::ReleaseDispatched {
+            repo,
+            pull,
+            merge_sha,
+        } => release::dispatched(github, ctx, repo, *pull, merge_sha).await,
         Event::Scheduled {
             repo: Some(repo),
             clone_url,

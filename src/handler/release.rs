@@ -7,26 +7,27 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::automation::Lifecycle;
 use crate::automation::closed::ClosedPull;
 use crate::automation::release::{self, RELEASE_MARKER, ReleaseKind, Released};
-use crate::config::{Mode, RepoConfig};
+use crate::automation::{Lifecycle, Repository};
+use crate::config::{Compute, Mode, RepoConfig};
 use crate::engine::Effect;
-use crate::event::PullRequestEvent;
+use crate::event::{PullAction, PullRequestEvent};
 use crate::evidence::Evidence;
 use crate::github::GitHub;
 use crate::lifecycle::ask::asks_of;
 use crate::lifecycle::body::IssueBody;
 use crate::lifecycle::issue::Lookup;
 use crate::lifecycle::kinds::BASED_ON_EXPERIMENT;
-use crate::lifecycle::links::find_refs;
+use crate::lifecycle::links::{RepoName, find_refs};
 use crate::report::data_release::{self, DataRecord};
 use crate::report::release::{Links, ReleaseRecord, latest, prepare};
 use crate::revision::Revisions;
 
+use super::context::Outcome;
 use super::context::{RunContext, Tree};
 use super::execute::execute;
-use super::facts::load_config;
+use super::facts::{load_config, rerun_event, rulebook_of};
 use super::sandbox::{EvaluationJob, JobLimits};
 use super::tree::{checkout, sources_for};
 
@@ -65,34 +66,100 @@ pub(super) async fn merged(
         event.merge_commit_sha = github.branch_head(&event.repo, &event.base_ref).await.ok();
     }
     let event = &event;
-    let said = match at_merge(ctx, event, lifecycle.config).await {
-        Err(why) => Some(format!("No release: {why}")),
-        Ok((root, config)) => {
-            let names = released(kind, &config);
-            match config.automations.release {
-                _ if names.is_empty() => None,
-                Mode::Off => None,
-                Mode::Suggest => Some(release::suggested(kind, &names, &event.base_ref)),
-                Mode::Act => {
-                    let at = Merged {
-                        ctx,
-                        event,
-                        root: &root,
-                        config: &config,
-                        links: links_of(lifecycle, head.number),
-                    };
-                    Some(publish(github, &at, kind).await?)
-                }
+    let runners = matches!(ctx.tree, Tree::Fetched(_))
+        && lifecycle.config.compute == Compute::Actions
+        && lifecycle.config.automations.release == Mode::Act;
+    let merge_sha = event.merge_commit_sha.as_deref().unwrap_or_default();
+    let said = match runners {
+        // The App under `compute: actions`: the runners train the release.
+        true => Some(super::dispatch::release_to_actions(github, event, merge_sha).await?),
+        false => match at_merge(ctx, event, lifecycle.config).await {
+            Err(why) => Some(format!("No release: {why}")),
+            Ok((root, config)) => {
+                release_at(github, ctx, event, lifecycle, kind, &root, &config).await?
             }
-        }
+        },
     };
+    say(github, event, lifecycle, head.number, said).await
+}
+
+/// The compute workflow's release run, dispatched by the App for a merged
+/// pull request under `compute: actions`: the Action on the runner trains
+/// and publishes, as it would on the pull request's `closed` event.
+pub(super) async fn dispatched(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    repo: &RepoName,
+    number: u64,
+    merge_sha: &str,
+) -> Result<Outcome> {
+    let pull = github.pull(repo, number).await?;
+    let mut event = rerun_event(repo, &pull);
+    if !event.merged {
+        return Ok(Outcome::neutral(format!(
+            "Pull request #{number} is not merged: nothing to release."
+        )));
+    }
+    event.action = PullAction::Closed;
+    event.merge_commit_sha = Some(merge_sha.to_string());
+    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
+    let repository = Repository::read(github, repo).await?;
+    let lifecycle = Lifecycle {
+        repository: &repository,
+        rulebook: &rulebook,
+        config: &config,
+        evaluations: ctx.evaluations,
+    };
+    merged(github, ctx, &event, &lifecycle).await?;
+    Ok(Outcome::neutral(format!(
+        "Released what pull request #{number} merged, from `{merge_sha}`."
+    )))
+}
+
+/// Trains and publishes (or suggests) the release at the merge commit.
+async fn release_at(
+    github: &impl GitHub,
+    ctx: RunContext<'_>,
+    event: &PullRequestEvent,
+    lifecycle: &Lifecycle<'_>,
+    kind: ReleaseKind,
+    root: &Path,
+    config: &RepoConfig,
+) -> Result<Option<String>> {
+    let head = lifecycle.rulebook.conventions.classify(&event.head_ref);
+    let names = released(kind, config);
+    Ok(match config.automations.release {
+        _ if names.is_empty() => None,
+        Mode::Off => None,
+        Mode::Suggest => Some(release::suggested(kind, &names, &event.base_ref)),
+        Mode::Act => {
+            let at = Merged {
+                ctx,
+                event,
+                root,
+                config,
+                links: links_of(lifecycle, head.number),
+            };
+            Some(publish(github, &at, kind).await?)
+        }
+    })
+}
+
+/// Posts what was said on the pull request and its Model or Data issue.
+async fn say(
+    github: &impl GitHub,
+    event: &PullRequestEvent,
+    lifecycle: &Lifecycle<'_>,
+    number: Option<u64>,
+    said: Option<String>,
+) -> Result<()> {
     let Some(said) = said else { return Ok(()) };
     let said = match said.starts_with(RELEASE_MARKER) {
         true => said,
         false => format!("{RELEASE_MARKER}\n{said}"),
     };
     let directory = &lifecycle.repository.directory;
-    let model_issue = head.number.and_then(|n| match directory.lookup_number(n) {
+    let model_issue = number.and_then(|n| match directory.lookup_number(n) {
         Lookup::Found(issue) if !issue.is_pull_request => issue.number,
         _ => None,
     });

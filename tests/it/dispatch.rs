@@ -239,3 +239,69 @@ async fn without_the_compute_workflow_the_check_says_how_to_add_it() {
     );
     github.assert_no_violations();
 }
+
+/// A merged model branch under `compute: actions`: the App trains nothing
+/// and dispatches the release (the merge commit, `release: true`); the run,
+/// `dslp action` on that dispatch in a checkout of the merge commit, trains
+/// and publishes it, and its comment replaces the App's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_model_branch_is_released_on_the_runners() {
+    use crate::releases::{release_comment, releases, served_after_a_model_merge};
+    let github = app_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let payload = served_after_a_model_merge(&github, dir.path(), &|work| {
+        let path = work.join(".github/dslp.yml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{config}\ncompute: actions\n")).unwrap();
+    });
+    let pull = payload["pull_request"].clone();
+    let merge = pull["merge_commit_sha"].as_str().unwrap().to_string();
+    {
+        let mut world = github.world.lock().unwrap();
+        world.workflows.insert(COMPUTE.into());
+        world.pulls.insert(
+            20,
+            json!({"number": 20, "state": "closed", "merged": true, "body": "",
+                   "labels": [], "user": {"login": "ada"},
+                   "head": {"ref": pull["head"]["ref"], "sha": pull["head"]["sha"],
+                            "repo": {"full_name": "acme/churn"}},
+                   "base": {"ref": "main", "sha": merge,
+                            "repo": {"full_name": "acme/churn"}}}),
+        );
+    }
+    let server = Server::start(&github, dir.path(), &[]).await;
+    assert_eq!(
+        server
+            .deliver("pull_request", "merged-rt", &payload)
+            .await
+            .0,
+        202
+    );
+    let said = eventually("the App's release comment", &server, || {
+        Some(release_comment(&github, 20)).filter(|s| s.contains("runners"))
+    })
+    .await;
+    assert!(said.contains(&merge), "{said}");
+    let (workflow, dispatch) = github.world.lock().unwrap().dispatches[0].clone();
+    assert_eq!(workflow, COMPUTE);
+    assert_eq!(
+        dispatch["inputs"],
+        json!({"pull_request": "20", "head_sha": merge, "release": "true"})
+    );
+    assert!(releases(&github).is_empty(), "the App published nothing");
+    assert!(
+        !dir.path().join("data/checkouts/acme/churn/20").exists(),
+        "the App fetched and trained nothing itself"
+    );
+    // The run: the workspace is the merge commit, as the release job checks it out.
+    let log = run_the_workflow(&github, dir.path(), &dispatch);
+    let all = releases(&github);
+    assert_eq!(all.len(), 1, "{all:?}\n{log}");
+    assert_eq!(
+        github.world.lock().unwrap().releases[0]["target_commitish"],
+        merge.as_str()
+    );
+    let said = release_comment(&github, 20);
+    assert!(said.contains("churn_lr-v1.0.0"), "{said}\n{log}");
+    github.assert_no_violations();
+}
