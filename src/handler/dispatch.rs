@@ -11,8 +11,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::{FollowUp, Ledgered, Outcome, RunContext};
-use super::facts::rulebook_of;
-use crate::automation::{Lifecycle, Repository, asks_touched};
+use super::facts::Seen;
+use crate::automation::asks_touched;
 use crate::config::{COMPUTE_WORKFLOW, Compute, RepoConfig};
 use crate::engine::CHECK_NAME;
 use crate::event::{Event, PullRequestEvent, RunWatch};
@@ -309,8 +309,7 @@ async fn refresh_asks(
     watch: &RunWatch,
     record: &LedgerRecord,
 ) -> Result<Vec<String>> {
-    let (config, rulebook) = rulebook_of(github, ctx.tree, &watch.repo).await?;
-    let repository = Repository::read(github, &watch.repo).await?;
+    let seen = Seen::read(github, ctx.tree, &watch.repo).await?;
     let mut evaluations = ctx.evaluations.to_vec();
     evaluations.push(ledger_evaluation(
         &watch.head_ref,
@@ -319,17 +318,13 @@ async fn refresh_asks(
         record.metrics.clone(),
         &record.stamps,
     ));
-    let experiment = rulebook.conventions.classify(&watch.head_ref).number;
-    let asks = match experiment.map(|n| repository.directory.lookup_number(n)) {
-        Some(Lookup::Found(issue)) => asks_touched(issue, &repository.directory),
+    let experiment = seen.rulebook.conventions.classify(&watch.head_ref).number;
+    let directory = &seen.repository.directory;
+    let asks = match experiment.map(|n| directory.lookup_number(n)) {
+        Some(Lookup::Found(issue)) => asks_touched(issue, directory),
         _ => return Ok(Vec::new()),
     };
-    let lifecycle = Lifecycle {
-        repository: &repository,
-        rulebook: &rulebook,
-        config: &config,
-        evaluations: &evaluations,
-    };
+    let lifecycle = seen.lifecycle(&evaluations);
     let updated = super::flows::refresh_asks(github, &lifecycle, &asks).await?;
     Ok(updated
         .iter()

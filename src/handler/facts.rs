@@ -6,9 +6,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::automation::{Lifecycle, Repository};
 use crate::config::{CONFIG_PATH, RepoConfig};
 use crate::event::{PullAction, PullRequestEvent};
 use crate::github::{GitHub, PullData};
+use crate::lifecycle::ask::Evaluation;
 use crate::lifecycle::links::RepoName;
 use crate::lifecycle::{IssueState, Rulebook};
 
@@ -92,6 +94,35 @@ pub(super) async fn rulebook_of(
     let config = config_of(github, tree, repo).await?;
     let rulebook = config.rulebook(CONFIG_PATH)?;
     Ok((config, rulebook))
+}
+
+/// What a flow reads to see a repository's lifecycle: its config, the
+/// rules made of it, and its issues.
+pub(super) struct Seen {
+    pub config: RepoConfig,
+    pub rulebook: Rulebook,
+    pub repository: Repository,
+}
+
+impl Seen {
+    pub async fn read(github: &impl GitHub, tree: &Tree, repo: &RepoName) -> Result<Seen> {
+        let (config, rulebook) = rulebook_of(github, tree, repo).await?;
+        let repository = Repository::read(github, repo).await?;
+        Ok(Seen {
+            config,
+            rulebook,
+            repository,
+        })
+    }
+
+    pub fn lifecycle<'a>(&'a self, evaluations: &'a [Evaluation]) -> Lifecycle<'a> {
+        Lifecycle {
+            repository: &self.repository,
+            rulebook: &self.rulebook,
+            config: &self.config,
+            evaluations,
+        }
+    }
 }
 
 /// Runs CPU-bound work (git2, polars, linfa) on the blocking pool, so the

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::automation::Lifecycle;
 use crate::automation::closed::ClosedPull;
 use crate::automation::release::{self, RELEASE_MARKER, ReleaseKind, Released};
-use crate::automation::{Lifecycle, Repository};
 use crate::config::{Compute, Mode, RepoConfig};
 use crate::engine::Effect;
 use crate::event::{PullAction, PullRequestEvent};
@@ -27,7 +27,7 @@ use crate::revision::Revisions;
 use super::context::Outcome;
 use super::context::{RunContext, Tree};
 use super::execute::execute;
-use super::facts::{load_config, rerun_event, rulebook_of};
+use super::facts::{Seen, load_config, rerun_event};
 use super::sandbox::{EvaluationJob, JobLimits};
 use super::tree::{checkout, sources_for};
 
@@ -102,15 +102,8 @@ pub(super) async fn dispatched(
     }
     event.action = PullAction::Closed;
     event.merge_commit_sha = Some(merge_sha.to_string());
-    let (config, rulebook) = rulebook_of(github, ctx.tree, repo).await?;
-    let repository = Repository::read(github, repo).await?;
-    let lifecycle = Lifecycle {
-        repository: &repository,
-        rulebook: &rulebook,
-        config: &config,
-        evaluations: ctx.evaluations,
-    };
-    merged(github, ctx, &event, &lifecycle).await?;
+    let seen = Seen::read(github, ctx.tree, repo).await?;
+    merged(github, ctx, &event, &seen.lifecycle(ctx.evaluations)).await?;
     Ok(Outcome::neutral(format!(
         "Released what pull request #{number} merged, from `{merge_sha}`."
     )))
