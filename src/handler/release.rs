@@ -24,8 +24,7 @@ use crate::report::data_release::{self, DataRecord};
 use crate::report::release::{Links, ReleaseRecord, latest, prepare};
 use crate::revision::Revisions;
 
-use super::context::Outcome;
-use super::context::{RunContext, Tree};
+use super::context::{Outcome, RunContext, Tree};
 use super::execute::execute;
 use super::facts::{Seen, load_config, rerun_event};
 use super::sandbox::{EvaluationJob, JobLimits};
@@ -66,14 +65,16 @@ pub(super) async fn merged(
         event.merge_commit_sha = github.branch_head(&event.repo, &event.base_ref).await.ok();
     }
     let event = &event;
+    // The App under `compute: actions`: the runners train the release.
     let runners = matches!(ctx.tree, Tree::Fetched(_))
         && lifecycle.config.compute == Compute::Actions
-        && lifecycle.config.automations.release == Mode::Act;
-    let merge_sha = event.merge_commit_sha.as_deref().unwrap_or_default();
-    let said = match runners {
-        // The App under `compute: actions`: the runners train the release.
-        true => Some(super::dispatch::release_to_actions(github, event, merge_sha).await?),
-        false => match at_merge(ctx, event, lifecycle.config).await {
+        && lifecycle.config.automations.release == Mode::Act
+        && !released(kind, lifecycle.config).is_empty();
+    let said = match event.merge_commit_sha.as_deref().filter(|_| runners) {
+        Some(merge_sha) => {
+            Some(super::dispatch::release_to_actions(github, event, merge_sha).await?)
+        }
+        None => match at_merge(ctx, event, lifecycle.config).await {
             Err(why) => Some(format!("No release: {why}")),
             Ok((root, config)) => {
                 release_at(github, ctx, event, lifecycle, kind, &root, &config).await?
