@@ -124,7 +124,10 @@ impl Revisions {
 
     /// The bytes of `path` (relative to the repository root) at `rev`.
     pub fn read(&self, rev: &str, path: &str) -> Result<Vec<u8>, RevisionError> {
-        let id = self.blob_id(rev, path)?;
+        self.read_blob(self.blob_id(rev, path)?, rev, path)
+    }
+
+    fn read_blob(&self, id: git2::Oid, rev: &str, path: &str) -> Result<Vec<u8>, RevisionError> {
         let blob = self.repo.find_blob(id).map_err(|e| RevisionError::Git {
             rev: rev.to_string(),
             path: path.to_string(),
@@ -137,14 +140,14 @@ impl Revisions {
     /// inflation then runs beside whoever reads it), else read whole.
     pub fn open(&self, rev: &str, path: &str) -> Result<Blob, RevisionError> {
         let id = self.blob_id(rev, path)?;
-        let streamed = id
-            .as_bytes()
-            .try_into()
-            .ok()
-            .and_then(|id| stream::open(self.repo.commondir(), id).ok().flatten());
+        let streamed = id.as_bytes().try_into().ok().and_then(|bytes| {
+            stream::open(self.repo.commondir(), bytes, STREAM_FROM)
+                .ok()
+                .flatten()
+        });
         match streamed {
-            Some(streamed) if streamed.size >= STREAM_FROM => Ok(Blob::Streamed(streamed)),
-            _ => self.read(rev, path).map(Blob::Whole),
+            Some(streamed) => Ok(Blob::Streamed(streamed)),
+            None => self.read_blob(id, rev, path).map(Blob::Whole),
         }
     }
 

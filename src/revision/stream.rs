@@ -21,13 +21,14 @@ pub struct Streamed {
 }
 
 /// The blob `id` (20 bytes) of the repository at `git_dir`, streamed, when
-/// it is stored whole; `None` when libgit2 must read it.
-pub fn open(git_dir: &Path, id: &[u8; 20]) -> io::Result<Option<Streamed>> {
+/// it is stored whole and holds at least `from` bytes; `None` when libgit2
+/// is to read it. Nothing is inflated for a blob that is not streamed.
+pub fn open(git_dir: &Path, id: &[u8; 20], from: u64) -> io::Result<Option<Streamed>> {
     let objects = git_dir.join("objects");
     let hex = hex::encode(id);
     let loose = objects.join(&hex[..2]).join(&hex[2..]);
     if let Ok(file) = File::open(&loose) {
-        return loose_blob(file).map(Some);
+        return loose_blob(file, from);
     }
     let Ok(entries) = std::fs::read_dir(objects.join("pack")) else {
         return Ok(None);
@@ -38,14 +39,14 @@ pub fn open(git_dir: &Path, id: &[u8; 20]) -> io::Result<Option<Streamed>> {
             continue;
         }
         if let Some(offset) = pack_offset(&index, id)? {
-            return packed_blob(&index.with_extension("pack"), offset);
+            return packed_blob(&index.with_extension("pack"), offset, from);
         }
     }
     Ok(None)
 }
 
 /// A loose object: `blob <size>\0` and the bytes, all deflated.
-fn loose_blob(file: File) -> io::Result<Streamed> {
+fn loose_blob(file: File, from: u64) -> io::Result<Option<Streamed>> {
     let mut inflated = BufReader::new(ZlibDecoder::new(BufReader::new(file)));
     let mut header = Vec::new();
     inflated.read_until(0, &mut header)?;
@@ -54,10 +55,10 @@ fn loose_blob(file: File) -> io::Result<Streamed> {
         .and_then(|rest| rest.strip_suffix(b"\0"))
         .and_then(|digits| std::str::from_utf8(digits).ok()?.parse::<u64>().ok())
         .ok_or_else(|| corrupt("a loose object's header is not a blob's"))?;
-    Ok(Streamed {
+    Ok((size >= from).then(|| Streamed {
         size,
         reader: background(Box::new(inflated), size),
-    })
+    }))
 }
 
 /// Where object `id` starts in the pack of version-2 index `index`.
@@ -102,7 +103,7 @@ fn pack_offset(index: &Path, id: &[u8; 20]) -> io::Result<Option<u64>> {
 }
 
 /// The object at `offset` of `pack`, when it is a whole blob.
-fn packed_blob(pack: &Path, offset: u64) -> io::Result<Option<Streamed>> {
+fn packed_blob(pack: &Path, offset: u64, from: u64) -> io::Result<Option<Streamed>> {
     let mut file = File::open(pack)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut file = BufReader::with_capacity(1 << 20, file);
@@ -123,7 +124,7 @@ fn packed_blob(pack: &Path, offset: u64) -> io::Result<Option<Streamed>> {
         shift += 7;
     }
     let inflated = ZlibDecoder::new(file);
-    Ok(Some(Streamed {
+    Ok((size >= from).then(|| Streamed {
         size,
         reader: background(Box::new(inflated), size),
     }))

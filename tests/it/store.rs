@@ -125,7 +125,17 @@ async fn ledger_and_schedules(name: &str, store: &Store) {
     );
     let claimed: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
     assert_eq!(claimed.len(), 1, "{name}: {claimed:?}");
+    assert_eq!(claimed[0].installation, Some(7), "{name}");
     assert_eq!(claimed[0].next_run, now + week.as_millis() as i64, "{name}");
+    // Not due again before a week has passed; then due once more.
+    let soon = store.claim_due_schedules(now + 1000).await.unwrap();
+    assert!(soon.is_empty(), "{name}: {soon:?}");
+    let later = store
+        .claim_due_schedules(claimed[0].next_run)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1, "{name}");
+    // Dropped, it is never due.
     store.keep_schedule("o/r", None, None, None).await.unwrap();
     assert!(
         store
